@@ -1,0 +1,67 @@
+#include <map>
+
+#include "cuda/common.cuh"
+
+namespace dynrec::cuda {
+
+void check_cublas(cublasStatus_t status, const char* what) {
+    if (status == CUBLAS_STATUS_SUCCESS) return;
+    throw Error(status == CUBLAS_STATUS_ALLOC_FAILED ? DYNREC_ERR_OUT_OF_MEMORY : DYNREC_ERR_CUDA,
+                std::string(what) + ": cuBLAS status " + std::to_string(static_cast<int>(status)));
+}
+
+namespace {
+struct HandleCache {
+    std::map<int, cublasHandle_t> by_device;
+    ~HandleCache() {
+        for (auto& kv : by_device) cublasDestroy(kv.second);
+    }
+};
+}  // namespace
+
+cublasHandle_t blas(void* stream) {
+    thread_local HandleCache cache;
+    int device = 0;
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    auto it = cache.by_device.find(device);
+    if (it == cache.by_device.end()) {
+        cublasHandle_t h = nullptr;
+        check_cublas(cublasCreate(&h), "cublasCreate");
+        // FP32 math stays FP32 unless an op opts into TF32 explicitly.
+        check_cublas(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+        it = cache.by_device.emplace(device, h).first;
+    }
+    check_cublas(cublasSetStream(it->second, as_stream(stream)), "cublasSetStream");
+    return it->second;
+}
+
+void sgemm(void* stream, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+    // Row-major C = op(A) op(B)  <=>  column-major C^T = op(B)^T op(A)^T,
+    // and a row-major X read column-major is X^T: swap operands, keep flags.
+    check_cublas(cublasSgemm(blas(stream), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                             trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
+                             static_cast<int>(k), &alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda),
+                             &beta, c, static_cast<int>(ldc)),
+                 "cublasSgemm");
+}
+
+namespace {
+// One thread per column; each walks the rows in order (coalesced across the
+// warp, deterministic). 8 row-slices per column are summed in a fixed order.
+__global__ void column_sums_kernel(int64_t rows, int64_t cols, const float* __restrict__ m,
+                                   float* __restrict__ out) {
+    const int64_t col = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+    if (col >= cols) return;
+    float acc = 0.0f;
+    for (int64_t r = 0; r < rows; ++r) acc += m[r * cols + col];
+    out[col] = acc;
+}
+}  // namespace
+
+void column_sums(void* stream, int64_t rows, int64_t cols, const float* m, float* out) {
+    column_sums_kernel<<<blocks_for(cols, 128), 128, 0, as_stream(stream)>>>(rows, cols, m, out);
+    check_launch("column_sums_kernel");
+}
+
+}  // namespace dynrec::cuda

@@ -1,0 +1,46 @@
+// Shared CUDA plumbing: error checks that throw dynrec::Error(DYNREC_ERR_CUDA)
+// with the runtime's text, a per-thread cuBLAS handle, row-major GEMM on top
+// of column-major cuBLAS, and small launch helpers.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include "common/error.h"
+
+namespace dynrec::cuda {
+
+inline void check(cudaError_t err, const char* what) {
+    if (err != cudaSuccess) {
+        cudaGetLastError();
+        throw Error(err == cudaErrorMemoryAllocation ? DYNREC_ERR_OUT_OF_MEMORY : DYNREC_ERR_CUDA,
+                    std::string(what) + ": " + cudaGetErrorName(err) + ": " + cudaGetErrorString(err));
+    }
+}
+
+void check_cublas(cublasStatus_t status, const char* what);
+
+// Checks the last launch without synchronizing.
+inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
+
+// cuBLAS handle for the current thread and device, bound to `stream`.
+cublasHandle_t blas(void* stream);
+
+// Row-major C[m,n] = alpha op(A) op(B) + beta C (same contract as cpu::sgemm).
+void sgemm(void* stream, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+// out[c] = sum_r m[r, c], fixed order (deterministic).
+void column_sums(void* stream, int64_t rows, int64_t cols, const float* m, float* out);
+
+inline unsigned int blocks_for(int64_t n, int threads) {
+    const int64_t b = (n + threads - 1) / threads;
+    return static_cast<unsigned int>(b < 65535 * 16 ? b : 65535 * 16);
+}
+
+inline cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
+
+}  // namespace dynrec::cuda
