@@ -1,0 +1,41 @@
+using System.Runtime.InteropServices;
+
+namespace DynRec.Interop;
+
+/// <summary>Status checking and string helpers over the generated <see cref="Methods"/>.</summary>
+public static unsafe class Native
+{
+    /// <summary>Throws the typed exception for a non-OK status, carrying the native message.</summary>
+    public static void Check(Status status)
+    {
+        if (status == Status.Ok) return;
+        var message = LastError();
+        if (string.IsNullOrEmpty(message)) message = $"native call failed with {status}";
+        throw status switch
+        {
+            Status.ErrInvalidArgument => new DynRecArgumentException(message),
+            Status.ErrUnsupported => new DynRecUnsupportedException(message),
+            Status.ErrCuda => new DynRecCudaException(message),
+            Status.ErrOutOfMemory => new DynRecException(status, message),
+            _ => new DynRecException(status, message),
+        };
+    }
+
+    public static string LastError() => Utf8(Methods.LastError());
+
+    public static string Version => Utf8(Methods.Version());
+
+    public static string BuildInfo => Utf8(Methods.BuildInfo());
+
+    public static int CudaDeviceCount
+    {
+        get
+        {
+            int n;
+            Check(Methods.CudaDeviceCount(&n));
+            return n;
+        }
+    }
+
+    private static string Utf8(sbyte* p) => p == null ? "" : Marshal.PtrToStringUTF8((IntPtr)p) ?? "";
+}

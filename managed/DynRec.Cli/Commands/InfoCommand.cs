@@ -1,0 +1,22 @@
+using System.CommandLine;
+using DynRec.Interop;
+
+namespace DynRec.Cli.Commands;
+
+/// <summary>`dynrec info`: versions and what the native library was built with.</summary>
+public static class InfoCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("info", "Show the native library's version, build and devices");
+        cmd.SetAction(_ =>
+        {
+            Console.WriteLine($"libdynrec   {Native.Version}");
+            Console.WriteLine($"build       {Native.BuildInfo}");
+            Console.WriteLine($"cuda        {Native.CudaDeviceCount} device(s) visible to libdynrec; TorchSharp cuda: {TorchSharp.torch.cuda.is_available()}");
+            Console.WriteLine($"torch       TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}");
+            return 0;
+        });
+        return cmd;
+    }
+}

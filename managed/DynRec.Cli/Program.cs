@@ -1,0 +1,9 @@
+using System.CommandLine;
+using DynRec.Cli;
+using DynRec.Cli.Commands;
+
+// `dynrec`: the DynRec command line. Each subcommand lives in Commands/.
+var root = new RootCommand("DynRec: dynamic-weight multi-scenario, multi-task recommendation models (PEPNet, APG, M2M) on TorchSharp with fused native kernels");
+root.Subcommands.Add(InfoCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
+return CliErrors.Run(() => root.Parse(args).Invoke());
