@@ -1,0 +1,23 @@
+using DynRec.Data;
+using DynRec.Ops;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DynRec.Models;
+
+/// <summary>
+/// Base of every model: maps a <see cref="Batch"/> to logits [B, T] (one per
+/// task, in schema order). <see cref="Kernels"/> switches the whole model
+/// between the native kernels and the pure-TorchSharp reference path.
+/// </summary>
+public abstract class MultiTaskModel : nn.Module<Batch, Tensor>
+{
+    protected MultiTaskModel(string name, FeatureSchema schema) : base(name) => Schema = schema;
+
+    public FeatureSchema Schema { get; }
+
+    /// <summary>The registry name (pepnet, apg, m2m, dnn, shared_bottom, mmoe).</summary>
+    public abstract string ModelName { get; }
+
+    public Kernels Kernels { get; set; } = Kernels.Native;
+}
