@@ -10,6 +10,11 @@ include(CheckLanguage)
 
 set(DYNREC_WITH_CUDA OFF)
 if(NOT DYNREC_CUDA STREQUAL "OFF")
+  # check_language() probes in a sub-build that ignores CMAKE_CUDA_HOST_COMPILER
+  # (CMake 3.25); the CUDAHOSTCXX environment variable reaches it.
+  if(CMAKE_CUDA_HOST_COMPILER AND NOT DEFINED ENV{CUDAHOSTCXX})
+    set(ENV{CUDAHOSTCXX} "${CMAKE_CUDA_HOST_COMPILER}")
+  endif()
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     enable_language(CUDA)

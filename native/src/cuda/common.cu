@@ -1,5 +1,3 @@
-#include <map>
-
 #include "cuda/common.cuh"
 
 namespace dynrec::cuda {
@@ -11,10 +9,15 @@ void check_cublas(cublasStatus_t status, const char* what) {
 }
 
 namespace {
+// One handle per device per thread (cuBLAS handles are not thread-safe to
+// share while changing streams). Plain array: nvcc 11.8 + clang 14 chokes on
+// parts of libstdc++ 12 (<map>), so device code avoids heavy STL headers.
+constexpr int kMaxDevices = 64;
 struct HandleCache {
-    std::map<int, cublasHandle_t> by_device;
+    cublasHandle_t by_device[kMaxDevices] = {};
     ~HandleCache() {
-        for (auto& kv : by_device) cublasDestroy(kv.second);
+        for (auto h : by_device)
+            if (h) cublasDestroy(h);
     }
 };
 }  // namespace
@@ -23,16 +26,15 @@ cublasHandle_t blas(void* stream) {
     thread_local HandleCache cache;
     int device = 0;
     check(cudaGetDevice(&device), "cudaGetDevice");
-    auto it = cache.by_device.find(device);
-    if (it == cache.by_device.end()) {
-        cublasHandle_t h = nullptr;
+    if (device < 0 || device >= kMaxDevices) throw Error(DYNREC_ERR_UNSUPPORTED, "CUDA device index above 63");
+    cublasHandle_t& h = cache.by_device[device];
+    if (h == nullptr) {
         check_cublas(cublasCreate(&h), "cublasCreate");
         // FP32 math stays FP32 unless an op opts into TF32 explicitly.
         check_cublas(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
-        it = cache.by_device.emplace(device, h).first;
     }
-    check_cublas(cublasSetStream(it->second, as_stream(stream)), "cublasSetStream");
-    return it->second;
+    check_cublas(cublasSetStream(h, as_stream(stream)), "cublasSetStream");
+    return h;
 }
 
 void sgemm(void* stream, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
