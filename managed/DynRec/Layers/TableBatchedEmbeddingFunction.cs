@@ -20,14 +20,14 @@ internal sealed class TableBatchedEmbeddingFunction : MultiTensorFunction<TableB
     {
         var (ids, weights, module) = ((Tensor)vars[0], (Tensor)vars[1], (TableBatchedEmbedding)vars[2]);
         var output = module.NativeForward(ids, weights);
-        ctx.save_data("ids", ids);
+        ctx.save_for_backward(new List<Tensor> { ids });
         ctx.save_data("module", module);
         return new List<Tensor> { output };
     }
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grads)
     {
-        var ids = (Tensor)ctx.get_data("ids");
+        var ids = ctx.get_saved_variables()[0];
         var module = (TableBatchedEmbedding)ctx.get_data("module");
         module.NativeBackwardUpdate(ids, grads[0].contiguous());
         // ids: no grad; weights: updated in place instead of a dense gradient; module: not a tensor.
