@@ -145,7 +145,7 @@ DYNREC_API dynrec_status dynrec_gate_nu_backward_reference(
     float* grad_w2, float* grad_b2);
 
 /* ------------------------------------------------------------------ */
-/* Table-batched embeddings and fused optimizers                       */
+/* Table-batched embeddings and fused optimizers */
 /* ------------------------------------------------------------------ */
 
 /*

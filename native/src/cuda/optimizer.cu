@@ -63,7 +63,7 @@ __global__ void norm_partial_kernel(DevTable t, double* __restrict__ partial) {
             acc += double(g[i]) * double(g[i]);
         buf[threadIdx.x] = acc;
         __syncthreads();
-        for (int s = kThreads / 2; s > 0; s >>= 1) {
+        for (unsigned s = kThreads / 2; s > 0; s >>= 1) {
             if (threadIdx.x < s) buf[threadIdx.x] += buf[threadIdx.x + s];
             __syncthreads();
         }
@@ -79,7 +79,7 @@ __global__ void norm_final_kernel(int64_t chunks, const double* __restrict__ par
     for (int64_t c = threadIdx.x; c < chunks; c += blockDim.x) acc += partial[c];
     buf[threadIdx.x] = acc;
     __syncthreads();
-    for (int s = kThreads / 2; s > 0; s >>= 1) {
+    for (unsigned s = kThreads / 2; s > 0; s >>= 1) {
         if (threadIdx.x < s) buf[threadIdx.x] += buf[threadIdx.x + s];
         __syncthreads();
     }
