@@ -2,12 +2,12 @@
 // Forward: samples split across threads (parallel_for), each bag summed in
 // slot order straight into its output columns.
 // Backward + update: the non-padding occurrences become (global row, flat
-// position) keys, sorted (positions are unique, so the order is total and
-// duplicates of a row stay in sample/slot order); each run of equal rows is
+// position) keys, radix-sorted by row (stable, so duplicates of a row stay
+// in sample/slot order); each run of equal rows is
 // one segment, and segments are split across threads. A segment sums its
 // gradient in a thread-local buffer in that fixed order and applies the
 // optimizer to its row once: no atomics, bitwise deterministic for any
-// thread count, and O(occurrences log occurrences + occurrences * dim)
+// thread count, and O(occurrences * (dim + radix passes))
 // work, independent of the vocabulary.
 #include <algorithm>
 #include <cmath>
@@ -60,8 +60,16 @@ void tbe_forward(const TbePlan& p, const float* weights, int64_t batch, const in
 
 namespace {
 
-void apply_row(const TbePlan& p, const SparseOptimizer& opt, float* weights, int64_t t, int64_t grow,
-               const float* g) {
+// lr * sqrt(bc2) / bc1 of lazy Adam at step k (rounded once to float).
+float adam_step_size(const SparseOptimizer& opt, int64_t k) {
+    const double bc1 = 1.0 - std::pow(double(opt.beta1), double(k));
+    const double bc2 = 1.0 - std::pow(double(opt.beta2), double(k));
+    return float(double(opt.lr) * std::sqrt(bc2) / bc1);
+}
+
+// `shared_step_size`: lazy Adam's step size when every row uses the table-wide step.
+void apply_row(const TbePlan& p, const SparseOptimizer& opt, float shared_step_size, float* weights, int64_t t,
+               int64_t grow, const float* g) {
     const int64_t dim = p.dims[t];
     const int64_t e = p.offsets[t] + (grow - p.row_base[t]) * dim;
     float* w = weights + e;
@@ -74,11 +82,7 @@ void apply_row(const TbePlan& p, const SparseOptimizer& opt, float* weights, int
         const float denom = std::sqrt(opt.state1[grow]) + opt.eps;
         for (int64_t j = 0; j < dim; ++j) w[j] -= opt.lr * g[j] / denom;
     } else {
-        int64_t k = opt.step;
-        if (opt.row_steps) k = ++opt.row_steps[grow];
-        const double bc1 = 1.0 - std::pow(double(opt.beta1), double(k));
-        const double bc2 = 1.0 - std::pow(double(opt.beta2), double(k));
-        const float step_size = float(double(opt.lr) * std::sqrt(bc2) / bc1);
+        const float step_size = opt.row_steps ? adam_step_size(opt, ++opt.row_steps[grow]) : shared_step_size;
         float* m = opt.state1 + e;
         float* v = opt.state2 + e;
         const float b1 = opt.beta1, b2 = opt.beta2, c1 = 1.0f - opt.beta1, c2 = 1.0f - opt.beta2;
@@ -87,6 +91,28 @@ void apply_row(const TbePlan& p, const SparseOptimizer& opt, float* weights, int
             v[j] = b2 * v[j] + c2 * g[j] * g[j];
             w[j] -= step_size * (m[j] / (std::sqrt(v[j]) + opt.eps));
         }
+    }
+}
+
+// Stable LSD radix sort of (row, position) pairs by row (rows < max_row + 1),
+// 11 bits per pass: O(n) per pass, as many passes as the row count needs.
+void radix_sort_by_row(std::vector<std::pair<int64_t, int64_t>>& v, std::vector<std::pair<int64_t, int64_t>>& tmp,
+                       int64_t max_row) {
+    constexpr int kBits = 11;
+    constexpr size_t kBuckets = size_t(1) << kBits;
+    tmp.resize(v.size());
+    std::vector<size_t> count(kBuckets);
+    for (int shift = 0; shift < 63 && (max_row >> shift) != 0; shift += kBits) {
+        std::fill(count.begin(), count.end(), 0);
+        for (const auto& e : v) ++count[(uint64_t(e.first) >> shift) & (kBuckets - 1)];
+        size_t sum = 0;
+        for (auto& c : count) {
+            const size_t n = c;
+            c = sum;
+            sum += n;
+        }
+        for (const auto& e : v) tmp[count[(uint64_t(e.first) >> shift) & (kBuckets - 1)]++] = e;
+        v.swap(tmp);
     }
 }
 
@@ -110,22 +136,41 @@ void tbe_backward_update(const TbePlan& p, float* weights, int64_t batch, const 
                 scale[b * F + f] = s;
             }
     });
-    // (global row, flat position) of every non-padding occurrence.
-    std::vector<std::pair<int64_t, int64_t>> keys;
+    // (global row, flat position) of every non-padding occurrence, in
+    // position order; a stable LSD radix sort on the row then groups equal
+    // rows while keeping their occurrences in sample/slot order.
+    std::vector<std::pair<int64_t, int64_t>> keys, tmp;
     keys.reserve(static_cast<size_t>(batch * S));
-    for (int64_t k = 0; k < batch * S; ++k) {
-        const int64_t id = ids[k];
-        if (id != 0) keys.emplace_back(p.row_base[p.table[p.slot_field[k % S]]] + id, k);
-    }
-    std::sort(keys.begin(), keys.end());
+    for (int64_t b = 0; b < batch; ++b)
+        for (int64_t s = 0; s < S; ++s) {
+            const int64_t id = ids[b * S + s];
+            if (id != 0) keys.emplace_back(p.row_base[p.table[p.slot_field[s]]] + id, b * S + s);
+        }
+    radix_sort_by_row(keys, tmp, p.total_rows);
     std::vector<int64_t> heads;
     for (size_t i = 0; i < keys.size(); ++i)
         if (i == 0 || keys[i].first != keys[i - 1].first) heads.push_back(static_cast<int64_t>(i));
     heads.push_back(static_cast<int64_t>(keys.size()));
     const int64_t segments = static_cast<int64_t>(heads.size()) - 1;
+    const float shared_step_size =
+        opt.kind == DYNREC_SPARSE_LAZY_ADAM && !opt.row_steps ? adam_step_size(opt, opt.step) : 0.0f;
+    // The rows are scattered over big tables: prefetch a few segments ahead.
+    constexpr int64_t kAhead = 8;
+    auto row_start = [&](int64_t seg) {
+        const int64_t t = p.table[p.slot_field[keys[heads[seg]].second % S]];
+        return p.offsets[t] + (keys[heads[seg]].first - p.row_base[t]) * p.dims[t];
+    };
     parallel_for(0, segments, 64, [&](int64_t s0, int64_t s1) {
         std::vector<float> g(static_cast<size_t>(p.max_dim));
         for (int64_t seg = s0; seg < s1; ++seg) {
+            if (seg + kAhead < s1) {
+                const int64_t e = row_start(seg + kAhead);
+                __builtin_prefetch(weights + e, 1);
+                if (opt.state1 && opt.kind == DYNREC_SPARSE_LAZY_ADAM) {
+                    __builtin_prefetch(opt.state1 + e, 1);
+                    __builtin_prefetch(opt.state2 + e, 1);
+                }
+            }
             const int64_t first = heads[seg], last = heads[seg + 1];
             const int64_t f0 = p.slot_field[keys[first].second % S];
             const int64_t t = p.table[f0], dim = p.dims[t];
@@ -137,7 +182,7 @@ void tbe_backward_update(const TbePlan& p, float* weights, int64_t batch, const 
                 const float sc = scale[b * F + f];
                 for (int64_t j = 0; j < dim; ++j) g[j] += go[j] * sc;
             }
-            apply_row(p, opt, weights, t, keys[first].first, g.data());
+            apply_row(p, opt, shared_step_size, weights, t, keys[first].first, g.data());
         }
     });
 }
