@@ -107,7 +107,20 @@ public class FusedAdam : IDisposable
             foreach (var i in active) grads[i] = grads[i] * coef;
             clip = 0;
         }
-        foreach (var group in groups) Launch(group.ToArray(), grads, group.Key, clip);
+        for (var k = 0; k < groups.Length; k++)
+        {
+            try
+            {
+                Launch(groups[k].ToArray(), grads, groups[k].Key, clip);
+            }
+            catch
+            {
+                // Nothing of this group (or later ones) was written: their steps did not happen.
+                for (var r = k; r < groups.Length; r++)
+                    foreach (var i in groups[r]) _steps[i]--;
+                throw;
+            }
+        }
     }
 
     private unsafe void Launch(int[] idx, Tensor[] grads, long step, double clip)

@@ -214,4 +214,24 @@ public class TableBatchedEmbeddingTests
         using var m = new TableBatchedEmbedding(new[] { new EmbeddingFieldConfig("a", 10, 4) }, opt);
         Assert.That(() => m.forward(zeros(3, 2, dtype: ScalarType.Int64)), Throws.ArgumentException.With.Message.Contains("ids"));
     }
+
+    [Test]
+    public void ParametersAndOptimizerStateHavePyTorchStyleNames()
+    {
+        using var scope = NewDisposeScope();
+        using var m = Make(new SparseOptimizerConfig(SparseOptimizerKind.LazyAdam, 0.05f, PerRowSteps: true), 2);
+        Assert.That(m.named_parameters().Select(p => p.name), Is.EqualTo(new[] { "weights" }));
+        var buffers = m.named_buffers().Select(b => b.name).ToArray();
+        Assert.That(buffers, Is.SupersetOf(new[] { "exp_avg", "exp_avg_sq", "row_steps", "step" }));
+        var ids = Ids(m, 16, 4);
+        (m.forward(ids) * TestUtil.Randn(1, 16, m.OutputWidth)).sum().backward();
+        var state = m.state_dict();
+        Assert.That(state["step"].item<long>(), Is.EqualTo(1));
+        Assert.That(state["row_steps"].sum().item<long>(), Is.GreaterThan(0));
+        Assert.That(state["exp_avg"].abs().sum().item<float>(), Is.GreaterThan(0f));
+        // The per-table view aliases the flat parameter.
+        Assert.That(m.Table("tags").shape, Is.EqualTo(new[] { 17L, 7L }));
+        using (no_grad()) m.Table("tags")[3].fill_(42f);
+        Assert.That(m.Weights.detach().eq(42f).sum().item<long>(), Is.EqualTo(7));
+    }
 }
