@@ -56,3 +56,69 @@ public enum Activation : uint
     /// <summary><c>DYNREC_ACT_LEAKY_RELU</c> — negative slope 0.01, as torch&apos;s default</summary>
     LeakyRelu = 4,
 }
+
+/// <summary>
+/// Table-batched embedding (TBE). All embedding tables live in ONE float32
+/// buffer `weights` (weights_numel elements). Table t has table_rows[t] rows
+/// of table_dims[t] floats, row-major, starting at ELEMENT offset
+/// table_offsets[t]; tables must not overlap. Row-wise optimizer state
+/// (row-wise Adagrad sums, per-row Adam step counts) is indexed by the global
+/// row: table t&apos;s rows start at table_rows[0] + ... + table_rows[t-1].
+/// A batch has num_fields fields; field f looks up table field_table[f]
+/// (several fields may share one table), has bag_sizes[f] id slots per
+/// sample (1 = single-valued, &gt; 1 = multi-hot / sequence) and a pooling mode
+/// pooling[f]. ids is int64 [batch, S], S = sum of bag_sizes, field f&apos;s slots
+/// contiguous and in field order. Id 0 is the padding id of every table:
+/// it reads as a zero vector, is not counted by MEAN, and is never updated.
+/// Any id &lt; 0 or &gt;= table_rows is rejected (INVALID_ARGUMENT naming the
+/// field index, the table index, the sample and the slot) before anything
+/// is written.
+/// out is float32 [batch, W]: fields in order, each at its column offset;
+/// SUM / MEAN give table_dims[field_table[f]] columns, NONE gives
+/// bag_sizes[f] * dim columns (the [bag, dim] block row-major, i.e. a
+/// [batch, bag, dim] view). MEAN divides by the number of non-padding ids
+/// (an all-padding bag gives zeros).
+/// All layout arrays (table_*, field_table, bag_sizes, pooling) are HOST
+/// arrays for every device. On CUDA the library copies them into
+/// `workspace` (dynrec_tbe_workspace_size bytes, device memory) and checks
+/// the ids with one small device-to-host copy + stream synchronize per call
+/// (the price of rejecting bad ids instead of writing out of bounds).
+/// </summary>
+[NativeTypeName("enum dynrec_pooling : unsigned int")]
+public enum Pooling : uint
+{
+    /// <summary><c>DYNREC_POOLING_SUM</c></summary>
+    Sum = 0,
+    /// <summary><c>DYNREC_POOLING_MEAN</c></summary>
+    Mean = 1,
+    /// <summary><c>DYNREC_POOLING_NONE</c></summary>
+    None = 2,
+}
+
+/// <summary>
+/// Sparse (row-wise, touched rows only) optimizers fused into the TBE backward.
+/// g = the row&apos;s gradient: the sum over its occurrences in the batch (in
+/// sample/slot order) of grad_out&apos;s block, scaled by 1/count for MEAN.
+/// SGD:              w -= lr * g
+/// ROWWISE_ADAGRAD:  s[row] += mean_j(g_j^2);  w -= lr * g / (sqrt(s[row]) + eps)
+/// (state1 = s, float [total rows]; as FBGEMM&apos;s row-wise Adagrad)
+/// LAZY_ADAM:        m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g*g   (touched rows only)
+/// bc1 = 1 - b1^k, bc2 = 1 - b2^k
+/// w -= lr * sqrt(bc2) / bc1 * m / (sqrt(v) + eps)
+/// (state1 = m, state2 = v, both laid out like weights). k is
+/// `step` when row_steps is NULL: exactly torch.optim.SparseAdam
+/// (one step count per table buffer, advanced every call). With
+/// row_steps (int64 [total rows]) k is that row&apos;s own count,
+/// incremented only when the row is touched (&quot;lazy&quot; bias
+/// correction: an untouched row&apos;s state never moves).
+/// </summary>
+[NativeTypeName("enum dynrec_sparse_optimizer : unsigned int")]
+public enum SparseOptimizer : uint
+{
+    /// <summary><c>DYNREC_SPARSE_SGD</c></summary>
+    Sgd = 0,
+    /// <summary><c>DYNREC_SPARSE_ROWWISE_ADAGRAD</c></summary>
+    RowwiseAdagrad = 1,
+    /// <summary><c>DYNREC_SPARSE_LAZY_ADAM</c></summary>
+    LazyAdam = 2,
+}

@@ -87,4 +87,93 @@ public static unsafe partial class Methods
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_gate_nu_backward_reference", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
     public static extern Status GateNuBackwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_hidden, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* w1, [NativeTypeName("const float *")] float* w2, float gamma, [NativeTypeName("const float *")] float* hidden, [NativeTypeName("const float *")] float* delta, [NativeTypeName("const float *")] float* grad_delta, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_w1, [NativeTypeName("float *")] float* grad_b1, [NativeTypeName("float *")] float* grad_w2, [NativeTypeName("float *")] float* grad_b2);
+
+    /// <summary>
+    /// W, the number of output columns (and of grad_out columns).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_output_width", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status TbeOutputWidth([NativeTypeName("int64_t")] long num_tables, [NativeTypeName("const int64_t *")] long* table_dims, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* field_table, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("const int32_t *")] int* pooling, [NativeTypeName("int64_t *")] long* width);
+
+    /// <summary>
+    /// Scratch for forward and backward_update on `device` (0 on the CPU).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_workspace_size", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status TbeWorkspaceSize([NativeTypeName("int32_t")] int device, [NativeTypeName("int64_t")] long num_tables, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t *")] long* bytes);
+
+    /// <summary>
+    /// <c>dynrec_tbe_forward</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_forward", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status TbeForward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long num_tables, [NativeTypeName("const int64_t *")] long* table_rows, [NativeTypeName("const int64_t *")] long* table_dims, [NativeTypeName("const int64_t *")] long* table_offsets, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* field_table, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("const int32_t *")] int* pooling, [NativeTypeName("const float *")] float* weights, [NativeTypeName("int64_t")] long weights_numel, [NativeTypeName("int64_t")] long batch, [NativeTypeName("const int64_t *")] long* ids, [NativeTypeName("float *")] float* @out, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+
+    /// <summary>
+    /// Backward of dynrec_tbe_forward fused with a sparse optimizer step: only
+    /// rows that occur in `ids` (and are not padding) are read or written;
+    /// duplicates are summed in a fixed order (deterministic, no float atomics),
+    /// so a step costs O(batch * S * dim), independent of the vocabulary.
+    /// optimizer: dynrec_sparse_optimizer. state1/state2/row_steps as above
+    /// (NULL where the optimizer needs none); step &gt;= 1 for LAZY_ADAM.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_backward_update", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status TbeBackwardUpdate([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long num_tables, [NativeTypeName("const int64_t *")] long* table_rows, [NativeTypeName("const int64_t *")] long* table_dims, [NativeTypeName("const int64_t *")] long* table_offsets, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* field_table, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("const int32_t *")] int* pooling, [NativeTypeName("float *")] float* weights, [NativeTypeName("int64_t")] long weights_numel, [NativeTypeName("int64_t")] long batch, [NativeTypeName("const int64_t *")] long* ids, [NativeTypeName("const float *")] float* grad_out, [NativeTypeName("int32_t")] int optimizer, float lr, float eps, float beta1, float beta2, [NativeTypeName("int64_t")] long step, [NativeTypeName("float *")] float* state1, [NativeTypeName("float *")] float* state2, [NativeTypeName("int64_t *")] long* row_steps, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+
+    /// <summary>
+    /// Naive reference loops (the spec; CPU only, single-threaded).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_forward_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status TbeForwardReference([NativeTypeName("int64_t")] long num_tables, [NativeTypeName("const int64_t *")] long* table_rows, [NativeTypeName("const int64_t *")] long* table_dims, [NativeTypeName("const int64_t *")] long* table_offsets, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* field_table, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("const int32_t *")] int* pooling, [NativeTypeName("const float *")] float* weights, [NativeTypeName("int64_t")] long weights_numel, [NativeTypeName("int64_t")] long batch, [NativeTypeName("const int64_t *")] long* ids, [NativeTypeName("float *")] float* @out);
+
+    /// <summary>
+    /// <c>dynrec_tbe_backward_update_reference</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_backward_update_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status TbeBackwardUpdateReference([NativeTypeName("int64_t")] long num_tables, [NativeTypeName("const int64_t *")] long* table_rows, [NativeTypeName("const int64_t *")] long* table_dims, [NativeTypeName("const int64_t *")] long* table_offsets, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* field_table, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("const int32_t *")] int* pooling, [NativeTypeName("float *")] float* weights, [NativeTypeName("int64_t")] long weights_numel, [NativeTypeName("int64_t")] long batch, [NativeTypeName("const int64_t *")] long* ids, [NativeTypeName("const float *")] float* grad_out, [NativeTypeName("int32_t")] int optimizer, float lr, float eps, float beta1, float beta2, [NativeTypeName("int64_t")] long step, [NativeTypeName("float *")] float* state1, [NativeTypeName("float *")] float* state2, [NativeTypeName("int64_t *")] long* row_steps);
+
+    /// <summary>
+    /// Multi-tensor Adam / AdamW over num_tensors dense parameters in one call
+    /// (one OpenMP loop on the CPU; a few kernel launches on CUDA). params,
+    /// grads, exp_avgs, exp_avg_sqs are HOST arrays of num_tensors pointers
+    /// (into host memory for CPU, device memory for CUDA); numels[i] &gt; 0 is
+    /// tensor i&apos;s element count. Per element, with k = step (&gt;= 1, the step
+    /// count after this update) and g = grad * clip:
+    /// decoupled = 0 (torch.optim.Adam):  g += weight_decay * p
+    /// decoupled = 1 (torch.optim.AdamW): p *= 1 - lr * weight_decay
+    /// m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g
+    /// denom = sqrt(v) / sqrt(1 - beta2^k) + eps
+    /// p -= (lr / (1 - beta1^k)) * m / denom
+    /// identical to PyTorch&apos;s single-tensor implementation (eps outside the
+    /// bias-corrected sqrt): the hyperparameters are doubles, scalar factors
+    /// (1 - beta1, lr / bc1, ...) are formed in double and the elementwise math
+    /// runs in float32, as LibTorch does. Gradients are not modified.
+    /// Clipping: when max_grad_norm &gt; 0, the global L2 norm N of all grads is
+    /// computed first (fixed-order reduction in double: deterministic) and
+    /// clip = min(1, max_grad_norm / (N + 1e-6)) as torch.nn.utils.clip_grad_norm_;
+    /// otherwise clip = 1. grad_norm_out (optional; one float on the call&apos;s
+    /// device) receives N (the pre-clip norm; written only when max_grad_norm &gt; 0).
+    /// On CUDA the pointer arrays are copied into `workspace`
+    /// (dynrec_adam_workspace_size bytes of device memory).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_adam_workspace_size", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status AdamWorkspaceSize([NativeTypeName("int32_t")] int device, [NativeTypeName("int64_t")] long num_tensors, [NativeTypeName("const int64_t *")] long* numels, [NativeTypeName("int64_t *")] long* bytes);
+
+    /// <summary>
+    /// <c>dynrec_adam_step</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_adam_step", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status AdamStep([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long num_tensors, [NativeTypeName("float **")] float** @params, [NativeTypeName("const float **")] float** grads, [NativeTypeName("float **")] float** exp_avgs, [NativeTypeName("float **")] float** exp_avg_sqs, [NativeTypeName("const int64_t *")] long* numels, double lr, double beta1, double beta2, double eps, double weight_decay, [NativeTypeName("int32_t")] int decoupled, [NativeTypeName("int64_t")] long step, double max_grad_norm, [NativeTypeName("float *")] float* grad_norm_out, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+
+    /// <summary>
+    /// Naive reference (the spec; CPU only, single-threaded, same arguments).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_adam_step_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status AdamStepReference([NativeTypeName("int64_t")] long num_tensors, [NativeTypeName("float **")] float** @params, [NativeTypeName("const float **")] float** grads, [NativeTypeName("float **")] float** exp_avgs, [NativeTypeName("float **")] float** exp_avg_sqs, [NativeTypeName("const int64_t *")] long* numels, double lr, double beta1, double beta2, double eps, double weight_decay, [NativeTypeName("int32_t")] int decoupled, [NativeTypeName("int64_t")] long step, double max_grad_norm, [NativeTypeName("float *")] float* grad_norm_out);
 }

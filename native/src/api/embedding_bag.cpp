@@ -1,0 +1,238 @@
+// Table-batched embedding exports: validate the layout (into a TbePlan),
+// the buffers and every id, then dispatch to CPU or CUDA. An invalid id is
+// reported naming its field and table before anything is written.
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/validate.h"
+#include "cpu/embedding_bag.h"
+#if DYNREC_WITH_CUDA
+#include "cuda/embedding_bag.cuh"
+#endif
+
+using namespace dynrec;
+
+namespace {
+
+struct Layout {
+    int64_t num_tables;
+    const int64_t *table_rows, *table_dims, *table_offsets;
+    int64_t num_fields;
+    const int64_t *field_table, *bag_sizes;
+    const int32_t* pooling;
+};
+
+cpu::TbePlan plan_for(const Layout& l, int64_t weights_numel, int64_t batch) {
+    cpu::TbePlan p = cpu::make_tbe_plan(l.num_tables, l.table_rows, l.table_dims, l.table_offsets, l.num_fields,
+                                        l.field_table, l.bag_sizes, l.pooling, weights_numel);
+    check_positive("batch", batch);
+    checked_elements("ids [batch, S]", {batch, p.slots});
+    checked_elements("out [batch, W]", {batch, p.width});
+    return p;
+}
+
+[[noreturn]] void throw_bad_id(const cpu::TbePlan& p, int64_t flat, int64_t id) {
+    const int64_t b = flat / p.slots, slot = flat % p.slots, f = p.slot_field[slot], t = p.table[f];
+    throw_invalid("ids: field " + std::to_string(f) + " (table " + std::to_string(t) + "): id " + std::to_string(id) +
+                  " at sample " + std::to_string(b) + ", slot " + std::to_string(slot - p.slot_begin[f]) +
+                  " is outside [0, " + std::to_string(p.rows[t]) + ")");
+}
+
+void check_ids_cpu(const cpu::TbePlan& p, int64_t batch, const int64_t* ids) {
+    const int64_t bad = cpu::first_invalid_id(p, batch, ids);
+    if (bad >= 0) throw_bad_id(p, bad, ids[bad]);
+}
+
+#if DYNREC_WITH_CUDA
+void check_workspace_cuda(const cpu::TbePlan& p, int64_t batch, const void* workspace, int64_t workspace_bytes) {
+    if (batch * p.slots > int64_t(0x7fffffff)) throw_invalid("batch: batch * S must stay below 2^31 on CUDA");
+    const int64_t need = cuda::tbe_workspace_bytes(p, batch);
+    if (workspace_bytes < need || workspace == nullptr)
+        throw_invalid("workspace: needs " + std::to_string(need) + " bytes (dynrec_tbe_workspace_size), got " +
+                      std::to_string(workspace_bytes));
+}
+#endif
+
+cpu::SparseOptimizer optimizer_for(const cpu::TbePlan& p, int32_t kind, float lr, float eps, float beta1, float beta2,
+                                   int64_t step, float* state1, float* state2, int64_t* row_steps) {
+    if (kind != DYNREC_SPARSE_SGD && kind != DYNREC_SPARSE_ROWWISE_ADAGRAD && kind != DYNREC_SPARSE_LAZY_ADAM)
+        throw_invalid("optimizer: " + std::to_string(kind) + " is not a dynrec_sparse_optimizer");
+    check_finite("lr", lr);
+    if (kind != DYNREC_SPARSE_SGD) {
+        check_finite("eps", eps);
+        if (!(eps > 0.0f)) throw_invalid("eps: must be > 0");
+        check_not_null("state1", state1);
+    }
+    if (kind == DYNREC_SPARSE_LAZY_ADAM) {
+        check_finite("beta1", beta1);
+        check_finite("beta2", beta2);
+        if (!(beta1 >= 0.0f && beta1 < 1.0f)) throw_invalid("beta1: must be in [0, 1)");
+        if (!(beta2 >= 0.0f && beta2 < 1.0f)) throw_invalid("beta2: must be in [0, 1)");
+        check_not_null("state2", state2);
+        if (row_steps == nullptr) check_positive("step", step);
+    }
+    (void)p;
+    return {kind, lr, eps, beta1, beta2, step, state1, state2, row_steps};
+}
+
+}  // namespace
+
+extern "C" {
+
+DYNREC_API dynrec_status dynrec_tbe_output_width(int64_t num_tables, const int64_t* table_dims, int64_t num_fields,
+                                                 const int64_t* field_table, const int64_t* bag_sizes,
+                                                 const int32_t* pooling, int64_t* width) {
+    return guard(__func__, [&] {
+        check_positive("num_tables", num_tables);
+        check_not_null("table_dims", table_dims);
+        check_not_null("width", width);
+        // Rows/offsets do not matter for the width: lay the tables out as 1-row tables.
+        std::vector<int64_t> rows(static_cast<size_t>(num_tables), 1), offsets(static_cast<size_t>(num_tables));
+        int64_t total = 0;
+        for (int64_t t = 0; t < num_tables; ++t) {
+            check_positive(("table_dims[" + std::to_string(t) + "]").c_str(), table_dims[t]);
+            offsets[t] = total;
+            total += table_dims[t];
+            if (total > kMaxElements) throw_invalid("table_dims: too large");
+        }
+        *width = cpu::make_tbe_plan(num_tables, rows.data(), table_dims, offsets.data(), num_fields, field_table,
+                                    bag_sizes, pooling, total)
+                     .width;
+    });
+}
+
+DYNREC_API dynrec_status dynrec_tbe_workspace_size(int32_t device, int64_t num_tables, int64_t num_fields,
+                                                   const int64_t* bag_sizes, int64_t batch, int64_t* bytes) {
+    return guard(__func__, [&] {
+        check_device(device);
+        check_positive("num_tables", num_tables);
+        check_positive("num_fields", num_fields);
+        check_not_null("bag_sizes", bag_sizes);
+        check_positive("batch", batch);
+        check_not_null("bytes", bytes);
+        *bytes = 0;
+        if (device != DYNREC_DEVICE_CUDA) return;
+#if DYNREC_WITH_CUDA
+        // Only the sizes matter here: a plan of 1-row, 1-column tables with these bags.
+        std::vector<int64_t> ones(static_cast<size_t>(num_tables), 1), offsets(static_cast<size_t>(num_tables));
+        for (int64_t t = 0; t < num_tables; ++t) offsets[t] = t;
+        std::vector<int64_t> field_table(static_cast<size_t>(num_fields), 0);
+        std::vector<int32_t> pooling(static_cast<size_t>(num_fields), DYNREC_POOLING_SUM);
+        const cpu::TbePlan p = plan_for({num_tables, ones.data(), ones.data(), offsets.data(), num_fields,
+                                         field_table.data(), bag_sizes, pooling.data()},
+                                        num_tables, batch);
+        if (batch * p.slots > int64_t(0x7fffffff)) throw_invalid("batch: batch * S must stay below 2^31 on CUDA");
+        *bytes = cuda::tbe_workspace_bytes(p, batch);
+#endif
+    });
+}
+
+DYNREC_API dynrec_status dynrec_tbe_forward(int32_t device, void* stream, int64_t num_tables, const int64_t* table_rows,
+                                            const int64_t* table_dims, const int64_t* table_offsets,
+                                            int64_t num_fields, const int64_t* field_table, const int64_t* bag_sizes,
+                                            const int32_t* pooling, const float* weights, int64_t weights_numel,
+                                            int64_t batch, const int64_t* ids, float* out, void* workspace,
+                                            int64_t workspace_bytes) {
+    return guard(__func__, [&] {
+        check_device(device);
+        const cpu::TbePlan p = plan_for({num_tables, table_rows, table_dims, table_offsets, num_fields, field_table,
+                                         bag_sizes, pooling},
+                                        weights_numel, batch);
+        check_not_null("weights", weights);
+        check_not_null("ids", ids);
+        check_not_null("out", out);
+        check_non_negative("workspace_bytes", workspace_bytes);
+        check_locations(device, {{"weights", weights}, {"ids", ids}, {"out", out}, {"workspace", workspace}});
+        if (device == DYNREC_DEVICE_CUDA) {
+#if DYNREC_WITH_CUDA
+            check_workspace_cuda(p, batch, workspace, workspace_bytes);
+            int64_t bad_id = 0;
+            const int64_t bad = cuda::tbe_first_invalid_id(stream, p, batch, ids, workspace, &bad_id);
+            if (bad >= 0) throw_bad_id(p, bad, bad_id);
+            cuda::tbe_forward(stream, p, weights, batch, ids, out, workspace);
+#endif
+            return;
+        }
+        (void)stream;
+        check_ids_cpu(p, batch, ids);
+        cpu::tbe_forward(p, weights, batch, ids, out);
+    });
+}
+
+DYNREC_API dynrec_status dynrec_tbe_backward_update(
+    int32_t device, void* stream, int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims,
+    const int64_t* table_offsets, int64_t num_fields, const int64_t* field_table, const int64_t* bag_sizes,
+    const int32_t* pooling, float* weights, int64_t weights_numel, int64_t batch, const int64_t* ids,
+    const float* grad_out, int32_t optimizer, float lr, float eps, float beta1, float beta2, int64_t step,
+    float* state1, float* state2, int64_t* row_steps, void* workspace, int64_t workspace_bytes) {
+    return guard(__func__, [&] {
+        check_device(device);
+        const cpu::TbePlan p = plan_for({num_tables, table_rows, table_dims, table_offsets, num_fields, field_table,
+                                         bag_sizes, pooling},
+                                        weights_numel, batch);
+        check_not_null("weights", weights);
+        check_not_null("ids", ids);
+        check_not_null("grad_out", grad_out);
+        const cpu::SparseOptimizer opt =
+            optimizer_for(p, optimizer, lr, eps, beta1, beta2, step, state1, state2, row_steps);
+        check_non_negative("workspace_bytes", workspace_bytes);
+        check_locations(device, {{"weights", weights}, {"ids", ids}, {"grad_out", grad_out}, {"state1", state1},
+                                 {"state2", state2}, {"row_steps", row_steps}, {"workspace", workspace}});
+        if (device == DYNREC_DEVICE_CUDA) {
+#if DYNREC_WITH_CUDA
+            check_workspace_cuda(p, batch, workspace, workspace_bytes);
+            int64_t bad_id = 0;
+            const int64_t bad = cuda::tbe_first_invalid_id(stream, p, batch, ids, workspace, &bad_id);
+            if (bad >= 0) throw_bad_id(p, bad, bad_id);
+            cuda::tbe_backward_update(stream, p, weights, batch, ids, grad_out, opt, workspace);
+#endif
+            return;
+        }
+        (void)stream;
+        check_ids_cpu(p, batch, ids);
+        cpu::tbe_backward_update(p, weights, batch, ids, grad_out, opt);
+    });
+}
+
+DYNREC_API dynrec_status dynrec_tbe_forward_reference(int64_t num_tables, const int64_t* table_rows,
+                                                      const int64_t* table_dims, const int64_t* table_offsets,
+                                                      int64_t num_fields, const int64_t* field_table,
+                                                      const int64_t* bag_sizes, const int32_t* pooling,
+                                                      const float* weights, int64_t weights_numel, int64_t batch,
+                                                      const int64_t* ids, float* out) {
+    return guard(__func__, [&] {
+        const cpu::TbePlan p = plan_for({num_tables, table_rows, table_dims, table_offsets, num_fields, field_table,
+                                         bag_sizes, pooling},
+                                        weights_numel, batch);
+        check_not_null("weights", weights);
+        check_not_null("ids", ids);
+        check_not_null("out", out);
+        check_locations(DYNREC_DEVICE_CPU, {{"weights", weights}, {"ids", ids}, {"out", out}});
+        check_ids_cpu(p, batch, ids);
+        cpu::tbe_forward_reference(p, weights, batch, ids, out);
+    });
+}
+
+DYNREC_API dynrec_status dynrec_tbe_backward_update_reference(
+    int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims, const int64_t* table_offsets,
+    int64_t num_fields, const int64_t* field_table, const int64_t* bag_sizes, const int32_t* pooling, float* weights,
+    int64_t weights_numel, int64_t batch, const int64_t* ids, const float* grad_out, int32_t optimizer, float lr,
+    float eps, float beta1, float beta2, int64_t step, float* state1, float* state2, int64_t* row_steps) {
+    return guard(__func__, [&] {
+        const cpu::TbePlan p = plan_for({num_tables, table_rows, table_dims, table_offsets, num_fields, field_table,
+                                         bag_sizes, pooling},
+                                        weights_numel, batch);
+        check_not_null("weights", weights);
+        check_not_null("ids", ids);
+        check_not_null("grad_out", grad_out);
+        const cpu::SparseOptimizer opt =
+            optimizer_for(p, optimizer, lr, eps, beta1, beta2, step, state1, state2, row_steps);
+        check_locations(DYNREC_DEVICE_CPU, {{"weights", weights}, {"ids", ids}, {"grad_out", grad_out},
+                                            {"state1", state1}, {"state2", state2}, {"row_steps", row_steps}});
+        check_ids_cpu(p, batch, ids);
+        cpu::tbe_backward_update_reference(p, weights, batch, ids, grad_out, opt);
+    });
+}
+
+}  // extern "C"

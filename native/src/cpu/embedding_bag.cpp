@@ -1,0 +1,190 @@
+// TBE optimized on the CPU.
+// Forward: samples split across threads (parallel_for), each bag summed in
+// slot order straight into its output columns.
+// Backward + update: the non-padding occurrences become (global row, flat
+// position) keys, radix-sorted by row (stable, so duplicates of a row stay
+// in sample/slot order); each run of equal rows is
+// one segment, and segments are split across threads. A segment sums its
+// gradient in a thread-local buffer in that fixed order and applies the
+// optimizer to its row once: no atomics, bitwise deterministic for any
+// thread count, and O(occurrences * (dim + radix passes))
+// work, independent of the vocabulary.
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "cpu/embedding_bag.h"
+#include "cpu/parallel.h"
+#include "dynrec/dynrec.h"
+
+namespace dynrec::cpu {
+
+void tbe_forward(const TbePlan& p, const float* weights, int64_t batch, const int64_t* ids, float* out) {
+    parallel_for(0, batch, 16, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+            for (int64_t f = 0; f < p.num_fields; ++f) {
+                const int64_t t = p.table[f], dim = p.dims[t], bag_size = p.bag[f];
+                const float* table = weights + p.offsets[t];
+                float* o = out + b * p.width + p.col_begin[f];
+                const int64_t* bag = ids + b * p.slots + p.slot_begin[f];
+                if (p.pooling[f] == DYNREC_POOLING_NONE) {
+                    for (int64_t s = 0; s < bag_size; ++s) {
+                        float* os = o + s * dim;
+                        if (bag[s] == 0) {
+                            std::fill(os, os + dim, 0.0f);
+                        } else {
+                            const float* w = table + bag[s] * dim;
+                            std::copy(w, w + dim, os);
+                        }
+                    }
+                    continue;
+                }
+                std::fill(o, o + dim, 0.0f);
+                int64_t count = 0;
+                for (int64_t s = 0; s < bag_size; ++s) {
+                    if (bag[s] == 0) continue;
+                    ++count;
+                    const float* w = table + bag[s] * dim;
+                    for (int64_t j = 0; j < dim; ++j) o[j] += w[j];
+                }
+                if (p.pooling[f] == DYNREC_POOLING_MEAN) {
+                    if (count == 0) continue;
+                    const float c = float(count);
+                    for (int64_t j = 0; j < dim; ++j) o[j] = o[j] / c;
+                }
+            }
+        }
+    });
+}
+
+namespace {
+
+// lr * sqrt(bc2) / bc1 of lazy Adam at step k (rounded once to float).
+float adam_step_size(const SparseOptimizer& opt, int64_t k) {
+    const double bc1 = 1.0 - std::pow(double(opt.beta1), double(k));
+    const double bc2 = 1.0 - std::pow(double(opt.beta2), double(k));
+    return float(double(opt.lr) * std::sqrt(bc2) / bc1);
+}
+
+// `shared_step_size`: lazy Adam's step size when every row uses the table-wide step.
+void apply_row(const TbePlan& p, const SparseOptimizer& opt, float shared_step_size, float* weights, int64_t t,
+               int64_t grow, const float* g) {
+    const int64_t dim = p.dims[t];
+    const int64_t e = p.offsets[t] + (grow - p.row_base[t]) * dim;
+    float* w = weights + e;
+    if (opt.kind == DYNREC_SPARSE_SGD) {
+        for (int64_t j = 0; j < dim; ++j) w[j] -= opt.lr * g[j];
+    } else if (opt.kind == DYNREC_SPARSE_ROWWISE_ADAGRAD) {
+        float sq = 0.0f;
+        for (int64_t j = 0; j < dim; ++j) sq += g[j] * g[j];
+        opt.state1[grow] += sq / float(dim);
+        const float denom = std::sqrt(opt.state1[grow]) + opt.eps;
+        for (int64_t j = 0; j < dim; ++j) w[j] -= opt.lr * g[j] / denom;
+    } else {
+        const float step_size = opt.row_steps ? adam_step_size(opt, ++opt.row_steps[grow]) : shared_step_size;
+        float* m = opt.state1 + e;
+        float* v = opt.state2 + e;
+        const float b1 = opt.beta1, b2 = opt.beta2, c1 = 1.0f - opt.beta1, c2 = 1.0f - opt.beta2;
+        for (int64_t j = 0; j < dim; ++j) {
+            m[j] = b1 * m[j] + c1 * g[j];
+            v[j] = b2 * v[j] + c2 * g[j] * g[j];
+            w[j] -= step_size * (m[j] / (std::sqrt(v[j]) + opt.eps));
+        }
+    }
+}
+
+// Stable LSD radix sort of (row, position) pairs by row (rows < max_row + 1),
+// 11 bits per pass: O(n) per pass, as many passes as the row count needs.
+void radix_sort_by_row(std::vector<std::pair<int64_t, int64_t>>& v, std::vector<std::pair<int64_t, int64_t>>& tmp,
+                       int64_t max_row) {
+    constexpr int kBits = 11;
+    constexpr size_t kBuckets = size_t(1) << kBits;
+    tmp.resize(v.size());
+    std::vector<size_t> count(kBuckets);
+    for (int shift = 0; shift < 63 && (max_row >> shift) != 0; shift += kBits) {
+        std::fill(count.begin(), count.end(), 0);
+        for (const auto& e : v) ++count[(uint64_t(e.first) >> shift) & (kBuckets - 1)];
+        size_t sum = 0;
+        for (auto& c : count) {
+            const size_t n = c;
+            c = sum;
+            sum += n;
+        }
+        for (const auto& e : v) tmp[count[(uint64_t(e.first) >> shift) & (kBuckets - 1)]++] = e;
+        v.swap(tmp);
+    }
+}
+
+}  // namespace
+
+void tbe_backward_update(const TbePlan& p, float* weights, int64_t batch, const int64_t* ids, const float* grad_out,
+                         const SparseOptimizer& opt) {
+    const int64_t F = p.num_fields, S = p.slots;
+    // Per-(sample, field) gradient scale: 1, or 1/count for MEAN.
+    std::vector<float> scale(static_cast<size_t>(batch * F));
+    parallel_for(0, batch, 256, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b)
+            for (int64_t f = 0; f < F; ++f) {
+                float s = 1.0f;
+                if (p.pooling[f] == DYNREC_POOLING_MEAN) {
+                    int64_t count = 0;
+                    const int64_t* bag = ids + b * S + p.slot_begin[f];
+                    for (int64_t k = 0; k < p.bag[f]; ++k) count += bag[k] != 0;
+                    s = 1.0f / float(count > 0 ? count : 1);
+                }
+                scale[b * F + f] = s;
+            }
+    });
+    // (global row, flat position) of every non-padding occurrence, in
+    // position order; a stable LSD radix sort on the row then groups equal
+    // rows while keeping their occurrences in sample/slot order.
+    std::vector<std::pair<int64_t, int64_t>> keys, tmp;
+    keys.reserve(static_cast<size_t>(batch * S));
+    for (int64_t b = 0; b < batch; ++b)
+        for (int64_t s = 0; s < S; ++s) {
+            const int64_t id = ids[b * S + s];
+            if (id != 0) keys.emplace_back(p.row_base[p.table[p.slot_field[s]]] + id, b * S + s);
+        }
+    radix_sort_by_row(keys, tmp, p.total_rows);
+    std::vector<int64_t> heads;
+    for (size_t i = 0; i < keys.size(); ++i)
+        if (i == 0 || keys[i].first != keys[i - 1].first) heads.push_back(static_cast<int64_t>(i));
+    heads.push_back(static_cast<int64_t>(keys.size()));
+    const int64_t segments = static_cast<int64_t>(heads.size()) - 1;
+    const float shared_step_size =
+        opt.kind == DYNREC_SPARSE_LAZY_ADAM && !opt.row_steps ? adam_step_size(opt, opt.step) : 0.0f;
+    // The rows are scattered over big tables: prefetch a few segments ahead.
+    constexpr int64_t kAhead = 8;
+    auto row_start = [&](int64_t seg) {
+        const int64_t t = p.table[p.slot_field[keys[heads[seg]].second % S]];
+        return p.offsets[t] + (keys[heads[seg]].first - p.row_base[t]) * p.dims[t];
+    };
+    parallel_for(0, segments, 64, [&](int64_t s0, int64_t s1) {
+        std::vector<float> g(static_cast<size_t>(p.max_dim));
+        for (int64_t seg = s0; seg < s1; ++seg) {
+            if (seg + kAhead < s1) {
+                const int64_t e = row_start(seg + kAhead);
+                __builtin_prefetch(weights + e, 1);
+                if (opt.state1 && opt.kind == DYNREC_SPARSE_LAZY_ADAM) {
+                    __builtin_prefetch(opt.state1 + e, 1);
+                    __builtin_prefetch(opt.state2 + e, 1);
+                }
+            }
+            const int64_t first = heads[seg], last = heads[seg + 1];
+            const int64_t f0 = p.slot_field[keys[first].second % S];
+            const int64_t t = p.table[f0], dim = p.dims[t];
+            std::fill(g.begin(), g.begin() + dim, 0.0f);
+            for (int64_t i = first; i < last; ++i) {
+                const int64_t k = keys[i].second, b = k / S, slot = k % S, f = p.slot_field[slot];
+                const float* go = grad_out + b * p.width + p.col_begin[f] +
+                                  (p.pooling[f] == DYNREC_POOLING_NONE ? (slot - p.slot_begin[f]) * dim : 0);
+                const float sc = scale[b * F + f];
+                for (int64_t j = 0; j < dim; ++j) g[j] += go[j] * sc;
+            }
+            apply_row(p, opt, shared_step_size, weights, t, keys[first].first, g.data());
+        }
+    });
+}
+
+}  // namespace dynrec::cpu

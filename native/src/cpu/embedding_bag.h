@@ -1,0 +1,53 @@
+// Table-batched embeddings on the CPU: one gather over all fields' tables
+// (forward) and the backward fused with a sparse optimizer step on the rows
+// a batch touches. *_reference: naive loops, the spec. Unsuffixed:
+// optimized (OpenMP over samples / over unique rows). The layout is checked
+// once into a TbePlan; ids are checked by the API layer before any call.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace dynrec::cpu {
+
+// Validated layout plus what every kernel derives from it.
+struct TbePlan {
+    int64_t num_tables = 0, num_fields = 0;
+    int64_t slots = 0;       // S: id columns per sample
+    int64_t width = 0;       // W: output columns per sample
+    int64_t total_rows = 0;  // rows of all tables (row-wise state length)
+    std::vector<int64_t> rows, dims, offsets, row_base;                 // per table
+    std::vector<int64_t> table, bag, slot_begin, col_begin;             // per field
+    std::vector<int32_t> pooling;                                       // per field
+    std::vector<int64_t> slot_field;                                    // per slot
+    int64_t max_dim = 0;
+};
+
+// Checks the layout (names the offending array and index) and derives the plan.
+TbePlan make_tbe_plan(int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims,
+                      const int64_t* table_offsets, int64_t num_fields, const int64_t* field_table,
+                      const int64_t* bag_sizes, const int32_t* pooling, int64_t weights_numel);
+
+// Flat index (b * S + slot) of the first id outside [0, rows) of its table, or -1.
+int64_t first_invalid_id(const TbePlan& plan, int64_t batch, const int64_t* ids);
+
+// Sparse optimizer configuration (see dynrec_sparse_optimizer in dynrec.h).
+struct SparseOptimizer {
+    int32_t kind;
+    float lr, eps, beta1, beta2;
+    int64_t step;
+    float* state1;
+    float* state2;
+    int64_t* row_steps;
+};
+
+void tbe_forward_reference(const TbePlan& plan, const float* weights, int64_t batch, const int64_t* ids,
+                           float* out);
+void tbe_forward(const TbePlan& plan, const float* weights, int64_t batch, const int64_t* ids, float* out);
+
+void tbe_backward_update_reference(const TbePlan& plan, float* weights, int64_t batch, const int64_t* ids,
+                                   const float* grad_out, const SparseOptimizer& opt);
+void tbe_backward_update(const TbePlan& plan, float* weights, int64_t batch, const int64_t* ids,
+                         const float* grad_out, const SparseOptimizer& opt);
+
+}  // namespace dynrec::cpu

@@ -1,0 +1,89 @@
+// TBE reference: the spec in plain loops, single-threaded. Gradients of a
+// row are summed in sample-then-slot order, then the optimizer step runs
+// once per touched row (ascending global row).
+#include <cmath>
+#include <map>
+#include <vector>
+
+#include "cpu/embedding_bag.h"
+#include "dynrec/dynrec.h"
+
+namespace dynrec::cpu {
+
+void tbe_forward_reference(const TbePlan& p, const float* weights, int64_t batch, const int64_t* ids, float* out) {
+    for (int64_t b = 0; b < batch; ++b) {
+        for (int64_t f = 0; f < p.num_fields; ++f) {
+            const int64_t t = p.table[f], dim = p.dims[t];
+            float* o = out + b * p.width + p.col_begin[f];
+            const int64_t* bag = ids + b * p.slots + p.slot_begin[f];
+            if (p.pooling[f] == DYNREC_POOLING_NONE) {
+                for (int64_t s = 0; s < p.bag[f]; ++s)
+                    for (int64_t j = 0; j < dim; ++j)
+                        o[s * dim + j] = bag[s] == 0 ? 0.0f : weights[p.offsets[t] + bag[s] * dim + j];
+                continue;
+            }
+            int64_t count = 0;
+            for (int64_t s = 0; s < p.bag[f]; ++s) count += bag[s] != 0;
+            for (int64_t j = 0; j < dim; ++j) {
+                float acc = 0.0f;
+                for (int64_t s = 0; s < p.bag[f]; ++s)
+                    if (bag[s] != 0) acc += weights[p.offsets[t] + bag[s] * dim + j];
+                if (p.pooling[f] == DYNREC_POOLING_MEAN) acc = count > 0 ? acc / float(count) : 0.0f;
+                o[j] = acc;
+            }
+        }
+    }
+}
+
+void tbe_backward_update_reference(const TbePlan& p, float* weights, int64_t batch, const int64_t* ids,
+                                   const float* grad_out, const SparseOptimizer& opt) {
+    // global row -> (table, accumulated gradient)
+    std::map<int64_t, std::pair<int64_t, std::vector<float>>> grads;
+    for (int64_t b = 0; b < batch; ++b) {
+        for (int64_t f = 0; f < p.num_fields; ++f) {
+            const int64_t t = p.table[f], dim = p.dims[t];
+            const int64_t* bag = ids + b * p.slots + p.slot_begin[f];
+            int64_t count = 0;
+            for (int64_t s = 0; s < p.bag[f]; ++s) count += bag[s] != 0;
+            const float scale = p.pooling[f] == DYNREC_POOLING_MEAN ? 1.0f / float(count > 0 ? count : 1) : 1.0f;
+            for (int64_t s = 0; s < p.bag[f]; ++s) {
+                if (bag[s] == 0) continue;
+                auto& entry = grads[p.row_base[t] + bag[s]];
+                entry.first = t;
+                entry.second.resize(static_cast<size_t>(dim), 0.0f);
+                const float* go = grad_out + b * p.width + p.col_begin[f] +
+                                  (p.pooling[f] == DYNREC_POOLING_NONE ? s * dim : 0);
+                for (int64_t j = 0; j < dim; ++j) entry.second[j] += go[j] * scale;
+            }
+        }
+    }
+    for (const auto& [grow, entry] : grads) {
+        const int64_t t = entry.first, dim = p.dims[t], row = grow - p.row_base[t];
+        const int64_t e = p.offsets[t] + row * dim;
+        const std::vector<float>& g = entry.second;
+        if (opt.kind == DYNREC_SPARSE_SGD) {
+            for (int64_t j = 0; j < dim; ++j) weights[e + j] -= opt.lr * g[j];
+        } else if (opt.kind == DYNREC_SPARSE_ROWWISE_ADAGRAD) {
+            float sq = 0.0f;
+            for (int64_t j = 0; j < dim; ++j) sq += g[j] * g[j];
+            opt.state1[grow] += sq / float(dim);
+            const float denom = std::sqrt(opt.state1[grow]) + opt.eps;
+            for (int64_t j = 0; j < dim; ++j) weights[e + j] -= opt.lr * g[j] / denom;
+        } else {
+            int64_t k = opt.step;
+            if (opt.row_steps) k = ++opt.row_steps[grow];
+            const double bc1 = 1.0 - std::pow(double(opt.beta1), double(k));
+            const double bc2 = 1.0 - std::pow(double(opt.beta2), double(k));
+            const float step_size = float(double(opt.lr) * std::sqrt(bc2) / bc1);
+            for (int64_t j = 0; j < dim; ++j) {
+                float& m = opt.state1[e + j];
+                float& v = opt.state2[e + j];
+                m = opt.beta1 * m + (1.0f - opt.beta1) * g[j];
+                v = opt.beta2 * v + (1.0f - opt.beta2) * g[j] * g[j];
+                weights[e + j] -= step_size * (m / (std::sqrt(v) + opt.eps));
+            }
+        }
+    }
+}
+
+}  // namespace dynrec::cpu

@@ -1,0 +1,28 @@
+// Table-batched embeddings on CUDA (declarations usable from plain C++;
+// `stream` is a cudaStream_t). The plan is the host-side validated layout;
+// the launchers copy its arrays into `workspace` (device memory of
+// tbe_workspace_bytes(...) bytes) with one asynchronous copy per call.
+#pragma once
+
+#include <cstdint>
+
+#include "cpu/embedding_bag.h"
+
+namespace dynrec::cuda {
+
+int64_t tbe_workspace_bytes(const cpu::TbePlan& plan, int64_t batch);
+
+// Copies the plan into the workspace and checks the ids on the device; one
+// device-to-host copy + stream synchronize. Returns the flat index
+// (b * S + slot) of the first invalid id or -1; *bad_id receives its value.
+int64_t tbe_first_invalid_id(void* stream, const cpu::TbePlan& plan, int64_t batch, const int64_t* ids,
+                             void* workspace, int64_t* bad_id);
+
+// Both assume tbe_first_invalid_id ran on the same workspace and stream
+// (the plan is already on the device) and found no invalid id.
+void tbe_forward(void* stream, const cpu::TbePlan& plan, const float* weights, int64_t batch, const int64_t* ids,
+                 float* out, void* workspace);
+void tbe_backward_update(void* stream, const cpu::TbePlan& plan, float* weights, int64_t batch, const int64_t* ids,
+                         const float* grad_out, const cpu::SparseOptimizer& opt, void* workspace);
+
+}  // namespace dynrec::cuda
