@@ -11,7 +11,9 @@
 // sums the segment's gradient in that fixed order (no float atomics:
 // deterministic) and applies the optimizer to the row. Ids are assumed
 // valid (the API layer runs tbe_first_invalid_id first).
-#include <cub/cub.cuh>
+// The narrow CUB header: <cub/cub.cuh> pulls in parts of libstdc++ 12 that
+// nvcc 11.8 + clang 14 cannot parse.
+#include <cub/device/device_radix_sort.cuh>
 
 #include <vector>
 
