@@ -12,6 +12,8 @@
 //   pack_b(p0, kc, j, nr, dst): rows p0..p0+kc, columns j..j+nr of op(B) as
 //     one [kc][NR] sliver; columns past nr are zero.
 // Packers are called concurrently from several threads and must be const.
+// No alignment is assumed for any operand, and any size >= 1 works (edges
+// are zero-padded in the packs, so the micro-kernel never branches on shape).
 #pragma once
 
 #include <algorithm>
