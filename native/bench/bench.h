@@ -19,6 +19,10 @@ struct Case {
 
 // Each ops_*.cpp adds its cases here (called from main).
 void add_gate_nu_cases(std::vector<Case>& cases, bool quick);
+void add_gated_linear_cases(std::vector<Case>& cases, bool quick);
+void add_epnet_cases(std::vector<Case>& cases, bool quick);
+void add_hyper_linear_cases(std::vector<Case>& cases, bool quick);
+void add_apg_layer_cases(std::vector<Case>& cases, bool quick);
 void add_embedding_cases(std::vector<Case>& cases, bool quick);
 void add_optimizer_cases(std::vector<Case>& cases, bool quick);
 

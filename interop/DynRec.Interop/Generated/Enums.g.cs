@@ -58,6 +58,18 @@ public enum Activation : uint
 }
 
 /// <summary>
+/// Where gated_linear applies its gate delta (elementwise, &quot;*&quot; below).
+/// </summary>
+[NativeTypeName("enum dynrec_gate_position : unsigned int")]
+public enum GatePosition : uint
+{
+    /// <summary><c>DYNREC_GATE_OUTPUT</c> — y = delta * act(x W^T + b)   (FunRec&apos;s PPNet)</summary>
+    Output = 0,
+    /// <summary><c>DYNREC_GATE_INPUT</c> — y = act((delta * x) W^T + b) (the PEPNet paper)</summary>
+    Input = 1,
+}
+
+/// <summary>
 /// Table-batched embedding (TBE). All embedding tables live in ONE float32
 /// buffer `weights` (weights_numel elements). Table t has table_rows[t] rows
 /// of table_dims[t] floats, row-major, starting at ELEMENT offset
