@@ -77,6 +77,15 @@ std::vector<FdSample> finite_difference(std::vector<float>& param, const std::fu
     return ::testing::AssertionFailure() << "message '" << msg << "' does not name " << argument;
 }
 
+::testing::AssertionResult rejected_mentioning(int status, const std::string& needle) {
+    if (status != DYNREC_ERR_INVALID_ARGUMENT)
+        return ::testing::AssertionFailure() << "status " << status << " (expected INVALID_ARGUMENT) for " << needle;
+    const std::string msg = dynrec_last_error();
+    if (msg.find(needle) == std::string::npos)
+        return ::testing::AssertionFailure() << "message '" << msg << "' does not mention " << needle;
+    return ::testing::AssertionSuccess();
+}
+
 double dot(const std::vector<float>& a, const std::vector<float>& b) {
     double s = 0.0;
     for (size_t i = 0; i < a.size() && i < b.size(); ++i) s += double(a[i]) * b[i];

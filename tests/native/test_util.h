@@ -38,6 +38,10 @@ double dot(const std::vector<float>& a, const std::vector<float>& b);
 // names `argument`.
 ::testing::AssertionResult rejected_naming(int status, const char* argument);
 
+// INVALID_ARGUMENT whose message contains `needle` anywhere (for messages that
+// name a field/slot rather than a parameter).
+::testing::AssertionResult rejected_mentioning(int status, const std::string& needle);
+
 // The odd batch sizes every op is checked on.
 inline const std::vector<int64_t>& odd_batches() {
     static const std::vector<int64_t> b{1, 7, 33, 1000};
