@@ -113,35 +113,33 @@ public static class DataCache
     private static void WriteDataset(BinaryWriter w, Dataset d)
     {
         w.Write(d.Rows);
+        w.Write(d.UserFieldCount);
+        w.Write(d.ItemFieldCount);
         w.Write(d.Oracle != null);
-        foreach (var c in d.Sparse) WriteArray<int>(w, c);
-        foreach (var c in d.Labels) WriteArray<float>(w, c);
-        WriteArray<int>(w, d.Scenario);
-        WriteArray<int>(w, d.UserIds);
-        WriteArray<int>(w, d.Dates);
-        if (d.Sequence != null) WriteArray<int>(w, d.Sequence);
+        WriteArray<int>(w, d.RowData);
+        WriteArray<int>(w, d.UserTable);
+        WriteArray<int>(w, d.ItemTable);
+        WriteArray<int>(w, d.Sequences);
         if (d.Oracle != null) foreach (var c in d.Oracle) WriteArray<float>(w, c);
     }
 
     private static Dataset ReadDataset(BinaryReader r, FeatureSchema s)
     {
         var rows = r.ReadInt32();
+        var userFields = r.ReadInt32();
+        var itemFields = r.ReadInt32();
         var hasOracle = r.ReadBoolean();
-        var sparse = new int[s.SparseFields.Count][];
-        for (var f = 0; f < sparse.Length; f++) sparse[f] = ReadArray<int>(r, rows);
-        var labels = new float[s.Tasks.Count][];
-        for (var t = 0; t < labels.Length; t++) labels[t] = ReadArray<float>(r, rows);
-        var scenario = ReadArray<int>(r, rows);
-        var users = ReadArray<int>(r, rows);
-        var dates = ReadArray<int>(r, rows);
-        var sequence = s.Sequence != null ? ReadArray<int>(r, checked(rows * s.Sequence.MaxLength)) : null;
+        var rowData = ReadArray<int>(r);
+        var userTable = ReadArray<int>(r);
+        var itemTable = ReadArray<int>(r);
+        var sequences = ReadArray<int>(r);
         float[][]? oracle = null;
         if (hasOracle)
         {
             oracle = new float[s.Tasks.Count][];
-            for (var t = 0; t < oracle.Length; t++) oracle[t] = ReadArray<float>(r, rows);
+            for (var t = 0; t < oracle.Length; t++) oracle[t] = ReadArray<float>(r);
         }
-        return new Dataset(s, rows, sparse, labels, scenario, users, dates, sequence, oracle);
+        return new Dataset(s, userFields, itemFields, rows, rowData, userTable, itemTable, sequences, oracle);
     }
 
     private static void WriteArray<T>(BinaryWriter w, T[] a) where T : unmanaged
@@ -150,10 +148,11 @@ public static class DataCache
         w.Write(MemoryMarshal.AsBytes(a.AsSpan()));
     }
 
-    private static T[] ReadArray<T>(BinaryReader r, int expected) where T : unmanaged
+    private static T[] ReadArray<T>(BinaryReader r) where T : unmanaged
     {
         var length = r.ReadInt32();
-        if (length != expected) throw new InvalidDataException($"cache column has {length} entries, expected {expected}");
+        if (length < 0 || length > (r.BaseStream.Length - r.BaseStream.Position) / System.Runtime.CompilerServices.Unsafe.SizeOf<T>())
+            throw new InvalidDataException($"cache array of {length} entries does not fit the file");
         var a = GC.AllocateUninitializedArray<T>(length);
         r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan()));
         return a;

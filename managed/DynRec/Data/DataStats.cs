@@ -28,11 +28,11 @@ public sealed record DataStats(
         long[] PerScenario(Dataset d)
         {
             var a = new long[s.ScenarioCount];
-            foreach (var sc in d.Scenario) a[sc]++;
+            for (var r = 0; r < d.Rows; r++) a[d.ScenarioOf(r)]++;
             return a;
         }
         Dictionary<string, long> Positives(Dataset d) =>
-            s.Tasks.Select((t, i) => (t, (long)d.Labels[i].Sum())).ToDictionary(x => x.t, x => x.Item2);
+            s.Tasks.Select((t, i) => (t, (long)d.LabelColumn(i).Sum())).ToDictionary(x => x.t, x => x.Item2);
         return new DataStats(split.Info.Source, split.Info.RowsRead, split.Info.RowsDroppedByTab, split.Train.Rows,
             split.Test.Rows, split.Info.Users, split.Info.Videos, split.Info.Authors, split.Info.TestDate,
             s.SparseFields.Select(f => f.Name).ToArray(), s.SparseFields.ToDictionary(f => f.Name, f => f.VocabularySize),
@@ -58,11 +58,13 @@ public sealed record OracleAuc(
         var test = split.Test;
         if (test.Oracle == null) return null;
         var tasks = split.Schema.Tasks;
+        var labels = tasks.Select((_, i) => test.LabelColumn(i)).ToArray();
+        var scenarios = test.ScenarioColumn();
         var blind = ReadTabBlind(Path.Combine(split.Info.Source, KuaiRandSources.OracleFileName), test.Rows);
         Dictionary<string, double> Overall(float[][] p) =>
-            tasks.Select((t, i) => (t, Auc.Exact(p[i], test.Labels[i], null, 0))).ToDictionary(x => x.t, x => x.Item2);
+            tasks.Select((t, i) => (t, Auc.Exact(p[i], labels[i], null, 0))).ToDictionary(x => x.t, x => x.Item2);
         Dictionary<string, double[]> PerScenario(float[][] p) => tasks.Select((t, i) => (t,
-                Enumerable.Range(0, split.Schema.ScenarioCount).Select(sc => Auc.Exact(p[i], test.Labels[i], test.Scenario, sc)).ToArray()))
+                Enumerable.Range(0, split.Schema.ScenarioCount).Select(sc => Auc.Exact(p[i], labels[i], scenarios, sc)).ToArray()))
             .ToDictionary(x => x.t, x => x.Item2);
         return new OracleAuc(Overall(test.Oracle), PerScenario(test.Oracle),
             blind == null ? null : Overall(blind), blind == null ? null : PerScenario(blind));

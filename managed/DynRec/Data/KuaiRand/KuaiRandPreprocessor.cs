@@ -62,8 +62,8 @@ public static class KuaiRandPreprocessor
         for (int r = 0, a = 0, b = 0; r < n; r++)
             if (isTest[r]) testRows[b++] = r; else trainRows[a++] = r;
 
-        var userDense = raw.User.Span;
-        var videoDense = raw.Video.Span;
+        var userDense = raw.User.ToArray();
+        var videoDense = raw.Video.ToArray();
 
         // Entities seen on train rows define the vocabularies.
         var trainUser = new bool[raw.Users.Count];
@@ -104,50 +104,27 @@ public static class KuaiRandPreprocessor
         var authorOfVideoRow = new int[videos.Rows];
         for (var r = 0; r < videos.Rows; r++) authorOfVideoRow[r] = authorId[authorDenseOfRow[r]];
 
-        var fields = new List<SparseField>();
-        var train = new List<int[]>();
-        var test = new List<int[]>();
+        var userIds = new List<(SparseField Field, int[] IdOfEntity)>();
+        var itemIds = new List<(SparseField Field, int[] IdOfEntity)>();
+        int[] Gather(int[] idOfTableRow, int[] tableRowOfEntity) =>
+            tableRowOfEntity.Select(tr => tr >= 0 ? idOfTableRow[tr] : 0).ToArray();
 
-        void AddRowField(SparseField field, Func<int, int> idOfRow)
-        {
-            fields.Add(field);
-            var a = new int[nTrain];
-            for (var i = 0; i < nTrain; i++) a[i] = idOfRow(trainRows[i]);
-            var b = new int[nTest];
-            for (var i = 0; i < nTest; i++) b[i] = idOfRow(testRows[i]);
-            train.Add(a);
-            test.Add(b);
-        }
-
-        var hourMin = raw.HourMin.Span.ToArray();
-        var scenario = raw.Scenario.Span.ToArray();
-        var isRand = raw.IsRand.Span.ToArray();
-        var uDense = userDense.ToArray();
-        var vDense = videoDense.ToArray();
-
-        AddRowField(new SparseField("user_id", userVocab, FieldGroup.User | FieldGroup.Persona), r => userId[uDense[r]]);
-        AddRowField(new SparseField("video_id", videoVocab, FieldGroup.Item | FieldGroup.Persona), r => videoId[vDense[r]]);
-        AddRowField(new SparseField("author_id", authorVocab, FieldGroup.Item | FieldGroup.Persona),
-            r => videoRow[vDense[r]] is var vr and >= 0 ? authorOfVideoRow[vr] : 0);
-        AddRowField(new SparseField("tab", KuaiRandColumns.KeptTabs.Length + 1, FieldGroup.Scenario), r => scenario[r] + 1);
-        AddRowField(new SparseField("hour", 25, FieldGroup.Context), r => hourMin[r] / 100 + 1);
-        AddRowField(new SparseField("is_rand", 3, FieldGroup.Context), r => isRand[r] + 1);
-
+        userIds.Add((new SparseField("user_id", userVocab, FieldGroup.User | FieldGroup.Persona), userId));
         foreach (var name in KuaiRandColumns.UserCategoricals)
         {
             var (ids, vocab) = users.Categoricals[name].Encode(usedUserRow);
-            AddRowField(new SparseField(name, vocab, FieldGroup.User), r => userRow[uDense[r]] is var ur and >= 0 ? ids[ur] : 0);
+            userIds.Add((new SparseField(name, vocab, FieldGroup.User), Gather(ids, userRow)));
         }
+
+        itemIds.Add((new SparseField("video_id", videoVocab, FieldGroup.Item | FieldGroup.Persona), videoId));
+        itemIds.Add((new SparseField("author_id", authorVocab, FieldGroup.Item | FieldGroup.Persona), Gather(authorOfVideoRow, videoRow)));
         foreach (var name in KuaiRandColumns.VideoCategoricals)
         {
             var (ids, vocab) = videos.Categoricals[name].Encode(usedVideoRow);
-            AddRowField(new SparseField(name, vocab, FieldGroup.Item), r => videoRow[vDense[r]] is var vr and >= 0 ? ids[vr] : 0);
+            itemIds.Add((new SparseField(name, vocab, FieldGroup.Item), Gather(ids, videoRow)));
         }
-        {
-            var ids = videos.Numerics["video_duration"].Bucketize(usedVideoRow);
-            AddRowField(new SparseField("video_duration", NumericColumn.Buckets + 1, FieldGroup.Item),
-                r => videoRow[vDense[r]] is var vr and >= 0 ? ids[vr] : 0);
-        }
+        itemIds.Add((new SparseField("video_duration", NumericColumn.Buckets + 1, FieldGroup.Item),
+            Gather(videos.Numerics["video_duration"].Bucketize(usedVideoRow), videoRow)));
         if (stats != null)
         {
             var statRow = new int[raw.Videos.Count];
@@ -158,65 +135,93 @@ public static class KuaiRandPreprocessor
                 if (statRow[v] >= 0 && trainVideo[v]) usedStatRow[statRow[v]] = true;
             }
             foreach (var name in statColumns)
-            {
-                var ids = stats.Numerics[name].Bucketize(usedStatRow);
-                AddRowField(new SparseField(name, NumericColumn.Buckets + 1, FieldGroup.Item),
-                    r => statRow[vDense[r]] is var sr and >= 0 ? ids[sr] : 0);
-            }
+                itemIds.Add((new SparseField(name, NumericColumn.Buckets + 1, FieldGroup.Item),
+                    Gather(stats.Numerics[name].Bucketize(usedStatRow), statRow)));
         }
 
+        // Context fields: the tab (the scenario field), the hour of hourmin, is_rand.
+        var contextFields = new[]
+        {
+            new SparseField("tab", KuaiRandColumns.KeptTabs.Length + 1, FieldGroup.Scenario),
+            new SparseField("hour", 25, FieldGroup.Context),
+            new SparseField("is_rand", 3, FieldGroup.Context),
+        };
         var len = options.SequenceLength;
-        var schema = new FeatureSchema(fields, len > 0 ? new SequenceField("recent_clicked_videos", "video_id", len) : null,
+        var schema = new FeatureSchema(userIds.Select(x => x.Field).Concat(itemIds.Select(x => x.Field)).Concat(contextFields).ToArray(),
+            len > 0 ? new SequenceField("recent_clicked_videos", "video_id", len) : null,
             KuaiRandColumns.Tasks, "tab", KuaiRandColumns.KeptTabs.Length);
 
-        int[]? trainSeq = null, testSeq = null;
+        var userTable = RowMajor(userIds.Select(x => x.IdOfEntity).ToArray(), raw.Users.Count);
+        var itemTable = RowMajor(itemIds.Select(x => x.IdOfEntity).ToArray(), raw.Videos.Count);
+
+        var uDense = userDense;
+        var hourMin = raw.HourMin.ToArray();
+        var scenario = raw.Scenario.ToArray();
+        var isRand = raw.IsRand.ToArray();
+        var click = raw.Click.ToArray();
+        var longView = raw.LongView.ToArray();
+        var like = raw.Like.ToArray();
+        int[] groupOfRow;
+        int[] sequences;
         if (len > 0)
         {
             var encodedVideo = new int[n];
-            for (var r = 0; r < n; r++) encodedVideo[r] = videoId[vDense[r]];
-            var position = new int[n];
-            for (var i = 0; i < nTrain; i++) position[trainRows[i]] = i;
-            for (var i = 0; i < nTest; i++) position[testRows[i]] = i;
-            trainSeq = new int[(long)nTrain * len];
-            testSeq = new int[(long)nTest * len];
-            RecentClicks.Fill(uDense, raw.Users.Count, dates, raw.TimeMs.Span, raw.Click.Span, encodedVideo, len,
-                (r, seq) => seq.CopyTo((isTest[r] ? testSeq : trainSeq).AsSpan(position[r] * len, len)));
+            for (var r = 0; r < n; r++) encodedVideo[r] = videoId[videoDense[r]];
+            (groupOfRow, sequences) = RecentClicks.Build(uDense, raw.Users.Count, dates, raw.TimeMs.Span, click, encodedVideo, len);
+        }
+        else
+        {
+            groupOfRow = new int[n];
+            sequences = Array.Empty<int>();
         }
 
-        Dataset Build(int[] rows, List<int[]> sparse, int[]? seq)
+        var stride = Dataset.RowStrideFor(contextFields.Length, KuaiRandColumns.Tasks.Length);
+        int[] RowData(int[] rows)
         {
-            float[] Label(Span<byte> src)
-            {
-                var a = new float[rows.Length];
-                for (var i = 0; i < rows.Length; i++) a[i] = src[rows[i]];
-                return a;
-            }
-            var labels = new[] { Label(raw.Click.Span), Label(raw.LongView.Span), Label(raw.Like.Span) };
-            var sc = new int[rows.Length];
-            var uid = new int[rows.Length];
-            var dt = new int[rows.Length];
+            var data = new int[(long)rows.Length * stride];
+            Span<int> context = stackalloc int[3];
+            Span<int> labels = stackalloc int[3];
             for (var i = 0; i < rows.Length; i++)
             {
                 var r = rows[i];
-                sc[i] = scenario[r];
-                uid[i] = userId[uDense[r]];
-                dt[i] = dates[r];
+                context[0] = scenario[r] + 1;
+                context[1] = hourMin[r] / 100 + 1;
+                context[2] = isRand[r] + 1;
+                labels[0] = click[r];
+                labels[1] = longView[r];
+                labels[2] = like[r];
+                Dataset.WriteRow(data.AsSpan(i * stride, stride), uDense[r], videoDense[r], groupOfRow[r], scenario[r], dates[r], context, labels);
             }
-            return new Dataset(schema, rows.Length, sparse.ToArray(), labels, sc, uid, dt, seq, null);
+            return data;
         }
 
-        var testSet = Build(testRows, test, testSeq);
+        float[][]? oracle = null;
         if (sources.Oracle != null)
         {
             var testUsers = testRows.Select(r => raw.Users.Raw(uDense[r])).ToArray();
-            var testVideos = testRows.Select(r => raw.Videos.Raw(vDense[r])).ToArray();
-            var oracle = OracleFile.Read(sources.Oracle, testUsers, testVideos);
-            testSet = new Dataset(schema, testSet.Rows, testSet.Sparse, testSet.Labels, testSet.Scenario, testSet.UserIds,
-                testSet.Dates, testSet.Sequence, oracle);
+            var testVideos = testRows.Select(r => raw.Videos.Raw(videoDense[r])).ToArray();
+            oracle = OracleFile.Read(sources.Oracle, testUsers, testVideos);
         }
         var info = new DataInfo(sources.Folder, raw.RowsRead, raw.RowsDropped, raw.Users.Count, raw.Videos.Count,
-            DistinctAuthors(vDense, videoRow, authorDenseOfRow), testDate);
-        return new DataSplit(schema, Build(trainRows, train, trainSeq), testSet, info);
+            DistinctAuthors(videoDense, videoRow, authorDenseOfRow), testDate);
+        var fu = userIds.Count;
+        var fi = itemIds.Count;
+        return new DataSplit(schema,
+            new Dataset(schema, fu, fi, nTrain, RowData(trainRows), userTable, itemTable, sequences, null),
+            new Dataset(schema, fu, fi, nTest, RowData(testRows), userTable, itemTable, sequences, oracle),
+            info);
+    }
+
+    /// <summary>Columns of ids per entity -> one row-major record per entity.</summary>
+    private static int[] RowMajor(int[][] columns, int entities)
+    {
+        var table = new int[(long)entities * columns.Length];
+        for (var c = 0; c < columns.Length; c++)
+        {
+            var col = columns[c];
+            for (var e = 0; e < entities; e++) table[(long)e * columns.Length + c] = col[e];
+        }
+        return table;
     }
 
     /// <summary>Ids 1..n for the entities marked in <paramref name="inTrain"/>, in order of raw id; others 0.</summary>

@@ -7,15 +7,20 @@ namespace DynRec.Data.KuaiRand;
 /// </summary>
 internal static class RecentClicks
 {
-    public delegate void Sink(int row, ReadOnlySpan<int> sequence);
-
-    public static void Fill(int[] user, int userCount, ReadOnlySpan<int> date, ReadOnlySpan<long> timeMs,
-        ReadOnlySpan<byte> click, int[] video, int length, Sink sink)
+    /// <summary>
+    /// Rows of one user on one date share their sequence, so sequences are
+    /// stored per (user, date) group: returns the group of every row and the
+    /// groups' sequences [groups * length].
+    /// </summary>
+    public static (int[] GroupOfRow, int[] Sequences) Build(int[] user, int userCount, int[] date, ReadOnlySpan<long> timeMs,
+        ReadOnlySpan<byte> click, int[] video, int length)
     {
         var n = user.Length;
         var order = SortByUserDateTime(user, userCount, date, timeMs);
+        var groupOfRow = new int[n];
+        var sequences = new List<int>(n / 4 * length);
         var history = new int[length];  // ring buffer, newest at (head - 1)
-        var snapshot = new int[length];
+        var groups = 0;
         var i = 0;
         while (i < n)
         {
@@ -28,9 +33,9 @@ internal static class RecentClicks
                 var d = date[order[i]];
                 var end = i;
                 while (end < n && user[order[end]] == u && date[order[end]] == d) end++;
-                snapshot.AsSpan().Clear();
-                for (var k = 0; k < count; k++) snapshot[k] = history[(head - 1 - k + 2 * length) % length];
-                for (var j = i; j < end; j++) sink(order[j], snapshot);
+                for (var k = 0; k < length; k++) sequences.Add(k < count ? history[(head - 1 - k + 2 * length) % length] : 0);
+                for (var j = i; j < end; j++) groupOfRow[order[j]] = groups;
+                groups++;
                 // ... then the date's clicks join the history in time order.
                 for (var j = i; j < end; j++)
                 {
@@ -43,18 +48,19 @@ internal static class RecentClicks
                 i = end;
             }
         }
+        return (groupOfRow, sequences.ToArray());
     }
 
     /// <summary>Row indices ordered by (user, date, time), stable for equal keys.</summary>
-    private static int[] SortByUserDateTime(int[] user, int userCount, ReadOnlySpan<int> date, ReadOnlySpan<long> timeMs)
+    private static int[] SortByUserDateTime(int[] user, int userCount, int[] date, ReadOnlySpan<long> timeMs)
     {
         var n = user.Length;
         var order = new int[n];
         for (var r = 0; r < n; r++) order[r] = r;
-        var distinctDates = date.ToArray().Distinct().Order().ToArray();
+        var distinctDates = date.Distinct().Order().ToArray();
         if (userCount >= 1 << 21 || distinctDates.Length >= 1 << 10)
         {
-            var d = date.ToArray();
+            var d = date;
             var t = timeMs.ToArray();
             Array.Sort(order, (a, b) =>
             {
