@@ -30,7 +30,7 @@ public static class KuaiRandColumns
         "server_width", "server_height", "music_id", "music_type", "tag",
     };
 
-    /// <summary>The header of KuaiRand's video_features_statistic_*.csv (62 columns, video_id first).</summary>
+    /// <summary>The header of KuaiRand's video_features_statistic_*.csv (52 columns, video_id first).</summary>
     public static readonly string[] VideoStatistic =
     {
         "video_id", "counts", "show_cnt", "show_user_num", "play_cnt", "play_user_num", "play_duration",
@@ -48,8 +48,8 @@ public static class KuaiRandColumns
 
     /// <summary>
     /// The statistic columns used by default (quantile-bucketed into 10): the
-    /// exposure, play, completion and engagement counts. Using all 61 would
-    /// add 61 near-collinear fields.
+    /// exposure, play, completion and engagement counts. Using all 51 would
+    /// add 51 near-collinear fields.
     /// </summary>
     public static readonly string[] DefaultStatistics =
     {
