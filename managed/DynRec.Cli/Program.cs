@@ -8,4 +8,5 @@ root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(DataCommand.Create());
 root.Subcommands.Add(DatagenCommand.Create());
-return CliErrors.Run(() => root.Parse(args).Invoke());
+// The default handler would print a stack trace and exit 1; CliErrors owns user errors (one line, exit 2).
+return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
