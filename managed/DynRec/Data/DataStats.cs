@@ -82,7 +82,9 @@ public sealed record OracleAuc(
         foreach (var row in reader)
         {
             if (i >= rows) return null;
-            for (var t = 0; t < cols.Length; t++) p[t][i] = row[cols[t]].Parse<float>();
+            for (var t = 0; t < cols.Length; t++)
+                if (!CsvSource.TryParseDouble(row[cols[t]].Span, out var v)) return null;  // optional extra: skip it
+                else p[t][i] = (float)v;
             i++;
         }
         return i == rows ? p : null;

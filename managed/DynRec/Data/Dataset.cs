@@ -116,6 +116,14 @@ public sealed class Dataset
         return a;
     }
 
+    /// <summary>Encoded user_id of every row (a new array), e.g. for GAUC.</summary>
+    public int[] UserIdColumn()
+    {
+        var a = new int[Rows];
+        for (var r = 0; r < Rows; r++) a[r] = UserIdOf(r);
+        return a;
+    }
+
     /// <summary>The sequence feature of a row (length L; empty without a sequence field).</summary>
     public ReadOnlySpan<int> SequenceOf(int row)
     {

@@ -18,7 +18,7 @@ internal static class RecentClicks
         var n = user.Length;
         var order = SortByUserDateTime(user, userCount, date, timeMs);
         var groupOfRow = new int[n];
-        var sequences = new List<int>(n / 4 * length);
+        var sequences = new List<int>(Math.Min(n, 1 << 16) * length);
         var history = new int[length];  // ring buffer, newest at (head - 1)
         var groups = 0;
         var i = 0;
