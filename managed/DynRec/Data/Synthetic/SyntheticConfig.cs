@@ -3,15 +3,16 @@ namespace DynRec.Data.Synthetic;
 /// <summary>
 /// Shape and seed of a synthetic KuaiRand-format data set. The default is
 /// sized to train in minutes on 2 CPU cores: ~300k train rows (10 days) and
-/// ~30k test rows (the 11th day), 3,000 users, 2,000 videos, 500 authors.
+/// ~30k test rows (the 11th day), 2,000 users, 1,000 videos, 250 authors:
+/// ~150 impressions per user and ~300 per video.
 /// </summary>
 public sealed record SyntheticConfig
 {
     public static readonly SyntheticConfig Default = new();
 
     public ulong Seed { get; init; } = 42;
-    public int Users { get; init; } = 3000;
-    public int Videos { get; init; } = 2000;
+    public int Users { get; init; } = 2000;
+    public int Videos { get; init; } = 1000;
     public int Days { get; init; } = 11;
     public long Rows { get; init; } = 330_000;
 

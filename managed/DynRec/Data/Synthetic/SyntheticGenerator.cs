@@ -12,7 +12,7 @@ namespace DynRec.Data.Synthetic;
 /// </summary>
 public static class SyntheticGenerator
 {
-    public const int Version = 1;
+    public const int Version = 2;
     public const string MarkerFileName = "synthetic.json";
     private static readonly int[] DroppedTabs = { 3, 5, 7, 8, 9, 10, 11, 12, 13, 14 };
 
@@ -127,7 +127,7 @@ public static class SyntheticGenerator
     private static readonly string[] FansRanges = { "0", "[1,10)", "[10,100)", "[100,1k)", "[1k,5k)", "[5k,1w)", "[1w,10w)" };
     private static readonly string[] FriendRanges = { "0", "[1,5)", "[5,30)", "[30,60)", "[60,120)", "[120,250)", "250+" };
     private static readonly string[] RegisterRanges = { "15-30", "31-60", "61-90", "91-180", "181-365", "366-730", "730+" };
-    private static readonly int[] OneHotCardinality = { 3, 3, 4, 4, 2, 3, 5, 4, 8, 2, 50, 100, 7, 3, 10, 6, 2, 4 };
+    private static readonly int[] OneHotCardinality = { 4, 5, 6, 8, 2, 3, 5, 4, 8, 2, 50, 100, 7, 3, 10, 6, 2, 4 };
 
     private static void WriteUsers(string path, SyntheticWorld world, SyntheticConfig config)
     {
@@ -152,9 +152,9 @@ public static class SyntheticGenerator
             for (var f = 0; f < OneHotCardinality.Length; f++)
             {
                 if (rng.Chance(0.02)) { w.Empty(); continue; }  // the release leaves some one-hot cells empty
-                // The first eight carry the user's taste: a quantile of one latent coordinate.
-                var value = f < SyntheticWorld.Dim
-                    ? Math.Clamp((int)((Normal01(world.UserFactor[u * SyntheticWorld.Dim + f]) * OneHotCardinality[f])), 0, OneHotCardinality[f] - 1)
+                // The first four are the attributes the user's taste is built from; the rest are noise.
+                var value = f < SyntheticWorld.AttributeCardinality.Length
+                    ? world.UserAttribute[u * SyntheticWorld.AttributeCardinality.Length + f]
                     : rng.Below(OneHotCardinality[f]);
                 w.Int(value);
             }
@@ -172,11 +172,9 @@ public static class SyntheticGenerator
         w.Header(KuaiRandColumns.VideoBasic);
         for (var v = 0; v < world.Videos; v++)
         {
-            // The first tag names the video's strongest latent direction; a second tag is noise.
-            var best = 0;
-            for (var k = 1; k < SyntheticWorld.Dim; k++)
-                if (world.VideoFactor[v * SyntheticWorld.Dim + k] > world.VideoFactor[v * SyntheticWorld.Dim + best]) best = k;
-            var tag = rng.Chance(0.03) ? "" : rng.Chance(0.5) ? $"{best + 1}" : $"{best + 1},{9 + rng.Below(60)}";
+            // The first tag is part of the video's latent factor; a second tag is noise.
+            var first = world.VideoTag[v] + 1;
+            var tag = rng.Chance(0.03) ? "" : rng.Chance(0.5) ? $"{first}" : $"{first},{20 + rng.Below(60)}";
             var upload = config.StartDate.AddDays(-1 - rng.Below(60));
             var portrait = rng.Chance(0.8);
             w.Int(v).Int(world.VideoAuthor[v]).Text(rng.Chance(0.05) ? "AD" : "NORMAL").Text($"{upload:yyyy-MM-dd}")
@@ -222,15 +220,6 @@ public static class SyntheticGenerator
     }
 
     private static double WorldSigmoid(double z) => SyntheticWorld.Sigmoid(z);
-
-    /// <summary>Standard normal CDF (Abramowitz-Stegun 7.1.26 for erf): latent value -> quantile.</summary>
-    private static double Normal01(double x)
-    {
-        var z = Math.Abs(x) / Math.Sqrt(2);
-        var t = 1 / (1 + 0.3275911 * z);
-        var erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.Exp(-z * z);
-        return 0.5 * (1 + Math.Sign(x) * erf);
-    }
 
     private static int Bucket(long value, params long[] upperBounds)
     {

@@ -1,8 +1,12 @@
 namespace DynRec.Data.Synthetic;
 
 /// <summary>
-/// The planted ground truth. Users and videos have latent factors (videos
-/// cluster around their author's); each tab t has its own projections, so the
+/// The planted ground truth. Users and videos have latent factors built from
+/// observable attributes, so a model can learn them from shared features and
+/// not only from per-id statistics: a user's factor is the sum of factors of
+/// four attributes (written as onehot_feat0..3) plus individual noise; a
+/// video's is its author's factor plus its first tag's plus noise. Each tab t
+/// has its own projections, so the
 /// same user-video pair scores differently per tab:
 ///   S = u_d' P_t v (shared), L = u_d' Q_t v (long view), K = u_d' R_t v (like),
 /// each scaled to unit variance; u_d = u + (d / days) w drifts over the days,
@@ -28,6 +32,12 @@ internal sealed class SyntheticWorld
     public readonly double[] UserTabCdf;
     public readonly double[] VideoFactor, VideoBias, VideoPopularity, VideoDurationMs;
     public readonly int[] VideoAuthor;
+    /// <summary>First tag of each video (0..Tags-1).</summary>
+    public readonly int[] VideoTag;
+    /// <summary>User attributes [Users * Attributes], attribute c in 0..AttributeCardinality[c]-1.</summary>
+    public readonly int[] UserAttribute;
+    public const int Tags = 12;
+    public static readonly int[] AttributeCardinality = { 4, 5, 6, 8 };
     public readonly double[] AuthorFactor;
     /// <summary>Per-tab projections P, Q, R: [Tabs * Dim * Dim] each.</summary>
     private readonly double[] _p, _q, _r;
@@ -42,7 +52,9 @@ internal sealed class SyntheticWorld
         Days = config.Days;
 
         AuthorFactor = Gaussian(rng, Authors * Dim, 1.0);
+        var tagFactor = Gaussian(rng, Tags * Dim, 1.0);
         VideoAuthor = new int[Videos];
+        VideoTag = new int[Videos];
         VideoFactor = new double[Videos * Dim];
         VideoBias = new double[Videos];
         VideoPopularity = new double[Videos];
@@ -50,14 +62,30 @@ internal sealed class SyntheticWorld
         for (var v = 0; v < Videos; v++)
         {
             var a = rng.Below(Authors);
+            var tag = rng.Below(Tags);
             VideoAuthor[v] = a;
-            for (var k = 0; k < Dim; k++) VideoFactor[v * Dim + k] = 0.75 * AuthorFactor[a * Dim + k] + 0.66 * rng.Normal();
+            VideoTag[v] = tag;
+            for (var k = 0; k < Dim; k++)
+                VideoFactor[v * Dim + k] = 0.6 * AuthorFactor[a * Dim + k] + 0.6 * tagFactor[tag * Dim + k] + 0.5 * rng.Normal();
             VideoBias[v] = 0.6 * rng.Normal();
             VideoPopularity[v] = Math.Exp(1.0 * rng.Normal() + 0.5 * VideoBias[v]);
             VideoDurationMs[v] = Math.Round(Math.Clamp(Math.Exp(Math.Log(20000) + 0.8 * rng.Normal()), 2000, 600000));
         }
 
-        UserFactor = Gaussian(rng, Users * Dim, 1.0);
+        var attributes = AttributeCardinality.Length;
+        var attributeFactor = AttributeCardinality.Select(c => Gaussian(rng, c * Dim, 1.0)).ToArray();
+        UserAttribute = new int[Users * attributes];
+        UserFactor = new double[Users * Dim];
+        for (var u = 0; u < Users; u++)
+        {
+            for (var c = 0; c < attributes; c++) UserAttribute[u * attributes + c] = rng.Below(AttributeCardinality[c]);
+            for (var k = 0; k < Dim; k++)
+            {
+                var sum = 0.0;
+                for (var c = 0; c < attributes; c++) sum += attributeFactor[c][UserAttribute[u * attributes + c] * Dim + k];
+                UserFactor[u * Dim + k] = 0.85 * sum / Math.Sqrt(attributes) + 0.5 * rng.Normal();
+            }
+        }
         UserDrift = Gaussian(rng, Users * Dim, 0.6);
         UserBias = Gaussian(rng, Users, 0.6);
         UserActivity = new double[Users];
