@@ -11,9 +11,11 @@ namespace DynRec.Data.Synthetic;
 ///   S = u_d' P_t v (shared), L = u_d' Q_t v (long view), K = u_d' R_t v (like),
 /// each scaled to unit variance; u_d = u + (d / days) w drifts over the days,
 /// so recent clicks say more about the user than old ones.
-///   logit click     = c_t + 0.5 b_u + 0.6 b_v + 1.3 S
-///   logit long_view = l_t + 0.3 b_u + 0.5 b_v + 0.8 S + 0.9 L - 0.35 ln(duration / 20 s)
-///   logit like|click= k_t + 0.4 b_v + 0.6 S + 1.0 K;  P(like) = P(click) P(like|click)
+/// Per-tab main effects of the video's first tag (g), its author (h) and the
+/// user's first attribute (e) add signal that is easy to learn given the tab:
+///   logit click     = c_t + 0.5 b_u + 0.6 b_v + 1.1 S + 0.9 g_t + 0.6 h_t + 0.6 e_t
+///   logit long_view = l_t + 0.3 b_u + 0.5 b_v + 0.7 S + 0.8 L + 0.5 g_t + 0.4 h_t - 0.35 ln(duration / 20 s)
+///   logit like|click= k_t + 0.4 b_v + 0.5 S + 0.9 K + 0.6 g_t + 0.6 e_t;  P(like) = P(click) P(like|click)
 /// The three tasks share S (correlated) and differ by L and K (distinct).
 /// </summary>
 internal sealed class SyntheticWorld
@@ -41,6 +43,8 @@ internal sealed class SyntheticWorld
     public readonly double[] AuthorFactor;
     /// <summary>Per-tab projections P, Q, R: [Tabs * Dim * Dim] each.</summary>
     private readonly double[] _p, _q, _r;
+    /// <summary>Per-tab effects of tag [Tabs * Tags], author [Tabs * Authors], user attribute 0 [Tabs * card0].</summary>
+    private readonly double[] _tagTab, _authorTab, _attributeTab;
     private readonly double _sScale, _lScale, _kScale;
 
     public SyntheticWorld(SyntheticConfig config)
@@ -101,6 +105,9 @@ internal sealed class SyntheticWorld
             UserTabCdf[u * Tabs + Tabs - 1] = 1.0;
         }
 
+        _tagTab = Gaussian(rng, Tabs * Tags, 1.0);
+        _authorTab = Gaussian(rng, Tabs * Authors, 1.0);
+        _attributeTab = Gaussian(rng, Tabs * AttributeCardinality[0], 1.0);
         _p = Projections(rng, identity: 0.5, noise: 1.0);
         _q = Projections(rng, identity: 0.3, noise: 1.0);
         _r = Projections(rng, identity: 0.3, noise: 1.0);
@@ -135,10 +142,13 @@ internal sealed class SyntheticWorld
     {
         var (s, l, k) = Raw(u, v, t, d);
         s *= _sScale; l *= _lScale; k *= _kScale;
-        var click = Sigmoid(ClickBias[t] + 0.5 * UserBias[u] + 0.6 * VideoBias[v] + 1.3 * s);
-        var longView = Sigmoid(LongBias[t] + 0.3 * UserBias[u] + 0.5 * VideoBias[v] + 0.8 * s + 0.9 * l
+        var g = _tagTab[t * Tags + VideoTag[v]];
+        var h = _authorTab[t * Authors + VideoAuthor[v]];
+        var e = _attributeTab[t * AttributeCardinality[0] + UserAttribute[u * AttributeCardinality.Length]];
+        var click = Sigmoid(ClickBias[t] + 0.5 * UserBias[u] + 0.6 * VideoBias[v] + 1.1 * s + 0.9 * g + 0.6 * h + 0.6 * e);
+        var longView = Sigmoid(LongBias[t] + 0.3 * UserBias[u] + 0.5 * VideoBias[v] + 0.7 * s + 0.8 * l + 0.5 * g + 0.4 * h
                                - 0.35 * Math.Log(VideoDurationMs[v] / 20000.0));
-        var likeGivenClick = Sigmoid(LikeBias[t] + 0.4 * VideoBias[v] + 0.6 * s + 1.0 * k);
+        var likeGivenClick = Sigmoid(LikeBias[t] + 0.4 * VideoBias[v] + 0.5 * s + 0.9 * k + 0.6 * g + 0.6 * e);
         return (click, longView, click * likeGivenClick);
     }
 
