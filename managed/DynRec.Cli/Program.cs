@@ -7,4 +7,7 @@ var root = new RootCommand("DynRec: dynamic-weight multi-scenario, multi-task re
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchOptimCommand.Create());
-return CliErrors.Run(() => root.Parse(args).Invoke());
+root.Subcommands.Add(DataCommand.Create());
+root.Subcommands.Add(DatagenCommand.Create());
+// The default handler would print a stack trace and exit 1; CliErrors owns user errors (one line, exit 2).
+return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -1,0 +1,229 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace DynRec.Data;
+
+/// <summary>
+/// Binary columnar cache of a preprocessed <see cref="DataSplit"/>. The file
+/// starts with a key (format version, options, and every source's name, size
+/// and mtime); a key mismatch means "stale" and the data is parsed again.
+/// Written to a temp file and renamed, so a reader never sees a partial file.
+/// </summary>
+public static class DataCache
+{
+    public const int FormatVersion = 2;
+    private const string Magic = "DYNRECDC";
+
+    /// <summary>The cache key of a set of source files under some options.</summary>
+    public static string Key(IEnumerable<string> sources, string optionsKey)
+    {
+        var sb = new StringBuilder($"format={FormatVersion};{optionsKey}");
+        foreach (var path in sources)
+        {
+            var info = new FileInfo(path);
+            sb.Append(';').Append(info.Name).Append('|').Append(info.Length).Append('|').Append(info.LastWriteTimeUtc.Ticks);
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Cache path for a data folder: in the folder itself, or in cacheDirectory named by the folder's hash.</summary>
+    public static string PathFor(string folder, string? cacheDirectory)
+    {
+        if (cacheDirectory == null) return Path.Combine(folder, ".dynrec-cache.bin");
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(folder))))[..16].ToLowerInvariant();
+        return Path.Combine(cacheDirectory, $"dynrec-cache-{hash}.bin");
+    }
+
+    /// <summary>The cached split, or null when the file is absent, stale or unreadable.</summary>
+    public static DataSplit? TryRead(string path, string key)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            using var r = new BinaryReader(stream, Encoding.UTF8);
+            if (Encoding.ASCII.GetString(r.ReadBytes(Magic.Length)) != Magic || r.ReadInt32() != FormatVersion) return null;
+            if (r.ReadString() != key) return null;
+            var schema = ReadSchema(r);
+            var info = new DataInfo(r.ReadString(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
+            var train = ReadDataset(r, schema);
+            var test = ReadDataset(r, schema);
+            return new DataSplit(schema, train, test, info) { FromCache = true };
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidDataException)
+        {
+            return null;  // a damaged cache is only a cache: parse again
+        }
+    }
+
+    /// <summary>Writes the cache atomically (temp file + rename). <paramref name="beforeRename"/> is a test hook.</summary>
+    public static void Write(string path, string key, DataSplit split, Action? beforeRename = null)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            using (var w = new BinaryWriter(stream, Encoding.UTF8))
+            {
+                w.Write(Encoding.ASCII.GetBytes(Magic));
+                w.Write(FormatVersion);
+                w.Write(key);
+                WriteSchema(w, split.Schema);
+                var i = split.Info;
+                w.Write(i.Source); w.Write(i.RowsRead); w.Write(i.RowsDroppedByTab);
+                w.Write(i.Users); w.Write(i.Videos); w.Write(i.Authors); w.Write(i.TestDate);
+                WriteDataset(w, split.Train);
+                WriteDataset(w, split.Test);
+                w.Flush();
+                stream.Flush(flushToDisk: true);
+            }
+            beforeRename?.Invoke();
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    private static void WriteSchema(BinaryWriter w, FeatureSchema s)
+    {
+        w.Write(s.SparseFields.Count);
+        foreach (var f in s.SparseFields) { w.Write(f.Name); w.Write(f.VocabularySize); w.Write((int)f.Groups); }
+        w.Write(s.Sequence != null);
+        if (s.Sequence != null) { w.Write(s.Sequence.Name); w.Write(s.Sequence.SharesVocabularyWith); w.Write(s.Sequence.MaxLength); }
+        w.Write(s.Tasks.Count);
+        foreach (var t in s.Tasks) w.Write(t);
+        w.Write(s.ScenarioField);
+        w.Write(s.ScenarioCount);
+    }
+
+    private static FeatureSchema ReadSchema(BinaryReader r)
+    {
+        var fields = new SparseField[r.ReadInt32()];
+        for (var i = 0; i < fields.Length; i++) fields[i] = new SparseField(r.ReadString(), r.ReadInt32(), (FieldGroup)r.ReadInt32());
+        var sequence = r.ReadBoolean() ? new SequenceField(r.ReadString(), r.ReadString(), r.ReadInt32()) : null;
+        var tasks = new string[r.ReadInt32()];
+        for (var i = 0; i < tasks.Length; i++) tasks[i] = r.ReadString();
+        return new FeatureSchema(fields, sequence, tasks, r.ReadString(), r.ReadInt32());
+    }
+
+    private static void WriteDataset(BinaryWriter w, Dataset d)
+    {
+        w.Write(d.Rows);
+        w.Write(d.UserFieldCount);
+        w.Write(d.ItemFieldCount);
+        w.Write(d.Oracle != null);
+        WriteStrided(w, d.RowData, d.RowStride);
+        WriteArray<int>(w, d.UserTable);
+        WriteArray<int>(w, d.ItemTable);
+        WriteArray<int>(w, d.Sequences);
+        if (d.Oracle != null) foreach (var c in d.Oracle) WriteArray<float>(w, c);
+    }
+
+    private static Dataset ReadDataset(BinaryReader r, FeatureSchema s)
+    {
+        var rows = r.ReadInt32();
+        var userFields = r.ReadInt32();
+        var itemFields = r.ReadInt32();
+        var hasOracle = r.ReadBoolean();
+        var rowData = ReadStrided(r, rows);
+        var userTable = ReadArray<int>(r);
+        var itemTable = ReadArray<int>(r);
+        var sequences = ReadArray<int>(r);
+        float[][]? oracle = null;
+        if (hasOracle)
+        {
+            oracle = new float[s.Tasks.Count][];
+            for (var t = 0; t < oracle.Length; t++) oracle[t] = ReadArray<float>(r);
+        }
+        return new Dataset(s, userFields, itemFields, rows, rowData, userTable, itemTable, sequences, oracle);
+    }
+
+    /// <summary>
+    /// Row records column by column, each as (value - min) in 1, 2 or 4 bytes:
+    /// ids, dates and labels are small, so the cache is ~3x smaller than the
+    /// int32 records and loads faster than the disk can stream the wide form.
+    /// </summary>
+    private static void WriteStrided(BinaryWriter w, int[] data, int stride)
+    {
+        var rows = data.Length / stride;
+        w.Write(stride);
+        var buffer = new byte[(long)rows * 4];
+        for (var c = 0; c < stride; c++)
+        {
+            int min = int.MaxValue, max = int.MinValue;
+            for (var r = 0; r < rows; r++)
+            {
+                var v = data[r * stride + c];
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+            if (rows == 0) min = max = 0;
+            var range = (long)max - min;
+            var width = range <= byte.MaxValue ? 1 : range <= ushort.MaxValue ? 2 : 4;
+            w.Write(min);
+            w.Write((byte)width);
+            for (var r = 0; r < rows; r++)
+            {
+                var v = (uint)(data[r * stride + c] - min);
+                switch (width)
+                {
+                    case 1: buffer[r] = (byte)v; break;
+                    case 2: BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(r * 2), (ushort)v); break;
+                    default: BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(r * 4), v); break;
+                }
+            }
+            w.Write(buffer, 0, rows * width);
+        }
+    }
+
+    private static int[] ReadStrided(BinaryReader r, int rows)
+    {
+        var stride = r.ReadInt32();
+        if (stride <= 0 || stride > 1024 || rows < 0) throw new InvalidDataException($"bad row record width {stride}");
+        var data = GC.AllocateUninitializedArray<int>(checked(rows * stride));
+        var buffer = new byte[(long)rows * 4];
+        for (var c = 0; c < stride; c++)
+        {
+            var min = r.ReadInt32();
+            var width = r.ReadByte();
+            if (width is not (1 or 2 or 4)) throw new InvalidDataException($"bad column width {width}");
+            r.BaseStream.ReadExactly(buffer.AsSpan(0, rows * width));
+            switch (width)
+            {
+                case 1:
+                    for (var i = 0; i < rows; i++) data[i * stride + c] = min + buffer[i];
+                    break;
+                case 2:
+                    var u16 = MemoryMarshal.Cast<byte, ushort>(buffer.AsSpan(0, rows * 2));
+                    for (var i = 0; i < rows; i++) data[i * stride + c] = min + u16[i];
+                    break;
+                default:
+                    var u32 = MemoryMarshal.Cast<byte, uint>(buffer.AsSpan(0, rows * 4));
+                    for (var i = 0; i < rows; i++) data[i * stride + c] = (int)(min + u32[i]);
+                    break;
+            }
+        }
+        return data;
+    }
+
+    private static void WriteArray<T>(BinaryWriter w, T[] a) where T : unmanaged
+    {
+        w.Write(a.Length);
+        w.Write(MemoryMarshal.AsBytes(a.AsSpan()));
+    }
+
+    private static T[] ReadArray<T>(BinaryReader r) where T : unmanaged
+    {
+        var length = r.ReadInt32();
+        if (length < 0 || length > (r.BaseStream.Length - r.BaseStream.Position) / System.Runtime.CompilerServices.Unsafe.SizeOf<T>())
+            throw new InvalidDataException($"cache array of {length} entries does not fit the file");
+        var a = GC.AllocateUninitializedArray<T>(length);
+        r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan()));
+        return a;
+    }
+}

@@ -1,0 +1,72 @@
+using DynRec.Data.KuaiRand;
+using DynRec.Data.Synthetic;
+
+namespace DynRec.Data;
+
+/// <summary>Entry point of the data layer: "synthetic" or a KuaiRand folder -> a preprocessed split.</summary>
+public static class DataSource
+{
+    public const string SyntheticName = "synthetic";
+
+    /// <summary>
+    /// Loads <paramref name="dataArg"/>: "synthetic" (generated once into a cache
+    /// folder, then loaded like any folder) or a folder in KuaiRand's raw format.
+    /// The preprocessed result is cached (binary, keyed by the sources' names,
+    /// sizes and mtimes) and reused while the sources are unchanged.
+    /// </summary>
+    public static DataSplit Load(string dataArg, LoadOptions? options = null)
+    {
+        options ??= new LoadOptions();
+        if (options.SequenceLength < 0) throw new ArgumentException($"sequence length must be >= 0, got {options.SequenceLength}");
+        var folder = dataArg == SyntheticName ? EnsureSynthetic(options) : dataArg;
+        return LoadFolder(folder, options);
+    }
+
+    /// <summary>The folder the default synthetic set lives in (generated on first use).</summary>
+    public static string EnsureSynthetic(LoadOptions options)
+    {
+        var config = options.Synthetic;
+        var folder = options.SyntheticDirectory ?? Path.Combine(CacheRoot(), $"synthetic-{config.Seed}-{config.Rows}");
+        if (SyntheticGenerator.IsComplete(folder, config)) return folder;
+        options.Log?.Invoke($"generating synthetic data ({config.Rows:N0} rows, seed {config.Seed}) into {folder}");
+        SyntheticGenerator.Generate(folder, config);
+        return folder;
+    }
+
+    public static DataSplit LoadFolder(string folder, LoadOptions options)
+    {
+        var sources = KuaiRandSources.Find(folder);
+        if (!options.UseCache) return KuaiRandPreprocessor.Load(sources, options);
+        var key = DataCache.Key(sources.All, OptionsKey(sources, options));
+        var cachePath = DataCache.PathFor(folder, options.CacheDirectory);
+        var cached = DataCache.TryRead(cachePath, key);
+        if (cached != null)
+        {
+            options.Log?.Invoke($"loaded preprocessed data from cache {cachePath}");
+            return cached;
+        }
+        var split = KuaiRandPreprocessor.Load(sources, options);
+        try
+        {
+            DataCache.Write(cachePath, key, split);
+            options.Log?.Invoke($"wrote cache {cachePath}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            options.Log?.Invoke($"could not write cache {cachePath}: {e.Message}");  // the data itself is fine
+        }
+        return split;
+    }
+
+    private static string OptionsKey(KuaiRandSources sources, LoadOptions options) =>
+        $"seq={options.SequenceLength};stats={(sources.VideoStatistic == null ? "" : string.Join(",", options.StatisticColumns))}";
+
+    private static string CacheRoot()
+    {
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var root = string.IsNullOrEmpty(xdg)
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache")
+            : xdg;
+        return Path.Combine(root, "dynrec");
+    }
+}

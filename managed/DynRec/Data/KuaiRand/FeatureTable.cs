@@ -1,0 +1,174 @@
+using System.Globalization;
+
+namespace DynRec.Data.KuaiRand;
+
+/// <summary>A categorical column of a side table: a string code per table row (-1 = missing).</summary>
+internal sealed class CategoricalColumn
+{
+    public CategoricalColumn(string name) => Name = name;
+
+    public string Name { get; }
+    public StringCodes Values { get; } = new();
+    public GrowList<int> Codes { get; } = new(1024);
+
+    /// <summary>
+    /// Label encoding with the vocabulary of the values seen on rows in
+    /// <paramref name="used"/> (the train rows' entities): ids 1..n in ordinal
+    /// order of the values, 0 = missing or unseen.
+    /// </summary>
+    public (int[] Ids, int VocabularySize) Encode(bool[] used)
+    {
+        var codes = Codes.Span;
+        var seen = new bool[Values.Count];
+        for (var r = 0; r < codes.Length; r++)
+            if (used[r] && codes[r] >= 0) seen[codes[r]] = true;
+        var vocab = Enumerable.Range(0, Values.Count).Where(c => seen[c])
+            .OrderBy(c => Values.Value(c), StringComparer.Ordinal).ToArray();
+        var idOfCode = new int[Values.Count];
+        for (var i = 0; i < vocab.Length; i++) idOfCode[vocab[i]] = i + 1;
+        var ids = new int[codes.Length];
+        for (var r = 0; r < codes.Length; r++) ids[r] = codes[r] < 0 ? 0 : idOfCode[codes[r]];
+        return (ids, vocab.Length + 1);
+    }
+}
+
+/// <summary>A numeric column of a side table (NaN = missing), used through quantile buckets.</summary>
+internal sealed class NumericColumn
+{
+    public const int Buckets = 10;
+
+    public NumericColumn(string name) => Name = name;
+
+    public string Name { get; }
+    public GrowList<double> Values { get; } = new(1024);
+
+    /// <summary>
+    /// Bucket ids 1..10 by the deciles of the values on rows in
+    /// <paramref name="used"/> (numpy's linear interpolation); a value v lands in
+    /// 1 + #(edges &lt; v); missing -> 0. Vocabulary size 11.
+    /// </summary>
+    public int[] Bucketize(bool[] used)
+    {
+        var values = Values.Span;
+        var train = new List<double>();
+        for (var r = 0; r < values.Length; r++)
+            if (used[r] && !double.IsNaN(values[r])) train.Add(values[r]);
+        train.Sort();
+        var edges = new double[Buckets - 1];
+        for (var i = 1; i < Buckets; i++)
+            edges[i - 1] = train.Count == 0 ? 0 : Quantile(train, i / (double)Buckets);
+        var ids = new int[values.Length];
+        for (var r = 0; r < values.Length; r++)
+        {
+            var v = values[r];
+            if (double.IsNaN(v)) continue;
+            var b = 0;
+            while (b < edges.Length && edges[b] < v) b++;
+            ids[r] = b + 1;
+        }
+        return ids;
+    }
+
+    private static double Quantile(List<double> sorted, double q)
+    {
+        var pos = q * (sorted.Count - 1);
+        var lo = (int)Math.Floor(pos);
+        var hi = Math.Min(lo + 1, sorted.Count - 1);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+    }
+}
+
+/// <summary>
+/// A side table keyed by an integer id (user_features, video_features_basic,
+/// video_features_statistic), with the columns this loader uses.
+/// </summary>
+internal sealed class FeatureTable
+{
+    private readonly Dictionary<long, int> _rowOfId = new();
+
+    public FeatureTable(string path) => Path = path;
+
+    public string Path { get; }
+    public int Rows => _rowOfId.Count;
+    public Dictionary<string, CategoricalColumn> Categoricals { get; } = new();
+    public Dictionary<string, NumericColumn> Numerics { get; } = new();
+    /// <summary>Raw integer columns (author_id).</summary>
+    public Dictionary<string, GrowList<long>> Integers { get; } = new();
+
+    public int RowOf(long id) => _rowOfId.TryGetValue(id, out var r) ? r : -1;
+
+    /// <summary>How a categorical value is read before interning.</summary>
+    public enum CategoricalKind { Plain, FirstTag, LiveStreamer, OneHot }
+
+    public static FeatureTable Read(string path, string idColumn, IReadOnlyList<string> requiredColumns,
+        IReadOnlyList<(string Name, CategoricalKind Kind)> categoricals, IReadOnlyList<string> numerics,
+        IReadOnlyList<string> integers, bool unescape)
+    {
+        var table = new FeatureTable(path);
+        using var csv = CsvSource.Open(path, unescape);
+        foreach (var c in requiredColumns) csv.Column(c);
+        var cId = csv.Column(idColumn);
+        var cats = categoricals.Select(c => (Col: csv.Column(c.Name), c.Kind, Column: new CategoricalColumn(c.Name))).ToArray();
+        var nums = numerics.Select(n => (Col: csv.Column(n), Column: new NumericColumn(n))).ToArray();
+        var ints = integers.Select(n => (Col: csv.Column(n), Column: new GrowList<long>(1024))).ToArray();
+        // One-hot columns: remember missing cells; they become max+1 once the max is known.
+        var oneHotMissing = cats.Select(_ => new List<int>()).ToArray();
+        var oneHotMax = cats.Select(_ => double.NegativeInfinity).ToArray();
+        long rows = 0;
+        foreach (var row in csv.Reader)
+        {
+            rows++;
+            csv.CheckColumnCount(row);
+            var id = csv.Long(row, cId);
+            if (!table._rowOfId.TryAdd(id, table._rowOfId.Count))
+                throw csv.Bad(row, cId, $"duplicate {idColumn} {id}");
+            var r = table._rowOfId.Count - 1;
+            for (var k = 0; k < cats.Length; k++)
+            {
+                var (col, kind, column) = cats[k];
+                var s = row[col].Span.Trim();
+                switch (kind)
+                {
+                    case CategoricalKind.FirstTag:
+                        var comma = s.IndexOf(',');
+                        if (comma >= 0) s = s[..comma].Trim();
+                        break;
+                    case CategoricalKind.LiveStreamer:
+                        if (s.SequenceEqual("-124")) s = "0";  // KuaiRand's code for "no"
+                        break;
+                    case CategoricalKind.OneHot:
+                        if (CsvSource.IsMissing(s))
+                        {
+                            oneHotMissing[k].Add(r);
+                            column.Codes.Add(-1);
+                            continue;
+                        }
+                        if (!CsvSource.TryParseDouble(s, out var v))
+                            throw csv.Bad(row, col, $"'{s}' is not a number (one-hot features are numeric; empty or NaN = missing)");
+                        oneHotMax[k] = Math.Max(oneHotMax[k], v);
+                        break;
+                }
+                column.Codes.Add(CsvSource.IsMissing(s) ? -1 : column.Values.Code(s));
+            }
+            foreach (var (col, column) in nums) column.Values.Add(csv.NumberOrMissing(row, col));
+            foreach (var (col, column) in ints) column.Add(csv.IntegralNumber(row, col));
+        }
+        if (rows == 0) throw new DataFormatException(path, 0, null, "file has a header but no data rows");
+        for (var k = 0; k < cats.Length; k++)
+        {
+            var column = cats[k].Column;
+            if (oneHotMissing[k].Count > 0)
+            {
+                // FunRec fills a one-hot feature's missing values with max + 1 (a category of its own).
+                var fill = double.IsNegativeInfinity(oneHotMax[k]) ? 0 : oneHotMax[k] + 1;
+                var code = column.Values.Code(fill.ToString(CultureInfo.InvariantCulture));
+                var codes = column.Codes.Span;
+                foreach (var r in oneHotMissing[k]) codes[r] = code;
+            }
+            table.Categoricals[column.Name] = column;
+        }
+        foreach (var (_, column) in nums) table.Numerics[column.Name] = column;
+        for (var k = 0; k < ints.Length; k++) table.Integers[integers[k]] = ints[k].Column;
+        return table;
+    }
+}

@@ -1,0 +1,249 @@
+using System.Diagnostics;
+
+namespace DynRec.Data.KuaiRand;
+
+/// <summary>
+/// FunRec's KuaiRand preprocessing, from raw files to a <see cref="DataSplit"/>:
+/// tabs {0,1,2,4,6} -> scenarios 0..4 (other rows dropped); test = the last
+/// date, train = the rest; categoricals label-encoded 1..n on TRAIN rows
+/// (0 = padding/unknown); is_live_streamer -124 -> 0; one-hot missing -> max+1;
+/// first tag; video_duration and statistics in 10 train-quantile buckets;
+/// the last L clicked videos of the user on strictly earlier dates, most
+/// recent first. Tasks is_click, long_view, is_like.
+/// </summary>
+public static class KuaiRandPreprocessor
+{
+    public static DataSplit Load(KuaiRandSources sources, LoadOptions options)
+    {
+        var log = options.Log;
+        var clock = Stopwatch.StartNew();
+        var raw = new RawLog();
+        foreach (var file in sources.Logs) raw.Read(file);
+        log?.Invoke($"parsed {raw.RowsRead:N0} log rows ({raw.Count:N0} kept) in {clock.Elapsed.TotalSeconds:F2}s");
+
+        var users = FeatureTable.Read(sources.UserFeatures, "user_id", KuaiRandColumns.User,
+            KuaiRandColumns.UserCategoricals.Select(c => (c, c switch
+            {
+                "is_live_streamer" => FeatureTable.CategoricalKind.LiveStreamer,
+                _ when c.StartsWith("onehot_feat", StringComparison.Ordinal) => FeatureTable.CategoricalKind.OneHot,
+                _ => FeatureTable.CategoricalKind.Plain,
+            })).ToArray(), Array.Empty<string>(), Array.Empty<string>(), unescape: true);
+        var videos = FeatureTable.Read(sources.VideoBasic, "video_id", KuaiRandColumns.VideoBasic,
+            KuaiRandColumns.VideoCategoricals.Select(c => (c, c == "tag" ? FeatureTable.CategoricalKind.FirstTag : FeatureTable.CategoricalKind.Plain)).ToArray(),
+            new[] { "video_duration" }, new[] { "author_id" }, unescape: true);
+        var statColumns = sources.VideoStatistic is null ? Array.Empty<string>() : options.StatisticColumns.ToArray();
+        var stats = sources.VideoStatistic is null ? null : FeatureTable.Read(sources.VideoStatistic, "video_id",
+            new[] { "video_id" }, Array.Empty<(string, FeatureTable.CategoricalKind)>(), statColumns, Array.Empty<string>(), unescape: true);
+
+        var split = Encode(sources, raw, users, videos, stats, statColumns, options);
+        log?.Invoke($"preprocessed into {split.Train.Rows:N0} train + {split.Test.Rows:N0} test rows in {clock.Elapsed.TotalSeconds:F2}s");
+        return split;
+    }
+
+    private static DataSplit Encode(KuaiRandSources sources, RawLog raw, FeatureTable users, FeatureTable videos,
+        FeatureTable? stats, string[] statColumns, LoadOptions options)
+    {
+        var n = raw.Count;
+        if (n == 0) throw new DataFormatException(sources.Logs[0], 0, "tab", "no row has a kept tab (0, 1, 2, 4, 6)");
+        var dates = raw.Date.ToArray();
+        var testDate = 0;
+        foreach (var d in dates) testDate = Math.Max(testDate, d);
+        var isTest = new bool[n];
+        int nTest = 0;
+        for (var r = 0; r < n; r++)
+            if (dates[r] == testDate) { isTest[r] = true; nTest++; }
+        var nTrain = n - nTest;
+        if (nTrain == 0)
+            throw new DataFormatException(sources.Logs[^1], 0, "date", $"every row is on date {testDate}; a train/test split needs at least two dates");
+
+        // Rows of each split, in file order.
+        var trainRows = new int[nTrain];
+        var testRows = new int[nTest];
+        for (int r = 0, a = 0, b = 0; r < n; r++)
+            if (isTest[r]) testRows[b++] = r; else trainRows[a++] = r;
+
+        var userDense = raw.User.ToArray();
+        var videoDense = raw.Video.ToArray();
+
+        // Entities seen on train rows define the vocabularies.
+        var trainUser = new bool[raw.Users.Count];
+        var trainVideo = new bool[raw.Videos.Count];
+        foreach (var r in trainRows)
+        {
+            trainUser[userDense[r]] = true;
+            trainVideo[videoDense[r]] = true;
+        }
+        var userId = LabelEncode(raw.Users.Count, raw.Users.Raw, trainUser, out var userVocab);
+        var videoId = LabelEncode(raw.Videos.Count, raw.Videos.Raw, trainVideo, out var videoVocab);
+
+        // Side-table rows of each dense user/video, and which table rows train rows touch.
+        var userRow = new int[raw.Users.Count];
+        var usedUserRow = new bool[users.Rows];
+        for (var u = 0; u < userRow.Length; u++)
+        {
+            userRow[u] = users.RowOf(raw.Users.Raw(u));
+            if (userRow[u] >= 0 && trainUser[u]) usedUserRow[userRow[u]] = true;
+        }
+        var videoRow = new int[raw.Videos.Count];
+        var usedVideoRow = new bool[videos.Rows];
+        for (var v = 0; v < videoRow.Length; v++)
+        {
+            videoRow[v] = videos.RowOf(raw.Videos.Raw(v));
+            if (videoRow[v] >= 0 && trainVideo[v]) usedVideoRow[videoRow[v]] = true;
+        }
+
+        // author_id: a categorical of the video table, vocabulary from train videos.
+        var authorRaw = videos.Integers["author_id"];
+        var authorInterner = new IdInterner();
+        var authorDenseOfRow = new int[videos.Rows];
+        for (var r = 0; r < videos.Rows; r++) authorDenseOfRow[r] = authorInterner.Intern(authorRaw[r]);
+        var trainAuthor = new bool[authorInterner.Count];
+        for (var r = 0; r < videos.Rows; r++)
+            if (usedVideoRow[r]) trainAuthor[authorDenseOfRow[r]] = true;
+        var authorId = LabelEncode(authorInterner.Count, authorInterner.Raw, trainAuthor, out var authorVocab);
+        var authorOfVideoRow = new int[videos.Rows];
+        for (var r = 0; r < videos.Rows; r++) authorOfVideoRow[r] = authorId[authorDenseOfRow[r]];
+
+        var userIds = new List<(SparseField Field, int[] IdOfEntity)>();
+        var itemIds = new List<(SparseField Field, int[] IdOfEntity)>();
+        int[] Gather(int[] idOfTableRow, int[] tableRowOfEntity) =>
+            tableRowOfEntity.Select(tr => tr >= 0 ? idOfTableRow[tr] : 0).ToArray();
+
+        userIds.Add((new SparseField("user_id", userVocab, FieldGroup.User | FieldGroup.Persona), userId));
+        foreach (var name in KuaiRandColumns.UserCategoricals)
+        {
+            var (ids, vocab) = users.Categoricals[name].Encode(usedUserRow);
+            userIds.Add((new SparseField(name, vocab, FieldGroup.User), Gather(ids, userRow)));
+        }
+
+        itemIds.Add((new SparseField("video_id", videoVocab, FieldGroup.Item | FieldGroup.Persona), videoId));
+        itemIds.Add((new SparseField("author_id", authorVocab, FieldGroup.Item | FieldGroup.Persona), Gather(authorOfVideoRow, videoRow)));
+        foreach (var name in KuaiRandColumns.VideoCategoricals)
+        {
+            var (ids, vocab) = videos.Categoricals[name].Encode(usedVideoRow);
+            itemIds.Add((new SparseField(name, vocab, FieldGroup.Item), Gather(ids, videoRow)));
+        }
+        itemIds.Add((new SparseField("video_duration", NumericColumn.Buckets + 1, FieldGroup.Item),
+            Gather(videos.Numerics["video_duration"].Bucketize(usedVideoRow), videoRow)));
+        if (stats != null)
+        {
+            var statRow = new int[raw.Videos.Count];
+            var usedStatRow = new bool[stats.Rows];
+            for (var v = 0; v < statRow.Length; v++)
+            {
+                statRow[v] = stats.RowOf(raw.Videos.Raw(v));
+                if (statRow[v] >= 0 && trainVideo[v]) usedStatRow[statRow[v]] = true;
+            }
+            foreach (var name in statColumns)
+                itemIds.Add((new SparseField(name, NumericColumn.Buckets + 1, FieldGroup.Item),
+                    Gather(stats.Numerics[name].Bucketize(usedStatRow), statRow)));
+        }
+
+        // Context fields: the tab (the scenario field), the hour of hourmin, is_rand.
+        var contextFields = new[]
+        {
+            new SparseField("tab", KuaiRandColumns.KeptTabs.Length + 1, FieldGroup.Scenario),
+            new SparseField("hour", 25, FieldGroup.Context),
+            new SparseField("is_rand", 3, FieldGroup.Context),
+        };
+        var len = options.SequenceLength;
+        var schema = new FeatureSchema(userIds.Select(x => x.Field).Concat(itemIds.Select(x => x.Field)).Concat(contextFields).ToArray(),
+            len > 0 ? new SequenceField("recent_clicked_videos", "video_id", len) : null,
+            KuaiRandColumns.Tasks, "tab", KuaiRandColumns.KeptTabs.Length);
+
+        var userTable = RowMajor(userIds.Select(x => x.IdOfEntity).ToArray(), raw.Users.Count);
+        var itemTable = RowMajor(itemIds.Select(x => x.IdOfEntity).ToArray(), raw.Videos.Count);
+
+        var uDense = userDense;
+        var hourMin = raw.HourMin.ToArray();
+        var scenario = raw.Scenario.ToArray();
+        var isRand = raw.IsRand.ToArray();
+        var click = raw.Click.ToArray();
+        var longView = raw.LongView.ToArray();
+        var like = raw.Like.ToArray();
+        int[] groupOfRow;
+        int[] sequences;
+        if (len > 0)
+        {
+            var encodedVideo = new int[n];
+            for (var r = 0; r < n; r++) encodedVideo[r] = videoId[videoDense[r]];
+            (groupOfRow, sequences) = RecentClicks.Build(uDense, raw.Users.Count, dates, raw.TimeMs.Span, click, encodedVideo, len);
+        }
+        else
+        {
+            groupOfRow = new int[n];
+            sequences = Array.Empty<int>();
+        }
+
+        var stride = Dataset.RowStrideFor(contextFields.Length, KuaiRandColumns.Tasks.Length);
+        int[] RowData(int[] rows)
+        {
+            var data = new int[(long)rows.Length * stride];
+            Span<int> context = stackalloc int[3];
+            Span<int> labels = stackalloc int[3];
+            for (var i = 0; i < rows.Length; i++)
+            {
+                var r = rows[i];
+                context[0] = scenario[r] + 1;
+                context[1] = hourMin[r] / 100 + 1;
+                context[2] = isRand[r] + 1;
+                labels[0] = click[r];
+                labels[1] = longView[r];
+                labels[2] = like[r];
+                Dataset.WriteRow(data.AsSpan(i * stride, stride), uDense[r], videoDense[r], groupOfRow[r], scenario[r], dates[r], context, labels);
+            }
+            return data;
+        }
+
+        float[][]? oracle = null;
+        if (sources.Oracle != null)
+        {
+            var testUsers = testRows.Select(r => raw.Users.Raw(uDense[r])).ToArray();
+            var testVideos = testRows.Select(r => raw.Videos.Raw(videoDense[r])).ToArray();
+            oracle = OracleFile.Read(sources.Oracle, testUsers, testVideos);
+        }
+        var info = new DataInfo(sources.Folder, raw.RowsRead, raw.RowsDropped, raw.Users.Count, raw.Videos.Count,
+            DistinctAuthors(videoDense, videoRow, authorDenseOfRow), testDate);
+        var fu = userIds.Count;
+        var fi = itemIds.Count;
+        return new DataSplit(schema,
+            new Dataset(schema, fu, fi, nTrain, RowData(trainRows), userTable, itemTable, sequences, null),
+            new Dataset(schema, fu, fi, nTest, RowData(testRows), userTable, itemTable, sequences, oracle),
+            info);
+    }
+
+    /// <summary>Columns of ids per entity -> one row-major record per entity.</summary>
+    private static int[] RowMajor(int[][] columns, int entities)
+    {
+        var table = new int[(long)entities * columns.Length];
+        for (var c = 0; c < columns.Length; c++)
+        {
+            var col = columns[c];
+            for (var e = 0; e < entities; e++) table[(long)e * columns.Length + c] = col[e];
+        }
+        return table;
+    }
+
+    /// <summary>Ids 1..n for the entities marked in <paramref name="inTrain"/>, in order of raw id; others 0.</summary>
+    private static int[] LabelEncode(int count, Func<int, long> rawOf, bool[] inTrain, out int vocabularySize)
+    {
+        var vocab = Enumerable.Range(0, count).Where(i => inTrain[i]).OrderBy(rawOf).ToArray();
+        var ids = new int[count];
+        for (var i = 0; i < vocab.Length; i++) ids[vocab[i]] = i + 1;
+        vocabularySize = vocab.Length + 1;
+        return ids;
+    }
+
+    private static int DistinctAuthors(int[] videoDense, int[] videoRow, int[] authorDenseOfRow)
+    {
+        var seen = new HashSet<int>();
+        var videoSeen = new bool[videoRow.Length];
+        foreach (var v in videoDense)
+        {
+            if (videoSeen[v]) continue;
+            videoSeen[v] = true;
+            if (videoRow[v] >= 0) seen.Add(authorDenseOfRow[videoRow[v]]);
+        }
+        return seen.Count;
+    }
+}

@@ -1,0 +1,73 @@
+namespace DynRec.Data.KuaiRand;
+
+/// <summary>
+/// The interaction log as parsed columns (rows of dropped tabs never stored).
+/// User and video ids are interned to dense indices while parsing.
+/// </summary>
+internal sealed class RawLog
+{
+    public readonly IdInterner Users = new();
+    public readonly IdInterner Videos = new();
+    public readonly GrowList<int> User = new(), Video = new(), Date = new();
+    public readonly GrowList<short> HourMin = new();
+    public readonly GrowList<long> TimeMs = new();
+    public readonly GrowList<byte> Click = new(), LongView = new(), Like = new(), Scenario = new(), IsRand = new();
+
+    /// <summary>Data rows read, kept or not.</summary>
+    public long RowsRead { get; private set; }
+
+    /// <summary>Rows dropped because their tab is outside <see cref="KuaiRandColumns.KeptTabs"/>.</summary>
+    public long RowsDropped { get; private set; }
+
+    public int Count => User.Count;
+
+    /// <summary>Scenario id of a raw tab value, or -1 when the tab is not kept.</summary>
+    public static int ScenarioOfTab(long tab)
+    {
+        var kept = KuaiRandColumns.KeptTabs;
+        for (var i = 0; i < kept.Length; i++)
+            if (kept[i] == tab) return i;
+        return -1;
+    }
+
+    /// <summary>Appends the rows of one log_standard_*.csv file.</summary>
+    public void Read(string path)
+    {
+        using var csv = CsvSource.Open(path, unescape: false);
+        foreach (var name in KuaiRandColumns.Log) csv.Column(name);
+        int cUser = csv.Column("user_id"), cVideo = csv.Column("video_id"), cDate = csv.Column("date"),
+            cHourMin = csv.Column("hourmin"), cTime = csv.Column("time_ms"), cClick = csv.Column("is_click"),
+            cLong = csv.Column("long_view"), cLike = csv.Column("is_like"), cRand = csv.Column("is_rand"),
+            cTab = csv.Column("tab");
+        long rows = 0;
+        foreach (var row in csv.Reader)
+        {
+            rows++;
+            csv.CheckColumnCount(row);
+            var tab = csv.Long(row, cTab);
+            var scenario = ScenarioOfTab(tab);
+            if (scenario < 0)
+            {
+                RowsDropped++;
+                continue;
+            }
+            var date = csv.Int(row, cDate);
+            if (date <= 0) throw csv.Bad(row, cDate, $"date {date} must be a positive yyyymmdd number");
+            var hourMin = csv.Int(row, cHourMin);
+            if (hourMin is < 0 or > 2359 || hourMin % 100 > 59)
+                throw csv.Bad(row, cHourMin, $"hourmin {hourMin} is not a time of day HHMM");
+            User.Add(Users.Intern(csv.Long(row, cUser)));
+            Video.Add(Videos.Intern(csv.Long(row, cVideo)));
+            Date.Add(date);
+            HourMin.Add((short)hourMin);
+            TimeMs.Add(csv.IntegralNumber(row, cTime));
+            Click.Add(csv.Flag(row, cClick));
+            LongView.Add(csv.Flag(row, cLong));
+            Like.Add(csv.Flag(row, cLike));
+            IsRand.Add(csv.Flag(row, cRand));
+            Scenario.Add((byte)scenario);
+        }
+        if (rows == 0) throw new DataFormatException(path, 0, null, "file has a header but no data rows");
+        RowsRead += rows;
+    }
+}

@@ -1,0 +1,113 @@
+using DynRec.Data;
+
+namespace DynRec.Tests.Data;
+
+[TestFixture]
+public class DataCacheTests
+{
+    private string _dir = null!;
+
+    [SetUp]
+    public void CopyFixture() => _dir = DataFixtures.Copy("kuairand_stats");
+
+    [TearDown]
+    public void Remove() => Directory.Delete(_dir, recursive: true);
+
+    private DataSplit Load() => DataSource.Load(_dir);
+    private string CachePath => DataCache.PathFor(_dir, null);
+
+    [Test]
+    public void SecondLoadHitsTheCacheAndMatchesTheParsedData()
+    {
+        var parsed = Load();
+        Assert.That(parsed.FromCache, Is.False);
+        Assert.That(File.Exists(CachePath), Is.True);
+        var cached = Load();
+        Assert.That(cached.FromCache, Is.True);
+        Assert.That(cached.Schema.SparseFields, Is.EqualTo(parsed.Schema.SparseFields));
+        Assert.That(cached.Info, Is.EqualTo(parsed.Info));
+        foreach (var (a, b) in new[] { (parsed.Train, cached.Train), (parsed.Test, cached.Test) })
+        {
+            Assert.That(b.Rows, Is.EqualTo(a.Rows));
+            for (var f = 0; f < parsed.Schema.SparseFields.Count; f++) Assert.That(b.Column(f), Is.EqualTo(a.Column(f)));
+            for (var t = 0; t < parsed.Schema.Tasks.Count; t++) Assert.That(b.LabelColumn(t), Is.EqualTo(a.LabelColumn(t)));
+            for (var r = 0; r < a.Rows; r++) Assert.That(b.SequenceOf(r).ToArray(), Is.EqualTo(a.SequenceOf(r).ToArray()));
+        }
+    }
+
+    [Test]
+    public void TouchingASourceInvalidatesTheCache()
+    {
+        Load();
+        Assert.That(Load().FromCache, Is.True);
+        File.SetLastWriteTimeUtc(Path.Combine(_dir, "user_features_pure.csv"), DateTime.UtcNow.AddMinutes(1));
+        Assert.That(Load().FromCache, Is.False);
+        Assert.That(Load().FromCache, Is.True);
+    }
+
+    [Test]
+    public void ChangingASourceSizeInvalidatesTheCache()
+    {
+        Load();
+        var log = Path.Combine(_dir, "log_standard_4_10_to_4_10_pure.csv");
+        var mtime = File.GetLastWriteTimeUtc(log);
+        File.AppendAllText(log, "10,100,20220410,1600,1649577600000,1,0,0,0,0,0,0,800,10000,0,0,0,0,0\n");
+        File.SetLastWriteTimeUtc(log, mtime);  // same mtime, new size
+        var split = Load();
+        Assert.That(split.FromCache, Is.False);
+        Assert.That(split.Test.Rows, Is.EqualTo(4));
+    }
+
+    [Test]
+    public void ChangingLoadOptionsInvalidatesTheCache()
+    {
+        Load();
+        Assert.That(DataSource.Load(_dir, new LoadOptions { SequenceLength = 5 }).FromCache, Is.False);
+        Assert.That(DataSource.Load(_dir, new LoadOptions { SequenceLength = 5 }).FromCache, Is.True);
+    }
+
+    [Test]
+    public void ACrashBeforeTheRenameLeavesNoCacheAndNoTempFile()
+    {
+        var split = DataFixtures.LoadUncached(_dir);
+        Assert.Throws<IOException>(() => DataCache.Write(CachePath, "key", split, beforeRename: () => throw new IOException("simulated crash")));
+        Assert.That(File.Exists(CachePath), Is.False);
+        Assert.That(Directory.GetFiles(_dir, "*.tmp"), Is.Empty);
+        // An earlier good cache survives a failed rewrite untouched.
+        DataCache.Write(CachePath, "key", split);
+        var before = File.ReadAllBytes(CachePath);
+        Assert.Throws<IOException>(() => DataCache.Write(CachePath, "other", split, beforeRename: () => throw new IOException("simulated crash")));
+        Assert.That(File.ReadAllBytes(CachePath), Is.EqualTo(before));
+        Assert.That(DataCache.TryRead(CachePath, "key"), Is.Not.Null);
+    }
+
+    [Test]
+    public void ATruncatedOrForeignCacheIsIgnoredAndRebuilt()
+    {
+        Load();
+        var bytes = File.ReadAllBytes(CachePath);
+        File.WriteAllBytes(CachePath, bytes[..(bytes.Length / 2)]);
+        Assert.That(Load().FromCache, Is.False);
+        File.WriteAllText(CachePath, "not a cache");
+        Assert.That(Load().FromCache, Is.False);
+        Assert.That(Load().FromCache, Is.True);
+    }
+
+    [Test]
+    public void CacheDirectoryOptionPutsTheCacheElsewhere()
+    {
+        var cacheDir = DataFixtures.NewTempDir();
+        try
+        {
+            var options = new LoadOptions { CacheDirectory = cacheDir };
+            DataSource.Load(_dir, options);
+            Assert.That(File.Exists(CachePath), Is.False);
+            Assert.That(Directory.GetFiles(cacheDir), Has.Length.EqualTo(1));
+            Assert.That(DataSource.Load(_dir, options).FromCache, Is.True);
+        }
+        finally
+        {
+            Directory.Delete(cacheDir, recursive: true);
+        }
+    }
+}
