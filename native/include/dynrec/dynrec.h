@@ -441,6 +441,31 @@ DYNREC_API dynrec_status dynrec_apg_layer_backward_reference(
     float* grad_nk_gw, float* grad_nk_gb, float* grad_nk_cw, float* grad_nk_cb,
     float* grad_km_gw, float* grad_km_gb, float* grad_km_cw, float* grad_km_cb);
 
+/* ------------------------------------------------------------------ */
+/* CUDA math mode and self-test                                        */
+/* ------------------------------------------------------------------ */
+
+/* TF32 tensor cores in the CUDA GEMMs (inputs rounded to a 10-bit mantissa,
+ * FP32 accumulation): 1 = allowed (the default, unless the environment
+ * variable DYNREC_CUDA_TF32=0 is set when the library loads), 0 = exact FP32.
+ * Process-wide; no effect on the CPU kernels. */
+DYNREC_API dynrec_status dynrec_cuda_set_tf32(int32_t enabled);
+DYNREC_API dynrec_status dynrec_cuda_get_tf32(int32_t* enabled);
+
+/* Checks every op (forward and backward, every mode, activation and gate
+ * position) on odd shapes (1, 7, 33, 1000 rows) against the naive reference
+ * loops. device = CPU: the optimized CPU kernels; device = CUDA: the CUDA
+ * kernels, once with exact FP32 and once with TF32 (per-op tolerances; the
+ * process-wide TF32 setting is left as it was). Writes one line per
+ * op/shape/mode into `report` (NUL-terminated, truncated to report_capacity
+ * bytes; report may be NULL when report_capacity is 0) and the number of
+ * failing checks into *failures. Returns DYNREC_OK when the checks ran (even
+ * if some failed); DYNREC_ERR_UNSUPPORTED for CUDA on a build without CUDA
+ * or without a visible device. Allocates its own buffers: a diagnostic, not
+ * for a hot path. */
+DYNREC_API dynrec_status dynrec_self_test(int32_t device, int32_t* failures,
+    char* report, int64_t report_capacity);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

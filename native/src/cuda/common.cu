@@ -1,5 +1,7 @@
 #include "cuda/common.cuh"
 
+#include "common/math_mode.h"
+
 namespace dynrec::cuda {
 
 void check_cublas(cublasStatus_t status, const char* what) {
@@ -30,10 +32,11 @@ cublasHandle_t blas(void* stream) {
     cublasHandle_t& h = cache.by_device[device];
     if (h == nullptr) {
         check_cublas(cublasCreate(&h), "cublasCreate");
-        // FP32 math stays FP32 unless an op opts into TF32 explicitly.
-        check_cublas(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
     }
     check_cublas(cublasSetStream(h, as_stream(stream)), "cublasSetStream");
+    // TF32 tensor cores only when allowed (dynrec_cuda_set_tf32 / DYNREC_CUDA_TF32).
+    check_cublas(cublasSetMathMode(h, cuda_tf32_enabled() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+                 "cublasSetMathMode");
     return h;
 }
 
