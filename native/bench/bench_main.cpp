@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
     try {
         std::vector<Case> cases;
         add_gate_nu_cases(cases, quick);
+        add_gated_linear_cases(cases, quick);
+        add_epnet_cases(cases, quick);
+        add_hyper_linear_cases(cases, quick);
+        add_apg_layer_cases(cases, quick);
         std::printf("# %s\n", dynrec_build_info());
         std::printf("%-28s %-34s %12s %12s %10s %10s %8s\n", "op", "shape", "ref_ms", "opt_ms", "ref_GF/s",
                     "opt_GF/s", "speedup");

@@ -30,4 +30,9 @@ struct HyperLinearShape {
     int64_t batch, n_in, n_out, n_cond;
 };
 
+// hyper_linear's gradient outputs; any may be NULL (skipped).
+struct HyperLinearGrads {
+    float *x, *z, *g_w, *g_b, *c_w, *c_b;
+};
+
 }  // namespace dynrec

@@ -225,4 +225,37 @@ void gemm_rows(int64_t m, int64_t n, int64_t k, const PackA& pack_a, const PackB
     });
 }
 
+// C[m, n] = op(A) op(B) for a small m (a few MR slivers) and a long K: each
+// thread packs all of op(A) once (m x k, small), then walks its share of the
+// column slivers, packing each K block of a sliver right before use. An
+// operand formed on the fly (an outer product) is thus consumed from L1 and
+// never stored whole. Threads split column slivers; every C element is
+// summed over K in a fixed order by one thread (deterministic).
+template <class PackA, class PackB>
+void gemm_small_m(int64_t m, int64_t n, int64_t k, const PackA& pack_a, const PackB& pack_b, float* c,
+                  int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        scale_rows(m, n, 0.0f, c, ldc);
+        return;
+    }
+    const int64_t n_slivers = ceil_div(n, NR), kb = k_block(k), mpad = round_up(m, MR);
+    parallel_for(0, n_slivers, 1, [&](int64_t s0, int64_t s1) {
+        thread_local std::vector<float> apack, bsliver;
+        apack.resize(static_cast<size_t>(mpad * k));
+        bsliver.resize(static_cast<size_t>(kb * NR));
+        for (int64_t p0 = 0; p0 < k; p0 += kb) pack_a(0, m, p0, std::min(kb, k - p0), apack.data() + p0 * mpad);
+        for (int64_t s = s0; s < s1; ++s) {
+            const int64_t j = s * NR, nr = std::min(NR, n - j);
+            for (int64_t p0 = 0; p0 < k; p0 += kb) {
+                const int64_t kc = std::min(kb, k - p0);
+                pack_b(p0, kc, j, nr, bsliver.data());
+                for (int64_t ir = 0; ir < m; ir += MR)
+                    micro_kernel(kc, apack.data() + p0 * mpad + ir * kc, bsliver.data(), c + ir * ldc + j, ldc,
+                                 std::min(MR, m - ir), nr, 1.0f, p0 > 0);
+            }
+        }
+    });
+}
+
 }  // namespace dynrec::cpu::gemm

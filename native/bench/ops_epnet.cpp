@@ -1,0 +1,4 @@
+#include "bench.h"
+namespace dynrec_bench {
+void add_epnet_cases(std::vector<Case>&, bool) {}
+}
