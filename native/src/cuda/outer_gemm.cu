@@ -87,8 +87,46 @@ struct WgradTiles {
 struct RowsStore {
     float* c;
     int64_t ldc;
-    int32_t activation;
-    __device__ void operator()(int, int64_t m, int64_t n, float v) const { c[m * ldc + n] = activate_dev(activation, v); }
+    RowsEpilogue e;
+    __device__ void operator()(int, int64_t m, int64_t n, float v) const {
+        float out = activate_dev(e.activation, v);
+        if (e.grad_of) out *= activation_grad_dev(e.grad_act, __ldg(e.grad_of + m * ldc + n));
+        if (e.accumulate) out += c[m * ldc + n];
+        c[m * ldc + n] = out;
+    }
+};
+
+// Scatters D(p, q, n) (row r = p*Q + q) into the output regions (NULL: skipped).
+__device__ __forceinline__ void write_region(const OuterRegions<float>& out, int64_t r, int64_t n, int p_u, int q_v,
+                                             int q_aug_total, float value) {
+    const int p = static_cast<int>(r / q_aug_total), q = static_cast<int>(r % q_aug_total);
+    float* ptr;
+    int64_t off;
+    if (p < p_u) {
+        if (q < q_v) {
+            ptr = out.main;
+            off = p * out.main_p + q * out.main_q + n * out.main_n;
+        } else {
+            ptr = out.q_aug;
+            off = p * out.q_aug_p + n * out.q_aug_n;
+        }
+    } else if (q < q_v) {
+        ptr = out.p_aug;
+        off = q * out.p_aug_q + n * out.p_aug_n;
+    } else {
+        ptr = out.both;
+        off = n * out.both_n;
+    }
+    if (ptr) ptr[off] = value;
+}
+
+// Unsplit wgrad: the block's sums are final.
+struct RegionStore {
+    OuterRegions<float> out;
+    int p_u, q_v, q_aug_total;
+    __device__ void operator()(int, int64_t m, int64_t n, float v) const {
+        write_region(out, m, n, p_u, q_v, q_aug_total, v);
+    }
 };
 
 struct PartialStore {
@@ -214,25 +252,7 @@ __global__ void wgrad_reduce_kernel(int64_t splits, int64_t rows, int64_t cols, 
         const int64_t r = e / cols, n = e % cols;
         float s = 0.0f;
         for (int64_t z = 0; z < splits; ++z) s += partial[(z * rows + r) * cols + n];
-        const int p = static_cast<int>(r / q_aug_total), q = static_cast<int>(r % q_aug_total);
-        float* ptr;
-        int64_t off;
-        if (p < p_u) {
-            if (q < q_v) {
-                ptr = out.main;
-                off = p * out.main_p + q * out.main_q + n * out.main_n;
-            } else {
-                ptr = out.q_aug;
-                off = p * out.q_aug_p + n * out.q_aug_n;
-            }
-        } else if (q < q_v) {
-            ptr = out.p_aug;
-            off = q * out.p_aug_q + n * out.p_aug_n;
-        } else {
-            ptr = out.both;
-            off = n * out.both_n;
-        }
-        if (ptr) ptr[off] = s;
+        write_region(out, r, n, p_u, q_v, q_aug_total, s);
     }
 }
 
@@ -302,11 +322,11 @@ WgradSplit wgrad_split(int64_t m, int64_t n_cols, int64_t p, int64_t q) {
 }  // namespace
 
 void outer_gemm_rows(void* stream, int64_t m, int64_t n_cols, const OuterFactors& f,
-                     const OuterRegions<const float>& w, int32_t activation, float* c, int64_t ldc) {
+                     const OuterRegions<const float>& w, const RowsEpilogue& epilogue, float* c, int64_t ldc) {
     check_pq(f);
     const int64_t k = f.p() * f.q();
     const RowsTiles tiles{f, w, static_cast<int>(f.q())};
-    launch(stream, tiles, RowsStore{c, ldc, activation}, m, n_cols, k, 1, k);
+    launch(stream, tiles, RowsStore{c, ldc, epilogue}, m, n_cols, k, 1, k);
 }
 
 int64_t outer_gemm_wgrad_workspace_floats(int64_t m, int64_t n_cols, int64_t p, int64_t q) {
@@ -319,6 +339,11 @@ void outer_gemm_wgrad(void* stream, int64_t m, int64_t n_cols, const OuterFactor
     const int64_t rows = f.p() * f.q();
     const WgradSplit sp = wgrad_split(m, n_cols, f.p(), f.q());
     const WgradTiles tiles{f, w, ldw, static_cast<int>(f.q())};
+    if (workspace == nullptr) {
+        const RegionStore store{out, static_cast<int>(f.p_u), static_cast<int>(f.q_v), static_cast<int>(f.q())};
+        launch(stream, tiles, store, rows, n_cols, m, 1, m);
+        return;
+    }
     launch(stream, tiles, PartialStore{workspace, rows, n_cols}, rows, n_cols, m, sp.splits, sp.k_chunk);
     wgrad_reduce_kernel<<<blocks_for(rows * n_cols, 256), 256, 0, as_stream(stream)>>>(
         sp.splits, rows, n_cols, workspace, static_cast<int>(f.p_u), static_cast<int>(f.q_v),

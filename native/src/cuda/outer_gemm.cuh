@@ -44,14 +44,26 @@ struct OuterFactors {
     int64_t q() const { return q_v + (aug_v ? 1 : 0); }
 };
 
-// C[i, n] for i < m, n < n_cols, row stride ldc; `activation` is a dynrec_activation.
+// What the rows form does with each sum s before storing C[i, n]:
+//   C = act(s) * act'(grad_of[i, n]) (+ C when accumulate)
+// where act'(.) is `grad_act`'s derivative taken from its output (grad_of may
+// be NULL: no factor; grad_of shares C's row stride).
+struct RowsEpilogue {
+    int32_t activation = 0;  // dynrec_activation applied to the sum
+    const float* grad_of = nullptr;
+    int32_t grad_act = 0;
+    bool accumulate = false;
+};
+
+// C[i, n] for i < m, n < n_cols, row stride ldc.
 void outer_gemm_rows(void* stream, int64_t m, int64_t n_cols, const OuterFactors& f,
-                     const OuterRegions<const float>& w, int32_t activation, float* c, int64_t ldc);
+                     const OuterRegions<const float>& w, const RowsEpilogue& epilogue, float* c, int64_t ldc);
 
 // Floats of scratch outer_gemm_wgrad needs (split-K partial sums).
 int64_t outer_gemm_wgrad_workspace_floats(int64_t m, int64_t n_cols, int64_t p, int64_t q);
 
 // D(p, q, n) = sum_i u[i,p] v[i,q] w[i,n], reduced in a fixed order (deterministic).
+// With workspace = NULL the reduction over i is not split (fewer blocks, no scratch).
 void outer_gemm_wgrad(void* stream, int64_t m, int64_t n_cols, const OuterFactors& f, const float* w, int64_t ldw,
                       const OuterRegions<float>& out, float* workspace);
 

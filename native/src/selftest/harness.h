@@ -110,5 +110,7 @@ const char* activation_name(int32_t activation);
 // One entry per op; each runs all its shapes, modes and both directions.
 void check_gate_nu(Runner& runner);
 void check_gated_linear(Runner& runner);
+void check_epnet(Runner& runner);
+void check_hyper_linear(Runner& runner);
 
 }  // namespace dynrec::selftest

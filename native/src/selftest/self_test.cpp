@@ -17,7 +17,7 @@ namespace dynrec::selftest {
 namespace {
 
 using CheckFn = void (*)(Runner&);
-constexpr CheckFn kChecks[] = {check_gate_nu, check_gated_linear};
+constexpr CheckFn kChecks[] = {check_gate_nu, check_gated_linear, check_epnet, check_hyper_linear};
 
 void run_all(Runner& r) {
     for (CheckFn check : kChecks) check(r);
