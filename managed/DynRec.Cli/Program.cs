@@ -6,4 +6,5 @@ using DynRec.Cli.Commands;
 var root = new RootCommand("DynRec: dynamic-weight multi-scenario, multi-task recommendation models (PEPNet, APG, M2M) on TorchSharp with fused native kernels");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(SelftestCommand.Create());
 return CliErrors.Run(() => root.Parse(args).Invoke());
