@@ -3,6 +3,7 @@
 // report is truncated safely.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,32 @@ TEST(SelfTest, CudaWithoutADeviceIsUnsupported) {
     EXPECT_NE(std::string(dynrec_last_error()).find("CUDA"), std::string::npos) << dynrec_last_error();
 }
 
+// Restricts the self-test to some ops for the scope (the full run is slow under sanitizers).
+class OnlyOps {
+public:
+    explicit OnlyOps(const char* ops) { setenv("DYNREC_SELFTEST_OPS", ops, 1); }
+    ~OnlyOps() { unsetenv("DYNREC_SELFTEST_OPS"); }
+};
+
+TEST(SelfTest, RunsOnlyTheOpsAskedFor) {
+    OnlyOps only("gate_nu,epnet");
+    int32_t failures = -1;
+    const std::string report = run_cpu(&failures);
+    EXPECT_EQ(failures, 0) << report;
+    EXPECT_NE(report.find("] gate_nu rows="), std::string::npos) << report;
+    EXPECT_NE(report.find("] epnet rows="), std::string::npos) << report;
+    EXPECT_EQ(report.find("hyper_linear rows="), std::string::npos) << report;
+}
+
+TEST(SelfTest, RejectsAnUnknownOpFilter) {
+    OnlyOps only("gate_nu,conv2d");
+    int32_t failures = 0;
+    EXPECT_EQ(dynrec_self_test(DYNREC_DEVICE_CPU, &failures, nullptr, 0), DYNREC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(dynrec_last_error()).find("unknown op 'conv2d'"), std::string::npos) << dynrec_last_error();
+}
+
 TEST(SelfTest, TruncatesTheReportWithinCapacity) {
+    OnlyOps only("gate_nu");
     std::vector<char> small(200, 'x');
     int32_t failures = -1;
     ASSERT_EQ(dynrec_self_test(DYNREC_DEVICE_CPU, &failures, small.data(), 100), DYNREC_OK) << dynrec_last_error();

@@ -462,7 +462,9 @@ DYNREC_API dynrec_status dynrec_cuda_get_tf32(int32_t* enabled);
  * failing checks into *failures. Returns DYNREC_OK when the checks ran (even
  * if some failed); DYNREC_ERR_UNSUPPORTED for CUDA on a build without CUDA
  * or without a visible device. Allocates its own buffers: a diagnostic, not
- * for a hot path. */
+ * for a hot path. The environment variable DYNREC_SELFTEST_OPS="gate_nu,epnet"
+ * restricts the run to those ops (ops: gate_nu, gated_linear, epnet,
+ * hyper_linear, apg_layer). */
 DYNREC_API dynrec_status dynrec_self_test(int32_t device, int32_t* failures,
     char* report, int64_t report_capacity);
 

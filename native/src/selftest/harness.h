@@ -112,5 +112,6 @@ void check_gate_nu(Runner& runner);
 void check_gated_linear(Runner& runner);
 void check_epnet(Runner& runner);
 void check_hyper_linear(Runner& runner);
+void check_apg_layer(Runner& runner);
 
 }  // namespace dynrec::selftest

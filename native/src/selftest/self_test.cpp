@@ -4,6 +4,7 @@
 // tensor cores (each with its own tolerance), without touching the
 // process-wide TF32 setting.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -17,10 +18,36 @@ namespace dynrec::selftest {
 namespace {
 
 using CheckFn = void (*)(Runner&);
-constexpr CheckFn kChecks[] = {check_gate_nu, check_gated_linear, check_epnet, check_hyper_linear};
+struct Check {
+    const char* op;
+    CheckFn fn;
+};
+constexpr Check kChecks[] = {{"gate_nu", check_gate_nu},       {"gated_linear", check_gated_linear},
+                             {"epnet", check_epnet},           {"hyper_linear", check_hyper_linear},
+                             {"apg_layer", check_apg_layer}};
 
-void run_all(Runner& r) {
-    for (CheckFn check : kChecks) check(r);
+// DYNREC_SELFTEST_OPS="op,op": run only those ops (a diagnostic knob; unset = all).
+std::string selected_ops() {
+    const char* v = std::getenv("DYNREC_SELFTEST_OPS");
+    std::string list = v ? v : "";
+    if (list.empty()) return list;
+    std::string valid;
+    for (const Check& c : kChecks) valid += std::string(valid.empty() ? "" : ", ") + c.op;
+    size_t start = 0;
+    while (start <= list.size()) {
+        const size_t end = std::min(list.find(',', start), list.size());
+        const std::string op = list.substr(start, end - start);
+        bool known = op.empty();
+        for (const Check& c : kChecks) known = known || op == c.op;
+        if (!known) throw_invalid("DYNREC_SELFTEST_OPS: unknown op '" + op + "'; valid ops: " + valid);
+        start = end + 1;
+    }
+    return "," + list + ",";
+}
+
+void run_all(Runner& r, const std::string& only) {
+    for (const Check& c : kChecks)
+        if (only.empty() || only.find("," + std::string(c.op) + ",") != std::string::npos) c.fn(r);
 }
 
 void write_report(const std::string& text, char* report, int64_t capacity) {
@@ -47,25 +74,28 @@ extern "C" DYNREC_API dynrec_status dynrec_self_test(int32_t device, int32_t* fa
     using namespace dynrec;
     using namespace dynrec::selftest;
     return guard(__func__, [&] {
-        check_device(device);
-        check_not_null("failures", failures);
-        check_non_negative("report_capacity", report_capacity);
-        if (report_capacity > 0) check_not_null("report", report);
+        // CUDA that cannot run here is "unsupported", not a bad argument (checked before check_device).
         if (device == DYNREC_DEVICE_CUDA && !cuda_compiled())
             throw_unsupported("device = CUDA: this libdynrec was built without CUDA (" +
                               std::string(dynrec_build_info()) + ")");
         if (device == DYNREC_DEVICE_CUDA && cuda_device_count() == 0)
             throw_unsupported("device = CUDA: no CUDA device is visible to libdynrec");
+        check_device(device);
+        check_not_null("failures", failures);
+        check_non_negative("report_capacity", report_capacity);
+        if (report_capacity > 0) check_not_null("report", report);
 
+        const std::string only = selected_ops();
         std::string text = std::string("dynrec self-test: ") + dynrec_build_info() + "\n" +
-                           "metric per output: max|got - ref| / max(max|ref|, 1e-6); outputs start as NaN\n";
+                           "metric per output: max|got - ref| / max(max|ref|, 1e-6); outputs start as NaN\n" +
+                           (only.empty() ? "" : "only (DYNREC_SELFTEST_OPS): " + only + "\n");
         int32_t total_failures = 0, total_cases = 0;
         const bool modes[] = {false, true};
         for (bool tf32 : modes) {
             if (device == DYNREC_DEVICE_CPU && tf32) break;  // TF32 is a CUDA-only mode
             ScopedTf32Override mode(tf32);
             Runner runner(device, tf32);
-            run_all(runner);
+            run_all(runner, only);
             text += runner.report();
             total_failures += runner.failures();
             total_cases += runner.cases();
