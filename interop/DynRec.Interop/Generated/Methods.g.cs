@@ -296,7 +296,9 @@ public static unsafe partial class Methods
     /// failing checks into *failures. Returns DYNREC_OK when the checks ran (even
     /// if some failed); DYNREC_ERR_UNSUPPORTED for CUDA on a build without CUDA
     /// or without a visible device. Allocates its own buffers: a diagnostic, not
-    /// for a hot path.
+    /// for a hot path. The environment variable DYNREC_SELFTEST_OPS=&quot;gate_nu,epnet&quot;
+    /// restricts the run to those ops (ops: gate_nu, gated_linear, epnet,
+    /// hyper_linear, apg_layer).
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_self_test", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
