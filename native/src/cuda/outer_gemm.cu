@@ -3,7 +3,8 @@
 // One tiled kernel serves both forms: a block computes a BM x BN tile of the
 // output, walking the reduction dimension in slices of kBK. Each slice's A
 // tile (the outer product u[i,p] v[i,q], formed on the fly from u and v) and
-// B tile are staged in shared memory; 256 threads then either
+// B tile are staged in shared memory (the next slice is fetched into
+// registers while the current one is multiplied); 256 threads then either
 //  - TF32: 8 warps of nvcuda::wmma m16n16k8 TF32 tensor-core MMAs with FP32
 //    accumulation (sm_80+), accumulators staged through shared memory for
 //    the epilogue; or
@@ -166,19 +167,48 @@ __global__ void __launch_bounds__(kThreads)
     }
 #endif
 
-    for (int64_t k0 = k_begin; k0 < k_end; k0 += kBK) {
-        for (int e = tid; e < BM * kBK; e += kThreads) {
+    // Software pipelining: the next slice's elements are fetched into
+    // registers while the tensor cores / FMAs work on the current one.
+    constexpr int kAPer = BM * kBK / kThreads, kBPer = kBK * BN / kThreads;
+    static_assert(BM * kBK % kThreads == 0 && kBK * BN % kThreads == 0, "tile loads must split evenly");
+    float ra[kAPer], rb[kBPer];
+    auto fetch = [&](int64_t k0) {
+#pragma unroll
+        for (int j = 0; j < kAPer; ++j) {
+            const int e = tid + j * kThreads;
             const int mm = Tiles::kAKFastest ? e / kBK : e % BM;
             const int kk = Tiles::kAKFastest ? e % kBK : e / BM;
             const int64_t gm = m0 + mm, gk = k0 + kk;
-            As[kk][mm] = (gm < M && gk < k_end) ? tiles.a(gm, gk) : 0.0f;
+            ra[j] = (gm < M && gk < k_end) ? tiles.a(gm, gk) : 0.0f;
         }
-        for (int e = tid; e < kBK * BN; e += kThreads) {
+#pragma unroll
+        for (int j = 0; j < kBPer; ++j) {
+            const int e = tid + j * kThreads;
             const int nn = e % BN, kk = e / BN;
             const int64_t gn = n0 + nn, gk = k0 + kk;
-            Bs[kk][nn] = (gn < N && gk < k_end) ? tiles.b(gk, gn) : 0.0f;
+            rb[j] = (gn < N && gk < k_end) ? tiles.b(gk, gn) : 0.0f;
         }
+    };
+    auto stage = [&]() {
+#pragma unroll
+        for (int j = 0; j < kAPer; ++j) {
+            const int e = tid + j * kThreads;
+            const int mm = Tiles::kAKFastest ? e / kBK : e % BM;
+            const int kk = Tiles::kAKFastest ? e % kBK : e / BM;
+            As[kk][mm] = ra[j];
+        }
+#pragma unroll
+        for (int j = 0; j < kBPer; ++j) {
+            const int e = tid + j * kThreads;
+            Bs[e / BN][e % BN] = rb[j];
+        }
+    };
+
+    if (k_begin < k_end) fetch(k_begin);
+    for (int64_t k0 = k_begin; k0 < k_end; k0 += kBK) {
+        stage();
         __syncthreads();
+        if (k0 + kBK < k_end) fetch(k0 + kBK);
         if constexpr (TF32) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
             using namespace nvcuda;
