@@ -19,7 +19,8 @@ fi
 
 rm -rf "$DIR"
 dotnet publish managed/DynRec.Cli/DynRec.Cli.csproj -c Release -r linux-x64 --self-contained \
-  -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -o "$DIR"
+  -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -o "$DIR" \
+  -p:EnableSingleFileAnalyzer=false  # IL3000 on NativeLibraryResolver's Assembly.Location, which it already tolerates being ""
 
 # Drop LibTorch CPU (hundreds of MB): exactly the files of the libtorch-cpu-linux-x64 package.
 pkg=$(ls -d "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/libtorch-cpu-linux-x64/*/runtimes/linux-x64/native 2>/dev/null | tail -1)
