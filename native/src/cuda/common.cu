@@ -7,7 +7,8 @@ namespace dynrec::cuda {
 void check_cublas(cublasStatus_t status, const char* what) {
     if (status == CUBLAS_STATUS_SUCCESS) return;
     throw Error(status == CUBLAS_STATUS_ALLOC_FAILED ? DYNREC_ERR_OUT_OF_MEMORY : DYNREC_ERR_CUDA,
-                std::string(what) + ": cuBLAS status " + std::to_string(static_cast<int>(status)));
+                std::string(what) + ": cuBLAS status " + std::to_string(static_cast<int>(status)) + ": " +
+                    cublasGetStatusString(status));
 }
 
 namespace {
