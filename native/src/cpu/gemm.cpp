@@ -1,6 +1,7 @@
 // Blocked GEMM (Goto/BLIS scheme, see gemm_driver.h): B is packed in KC x NC
 // panels shared by all threads, each thread packs its own MC x KC block of A,
-// and a 6x16 register micro-kernel accumulates over KC. Edges are
+// and an 8x16 register micro-kernel accumulates over KC (AVX-512 in one
+// pass, picked at load time; AVX2 / baseline clones in two 4-row passes). Edges are
 // zero-padded in the packs, so the micro-kernel never branches on shape;
 // partial tiles are written back element by element. No alignment is
 // assumed for A, B or C.
@@ -18,23 +19,45 @@ namespace gemm {
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
-// acc[MR][NR] = sum_p a[p][:] (outer) b[p][:]; then C (+)= alpha * acc.
-__attribute__((target_clones("avx512f", "arch=haswell", "default")))
-void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
-                  int64_t ldc, int64_t mr, int64_t nr, float alpha, bool accumulate) {
-    v16 acc0 = {}, acc1 = {}, acc2 = {}, acc3 = {}, acc4 = {}, acc5 = {};
+// acc[r] = sum_p a[p][row0 + r] * b[p][:] for ROWS rows of an [kc][MR] A
+// sliver. Explicit accumulators so they stay in registers.
+#define DYNREC_FMA_ROW(r) c##r += ap[r] * bv
+template <int ROWS>
+static inline __attribute__((always_inline)) void accumulate_rows(int64_t kc, const float* a, const float* b,
+                                                                    v16* acc) {
+    static_assert(ROWS == 4 || ROWS == 8, "4 or 8 rows");
+    v16 c0 = {}, c1 = {}, c2 = {}, c3 = {}, c4 = {}, c5 = {}, c6 = {}, c7 = {};
     for (int64_t p = 0; p < kc; ++p) {
         v16 bv;
         std::memcpy(&bv, b + p * NR, sizeof(bv));
         const float* ap = a + p * MR;
-        acc0 += ap[0] * bv;
-        acc1 += ap[1] * bv;
-        acc2 += ap[2] * bv;
-        acc3 += ap[3] * bv;
-        acc4 += ap[4] * bv;
-        acc5 += ap[5] * bv;
+        DYNREC_FMA_ROW(0);
+        DYNREC_FMA_ROW(1);
+        DYNREC_FMA_ROW(2);
+        DYNREC_FMA_ROW(3);
+        if (ROWS == 8) {
+            DYNREC_FMA_ROW(4);
+            DYNREC_FMA_ROW(5);
+            DYNREC_FMA_ROW(6);
+            DYNREC_FMA_ROW(7);
+        }
     }
-    v16 acc[MR] = {acc0, acc1, acc2, acc3, acc4, acc5};
+    acc[0] = c0;
+    acc[1] = c1;
+    acc[2] = c2;
+    acc[3] = c3;
+    if (ROWS == 8) {
+        acc[4] = c4;
+        acc[5] = c5;
+        acc[6] = c6;
+        acc[7] = c7;
+    }
+}
+#undef DYNREC_FMA_ROW
+
+// C (+)= alpha * acc for the mr x nr corner that exists.
+static inline __attribute__((always_inline)) void write_back(const v16* acc, float* c, int64_t ldc, int64_t mr,
+                                                               int64_t nr, float alpha, bool accumulate) {
     if (mr == MR && nr == NR) {
         for (int64_t r = 0; r < MR; ++r) {
             v16 cv = alpha * acc[r];
@@ -52,6 +75,36 @@ void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict
             const float v = alpha * acc[r][col];
             c[r * ldc + col] = accumulate ? c[r * ldc + col] + v : v;
         }
+}
+
+// AVX-512: all 8 rows in one pass, 8 independent FMA chains (enough to keep
+// two FMA pipes busy at latency 4; 6 chains cap at 75% of peak).
+__attribute__((target("avx512f")))
+static void micro_kernel_avx512(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
+                                int64_t ldc, int64_t mr, int64_t nr, float alpha, bool accumulate) {
+    v16 acc[MR];
+    accumulate_rows<8>(kc, a, b, acc);
+    write_back(acc, c, ldc, mr, nr, alpha, accumulate);
+}
+
+// AVX2 / baseline: two passes of 4 rows, so the accumulators (2 ymm or 4 xmm
+// per row) fit the 16 vector registers.
+__attribute__((target_clones("arch=haswell", "default")))
+static void micro_kernel_generic(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
+                                 int64_t ldc, int64_t mr, int64_t nr, float alpha, bool accumulate) {
+    v16 acc[MR];
+    accumulate_rows<4>(kc, a, b, acc);
+    if (mr > 4) accumulate_rows<4>(kc, a + 4, b, acc + 4);
+    write_back(acc, c, ldc, mr, nr, alpha, accumulate);
+}
+
+void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
+                  float alpha, bool accumulate) {
+    static const bool avx512 = __builtin_cpu_supports("avx512f");
+    if (avx512)
+        micro_kernel_avx512(kc, a, b, c, ldc, mr, nr, alpha, accumulate);
+    else
+        micro_kernel_generic(kc, a, b, c, ldc, mr, nr, alpha, accumulate);
 }
 
 void scale_rows(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {

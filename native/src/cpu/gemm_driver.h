@@ -1,6 +1,6 @@
 // The packed-GEMM building blocks shared by sgemm and the fused kernels.
 //
-// A GEMM here is "pack A, pack B, run the 6x16 register micro-kernel". The
+// A GEMM here is "pack A, pack B, run the 8x16 register micro-kernel". The
 // packers are template parameters, so a fused kernel can feed operands that
 // never exist in memory (an outer product, a concat, a gated input) straight
 // into the packed panels, and a row-tile epilogue can finish each block of
@@ -23,7 +23,7 @@
 
 namespace dynrec::cpu::gemm {
 
-constexpr int64_t MR = 6;
+constexpr int64_t MR = 8;
 constexpr int64_t NR = 16;
 constexpr int64_t KC = 256;
 constexpr int64_t MC = 96;    // multiple of MR

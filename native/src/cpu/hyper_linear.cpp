@@ -140,8 +140,24 @@ void hyper_linear_forward(const HyperLinearShape& s, const float* x, const float
     const int64_t na = nin + (c_w ? 1 : 0);  // x~ width
     const int64_t ncz = nc + (g_b ? 1 : 0);  // z~ width
     const BilinearWeights P{s, g_w, g_b, c_w};
-    // op(B)[a, c*n_out + b] = P[a, c, b]
+    // op(B)[a, c*n_out + b] = P[a, c, b]; a sliver inside one generator
+    // column c (the common case) reads g_w with stride n_cond, no divisions.
     auto pack_p = [&](int64_t p0, int64_t kc, int64_t j, int64_t nr, float* dst) {
+        const int64_t c = j / nout, b0 = j % nout;
+        if (c < nc && b0 + nr <= nout) {
+            for (int64_t p = 0; p < kc; ++p) {
+                const int64_t a = p0 + p;
+                float* d = dst + p * NR;
+                if (a < nin) {
+                    const float* src = g_w + (a * nout + b0) * nc + c;
+                    for (int64_t t = 0; t < nr; ++t) d[t] = src[t * nc];
+                } else {
+                    for (int64_t t = 0; t < nr; ++t) d[t] = c_w ? c_w[(b0 + t) * nc + c] : 0.0f;
+                }
+                for (int64_t t = nr; t < NR; ++t) d[t] = 0.0f;
+            }
+            return;
+        }
         gemm::pack_b_by([&](int64_t a, int64_t col) { return P(a, col / nout, col % nout); }, p0, kc, j, nr, dst);
     };
     gemm::gemm_rows(s.batch, ncz * nout, na, AppendOneA{x, nin}, pack_p,
