@@ -1,7 +1,8 @@
 // Outer-product GEMM kernels (see outer_gemm.cuh for the math).
 //
 // One tiled kernel serves both forms: a block computes a BM x BN tile of the
-// output, walking the reduction dimension in slices of kBK. Each slice's A
+// output, walking the reduction dimension in slices of BK (16, or 32 when few
+// blocks share a long reduction and latency dominates). Each slice's A
 // tile (the outer product u[i,p] v[i,q], formed on the fly from u and v) and
 // B tile are staged in shared memory (the next slice is fetched into
 // registers while the current one is multiplied); 256 threads then either
@@ -25,7 +26,7 @@ namespace dynrec::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kBK = 16;
+constexpr int kBK = 16;  // the shallower slice depth; split-K chunks are multiples of it
 constexpr int kPad = 4;  // keeps wmma's 16-byte ldm rule and 32-byte fragment alignment
 constexpr int64_t kTargetBlocks = 264;  // ~2 blocks per SM on an H100 (132 SMs)
 
@@ -138,12 +139,12 @@ struct PartialStore {
     }
 };
 
-template <int BM, int BN, bool TF32, class Tiles, class Store>
+template <int BM, int BN, int BK, bool TF32, class Tiles, class Store>
 __global__ void __launch_bounds__(kThreads)
     outer_tile_kernel(Tiles tiles, Store store, int64_t M, int64_t N, int64_t K, int64_t k_chunk) {
     constexpr int TM = BM / 16, TN = BN / 16;
-    __shared__ __align__(32) float As[kBK][BM + kPad];  // As[k][m]: A tile, column-major
-    __shared__ __align__(32) float Bs[kBK][BN + kPad];  // Bs[k][n]: B tile, row-major
+    __shared__ __align__(32) float As[BK][BM + kPad];  // As[k][m]: A tile, column-major
+    __shared__ __align__(32) float Bs[BK][BN + kPad];  // Bs[k][n]: B tile, row-major
     const int tid = static_cast<int>(threadIdx.x);
     const int64_t m0 = int64_t(blockIdx.x) * BM, n0 = int64_t(blockIdx.y) * BN;
     const int64_t k_begin = int64_t(blockIdx.z) * k_chunk;
@@ -169,15 +170,15 @@ __global__ void __launch_bounds__(kThreads)
 
     // Software pipelining: the next slice's elements are fetched into
     // registers while the tensor cores / FMAs work on the current one.
-    constexpr int kAPer = BM * kBK / kThreads, kBPer = kBK * BN / kThreads;
-    static_assert(BM * kBK % kThreads == 0 && kBK * BN % kThreads == 0, "tile loads must split evenly");
+    constexpr int kAPer = BM * BK / kThreads, kBPer = BK * BN / kThreads;
+    static_assert(BM * BK % kThreads == 0 && BK * BN % kThreads == 0, "tile loads must split evenly");
     float ra[kAPer], rb[kBPer];
     auto fetch = [&](int64_t k0) {
 #pragma unroll
         for (int j = 0; j < kAPer; ++j) {
             const int e = tid + j * kThreads;
-            const int mm = Tiles::kAKFastest ? e / kBK : e % BM;
-            const int kk = Tiles::kAKFastest ? e % kBK : e / BM;
+            const int mm = Tiles::kAKFastest ? e / BK : e % BM;
+            const int kk = Tiles::kAKFastest ? e % BK : e / BM;
             const int64_t gm = m0 + mm, gk = k0 + kk;
             ra[j] = (gm < M && gk < k_end) ? tiles.a(gm, gk) : 0.0f;
         }
@@ -193,8 +194,8 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int j = 0; j < kAPer; ++j) {
             const int e = tid + j * kThreads;
-            const int mm = Tiles::kAKFastest ? e / kBK : e % BM;
-            const int kk = Tiles::kAKFastest ? e % kBK : e / BM;
+            const int mm = Tiles::kAKFastest ? e / BK : e % BM;
+            const int kk = Tiles::kAKFastest ? e % BK : e / BM;
             As[kk][mm] = ra[j];
         }
 #pragma unroll
@@ -205,15 +206,15 @@ __global__ void __launch_bounds__(kThreads)
     };
 
     if (k_begin < k_end) fetch(k_begin);
-    for (int64_t k0 = k_begin; k0 < k_end; k0 += kBK) {
+    for (int64_t k0 = k_begin; k0 < k_end; k0 += BK) {
         stage();
         __syncthreads();
-        if (k0 + kBK < k_end) fetch(k0 + kBK);
+        if (k0 + BK < k_end) fetch(k0 + BK);
         if constexpr (TF32) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
             using namespace nvcuda;
 #pragma unroll
-            for (int ks = 0; ks < kBK; ks += 8) {
+            for (int ks = 0; ks < BK; ks += 8) {
                 wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::col_major> af;
                 wmma::load_matrix_sync(af, &As[ks][fm * 16], BM + kPad);
 #pragma unroll
@@ -232,7 +233,7 @@ __global__ void __launch_bounds__(kThreads)
         } else {
             const int ty = tid / 16, tx = tid % 16;
 #pragma unroll
-            for (int kk = 0; kk < kBK; ++kk) {
+            for (int kk = 0; kk < BK; ++kk) {
                 float a[TM], b[TN];
 #pragma unroll
                 for (int r = 0; r < TM; ++r) a[r] = As[kk][ty * TM + r];
@@ -297,18 +298,18 @@ TileConfig pick_config(int64_t m, int64_t n) {
 int tile_m(TileConfig c) { return c == TileConfig::k32x64 ? 32 : 64; }
 int tile_n(TileConfig c) { return c == TileConfig::k64x32 ? 32 : 64; }
 
-template <bool TF32, class Tiles, class Store>
+template <int BK, bool TF32, class Tiles, class Store>
 void launch_config(cudaStream_t s, TileConfig c, dim3 grid, const Tiles& t, const Store& st, int64_t M, int64_t N,
                    int64_t K, int64_t k_chunk) {
     switch (c) {
         case TileConfig::k64x64:
-            outer_tile_kernel<64, 64, TF32><<<grid, kThreads, 0, s>>>(t, st, M, N, K, k_chunk);
+            outer_tile_kernel<64, 64, BK, TF32><<<grid, kThreads, 0, s>>>(t, st, M, N, K, k_chunk);
             break;
         case TileConfig::k32x64:
-            outer_tile_kernel<32, 64, TF32><<<grid, kThreads, 0, s>>>(t, st, M, N, K, k_chunk);
+            outer_tile_kernel<32, 64, BK, TF32><<<grid, kThreads, 0, s>>>(t, st, M, N, K, k_chunk);
             break;
         case TileConfig::k64x32:
-            outer_tile_kernel<64, 32, TF32><<<grid, kThreads, 0, s>>>(t, st, M, N, K, k_chunk);
+            outer_tile_kernel<64, 32, BK, TF32><<<grid, kThreads, 0, s>>>(t, st, M, N, K, k_chunk);
             break;
     }
 }
@@ -321,10 +322,18 @@ void launch(void* stream, const Tiles& t, const Store& st, int64_t M, int64_t N,
     if (gx > 0x7fffffff || gy > 65535 || splits > 65535)
         throw Error(DYNREC_ERR_UNSUPPORTED, "outer-product GEMM: grid too large for one launch");
     const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy), static_cast<unsigned>(splits));
-    if (cuda_tf32_enabled())
-        launch_config<true>(as_stream(stream), c, grid, t, st, M, N, K, k_chunk);
-    else
-        launch_config<false>(as_stream(stream), c, grid, t, st, M, N, K, k_chunk);
+    // Few blocks and a long reduction: latency-bound, so take 32-deep slices
+    // (half the load/sync round trips per FLOP); otherwise 16.
+    const bool deep = gx * gy * splits < kTargetBlocks && k_chunk >= 256;
+    cudaStream_t s = as_stream(stream);
+    const bool tf32 = cuda_tf32_enabled();
+    if (deep) {
+        if (tf32) launch_config<32, true>(s, c, grid, t, st, M, N, K, k_chunk);
+        else launch_config<32, false>(s, c, grid, t, st, M, N, K, k_chunk);
+    } else {
+        if (tf32) launch_config<16, true>(s, c, grid, t, st, M, N, K, k_chunk);
+        else launch_config<16, false>(s, c, grid, t, st, M, N, K, k_chunk);
+    }
     check_launch("outer_tile_kernel");
 }
 
