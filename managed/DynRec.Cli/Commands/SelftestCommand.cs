@@ -23,7 +23,9 @@ public static class SelftestCommand
             DefaultValueFactory = _ => "cpu",
         };
         var cmd = new Command("selftest", "Check every native kernel against the reference implementation") { device };
-        cmd.SetAction(pr => Run(pr.GetValue(device) ?? "cpu", Console.Out));
+        // The error boundary sits inside the action too: System.CommandLine's default handler would
+        // otherwise print a stack trace and exit 1 before Program's CliErrors.Run saw the exception.
+        cmd.SetAction(pr => CliErrors.Run(() => Run(pr.GetValue(device) ?? "cpu", Console.Out)));
         return cmd;
     }
 
