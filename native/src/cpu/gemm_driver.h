@@ -12,6 +12,8 @@
 //   pack_b(p0, kc, j, nr, dst): rows p0..p0+kc, columns j..j+nr of op(B) as
 //     one [kc][NR] sliver; columns past nr are zero.
 // Packers are called concurrently from several threads and must be const.
+// No alignment is assumed for any operand, and any size >= 1 works (edges
+// are zero-padded in the packs, so the micro-kernel never branches on shape).
 #pragma once
 
 #include <algorithm>
@@ -241,9 +243,9 @@ void gemm_small_m(int64_t m, int64_t n, int64_t k, const PackA& pack_a, const Pa
     }
     const int64_t n_slivers = ceil_div(n, NR), kb = k_block(k), mpad = round_up(m, MR);
     parallel_for(0, n_slivers, 1, [&](int64_t s0, int64_t s1) {
-        thread_local std::vector<float> apack, bsliver;
-        apack.resize(static_cast<size_t>(mpad * k));
-        bsliver.resize(static_cast<size_t>(kb * NR));
+        // Per call, not thread_local: op(A) spans all of K (the batch for
+        // weight gradients), so a cached copy would pin O(batch) per thread.
+        std::vector<float> apack(static_cast<size_t>(mpad * k)), bsliver(static_cast<size_t>(kb * NR));
         for (int64_t p0 = 0; p0 < k; p0 += kb) pack_a(0, m, p0, std::min(kb, k - p0), apack.data() + p0 * mpad);
         for (int64_t s = s0; s < s1; ++s) {
             const int64_t j = s * NR, nr = std::min(NR, n - j);
