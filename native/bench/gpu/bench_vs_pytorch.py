@@ -117,13 +117,17 @@ class DynRec:
         return out
 
     def bind(self, name, **kw):
-        """A zero-argument callable with the arguments converted once (low call overhead)."""
+        """A zero-argument callable with the arguments converted once (low call overhead).
+        It holds references to the tensors it was given: only their raw pointers are
+        passed, so a tensor collected meanwhile would leave libdynrec writing freed memory."""
+        keep = [v for v in kw.values() if hasattr(v, "data_ptr")]
         f, args = self._fn(name), self.args(name, **kw)
 
         def call():
             st = f(*args)
             if st != 0:
                 raise DynRecError(f"{name}: status {st}: {self.last_error()}")
+        call.keep = keep
         return call
 
     def __call__(self, name, **kw):
