@@ -6,6 +6,7 @@ using DynRec.Cli.Commands;
 var root = new RootCommand("DynRec: dynamic-weight multi-scenario, multi-task recommendation models (PEPNet, APG, M2M) on TorchSharp with fused native kernels");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(SelftestCommand.Create());
 root.Subcommands.Add(BenchOptimCommand.Create());
 root.Subcommands.Add(DataCommand.Create());
 root.Subcommands.Add(DatagenCommand.Create());

@@ -356,4 +356,40 @@ public static unsafe partial class Methods
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_adam_step_reference", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
     public static extern Status AdamStepReference([NativeTypeName("int64_t")] long num_tensors, [NativeTypeName("float **")] float** @params, [NativeTypeName("const float **")] float** grads, [NativeTypeName("float **")] float** exp_avgs, [NativeTypeName("float **")] float** exp_avg_sqs, [NativeTypeName("const int64_t *")] long* numels, double lr, double beta1, double beta2, double eps, double weight_decay, [NativeTypeName("int32_t")] int decoupled, [NativeTypeName("int64_t")] long step, double max_grad_norm, [NativeTypeName("float *")] float* grad_norm_out);
+
+    /// <summary>
+    /// TF32 tensor cores in the CUDA GEMMs (inputs rounded to a 10-bit mantissa,
+    /// FP32 accumulation): 1 = allowed (the default, unless the environment
+    /// variable DYNREC_CUDA_TF32=0 is set when the library loads), 0 = exact FP32.
+    /// Process-wide; no effect on the CPU kernels.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_set_tf32", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status CudaSetTf32([NativeTypeName("int32_t")] int enabled);
+
+    /// <summary>
+    /// <c>dynrec_cuda_get_tf32</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_get_tf32", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status CudaGetTf32([NativeTypeName("int32_t *")] int* enabled);
+
+    /// <summary>
+    /// Checks every op (forward and backward, every mode, activation and gate
+    /// position) on odd shapes (1, 7, 33, 1000 rows) against the naive reference
+    /// loops. device = CPU: the optimized CPU kernels; device = CUDA: the CUDA
+    /// kernels, once with exact FP32 and once with TF32 (per-op tolerances; the
+    /// process-wide TF32 setting is left as it was). Writes one line per
+    /// op/shape/mode into `report` (NUL-terminated, truncated to report_capacity
+    /// bytes; report may be NULL when report_capacity is 0) and the number of
+    /// failing checks into *failures. Returns DYNREC_OK when the checks ran (even
+    /// if some failed); DYNREC_ERR_UNSUPPORTED for CUDA on a build without CUDA
+    /// or without a visible device. Allocates its own buffers: a diagnostic, not
+    /// for a hot path. The environment variable DYNREC_SELFTEST_OPS=&quot;gate_nu,epnet&quot;
+    /// restricts the run to those ops (ops: gate_nu, gated_linear, epnet,
+    /// hyper_linear, apg_layer).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_self_test", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status SelfTest([NativeTypeName("int32_t")] int device, [NativeTypeName("int32_t *")] int* failures, [NativeTypeName("char *")] sbyte* report, [NativeTypeName("int64_t")] long report_capacity);
 }

@@ -588,6 +588,33 @@ DYNREC_API dynrec_status dynrec_adam_step_reference(int64_t num_tensors,
     double lr, double beta1, double beta2, double eps, double weight_decay, int32_t decoupled, int64_t step,
     double max_grad_norm, float* grad_norm_out);
 
+/* ------------------------------------------------------------------ */
+/* CUDA math mode and self-test                                        */
+/* ------------------------------------------------------------------ */
+
+/* TF32 tensor cores in the CUDA GEMMs (inputs rounded to a 10-bit mantissa,
+ * FP32 accumulation): 1 = allowed (the default, unless the environment
+ * variable DYNREC_CUDA_TF32=0 is set when the library loads), 0 = exact FP32.
+ * Process-wide; no effect on the CPU kernels. */
+DYNREC_API dynrec_status dynrec_cuda_set_tf32(int32_t enabled);
+DYNREC_API dynrec_status dynrec_cuda_get_tf32(int32_t* enabled);
+
+/* Checks every op (forward and backward, every mode, activation and gate
+ * position) on odd shapes (1, 7, 33, 1000 rows) against the naive reference
+ * loops. device = CPU: the optimized CPU kernels; device = CUDA: the CUDA
+ * kernels, once with exact FP32 and once with TF32 (per-op tolerances; the
+ * process-wide TF32 setting is left as it was). Writes one line per
+ * op/shape/mode into `report` (NUL-terminated, truncated to report_capacity
+ * bytes; report may be NULL when report_capacity is 0) and the number of
+ * failing checks into *failures. Returns DYNREC_OK when the checks ran (even
+ * if some failed); DYNREC_ERR_UNSUPPORTED for CUDA on a build without CUDA
+ * or without a visible device. Allocates its own buffers: a diagnostic, not
+ * for a hot path. The environment variable DYNREC_SELFTEST_OPS="gate_nu,epnet"
+ * restricts the run to those ops (ops: gate_nu, gated_linear, epnet,
+ * hyper_linear, apg_layer). */
+DYNREC_API dynrec_status dynrec_self_test(int32_t device, int32_t* failures,
+    char* report, int64_t report_capacity);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

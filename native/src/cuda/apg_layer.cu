@@ -3,7 +3,8 @@
 // output into `saved` (or y). Backward walks the chain on pre-activation
 // gradients held in two workspace buffers, the previous step's activation
 // derivative applied to each input gradient; grad_z is accumulated over the
-// generated steps.
+// generated steps. Scratch: two gradient buffers plus the split-K partial
+// sums of the generated steps' weight gradients (hyper_linear_pre_workspace_bytes).
 #include <utility>
 
 #include "cuda/apg_layer.cuh"
@@ -13,8 +14,23 @@
 
 namespace dynrec::cuda {
 
+namespace {
+// Largest split-K scratch any generated step's weight gradients use.
+int64_t hyper_scratch_bytes(const ApgPlan& plan) {
+    int64_t most = 0;
+    for (int s = 0; s < plan.n_steps; ++s) {
+        const ApgStep& st = plan.steps[s];
+        if (!st.generated) continue;
+        const int64_t b = hyper_linear_pre_workspace_bytes({plan.batch, st.n_in, st.n_out, plan.n_cond});
+        most = b > most ? b : most;
+    }
+    return most;
+}
+}  // namespace
+
 int64_t apg_layer_workspace_bytes(const ApgPlan& plan) {
-    return static_cast<int64_t>(sizeof(float)) * 2 * plan.batch * plan.max_width();
+    // Two pre-activation gradient buffers, then the generated steps' split-K scratch.
+    return static_cast<int64_t>(sizeof(float)) * 2 * plan.batch * plan.max_width() + hyper_scratch_bytes(plan);
 }
 
 void apg_layer_forward(void* stream, const ApgPlan& plan, const float* x, const float* z, const float* const* params,
@@ -39,6 +55,7 @@ void apg_layer_backward(void* stream, const ApgPlan& plan, const float* x, const
     const int64_t B = plan.batch, last = plan.n_steps - 1;
     float* gpre = static_cast<float*>(workspace);
     float* gin = gpre + B * plan.max_width();
+    void* hyper_scratch = gin + B * plan.max_width();
     const int64_t n_last = plan.steps[last].n_out;
     check(cudaMemcpyAsync(gpre, grad_y, sizeof(float) * B * n_last, cudaMemcpyDeviceToDevice, as_stream(stream)),
           "cudaMemcpyAsync");
@@ -53,7 +70,7 @@ void apg_layer_backward(void* stream, const ApgPlan& plan, const float* x, const
         float* const* g = grads + st.slot;
         if (st.generated) {
             hyper_linear_backward_pre(stream, {B, st.n_in, st.n_out, plan.n_cond}, in, z, p[0], p[1], p[2], gpre,
-                                      {gx, grad_z, g[0], g[1], g[2], g[3]}, in_act, z_started);
+                                      {gx, grad_z, g[0], g[1], g[2], g[3]}, in_act, z_started, hyper_scratch);
             z_started = true;
         } else {
             dense_backward_pre(stream, B, st.n_in, st.n_out, in, p[0], gpre, gx, g[0], g[1], in_act);

@@ -1,11 +1,14 @@
 #include "cuda/common.cuh"
 
+#include "common/math_mode.h"
+
 namespace dynrec::cuda {
 
 void check_cublas(cublasStatus_t status, const char* what) {
     if (status == CUBLAS_STATUS_SUCCESS) return;
     throw Error(status == CUBLAS_STATUS_ALLOC_FAILED ? DYNREC_ERR_OUT_OF_MEMORY : DYNREC_ERR_CUDA,
-                std::string(what) + ": cuBLAS status " + std::to_string(static_cast<int>(status)));
+                std::string(what) + ": cuBLAS status " + std::to_string(static_cast<int>(status)) + ": " +
+                    cublasGetStatusString(status));
 }
 
 namespace {
@@ -30,10 +33,11 @@ cublasHandle_t blas(void* stream) {
     cublasHandle_t& h = cache.by_device[device];
     if (h == nullptr) {
         check_cublas(cublasCreate(&h), "cublasCreate");
-        // FP32 math stays FP32 unless an op opts into TF32 explicitly.
-        check_cublas(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
     }
     check_cublas(cublasSetStream(h, as_stream(stream)), "cublasSetStream");
+    // TF32 tensor cores only when allowed (dynrec_cuda_set_tf32 / DYNREC_CUDA_TF32).
+    check_cublas(cublasSetMathMode(h, cuda_tf32_enabled() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+                 "cublasSetMathMode");
     return h;
 }
 
@@ -48,21 +52,49 @@ void sgemm(void* stream, bool trans_a, bool trans_b, int64_t m, int64_t n, int64
                  "cublasSgemm");
 }
 
+void sgemm_strided_batched(void* stream, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                           const float* a, int64_t lda, int64_t stride_a, const float* b, int64_t ldb,
+                           int64_t stride_b, float beta, float* c, int64_t ldc, int64_t stride_c, int64_t count) {
+    if (count == 1) {
+        sgemm(stream, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    // Same operand swap as sgemm (row-major C^T = op(B)^T op(A)^T in cuBLAS's column-major view).
+    check_cublas(cublasSgemmStridedBatched(blas(stream), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                           trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
+                                           static_cast<int>(m), static_cast<int>(k), &alpha, b, static_cast<int>(ldb),
+                                           stride_b, a, static_cast<int>(lda), stride_a, &beta, c,
+                                           static_cast<int>(ldc), stride_c, static_cast<int>(count)),
+                 "cublasSgemmStridedBatched");
+}
+
 namespace {
-// One thread per column; each walks the rows in order (coalesced across the
-// warp, deterministic). 8 row-slices per column are summed in a fixed order.
+// A block owns 32 columns; its 32 x 32 threads each sum every 32nd row of one
+// column (coalesced across threadIdx.x), then a fixed-order tree in shared
+// memory combines the 32 row slices: deterministic, no scratch, and ~rows/32
+// sequential loads per thread instead of rows.
 __global__ void column_sums_kernel(int64_t rows, int64_t cols, const float* __restrict__ m,
                                    float* __restrict__ out) {
-    const int64_t col = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-    if (col >= cols) return;
+    __shared__ float part[32][33];
+    const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
+    const int64_t col = blockIdx.x * int64_t(32) + tx;
     float acc = 0.0f;
-    for (int64_t r = 0; r < rows; ++r) acc += m[r * cols + col];
-    out[col] = acc;
+    if (col < cols)
+        for (int64_t r = ty; r < rows; r += 32) acc += m[r * cols + col];
+    part[ty][tx] = acc;
+    __syncthreads();
+    for (int half = 16; half > 0; half /= 2) {
+        if (ty < half) part[ty][tx] += part[ty + half][tx];
+        __syncthreads();
+    }
+    if (ty == 0 && col < cols) out[col] = part[0][tx];
 }
 }  // namespace
 
 void column_sums(void* stream, int64_t rows, int64_t cols, const float* m, float* out) {
-    column_sums_kernel<<<blocks_for(cols, 128), 128, 0, as_stream(stream)>>>(rows, cols, m, out);
+    const int64_t blocks = (cols + 31) / 32;
+    if (blocks > 0x7fffffff) throw Error(DYNREC_ERR_UNSUPPORTED, "column_sums: too many columns");
+    column_sums_kernel<<<static_cast<unsigned>(blocks), dim3(32, 32), 0, as_stream(stream)>>>(rows, cols, m, out);
     check_launch("column_sums_kernel");
 }
 

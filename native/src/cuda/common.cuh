@@ -33,6 +33,12 @@ cublasHandle_t blas(void* stream);
 void sgemm(void* stream, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// `count` independent row-major GEMMs in one launch: C_t = alpha op(A_t) op(B_t) + beta C_t
+// with X_t = X + t * stride_x (stride 0: shared operand).
+void sgemm_strided_batched(void* stream, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                           const float* a, int64_t lda, int64_t stride_a, const float* b, int64_t ldb,
+                           int64_t stride_b, float beta, float* c, int64_t ldc, int64_t stride_c, int64_t count);
+
 // out[c] = sum_r m[r, c], fixed order (deterministic).
 void column_sums(void* stream, int64_t rows, int64_t cols, const float* m, float* out);
 

@@ -8,7 +8,10 @@
 
 namespace dynrec::cuda {
 
-// Backward scratch: gpre [batch, n_out].
+// Scratch of hyper_linear_backward_pre's split-K weight-gradient reduction.
+int64_t hyper_linear_pre_workspace_bytes(const HyperLinearShape& s);
+
+// Backward scratch: gpre [batch, n_out] + hyper_linear_pre_workspace_bytes.
 int64_t hyper_linear_workspace_bytes(const HyperLinearShape& s);
 
 // Needs no scratch (the forward has no workspace argument).
@@ -21,9 +24,11 @@ void hyper_linear_backward(void* stream, const HyperLinearShape& s, const float*
 
 // From gpre = dL/d(pre-activation) (device, [batch, n_out]); grad_x is
 // multiplied by act'(x) for `x_activation`, grad_z added to when
-// `accumulate_z` (chains: apg_layer). Needs no scratch.
+// `accumulate_z` (chains: apg_layer). `workspace` (hyper_linear_pre_workspace_bytes)
+// may be NULL: the weight-gradient reduction then runs unsplit (fewer blocks).
 void hyper_linear_backward_pre(void* stream, const HyperLinearShape& s, const float* x, const float* z,
                                const float* g_w, const float* g_b, const float* c_w, const float* gpre,
-                               const HyperLinearGrads& grads, int32_t x_activation, bool accumulate_z);
+                               const HyperLinearGrads& grads, int32_t x_activation, bool accumulate_z,
+                               void* workspace = nullptr);
 
 }  // namespace dynrec::cuda

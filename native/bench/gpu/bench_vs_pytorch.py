@@ -1,0 +1,663 @@
+#!/usr/bin/env python3
+"""libdynrec's fused CUDA ops vs the same math in PyTorch (eager and torch.compile).
+
+One run, one GPU. For every case (op, shape, batch) it times forward + backward
+with CUDA events (warm-up, then the median of --iters single-iteration timings)
+for:
+  - dynrec tf32 / dynrec fp32: libdynrec through ctypes on the tensors' device
+    pointers, on torch's current stream (TF32 tensor cores on / off via
+    dynrec_cuda_set_tf32),
+  - eager: the same math written in plain PyTorch (fp32, TF32 matmul off: torch's default),
+  - compile: torch.compile(eager math), default mode (and "max-autotune-no-cudagraphs"
+    with --autotune), until --compile-budget seconds of compiling are spent.
+It checks libdynrec's outputs and gradients against eager's (max |a-b| / max|b|
+per tensor) so a fast but wrong kernel is flagged, and writes results.md and
+results.json to --out.
+
+Achieved TFLOP/s use the fused algorithm's FLOP count; GB/s the compulsory
+traffic (every input, parameter, output and gradient touched once). "% peak" is
+for the binding resource of the case (whichever of FLOPs / bytes needs longer at
+peak): H100 SXM fp32 67 TFLOP/s (non-tensor), TF32 495 TFLOP/s (dense), HBM3
+3.35 TB/s; an H200 (detected by name) has 4.8 TB/s.
+
+--dry-run needs neither torch nor a GPU: it parses dynrec.h, builds the case
+list and prints FLOPs/bytes per case (used to check the script without a GPU).
+"""
+import argparse
+import ctypes
+import json
+import math
+import os
+import re
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+HEADER = os.path.join(REPO, "native", "include", "dynrec", "dynrec.h")
+
+ACT = {"none": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4}
+GATE_OUTPUT, GATE_INPUT = 0, 1
+DEVICE_CUDA = 1
+
+PEAKS = {
+    "fp32_tflops": 67.0,   # H100 SXM, fp32 non-tensor
+    "tf32_tflops": 495.0,  # H100 SXM, TF32 tensor, dense
+    "hbm_tbs": 3.35,       # H100 SXM HBM3
+}
+
+
+# --------------------------------------------------------------------------
+# dynrec.h -> ctypes signatures (by parameter name, so calls cannot misorder)
+# --------------------------------------------------------------------------
+def parse_header(path):
+    text = open(path, encoding="utf-8").read()
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    sigs = {}
+    for m in re.finditer(r"DYNREC_API\s+([\w\s\*]+?)\s*\b(dynrec_\w+)\s*\(([^)]*)\)\s*;", text):
+        ret, name, params = m.group(1).strip(), m.group(2), m.group(3).strip()
+        plist = []
+        if params and params != "void":
+            for p in params.split(","):
+                p = " ".join(p.split())
+                pm = re.match(r"(.*?)(\w+)$", p)
+                ctype_text, pname = pm.group(1).replace(" ", ""), pm.group(2)
+                plist.append((pname, ctype_of(ctype_text)))
+        sigs[name] = (ret, plist)
+    return sigs
+
+
+def ctype_of(t):
+    if "*" in t:
+        return ctypes.c_void_p
+    return {"int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64, "float": ctypes.c_float}[t.replace("const", "")]
+
+
+class DynRecError(RuntimeError):
+    pass
+
+
+class DynRec:
+    """libdynrec through ctypes; functions are called with keyword arguments
+    named as in dynrec.h (pointer arguments left out are NULL)."""
+
+    def __init__(self, lib_path, header=HEADER):
+        self.lib = ctypes.CDLL(lib_path)
+        self.sigs = parse_header(header)
+        self.lib.dynrec_last_error.restype = ctypes.c_char_p
+        self.lib.dynrec_build_info.restype = ctypes.c_char_p
+        self._fns = {}
+
+    def _fn(self, name):
+        if name not in self._fns:
+            ret, plist = self.sigs[name]
+            f = getattr(self.lib, name)
+            f.argtypes = [t for _, t in plist]
+            f.restype = ctypes.c_int
+            self._fns[name] = f
+        return self._fns[name]
+
+    def args(self, name, **kw):
+        """Converts keyword arguments into the positional ctypes arguments."""
+        _, plist = self.sigs[name]
+        out = []
+        for pname, ptype in plist:
+            if pname in kw:
+                v = kw.pop(pname)
+                if hasattr(v, "data_ptr"):
+                    v = v.data_ptr()
+                out.append(ptype(v) if v is not None else None)
+            elif ptype is ctypes.c_void_p:
+                out.append(None)
+            else:
+                raise TypeError(f"{name}: missing argument {pname}")
+        if kw:
+            raise TypeError(f"{name}: unknown arguments {sorted(kw)}")
+        return out
+
+    def bind(self, name, **kw):
+        """A zero-argument callable with the arguments converted once (low call overhead).
+        It holds references to the tensors it was given: only their raw pointers are
+        passed, so a tensor collected meanwhile would leave libdynrec writing freed memory."""
+        keep = [v for v in kw.values() if hasattr(v, "data_ptr")]
+        f, args = self._fn(name), self.args(name, **kw)
+
+        def call():
+            st = f(*args)
+            if st != 0:
+                raise DynRecError(f"{name}: status {st}: {self.last_error()}")
+        call.keep = keep
+        return call
+
+    def __call__(self, name, **kw):
+        self.bind(name, **kw)()
+
+    def last_error(self):
+        return (self.lib.dynrec_last_error() or b"").decode()
+
+    def build_info(self):
+        return self.lib.dynrec_build_info().decode()
+
+    def int64_out(self, name, **kw):
+        v = ctypes.c_int64(0)
+        kw_ptr = {k: ctypes.addressof(v) for k in [p for p, _ in self.sigs[name][1] if p in ("bytes", "elements")]}
+        self(name, **kw, **kw_ptr)
+        return v.value
+
+
+# --------------------------------------------------------------------------
+# Cases: shapes, FLOPs and compulsory bytes (no torch needed)
+# --------------------------------------------------------------------------
+def ceil_div(a, b):
+    return -(-a // b)
+
+
+def apg_dims(n, m, uv_shared, mf_k, mf_p):
+    k = ceil_div(min(n, m), mf_k)
+    p = ceil_div(min(n, m), mf_p) if (uv_shared and mf_p > 0) else 0
+    return k, p
+
+
+def hyper_flops(b, ni, no, nc):
+    fwd = 2 * b * (ni + 1) * (nc + 1) * no
+    return fwd, 4 * fwd  # backward: grad_x, grad_z and the weight gradients, each ~ one forward
+
+
+def case_list(batches):
+    cases = []
+    for b in batches:
+        cases += [  # the issue's acceptance cases first (they get the compile budget first)
+            dict(op="gated_linear", name="issue's gated 3-tower layer 512->256 (x shared, relu)", batch=b,
+                 towers=3, n_in=512, n_out=256, x_shared=1, gate=GATE_OUTPUT, act="relu"),
+            dict(op="apg_layer", name="issue's APG layer n=m=128 mf_k=4 (k=32, no P), cond 64", batch=b,
+                 n=128, m=128, n_cond=64, uv_shared=1, mf_k=4, mf_p=0, inner="none", act="relu"),
+            dict(op="gate_nu", name="GateNU 672->128->384 (PEPNet, 3 towers x 128)", batch=b,
+                 n_in=672, n_hidden=128, n_out=384),
+            dict(op="epnet", name="EPNet domain 16, emb 672, hidden 256", batch=b,
+                 n_domain=16, n_emb=672, n_hidden=256),
+            dict(op="gated_linear", name="PPNet layer 672->128 x3 towers (x shared, output gate, relu)", batch=b,
+                 towers=3, n_in=672, n_out=128, x_shared=1, gate=GATE_OUTPUT, act="relu"),
+            dict(op="gated_linear", name="PPNet layer 128->64 x3 towers (per-tower x, output gate, relu)", batch=b,
+                 towers=3, n_in=128, n_out=64, x_shared=0, gate=GATE_OUTPUT, act="relu"),
+            dict(op="hyper_linear", name="hyper_linear 64x64 cond 16 (relu)", batch=b,
+                 n_in=64, n_out=64, n_cond=16, act="relu"),
+            dict(op="hyper_linear", name="hyper_linear 64x64 cond 64 (relu)", batch=b,
+                 n_in=64, n_out=64, n_cond=64, act="relu"),
+            dict(op="apg_layer", name="APG FunRec layer n=m=256 mf_k=4 mf_p=4 (k=64, p=64), cond 16", batch=b,
+                 n=256, m=256, n_cond=16, uv_shared=1, mf_k=4, mf_p=4, inner="none", act="relu"),
+        ]
+    for c in cases:
+        c["flops"], c["bytes"] = flops_bytes(c)
+    return cases
+
+
+def flops_bytes(c):
+    b, f = c["batch"], 4
+    if c["op"] == "gate_nu":
+        ni, nh, no = c["n_in"], c["n_hidden"], c["n_out"]
+        fwd = 2 * b * (ni * nh + nh * no)
+        params = nh * ni + nh + no * nh + no
+        act = b * (ni + nh + no)
+        return 3 * fwd, f * (2 * params + 2 * act + b * no)  # params+grads, x/hidden/delta + their grads, grad_delta
+    if c["op"] == "epnet":
+        nd, ne, nh = c["n_domain"], c["n_emb"], c["n_hidden"]
+        fwd = 2 * b * ((nd + ne) * nh + nh * ne) + b * ne
+        params = nh * (nd + ne) + nh + ne * nh + ne
+        act = b * (nd + ne + nh + 2 * ne)
+        return 3 * fwd, f * (2 * params + 2 * act)
+    if c["op"] == "gated_linear":
+        t, ni, no = c["towers"], c["n_in"], c["n_out"]
+        fwd = 2 * t * b * ni * no
+        params = t * (no * ni + no)
+        xs = b * ni * (1 if c["x_shared"] else t)
+        act = xs + b * t * no * 3  # x, delta, act_out, y
+        return 3 * fwd, f * (2 * params + 2 * act)
+    if c["op"] == "hyper_linear":
+        ni, no, nc = c["n_in"], c["n_out"], c["n_cond"]
+        fwd, total = hyper_flops(b, ni, no, nc)
+        params = ni * no * nc + ni * no + no * nc + no
+        act = b * (ni + nc + no)
+        return total, f * (2 * params + 2 * act)
+    if c["op"] == "apg_layer":
+        n, m, nc = c["n"], c["m"], c["n_cond"]
+        k, p = apg_dims(n, m, c["uv_shared"], c["mf_k"], c["mf_p"])
+        dense = [(n, p), (p, k), (k, p), (p, m)] if p else [(n, k), (k, m)]
+        flops = sum(3 * 2 * b * i * o for i, o in dense)
+        flops += hyper_flops(b, k, k, nc)[1]
+        params = sum(i * o + o for i, o in dense) + k * k * nc + k * k + k * nc + k
+        acts = b * (n + nc + m + sum(o for _, o in dense[:-1]) + k)
+        return flops, f * (2 * params + 2 * acts)
+    raise ValueError(c["op"])
+
+
+# --------------------------------------------------------------------------
+# The torch side (imported lazily so --dry-run works without torch)
+# --------------------------------------------------------------------------
+def require_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        sys.exit("bench_vs_pytorch.py: PyTorch is not installed for this python3 (needs torch with CUDA)")
+    import torch
+    if not torch.cuda.is_available():
+        sys.exit("bench_vs_pytorch.py: torch.cuda.is_available() is False: no CUDA GPU visible to PyTorch")
+    return torch
+
+
+def build_case(torch, lib, c, stream):
+    """Returns (torch_fn, tensors, dynrec_fwd, dynrec_bwd, compare) for one case.
+
+    torch_fn(*leaves) -> output; leaves require grad; grad_out is the upstream gradient.
+    dynrec_fwd / dynrec_bwd run libdynrec on preallocated buffers; compare() returns
+    [(name, dynrec_tensor, torch_leaf_or_output)]."""
+    F = torch.nn.functional
+    dev = torch.device("cuda")
+    b = c["batch"]
+    g = torch.Generator(device="cpu").manual_seed(1234)
+
+    def rnd(*shape, scale=1.0):
+        return ((torch.rand(*shape, generator=g) * 2 - 1) * scale).to(dev).requires_grad_(True)
+
+    act_f = {"none": lambda v: v, "relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+             "leaky_relu": lambda v: F.leaky_relu(v, 0.01)}
+    common = dict(device=DEVICE_CUDA, stream=stream)
+    empty = lambda *s: torch.empty(*s, device=dev)  # noqa: E731
+
+    if c["op"] == "gate_nu":
+        ni, nh, no, gamma = c["n_in"], c["n_hidden"], c["n_out"], 2.0
+        x, w1, b1 = rnd(b, ni), rnd(nh, ni, scale=ni ** -0.5), rnd(nh, scale=0.1)
+        w2, b2 = rnd(no, nh, scale=nh ** -0.5), rnd(no, scale=0.1)
+        leaves = [x, w1, b1, w2, b2]
+
+        def torch_fn(x, w1, b1, w2, b2):
+            return gamma * torch.sigmoid(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2))
+        gy = torch.randn(b, no, generator=g).to(dev)
+        hidden, delta = empty(b, nh), empty(b, no)
+        grads = [empty(b, ni), empty(nh, ni), empty(nh), empty(no, nh), empty(no)]
+        dims = dict(batch=b, n_in=ni, n_hidden=nh, n_out=no)
+        ws_bytes = lib.int64_out("dynrec_gate_nu_workspace_size", device=DEVICE_CUDA, **dims)
+        ws = empty(max(1, ceil_div(ws_bytes, 4)))
+        fwd = lib.bind("dynrec_gate_nu_forward", **common, **dims, x=x, w1=w1, b1=b1, w2=w2, b2=b2, gamma=gamma,
+                       hidden=hidden, delta=delta)
+        bwd = lib.bind("dynrec_gate_nu_backward", **common, **dims, x=x, w1=w1, w2=w2, gamma=gamma, hidden=hidden,
+                       delta=delta, grad_delta=gy, grad_x=grads[0], grad_w1=grads[1], grad_b1=grads[2],
+                       grad_w2=grads[3], grad_b2=grads[4], workspace=ws, workspace_bytes=ws_bytes)
+        names = ["x", "w1", "b1", "w2", "b2"]
+        return torch_fn, leaves, gy, fwd, bwd, delta, list(zip(names, grads))
+
+    if c["op"] == "epnet":
+        nd, ne, nh, gamma = c["n_domain"], c["n_emb"], c["n_hidden"], 2.0
+        dom, emb = rnd(b, nd), rnd(b, ne)
+        w1, b1 = rnd(nh, nd + ne, scale=(nd + ne) ** -0.5), rnd(nh, scale=0.1)
+        w2, b2 = rnd(ne, nh, scale=nh ** -0.5), rnd(ne, scale=0.1)
+        leaves = [dom, emb, w1, b1, w2, b2]
+
+        def torch_fn(dom, emb, w1, b1, w2, b2):
+            h = F.relu(F.linear(torch.cat([dom, emb.detach()], dim=1), w1, b1))
+            return gamma * torch.sigmoid(F.linear(h, w2, b2)) * emb
+        gy = torch.randn(b, ne, generator=g).to(dev)
+        hidden, delta, out = empty(b, nh), empty(b, ne), empty(b, ne)
+        grads = [empty(b, nd), empty(b, ne), empty(nh, nd + ne), empty(nh), empty(ne, nh), empty(ne)]
+        dims = dict(batch=b, n_domain=nd, n_emb=ne, n_hidden=nh)
+        ws_bytes = lib.int64_out("dynrec_epnet_workspace_size", device=DEVICE_CUDA, **dims)
+        ws = empty(max(1, ceil_div(ws_bytes, 4)))
+        fwd = lib.bind("dynrec_epnet_forward", **common, **dims, domain=dom, emb=emb, w1=w1, b1=b1, w2=w2, b2=b2,
+                       gamma=gamma, hidden=hidden, delta=delta, out=out)
+        bwd = lib.bind("dynrec_epnet_backward", **common, **dims, domain=dom, emb=emb, w1=w1, w2=w2, gamma=gamma,
+                       hidden=hidden, delta=delta, grad_out=gy, grad_domain=grads[0], grad_emb=grads[1],
+                       grad_w1=grads[2], grad_b1=grads[3], grad_w2=grads[4], grad_b2=grads[5], workspace=ws,
+                       workspace_bytes=ws_bytes)
+        names = ["domain", "emb", "w1", "b1", "w2", "b2"]
+        return torch_fn, leaves, gy, fwd, bwd, out, list(zip(names, grads))
+
+    if c["op"] == "gated_linear":
+        t, ni, no, shared, gate, act = c["towers"], c["n_in"], c["n_out"], c["x_shared"], c["gate"], c["act"]
+        n_gate = no if gate == GATE_OUTPUT else ni
+        x = rnd(b, ni) if shared else rnd(t, b, ni)
+        w, bias = rnd(t, no, ni, scale=ni ** -0.5), rnd(t, no, scale=0.1)
+        delta = (torch.rand(b, t * n_gate, generator=g) * 2).to(dev).requires_grad_(True)
+        leaves = [x, w, bias, delta]
+        a = act_f[act]
+
+        def torch_fn(x, w, bias, delta):
+            ys = []
+            for k in range(t):  # one F.linear per tower, as a PyTorch PPNet writes it
+                xt = x if shared else x[k]
+                dt = delta[:, k * n_gate:(k + 1) * n_gate]
+                if gate == GATE_OUTPUT:
+                    ys.append(dt * a(F.linear(xt, w[k], bias[k])))
+                else:
+                    ys.append(a(F.linear(dt * xt, w[k], bias[k])))
+            return torch.stack(ys)
+        gy = torch.randn(t, b, no, generator=g).to(dev)
+        act_out, y = empty(t, b, no), empty(t, b, no)
+        grads = [empty(*x.shape), empty(t, no, ni), empty(t, no), empty(b, t * n_gate)]
+        dims = dict(towers=t, batch=b, n_in=ni, n_out=no, gate_position=gate, x_shared=shared)
+        ws_bytes = lib.int64_out("dynrec_gated_linear_workspace_size", device=DEVICE_CUDA, **dims)
+        ws = empty(max(1, ceil_div(ws_bytes, 4)))
+        fwd = lib.bind("dynrec_gated_linear_forward", **common, **dims, activation=ACT[act], x=x, w=w, b=bias,
+                       delta=delta, act_out=act_out, y=y, workspace=ws, workspace_bytes=ws_bytes)
+        bwd = lib.bind("dynrec_gated_linear_backward", **common, **dims, activation=ACT[act], x=x, w=w, delta=delta,
+                       act_out=act_out, grad_y=gy, grad_x=grads[0], grad_w=grads[1], grad_b=grads[2],
+                       grad_delta=grads[3], workspace=ws, workspace_bytes=ws_bytes)
+        names = ["x", "w", "b", "delta"]
+        return torch_fn, leaves, gy, fwd, bwd, y, list(zip(names, grads))
+
+    if c["op"] == "hyper_linear":
+        ni, no, nc, act = c["n_in"], c["n_out"], c["n_cond"], c["act"]
+        x, z = rnd(b, ni), rnd(b, nc)
+        gw, gb = rnd(ni * no, nc, scale=(ni * nc) ** -0.5), rnd(ni * no, scale=ni ** -0.5)
+        cw, cb = rnd(no, nc, scale=0.3), rnd(no, scale=0.1)
+        leaves = [x, z, gw, gb, cw, cb]
+        a = act_f[act]
+
+        def torch_fn(x, z, gw, gb, cw, cb):
+            return a(hyper_torch(torch, F, x, z, gw, gb, cw, cb, ni, no))
+        gy = torch.randn(b, no, generator=g).to(dev)
+        y = empty(b, no)
+        grads = [empty(b, ni), empty(b, nc), empty(ni * no, nc), empty(ni * no), empty(no, nc), empty(no)]
+        dims = dict(batch=b, n_in=ni, n_out=no, n_cond=nc)
+        ws_bytes = lib.int64_out("dynrec_hyper_linear_workspace_size", device=DEVICE_CUDA, **dims)
+        ws = empty(max(1, ceil_div(ws_bytes, 4)))
+        fwd = lib.bind("dynrec_hyper_linear_forward", **common, **dims, x=x, z=z, g_w=gw, g_b=gb, c_w=cw, c_b=cb,
+                       activation=ACT[act], y=y)
+        bwd = lib.bind("dynrec_hyper_linear_backward", **common, **dims, x=x, z=z, g_w=gw, g_b=gb, c_w=cw,
+                       activation=ACT[act], y=y, grad_y=gy, grad_x=grads[0], grad_z=grads[1], grad_g_w=grads[2],
+                       grad_g_b=grads[3], grad_c_w=grads[4], grad_c_b=grads[5], workspace=ws,
+                       workspace_bytes=ws_bytes)
+        names = ["x", "z", "g_w", "g_b", "c_w", "c_b"]
+        return torch_fn, leaves, gy, fwd, bwd, y, list(zip(names, grads))
+
+    if c["op"] == "apg_layer":
+        n, m, nc, uv, mf_k, mf_p = c["n"], c["m"], c["n_cond"], c["uv_shared"], c["mf_k"], c["mf_p"]
+        k, p = apg_dims(n, m, uv, mf_k, mf_p)
+        inner, outer = act_f[c["inner"]], act_f[c["act"]]
+        x, z = rnd(b, n), rnd(b, nc)
+        params = {}
+        dense = [("in", p or k, n), ("pk", k, p), ("kp", p, k), ("out", m, p)] if p else \
+            [("in", k, n), ("out", m, k)]
+        for nm, o, i in dense:
+            params["w_" + nm], params["b_" + nm] = rnd(o, i, scale=i ** -0.5), rnd(o, scale=0.1)
+        params["kk_gw"] = rnd(k * k, nc, scale=(k * nc) ** -0.5)
+        params["kk_gb"] = rnd(k * k, scale=k ** -0.5)
+        params["kk_cw"], params["kk_cb"] = rnd(k, nc, scale=0.3), rnd(k, scale=0.1)
+        pnames = list(params)
+        leaves = [x, z] + [params[q] for q in pnames]
+
+        def torch_fn(x, z, *ps):
+            P = dict(zip(pnames, ps))
+            h = inner(F.linear(x, P["w_in"], P["b_in"]))
+            if p:
+                h = inner(F.linear(h, P["w_pk"], P["b_pk"]))
+            h = inner(hyper_torch(torch, F, h, z, P["kk_gw"], P["kk_gb"], P["kk_cw"], P["kk_cb"], k, k))
+            if p:
+                h = inner(F.linear(h, P["w_kp"], P["b_kp"]))
+            return outer(F.linear(h, P["w_out"], P["b_out"]))
+        gy = torch.randn(b, m, generator=g).to(dev)
+        mode = dict(batch=b, n=n, m=m, n_cond=nc, uv_shared=uv, mf_k=mf_k, mf_p=mf_p)
+        saved_n = lib.int64_out("dynrec_apg_layer_saved_size", batch=b, n=n, m=m, uv_shared=uv, mf_k=mf_k,
+                                mf_p=mf_p)
+        ws_bytes = lib.int64_out("dynrec_apg_layer_workspace_size", device=DEVICE_CUDA, **mode)
+        ws = empty(max(1, ceil_div(ws_bytes, 4)))
+        saved, y = empty(max(1, saved_n)), empty(b, m)
+        acts = dict(inner_activation=ACT[c["inner"]], activation=ACT[c["act"]])
+        gx, gz = empty(b, n), empty(b, nc)
+        gparams = {q: empty(*params[q].shape) for q in pnames}
+        fwd = lib.bind("dynrec_apg_layer_forward", **common, **mode, **acts, x=x, z=z, **params, saved=saved, y=y)
+        weights = {q: params[q] for q in pnames if not q.startswith("b_") and q != "kk_cb"}
+        bwd = lib.bind("dynrec_apg_layer_backward", **common, **mode, **acts, x=x, z=z, **weights, saved=saved, y=y,
+                       grad_y=gy, grad_x=gx, grad_z=gz, **{"grad_" + q: t for q, t in gparams.items()},
+                       workspace=ws, workspace_bytes=ws_bytes)
+        return torch_fn, leaves, gy, fwd, bwd, y, [("x", gx), ("z", gz)] + [(q, gparams[q]) for q in pnames]
+
+    raise ValueError(c["op"])
+
+
+def hyper_torch(torch, F, x, z, gw, gb, cw, cb, ni, no):
+    """hyper_linear as PyTorch writes it: materialize S_i = reshape(z_i g_w^T + g_b), then bmm."""
+    s = F.linear(z, gw, gb).view(-1, ni, no)
+    return torch.bmm(x.unsqueeze(1), s).squeeze(1) + F.linear(z, cw, cb)
+
+
+def time_cuda(torch, fn, warmup, iters):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record()
+        fn()
+        e.record()
+        times.append((s, e))
+    torch.cuda.synchronize()
+    return statistics.median(s.elapsed_time(e) for s, e in times)
+
+
+def max_rel(a, b):
+    a, b = a.detach().float(), b.detach().float()
+    if a.shape != b.shape:
+        a = a.reshape(b.shape)
+    denom = b.abs().max().item()
+    return (a - b).abs().max().item() / max(denom, 1e-6)
+
+
+def gpu_peaks(name):
+    peaks = dict(PEAKS)
+    if "H200" in name:
+        peaks["hbm_tbs"] = 4.8
+        peaks["basis"] = "H200 (HBM3e 4.8 TB/s; compute as H100 SXM)"
+    elif "H100" in name:
+        peaks["basis"] = "H100 SXM"
+    else:
+        peaks["basis"] = f"H100 SXM figures assumed (GPU is {name})"
+    return peaks
+
+
+def efficiency(c, ms, tensor_cores, peaks):
+    tflops = c["flops"] / (ms * 1e-3) / 1e12
+    gbs = c["bytes"] / (ms * 1e-3) / 1e9
+    peak_flops = peaks["tf32_tflops"] if tensor_cores else peaks["fp32_tflops"]
+    t_flops = c["flops"] / (peak_flops * 1e12)
+    t_bytes = c["bytes"] / (peaks["hbm_tbs"] * 1e12)
+    binding = "flops" if t_flops >= t_bytes else "bytes"
+    pct = 100.0 * (t_flops if binding == "flops" else t_bytes) / (ms * 1e-3)
+    return dict(tflops=tflops, gbs=gbs, binding=binding, pct_peak=pct)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lib", default=os.path.join(REPO, "build", "gpu", "lib", "libdynrec.so"))
+    ap.add_argument("--out", default=os.environ.get("OUT") or os.path.join(os.getcwd(), "gpu-results"))
+    ap.add_argument("--batches", default="4096,1024,16384", help="the first batch is run first (compile timings)")
+    ap.add_argument("--iters", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--compile-batches", default="4096",
+                    help="batches for which torch.compile is timed (compiling costs ~10-60 s per case)")
+    ap.add_argument("--compile-budget", type=float, default=240.0,
+                    help="seconds of torch.compile work after which remaining compile timings are skipped")
+    ap.add_argument("--autotune", action="store_true", help="also time torch.compile(mode='max-autotune-no-cudagraphs')")
+    ap.add_argument("--only", default="", help="comma-separated ops to run (default: all)")
+    ap.add_argument("--dry-run", action="store_true", help="print the cases with FLOPs/bytes; needs no torch or GPU")
+    args = ap.parse_args()
+
+    batches = [int(v) for v in args.batches.split(",") if v]
+    cases = case_list(batches)
+    if args.only:
+        keep = set(args.only.split(","))
+        cases = [c for c in cases if c["op"] in keep]
+    if args.dry_run:
+        sigs = parse_header(HEADER)
+        for c in cases:
+            for fn in ("forward", "backward"):
+                assert f"dynrec_{c['op']}_{fn}" in sigs, f"dynrec_{c['op']}_{fn} not in dynrec.h"
+        for c in cases:
+            print(f"{c['op']:13s} B={c['batch']:6d}  {c['flops'] / 1e9:8.3f} GFLOP  {c['bytes'] / 1e6:8.2f} MB  {c['name']}")
+        print(f"{len(cases)} cases; dynrec.h declares {len(sigs)} exports")
+        if os.path.exists(args.lib):
+            ctypes_smoke(DynRec(args.lib))
+        return 0
+
+    torch = require_torch()
+    if not os.path.exists(args.lib):
+        sys.exit(f"bench_vs_pytorch.py: {args.lib} not found (build with native/bench/gpu/run_all.sh or pass --lib)")
+    lib = DynRec(args.lib)
+    torch.backends.cuda.matmul.allow_tf32 = False  # eager/compile baselines in exact fp32 (torch's default)
+    torch.backends.cudnn.allow_tf32 = False
+    gpu = torch.cuda.get_device_name(0)
+    peaks = gpu_peaks(gpu)
+    compile_batches = {int(v) for v in args.compile_batches.split(",") if v}
+    compile_spent = 0.0
+    os.makedirs(args.out, exist_ok=True)
+    results = []
+    tf32_before = ctypes.c_int32(0)
+    lib.lib.dynrec_cuda_get_tf32(ctypes.byref(tf32_before))
+
+    for c in cases:
+        row = dict(c)
+        label = f"{c['name']} B={c['batch']}"
+        try:
+            stream = torch.cuda.current_stream().cuda_stream
+            torch_fn, leaves, gy, fwd, bwd, out, grads = build_case(torch, lib, c, stream)
+        except Exception as e:  # noqa: BLE001  (a missing export or a bad shape: report, go on)
+            row["error"] = f"setup: {e}"
+            results.append(row)
+            print(f"[skip] {label}: {e}", flush=True)
+            continue
+
+        def eager_step(fn=torch_fn):
+            for t in leaves:
+                t.grad = None
+            fn(*leaves).backward(gy)
+
+        def dynrec_step():
+            fwd()
+            bwd()
+
+        try:
+            row["eager_ms"] = time_cuda(torch, eager_step, args.warmup, args.iters)
+            # Reference values for the correctness check (eager fp32).
+            for t in leaves:
+                t.grad = None
+            ref_out = torch_fn(*leaves)
+            ref_out.backward(gy)
+            ref = {"out": ref_out.detach()}
+            ref.update({nm: t.grad.detach().clone() for nm, t in zip([n for n, _ in grads], leaves)})
+            for mode, tf32 in (("tf32", 1), ("fp32", 0)):
+                lib("dynrec_cuda_set_tf32", enabled=tf32)
+                row[f"dynrec_{mode}_ms"] = time_cuda(torch, dynrec_step, args.warmup, args.iters)
+                dynrec_step()
+                torch.cuda.synchronize()
+                errs = {"out": max_rel(out, ref["out"])}
+                errs.update({nm: max_rel(t, ref[nm]) for nm, t in grads})
+                row[f"dynrec_{mode}_err"] = errs
+                tol = 2e-2 if tf32 else 1e-3
+                row[f"dynrec_{mode}_ok"] = all(v <= tol for v in errs.values())
+                row[f"dynrec_{mode}_eff"] = efficiency(c, row[f"dynrec_{mode}_ms"], bool(tf32), peaks)
+            row["eager_eff"] = efficiency(c, row["eager_ms"], False, peaks)
+            if c["batch"] in compile_batches:
+                modes = ["default"] + (["max-autotune-no-cudagraphs"] if args.autotune else [])
+                for cm in modes:
+                    key = "compile_ms" if cm == "default" else "autotune_ms"
+                    if compile_spent > args.compile_budget:
+                        row[key + "_skipped"] = "compile budget spent"
+                        continue
+                    t0 = time.time()
+                    torch._dynamo.reset()
+                    compiled = torch.compile(torch_fn, mode=None if cm == "default" else cm, dynamic=False)
+                    row[key] = time_cuda(torch, lambda: eager_step(compiled), max(3, args.warmup), args.iters)
+                    compile_spent += time.time() - t0
+        except Exception as e:  # noqa: BLE001
+            row["error"] = f"run: {type(e).__name__}: {e}"
+        finally:
+            lib("dynrec_cuda_set_tf32", enabled=tf32_before.value)
+        results.append(row)
+        print(summary_line(row), flush=True)
+
+    meta = dict(gpu=gpu, torch=torch.__version__, cuda=torch.version.cuda, peaks=peaks,
+                dynrec_build=lib.build_info(), iters=args.iters, warmup=args.warmup,
+                timing="CUDA events, median of single forward+backward iterations after warm-up",
+                date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+    with open(os.path.join(args.out, "results.json.tmp"), "w") as f:
+        json.dump(dict(meta=meta, results=results), f, indent=1, default=str)
+    os.replace(os.path.join(args.out, "results.json.tmp"), os.path.join(args.out, "results.json"))
+    md = markdown(meta, results)
+    with open(os.path.join(args.out, "results.md.tmp"), "w") as f:
+        f.write(md)
+    os.replace(os.path.join(args.out, "results.md.tmp"), os.path.join(args.out, "results.md"))
+    print(md)
+    wrong = [r for r in results if "error" in r or not (r.get("dynrec_tf32_ok") and r.get("dynrec_fp32_ok"))]
+    return 1 if wrong else 0
+
+
+def ctypes_smoke(lib):
+    """Checks the keyword binder on the CPU (no torch): gate_nu optimized vs reference."""
+    import array
+    b, ni, nh, no = 3, 5, 4, 2
+    buf = lambda n, v=0.0: array.array("f", [v] * n)  # noqa: E731
+    ptr = lambda a: a.buffer_info()[0]  # noqa: E731
+    x = array.array("f", [0.1 * (i % 7) - 0.3 for i in range(b * ni)])
+    w1 = array.array("f", [0.05 * (i % 5) - 0.1 for i in range(nh * ni)])
+    w2 = array.array("f", [0.07 * (i % 3) - 0.05 for i in range(no * nh)])
+    outs = []
+    for fn, extra in (("dynrec_gate_nu_forward", dict(device=0, stream=None)), ("dynrec_gate_nu_forward_reference", {})):
+        h, d = buf(b * nh), buf(b * no, float("nan"))
+        lib(fn, **extra, batch=b, n_in=ni, n_hidden=nh, n_out=no, x=ptr(x), w1=ptr(w1), w2=ptr(w2), gamma=2.0,
+            hidden=ptr(h), delta=ptr(d))
+        outs.append(list(d))
+    diff = max(abs(p - q) for p, q in zip(*outs))
+    assert diff < 1e-6 and all(v == v for v in outs[0]), (diff, outs)
+    print(f"ctypes binder smoke test on the CPU: ok (gate_nu optimized vs reference, max diff {diff:.1e})")
+
+
+def summary_line(r):
+    if "error" in r and "eager_ms" not in r:
+        return f"[error] {r['name']} B={r['batch']}: {r['error']}"
+    parts = [f"{r['name']} B={r['batch']}:"]
+    for k in ("dynrec_tf32_ms", "dynrec_fp32_ms", "eager_ms", "compile_ms", "autotune_ms"):
+        if k in r:
+            parts.append(f"{k[:-3]} {r[k]:.3f} ms")
+    for mode in ("tf32", "fp32"):
+        if f"dynrec_{mode}_ok" in r and not r[f"dynrec_{mode}_ok"]:
+            parts.append(f"WRONG({mode}: {max(r[f'dynrec_{mode}_err'].values()):.2e})")
+    if "error" in r:
+        parts.append("ERROR " + r["error"])
+    return " ".join(parts)
+
+
+def fmt(v, spec=".3f"):
+    return "—" if v is None else format(v, spec)
+
+
+def markdown(meta, results):
+    lines = [f"# libdynrec vs PyTorch on {meta['gpu']}", "",
+             f"torch {meta['torch']} (CUDA {meta['cuda']}); {meta['timing']}; peaks: {meta['peaks']['basis']}.",
+             f"libdynrec: {meta['dynrec_build']}", "",
+             "ms = forward + backward. x eager / x compile = speed-up of dynrec (TF32 mode) over that baseline. "
+             "err = max over outputs and gradients of max|dynrec - eager| / max|eager|. "
+             "Eager and compile run exact fp32 (TF32 matmul off).", "",
+             "| case | B | dynrec tf32 ms | dynrec fp32 ms | eager ms | compile ms | autotune ms | x eager | x compile "
+             "| TFLOP/s (tf32) | GB/s (tf32) | binding | % peak | err tf32 | err fp32 | ok |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        if "dynrec_tf32_ms" not in r:
+            lines.append(f"| {r['name']} | {r['batch']} | ERROR: {r.get('error', '?')} |" + " |" * 14)
+            continue
+        t = r["dynrec_tf32_ms"]
+        eff = r["dynrec_tf32_eff"]
+        ratio = lambda k: (r[k] / t) if k in r else None  # noqa: E731
+        e32, e_fp = max(r["dynrec_tf32_err"].values()), max(r["dynrec_fp32_err"].values())
+        ok = "yes" if r["dynrec_tf32_ok"] and r["dynrec_fp32_ok"] else "**WRONG**"
+        lines.append(
+            f"| {r['name']} | {r['batch']} | {fmt(t)} | {fmt(r.get('dynrec_fp32_ms'))} | {fmt(r.get('eager_ms'))} | "
+            f"{fmt(r.get('compile_ms'))} | {fmt(r.get('autotune_ms'))} | {fmt(ratio('eager_ms'), '.2f')} | "
+            f"{fmt(ratio('compile_ms'), '.2f')} | {eff['tflops']:.2f} | {eff['gbs']:.0f} | {eff['binding']} | "
+            f"{eff['pct_peak']:.1f} | {e32:.1e} | {e_fp:.1e} | {ok} |")
+    lines += ["", "Acceptance targets (issue 4, at B=4096): apg_layer >= 5x eager, gated 3-tower layer >= 2x eager, "
+              "both faster than torch.compile.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+// Exports for the CUDA math mode (TF32 tensor cores on or off).
+#include "common/error.h"
+#include "common/math_mode.h"
+#include "common/validate.h"
+
+extern "C" {
+
+DYNREC_API dynrec_status dynrec_cuda_set_tf32(int32_t enabled) {
+    return dynrec::guard(__func__, [&] {
+        dynrec::check_flag("enabled", enabled);
+        dynrec::set_cuda_tf32(enabled == 1);
+    });
+}
+
+DYNREC_API dynrec_status dynrec_cuda_get_tf32(int32_t* enabled) {
+    return dynrec::guard(__func__, [&] {
+        dynrec::check_not_null("enabled", enabled);
+        *enabled = dynrec::cuda_tf32_enabled() ? 1 : 0;
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,108 @@
+// dynrec_self_test: every op, forward and backward, on odd shapes, against
+// the naive reference loops. device = CPU checks the optimized CPU kernels;
+// device = CUDA checks the CUDA kernels twice, with exact FP32 and with TF32
+// tensor cores (each with its own tolerance), without touching the
+// process-wide TF32 setting.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "common/cuda_runtime_probe.h"
+#include "common/error.h"
+#include "common/math_mode.h"
+#include "common/validate.h"
+#include "selftest/harness.h"
+
+namespace dynrec::selftest {
+namespace {
+
+using CheckFn = void (*)(Runner&);
+struct Check {
+    const char* op;
+    CheckFn fn;
+};
+constexpr Check kChecks[] = {{"gate_nu", check_gate_nu},       {"gated_linear", check_gated_linear},
+                             {"epnet", check_epnet},           {"hyper_linear", check_hyper_linear},
+                             {"apg_layer", check_apg_layer}};
+
+// DYNREC_SELFTEST_OPS="op,op": run only those ops (a diagnostic knob; unset = all).
+std::string selected_ops() {
+    const char* v = std::getenv("DYNREC_SELFTEST_OPS");
+    std::string list = v ? v : "";
+    if (list.empty()) return list;
+    std::string valid;
+    for (const Check& c : kChecks) valid += std::string(valid.empty() ? "" : ", ") + c.op;
+    size_t start = 0;
+    while (start <= list.size()) {
+        const size_t end = std::min(list.find(',', start), list.size());
+        const std::string op = list.substr(start, end - start);
+        bool known = op.empty();
+        for (const Check& c : kChecks) known = known || op == c.op;
+        if (!known) throw_invalid("DYNREC_SELFTEST_OPS: unknown op '" + op + "'; valid ops: " + valid);
+        start = end + 1;
+    }
+    return "," + list + ",";
+}
+
+void run_all(Runner& r, const std::string& only) {
+    for (const Check& c : kChecks)
+        if (only.empty() || only.find("," + std::string(c.op) + ",") != std::string::npos) c.fn(r);
+}
+
+void write_report(const std::string& text, char* report, int64_t capacity) {
+    if (report == nullptr || capacity <= 0) return;
+    static const char kCut[] = "\n[report truncated]\n";
+    const size_t cap = static_cast<size_t>(capacity);
+    if (text.size() < cap) {
+        std::memcpy(report, text.c_str(), text.size() + 1);
+        return;
+    }
+    size_t keep = cap - 1;
+    if (keep > sizeof kCut - 1) keep -= sizeof kCut - 1;
+    std::memcpy(report, text.data(), keep);
+    const size_t tail = std::min(sizeof kCut - 1, cap - 1 - keep);
+    std::memcpy(report + keep, kCut, tail);
+    report[keep + tail] = '\0';
+}
+
+}  // namespace
+}  // namespace dynrec::selftest
+
+extern "C" DYNREC_API dynrec_status dynrec_self_test(int32_t device, int32_t* failures, char* report,
+                                                     int64_t report_capacity) {
+    using namespace dynrec;
+    using namespace dynrec::selftest;
+    return guard(__func__, [&] {
+        // CUDA that cannot run here is "unsupported", not a bad argument (checked before check_device).
+        if (device == DYNREC_DEVICE_CUDA && !cuda_compiled())
+            throw_unsupported("device = CUDA: this libdynrec was built without CUDA (" +
+                              std::string(dynrec_build_info()) + ")");
+        if (device == DYNREC_DEVICE_CUDA && cuda_device_count() == 0)
+            throw_unsupported("device = CUDA: no CUDA device is visible to libdynrec");
+        check_device(device);
+        check_not_null("failures", failures);
+        check_non_negative("report_capacity", report_capacity);
+        if (report_capacity > 0) check_not_null("report", report);
+
+        const std::string only = selected_ops();
+        std::string text = std::string("dynrec self-test: ") + dynrec_build_info() + "\n" +
+                           "metric per output: max|got - ref| / max(max|ref|, 1e-6); outputs start as NaN\n" +
+                           (only.empty() ? "" : "only (DYNREC_SELFTEST_OPS): " + only + "\n");
+        int32_t total_failures = 0, total_cases = 0;
+        const bool modes[] = {false, true};
+        for (bool tf32 : modes) {
+            if (device == DYNREC_DEVICE_CPU && tf32) break;  // TF32 is a CUDA-only mode
+            ScopedTf32Override mode(tf32);
+            Runner runner(device, tf32);
+            run_all(runner, only);
+            text += runner.report();
+            total_failures += runner.failures();
+            total_cases += runner.cases();
+        }
+        text += "summary: " + std::to_string(total_cases) + " cases, " + std::to_string(total_failures) +
+                " failed\n";
+        *failures = total_failures;
+        write_report(text, report, report_capacity);
+    });
+}
