@@ -44,7 +44,7 @@ public static class PredictCommand
             AtomicFile.Write(a.Out, stream =>
             {
                 using var text = new StreamWriter(stream, leaveOpen: true);
-                using var writer = Sep.Writer().To(text);
+                using var writer = Sep.New(',').Writer(o => o with { Escape = true }).To(text);
                 for (var r = 0; r < p.Rows; r++)
                 {
                     using var row = writer.NewRow();

@@ -17,7 +17,7 @@ public static class RunsLog
         var rows = new List<Dictionary<string, string>>();
         if (File.Exists(path) && new FileInfo(path).Length > 0)
         {
-            using var reader = Sep.Reader().FromFile(path);
+            using var reader = Sep.Reader(o => o with { Unescape = true }).FromFile(path);
             columns.AddRange(reader.Header.ColNames);
             foreach (var row in reader)
             {
@@ -36,7 +36,7 @@ public static class RunsLog
         AtomicFile.Write(path, stream =>
         {
             using var text = new StreamWriter(stream, leaveOpen: true);
-            using var writer = Sep.Writer().To(text);
+            using var writer = Sep.New(',').Writer(o => o with { Escape = true }).To(text);
             foreach (var values in rows)
             {
                 using var row = writer.NewRow();

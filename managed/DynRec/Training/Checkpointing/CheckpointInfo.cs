@@ -82,10 +82,12 @@ public sealed record SchemaInfo(List<SparseFieldInfo> SparseFields, SequenceFiel
         if (SparseFields.Count != other.SparseFields.Count) return $"field count differs: checkpoint {SparseFields.Count}, data {other.SparseFields.Count}";
         for (var i = 0; i < SparseFields.Count; i++)
             if (SparseFields[i] != other.SparseFields[i])
-                return $"field {i} differs: checkpoint {SparseFields[i].Name} (vocabulary {SparseFields[i].VocabularySize}), data {other.SparseFields[i].Name} (vocabulary {other.SparseFields[i].VocabularySize})";
+                return $"field {i} differs: checkpoint {Describe(SparseFields[i])}, data {Describe(other.SparseFields[i])}";
         if (Sequence != other.Sequence) return "sequence field differs";
         return null;
     }
+
+    private static string Describe(SparseFieldInfo f) => $"{f.Name} (vocabulary {f.VocabularySize}, groups {f.Groups})";
 }
 
 public sealed record SparseFieldInfo(string Name, int VocabularySize, string Groups);
