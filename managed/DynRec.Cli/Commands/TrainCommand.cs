@@ -87,7 +87,9 @@ public static class TrainCommand
                 TrainingConsole.PrintMetrics(result.BestMetrics, data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount,
                     $"test metrics, best epoch {result.BestEpoch} ({config.Train.EarlyStoppingMetric})");
             var files = RunOutputs.WriteResults(outDir, config, result, data.Schema, a.Data, a.RunsCsv ?? RunOutputs.DefaultRunsCsv(outDir));
-            Console.WriteLine($"wrote {string.Join(", ", files.Select(f => Path.GetRelativePath(".", f)))} and checkpoints/ (best, last)");
+            var inRun = files.Where(f => Path.GetDirectoryName(Path.GetFullPath(f)) == Path.GetFullPath(outDir)).ToList();
+            Console.WriteLine($"wrote {string.Join(", ", inRun.Select(Path.GetFileName))} and checkpoints/ (best, last) in {outDir}" +
+                              string.Concat(files.Except(inRun).Select(f => $"; appended to {f}")));
             return 0;
         }
         finally

@@ -24,28 +24,27 @@ public static class TrainingConsole
         return result;
     }
 
-    /// <summary>The overall table (one row per task plus macro) and the per-scenario AUC/GAUC table.</summary>
+    /// <summary>
+    /// The overall table (a row per metric, a column per task plus macro: narrow enough for 80 columns with
+    /// three tasks) and the per-scenario table (auc / gauc per task). Cells of undefined metrics read n/a.
+    /// </summary>
     public static void PrintMetrics(IReadOnlyDictionary<string, double> metrics, IReadOnlyList<string> tasks, string scenarioName, int scenarioCount,
         string title)
     {
         var hasOracle = tasks.Any(t => metrics.ContainsKey($"auc_oracle_{t}"));
-        var columns = new List<string> { "auc", "gauc", "valid_users", "wgauc", "logloss" };
-        if (hasOracle) columns.AddRange(["auc_oracle", "lift_share"]);
-        var table = new Table().Title(title).AddColumn("task");
-        foreach (var c in columns) table.AddColumn(new TableColumn(c).RightAligned());
-        foreach (var t in tasks)
-            table.AddRow([t, .. columns.Select(c => Cell(metrics, $"{c}_{t}"))]);
-        table.AddRow(["macro", .. columns.Select(c => Cell(metrics, $"{c}_macro"))]);
+        var rows = new List<string> { "auc", "gauc", "valid_users", "wgauc", "logloss" };
+        if (hasOracle) rows.AddRange(["auc_oracle", "lift_share"]);
+        var table = new Table().Title(Markup.Escape(title)).AddColumn("metric");
+        foreach (var t in tasks) table.AddColumn(new TableColumn(Markup.Escape(t)).RightAligned());
+        table.AddColumn(new TableColumn("macro").RightAligned());
+        foreach (var r in rows)
+            table.AddRow([r, .. tasks.Select(t => Cell(metrics, $"{r}_{t}")), Cell(metrics, $"{r}_macro")]);
         AnsiConsole.Write(table);
 
-        var perScenario = new Table().Title($"per {scenarioName}").AddColumn(scenarioName);
-        foreach (var t in tasks)
-        {
-            perScenario.AddColumn(new TableColumn($"auc_{t}").RightAligned());
-            perScenario.AddColumn(new TableColumn($"gauc_{t}").RightAligned());
-        }
+        var perScenario = new Table().Title(Markup.Escape($"per {scenarioName}: auc / gauc")).AddColumn(Markup.Escape(scenarioName));
+        foreach (var t in tasks) perScenario.AddColumn(new TableColumn(Markup.Escape(t)).RightAligned());
         for (var s = 0; s < scenarioCount; s++)
-            perScenario.AddRow([$"{scenarioName}{s}", .. tasks.SelectMany(t => new[] { Cell(metrics, $"auc_{t}_{scenarioName}{s}"), Cell(metrics, $"gauc_{t}_{scenarioName}{s}") })]);
+            perScenario.AddRow([$"{scenarioName}{s}", .. tasks.Select(t => $"{Cell(metrics, $"auc_{t}_{scenarioName}{s}")} / {Cell(metrics, $"gauc_{t}_{scenarioName}{s}")}")]);
         AnsiConsole.Write(perScenario);
     }
 

@@ -59,6 +59,14 @@ public sealed class TrainingServices
         return LoadData(new DataRequest(data, seed));
     }
 
+    /// <summary>The train.seed a checkpoint was trained with (the data loader gets the same seed in eval/predict).</summary>
+    public static long TrainingSeedOf(string checkpointPath)
+    {
+        var dir = CheckpointStore.Resolve(checkpointPath);
+        var sidecar = Path.Combine(dir, CheckpointStore.InfoFile);
+        return RunConfig.FromYaml(CheckpointInfo.FromJson(File.ReadAllText(sidecar), sidecar).ConfigYaml, sidecar).Train.Seed;
+    }
+
     /// <summary>
     /// Rebuilds a checkpoint's model for <paramref name="data"/> and loads its weights: the data must have the
     /// checkpoint's schema, and --model (when given) must name the checkpoint's model.

@@ -22,7 +22,7 @@ public static class RunPlots
         var evaluated = history.Where(h => h.TestLoss != null).ToList();
         if (evaluated.Count > 0)
             AddLine(loss, evaluated.Select(h => (double)h.Epoch).ToArray(), evaluated.Select(h => h.TestLoss!.Value).ToArray(), "test loss");
-        Finish(loss, "Loss per epoch (task-weighted BCE)", "loss");
+        Finish(loss, "Loss per epoch (task-weighted BCE)", "loss", Alignment.UpperRight);
         written.Add(Save(loss, Path.Combine(outDirectory, "loss.png")));
 
         var withMetrics = history.Where(h => h.Metrics != null).ToList();
@@ -31,16 +31,16 @@ public static class RunPlots
         foreach (var task in tasks)
         {
             var plot = new Plot();
-            AddLine(plot, x, withMetrics.Select(h => h.Metrics!.GetValueOrDefault($"auc_{task}", double.NaN)).ToArray(), "all");
+            AddLine(plot, x, withMetrics.Select(h => h.Metrics!.GetValueOrDefault($"auc_{task}", double.NaN)).ToArray(), "all", lineWidth: 3);
             for (var s = 0; s < scenarioCount; s++)
                 AddLine(plot, x, withMetrics.Select(h => h.Metrics!.GetValueOrDefault($"auc_{task}_{scenarioName}{s}", double.NaN)).ToArray(), $"{scenarioName}{s}");
-            Finish(plot, $"Test AUC of {task} per {scenarioName}", "AUC");
+            Finish(plot, $"Test AUC of {task} per {scenarioName}", "AUC", Alignment.LowerRight);
             written.Add(Save(plot, Path.Combine(outDirectory, $"auc_{task}.png")));
         }
         return written;
     }
 
-    private static void AddLine(Plot plot, double[] x, double[] y, string label)
+    private static void AddLine(Plot plot, double[] x, double[] y, string label, float lineWidth = 1.5f)
     {
         // NaN (a scenario with one class) would break the line; such points are left out.
         var keep = Enumerable.Range(0, x.Length).Where(i => double.IsFinite(y[i])).ToArray();
@@ -48,14 +48,16 @@ public static class RunPlots
         var scatter = plot.Add.Scatter(keep.Select(i => x[i]).ToArray(), keep.Select(i => y[i]).ToArray());
         scatter.LegendText = label;
         scatter.MarkerSize = 6;
+        scatter.LineWidth = lineWidth;
     }
 
-    private static void Finish(Plot plot, string title, string yLabel)
+    private static void Finish(Plot plot, string title, string yLabel, Alignment legend)
     {
         plot.Title(title);
         plot.XLabel("epoch");
         plot.YLabel(yLabel);
-        plot.ShowLegend();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1); // whole epochs
+        plot.ShowLegend(legend);
     }
 
     private static string Save(Plot plot, string path)
