@@ -14,14 +14,12 @@ namespace DynRec.Training;
 /// train.eval_every epochs (and after the last), early stopping on
 /// train.early_stopping.metric with patience, and a checkpoint after every
 /// epoch (`last`) with the best evaluated one kept (`best`).
-/// Resuming from a checkpoint restores weights, optimizer moments, the torch
-/// generator (dropout) and the shuffle position, so 1 epoch + resume + 1 epoch
-/// equals 2 epochs exactly on the CPU.
+/// Resuming from a checkpoint restores weights, optimizer moments and the epoch
+/// count; shuffling and dropout are seeded from (seed, epoch), so 1 epoch +
+/// resume + 1 epoch equals 2 epochs exactly on the CPU.
 /// </summary>
 public sealed class Trainer
 {
-    private const string TorchRngTensor = "rng.torch_cpu";
-
     private readonly MultiTaskModel _model;
     private readonly RunConfig _config;
     private readonly ITrainingOptimizer _optimizer;
@@ -72,13 +70,12 @@ public sealed class Trainer
                 throw new InvalidDataException($"cannot resume: the checkpoint's optimizer is '{info.Optimizer}', this run uses '{_optimizer.Name}'");
             ModelWeights.Load(_model, resumeFrom.Weights, "checkpoint");
             _optimizer.LoadState(resumeFrom.TrainingState);
-            random.set_rng_state(resumeFrom.TrainingState[TorchRngTensor]);
             history.AddRange(info.History);
             step = info.Step;
             startEpoch = info.Epoch + 1;
             (best, bestEpoch, sinceImprovement) = (info.EarlyStopping.BestValue, info.EarlyStopping.BestEpoch, info.EarlyStopping.EvalsWithoutImprovement);
             if (info.Rng.Seed != t.Seed)
-                _progress.Message($"note: resuming with seed {t.Seed}; epochs 1..{info.Rng.EpochsShuffled} were shuffled with seed {info.Rng.Seed}");
+                _progress.Message($"note: resuming with seed {t.Seed}; epochs 1..{info.Rng.EpochsCompleted} were shuffled with seed {info.Rng.Seed}");
             _progress.Message($"resumed from epoch {info.Epoch} (step {step})");
         }
 
@@ -124,6 +121,11 @@ public sealed class Trainer
     {
         var t = _config.Train;
         var order = EpochPermutation.Create(t.Seed, epoch, train.Rows, t.Shuffle);
+        // Dropout draws from torch's generators. Reseeding them from (seed, epoch) makes each epoch's masks independent
+        // of what ran before, so a resumed run draws exactly what an uninterrupted one would, on the CPU and on CUDA.
+        var dropoutSeed = EpochPermutation.SeedFor(t.Seed, epoch, stream: 1);
+        random.manual_seed(dropoutSeed);
+        if (cuda.is_available()) cuda.manual_seed_all(dropoutSeed);
         var steps = (order.Length + t.BatchSize - 1) / t.BatchSize;
         _progress.EpochStarted(epoch, t.Epochs, steps, order.Length);
         _model.train();
@@ -158,7 +160,6 @@ public sealed class Trainer
         EarlyStoppingInfo earlyStopping, bool isBest)
     {
         var state = _optimizer.SaveState();
-        state[TorchRngTensor] = random.get_rng_state();
         try
         {
             var info = new CheckpointInfo
@@ -169,7 +170,7 @@ public sealed class Trainer
                 Epoch = epoch,
                 Step = step,
                 Optimizer = _optimizer.Name,
-                Rng = new RngInfo(_config.Train.Seed, epoch, TorchRngTensor),
+                Rng = new RngInfo(_config.Train.Seed, epoch),
                 EarlyStopping = earlyStopping,
                 History = history.ToList(),
                 Kernels = _model.Kernels.ToString().ToLowerInvariant(),

@@ -25,7 +25,7 @@ public class CheckpointStoreTests
             Epoch = epoch,
             Step = epoch * 10L,
             Optimizer = "adam",
-            Rng = new RngInfo(1, epoch, "rng"),
+            Rng = new RngInfo(1, epoch),
             EarlyStopping = new EarlyStoppingInfo("auc_macro", 0.5 + epoch / 100.0, epoch, 0),
             History = [new EpochRecord(epoch, epoch * 10L, 0.5, 0.6, new() { ["auc_macro"] = double.NaN }, 1.0)],
         };

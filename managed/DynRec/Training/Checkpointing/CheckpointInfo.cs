@@ -55,8 +55,11 @@ public sealed record CheckpointInfo
     }
 }
 
-/// <summary>Seed and shuffle position: epoch e's row order is EpochPermutation(seed, e), so resuming needs only the count.</summary>
-public sealed record RngInfo(long Seed, int EpochsShuffled, string TorchStateTensor);
+/// <summary>
+/// The random streams' position: epoch e's row order and dropout generator are both seeded from (seed, e)
+/// (EpochPermutation), so resuming needs only the seed and the number of epochs completed.
+/// </summary>
+public sealed record RngInfo(long Seed, int EpochsCompleted);
 
 public sealed record EarlyStoppingInfo(string Metric, double? BestValue, int BestEpoch, int EvalsWithoutImprovement);
 

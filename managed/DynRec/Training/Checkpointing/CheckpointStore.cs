@@ -6,7 +6,7 @@ namespace DynRec.Training.Checkpointing;
 /// <summary>
 /// A run's checkpoints folder. Each checkpoint is a directory epoch-NNNN
 /// holding model.safetensors (weights, PyTorch names), training_state.safetensors
-/// (optimizer moments + torch RNG state), checkpoint.json (sidecar) and a
+/// (optimizer moments and step counts), checkpoint.json (sidecar) and a
 /// COMPLETE marker written last. It is assembled in a hidden temp directory
 /// and renamed into place, and the `last` / `best` pointer files (holding a
 /// directory name) are replaced atomically afterwards, so a crash at any
