@@ -76,3 +76,33 @@ public class SafeTensorsFileTests
         }
     }
 }
+
+public class SafeTensorsInteropTests
+{
+    [Test]
+    public void AnIndependentReaderLoadsOurFilesAndWeLoadItsFiles()
+    {
+        var ours = Path.Combine(Path.GetTempPath(), $"dynrec-st-{Guid.NewGuid():N}.safetensors");
+        var theirs = Path.Combine(Path.GetTempPath(), $"dynrec-st-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var w = TestUtil.Randn(3, 4, 6);
+            using var b = TestUtil.Randn(4, 4);
+            SafeTensorsFile.Save(ours, new Dictionary<string, Tensor> { ["fc1.weight"] = w, ["fc1.bias"] = b });
+            // TorchSharp.PyBridge implements the format after the Hugging Face specification.
+            var read = TorchSharp.PyBridge.Safetensors.LoadStateDict(ours);
+            Assert.That(read.Keys, Is.EquivalentTo(new[] { "fc1.weight", "fc1.bias" }));
+            Assert.That(read["fc1.weight"].eq(w).all().item<bool>(), Is.True);
+            Assert.That(read["fc1.bias"].eq(b).all().item<bool>(), Is.True);
+
+            TorchSharp.PyBridge.Safetensors.SaveStateDict(theirs, new Dictionary<string, Tensor> { ["x.weight"] = w });
+            var (back, _) = SafeTensorsFile.Load(theirs);
+            Assert.That(back["x.weight"].eq(w).all().item<bool>(), Is.True);
+        }
+        finally
+        {
+            File.Delete(ours);
+            File.Delete(theirs);
+        }
+    }
+}
