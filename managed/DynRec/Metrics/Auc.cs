@@ -6,6 +6,11 @@ namespace DynRec.Metrics;
 /// ranks). Sort-based, O(n log n), accumulated in double precision.
 /// Undefined (NaN) when the labels hold only one class.
 /// </summary>
+/// <remarks>
+/// Each (score, label) pair is packed into one ulong whose order is the score's
+/// order (<see cref="Pack"/>), so the sort is a plain primitive sort with no
+/// item array to move along: several times faster on millions of rows.
+/// </remarks>
 public static class Auc
 {
     /// <summary>AUC of <paramref name="scores"/> against 0/1 <paramref name="labels"/> (a label &gt; 0.5 is positive).</summary>
@@ -13,40 +18,42 @@ public static class Auc
     {
         if (scores.Length != labels.Length)
             throw new ArgumentException($"scores ({scores.Length}) and labels ({labels.Length}) differ in length");
-        var keys = new double[scores.Length];
-        var positive = new bool[scores.Length];
-        for (var i = 0; i < keys.Length; i++)
-        {
-            keys[i] = scores[i];
-            positive[i] = labels[i] > 0.5f;
-        }
-        return ComputeInPlace(keys, positive);
+        var keys = new ulong[scores.Length];
+        for (var i = 0; i < keys.Length; i++) keys[i] = Pack(scores[i], labels[i] > 0.5f);
+        return ComputePacked(keys);
     }
 
-    /// <summary>As <see cref="Compute"/>, sorting the caller's arrays in place (no copies).</summary>
-    public static double ComputeInPlace(double[] scores, bool[] positive) =>
-        ComputeInPlace(scores.AsSpan(), positive.AsSpan());
-
-    public static double ComputeInPlace(Span<double> scores, Span<bool> positive)
+    /// <summary>
+    /// Packs a score and a label into a key that sorts like the score: the float's bits mapped to an
+    /// order-preserving unsigned integer in the high 32 bits, the label in bit 0. -0 and +0 map alike (they tie).
+    /// </summary>
+    public static ulong Pack(float score, bool positive)
     {
-        if (scores.Length != positive.Length)
-            throw new ArgumentException($"scores ({scores.Length}) and labels ({positive.Length}) differ in length");
-        foreach (var s in scores)
-            if (double.IsNaN(s)) throw new ArgumentException("a score is NaN; AUC needs comparable scores");
-        scores.Sort(positive);
+        if (float.IsNaN(score)) throw new ArgumentException("a score is NaN; AUC needs comparable scores");
+        if (score == 0) score = 0; // -0 -> +0
+        var bits = BitConverter.SingleToUInt32Bits(score);
+        var ordered = (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+        return ((ulong)ordered << 32) | (positive ? 1UL : 0UL);
+    }
+
+    /// <summary>AUC of packed keys (<see cref="Pack"/>); sorts <paramref name="keys"/> in place.</summary>
+    public static double ComputePacked(Span<ulong> keys)
+    {
+        keys.Sort();
         long nPos = 0;
         double rankSumPos = 0;
-        for (var start = 0; start < scores.Length;)
+        for (var start = 0; start < keys.Length;)
         {
+            var score = keys[start] >> 32;
             var end = start + 1;
-            while (end < scores.Length && scores[end] == scores[start]) end++;
+            long positives = (long)(keys[start] & 1);
+            while (end < keys.Length && keys[end] >> 32 == score) positives += (long)(keys[end++] & 1);
             // Ranks start+1..end share their average rank.
-            var averageRank = (start + 1 + end) / 2.0;
-            for (var i = start; i < end; i++)
-                if (positive[i]) { nPos++; rankSumPos += averageRank; }
+            rankSumPos += positives * ((start + 1 + end) / 2.0);
+            nPos += positives;
             start = end;
         }
-        long nNeg = scores.Length - nPos;
+        long nNeg = keys.Length - nPos;
         if (nPos == 0 || nNeg == 0) return double.NaN;
         return (rankSumPos - nPos * (nPos + 1) / 2.0) / ((double)nPos * nNeg);
     }

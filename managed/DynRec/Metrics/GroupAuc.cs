@@ -6,6 +6,50 @@ namespace DynRec.Metrics;
 /// <param name="ValidUsers">Users with at least one positive and one negative (the ones averaged).</param>
 public readonly record struct GroupAucResult(double Gauc, double WeightedGauc, int ValidUsers);
 
+/// <summary>
+/// Rows grouped by user: <see cref="Order"/> lists row indices user by user, and
+/// group g spans Order[Starts[g]..Starts[g+1]). Built once per slice and shared by
+/// every task's GAUC.
+/// </summary>
+public sealed class UserGroups
+{
+    public UserGroups(ReadOnlySpan<long> userIds)
+    {
+        var users = userIds.ToArray();
+        Order = new int[users.Length];
+        var packable = true;
+        foreach (var u in users) packable &= u is >= 0 and <= uint.MaxValue;
+        if (packable)
+        {
+            // (user, row) in one ulong: a primitive sort, no item array to move along.
+            var keys = new ulong[users.Length];
+            for (var i = 0; i < keys.Length; i++) keys[i] = ((ulong)users[i] << 32) | (uint)i;
+            Array.Sort(keys);
+            for (var i = 0; i < keys.Length; i++)
+            {
+                Order[i] = (int)(uint)keys[i];
+                users[i] = (long)(keys[i] >> 32);
+            }
+        }
+        else
+        {
+            for (var i = 0; i < Order.Length; i++) Order[i] = i;
+            // AUC within a group does not depend on row order, so an unstable sort is fine.
+            Array.Sort(users, Order);
+        }
+        var starts = new List<int>();
+        for (var i = 0; i < users.Length; i++)
+            if (i == 0 || users[i] != users[i - 1]) starts.Add(i);
+        starts.Add(users.Length);
+        Starts = starts.ToArray();
+    }
+
+    public int[] Order { get; }
+    public int[] Starts { get; }
+    public int Count => Starts.Length - 1;
+    public int Rows => Order.Length;
+}
+
 /// <summary>Group AUC: per-user AUC averaged over users whose labels hold both classes.</summary>
 public static class GroupAuc
 {
@@ -13,45 +57,36 @@ public static class GroupAuc
     {
         if (scores.Length != labels.Length || scores.Length != userIds.Length)
             throw new ArgumentException($"scores ({scores.Length}), labels ({labels.Length}) and user ids ({userIds.Length}) differ in length");
-        var n = scores.Length;
-        var users = userIds.ToArray();
-        var order = new int[n];
-        for (var i = 0; i < n; i++) order[i] = i;
-        // Stable grouping is not needed: AUC within a group does not depend on row order.
-        Array.Sort(users, order);
+        return Compute(scores, labels, new UserGroups(userIds));
+    }
 
+    /// <summary>GAUC over precomputed user groups (indices into <paramref name="scores"/> and <paramref name="labels"/>).</summary>
+    public static GroupAucResult Compute(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels, UserGroups groups)
+    {
+        if (scores.Length != labels.Length || scores.Length != groups.Rows)
+            throw new ArgumentException($"scores ({scores.Length}), labels ({labels.Length}) and user groups ({groups.Rows} rows) differ in length");
         double sum = 0, weightedSum = 0, weightTotal = 0;
         var valid = 0;
-        var groupScores = new double[Math.Min(n, 1 << 16)];
-        var groupLabels = new bool[groupScores.Length];
-        for (var start = 0; start < n;)
+        var groupKeys = new ulong[64];
+        for (var g = 0; g < groups.Count; g++)
         {
-            var end = start + 1;
-            while (end < n && users[end] == users[start]) end++;
-            var size = end - start;
-            if (groupScores.Length < size)
-            {
-                groupScores = new double[size];
-                groupLabels = new bool[size];
-            }
-            var hasPos = false;
-            var hasNeg = false;
+            var start = groups.Starts[g];
+            var size = groups.Starts[g + 1] - start;
+            if (groupKeys.Length < size) groupKeys = new ulong[size];
+            var positives = 0;
             for (var k = 0; k < size; k++)
             {
-                var row = order[start + k];
-                groupScores[k] = scores[row];
-                groupLabels[k] = labels[row] > 0.5f;
-                if (groupLabels[k]) hasPos = true; else hasNeg = true;
+                var row = groups.Order[start + k];
+                var positive = labels[row] > 0.5f;
+                groupKeys[k] = Auc.Pack(scores[row], positive);
+                if (positive) positives++;
             }
-            if (hasPos && hasNeg)
-            {
-                var auc = Auc.ComputeInPlace(groupScores.AsSpan(0, size), groupLabels.AsSpan(0, size));
-                sum += auc;
-                weightedSum += auc * size;
-                weightTotal += size;
-                valid++;
-            }
-            start = end;
+            if (positives == 0 || positives == size) continue;
+            var auc = Auc.ComputePacked(groupKeys.AsSpan(0, size));
+            sum += auc;
+            weightedSum += auc * size;
+            weightTotal += size;
+            valid++;
         }
         return valid == 0
             ? new GroupAucResult(double.NaN, double.NaN, 0)

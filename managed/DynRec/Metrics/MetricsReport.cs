@@ -52,14 +52,22 @@ public sealed class MetricsReport
         foreach (var s in set.Scenario)
             if (s < 0 || s >= scenarioCount) throw new ArgumentException($"scenario {s} outside 0..{scenarioCount - 1}");
 
-        var allRows = Enumerable.Range(0, set.Rows).ToArray();
-        var overall = set.Tasks.Select((_, t) => ComputeSlice(set, t, allRows)).ToList();
+        // Slices: all rows, then each scenario. Each slice's user grouping is shared by its tasks, and the
+        // (slice, task) cells are independent, so they run in parallel.
+        var slices = new List<int[]> { Enumerable.Range(0, set.Rows).ToArray() };
+        for (var s = 0; s < scenarioCount; s++) slices.Add(Enumerable.Range(0, set.Rows).Where(r => set.Scenario[r] == s).ToArray());
+        var groups = new UserGroups[slices.Count];
+        Parallel.For(0, slices.Count, i => groups[i] = new UserGroups(Gather(set.UserIds, slices[i])));
+        var cells = new TaskMetrics[slices.Count, set.Tasks.Count];
+        Parallel.For(0, slices.Count * set.Tasks.Count, k =>
+        {
+            var (slice, task) = (k / set.Tasks.Count, k % set.Tasks.Count);
+            cells[slice, task] = ComputeSlice(set, task, slices[slice], groups[slice]);
+        });
+        var overall = Enumerable.Range(0, set.Tasks.Count).Select(t => cells[0, t]).ToList();
         var perScenario = new List<IReadOnlyList<TaskMetrics>>();
         for (var s = 0; s < scenarioCount; s++)
-        {
-            var rows = allRows.Where(r => set.Scenario[r] == s).ToArray();
-            perScenario.Add(set.Tasks.Select((_, t) => ComputeSlice(set, t, rows)).ToList());
-        }
+            perScenario.Add(Enumerable.Range(0, set.Tasks.Count).Select(t => cells[s + 1, t]).ToList());
 
         var values = new OrderedDictionary<string, double>();
         foreach (var m in overall) AddTaskKeys(values, m, "");
@@ -74,11 +82,10 @@ public sealed class MetricsReport
         return new MetricsReport(overall, perScenario, scenarioName, values);
     }
 
-    private static TaskMetrics ComputeSlice(PredictionSet set, int task, int[] rows)
+    private static TaskMetrics ComputeSlice(PredictionSet set, int task, int[] rows, UserGroups users)
     {
         var p = Gather(set.Probabilities[task], rows);
         var y = Gather(set.Labels[task], rows);
-        var users = rows.Select(r => set.UserIds[r]).ToArray();
         var auc = Auc.Compute(p, y);
         var g = GroupAuc.Compute(p, y, users);
         double? oracle = null, lift = null;
@@ -92,9 +99,9 @@ public sealed class MetricsReport
             LogLoss.Compute(p, y), oracle, lift);
     }
 
-    private static float[] Gather(float[] source, int[] rows)
+    private static T[] Gather<T>(T[] source, int[] rows)
     {
-        var result = new float[rows.Length];
+        var result = new T[rows.Length];
         for (var i = 0; i < rows.Length; i++) result[i] = source[rows[i]];
         return result;
     }

@@ -27,6 +27,14 @@ public class AucTests
     }
 
     [Test]
+    public void OrdersNegativeScoresAndTiesSignedZeros()
+    {
+        Assert.That(Auc.Compute([-2f, -1f, 0.5f, -3e-30f], [0, 1, 1, 0]), Is.EqualTo(1.0));
+        Assert.That(Auc.Compute([-1f, float.NegativeInfinity, float.PositiveInfinity], [0, 0, 1]), Is.EqualTo(1.0));
+        Assert.That(Auc.Compute([-0f, 0f], [1, 0]), Is.EqualTo(0.5));
+    }
+
+    [Test]
     public void IsNaNWhenOnlyOneClass()
     {
         Assert.That(Auc.Compute([0.1f, 0.7f], [1, 1]), Is.NaN);
