@@ -29,7 +29,8 @@ public class AucTests
     [Test]
     public void OrdersNegativeScoresAndTiesSignedZeros()
     {
-        Assert.That(Auc.Compute([-2f, -1f, 0.5f, -3e-30f], [0, 1, 1, 0]), Is.EqualTo(1.0));
+        // pos {-1, 0.5} vs neg {-2, -3e-30}: -1 beats -2 only, 0.5 beats both -> 3/4.
+        Assert.That(Auc.Compute([-2f, -1f, 0.5f, -3e-30f], [0, 1, 1, 0]), Is.EqualTo(0.75));
         Assert.That(Auc.Compute([-1f, float.NegativeInfinity, float.PositiveInfinity], [0, 0, 1]), Is.EqualTo(1.0));
         Assert.That(Auc.Compute([-0f, 0f], [1, 0]), Is.EqualTo(0.5));
     }
