@@ -43,7 +43,7 @@ public static class BenchCommand
         var overrides = TrainingOptionParsing.Overrides(a.Sets, null, a.Seed);
         if (a.BatchSize is { } b) overrides.Add($"train.batch_size={b}");
         var config = RunConfig.Load(ModelNames.Validate(a.Model), null, overrides);
-        using var data = services.Load(a.Data, config.Train.Seed);
+        using var data = services.Load(a.Data);
 
         var results = new Dictionary<Kernels, StepBenchmark.Result>();
         foreach (var kernels in new[] { Kernels.Reference, Kernels.Native })

@@ -8,7 +8,7 @@ namespace DynRec.Cli.Commands;
 /// <summary>`dynrec eval`: metrics of a checkpoint on a split (per task, per scenario, macro), printed and optionally saved.</summary>
 public static class EvalCommand
 {
-    public sealed record Arguments(string Checkpoint, string Data, string Split, string Device, string Kernels, string? Model, string? Out, int BatchSize, long? Seed);
+    public sealed record Arguments(string Checkpoint, string Data, string Split, string Device, string Kernels, string? Model, string? Out, int BatchSize);
 
     public static Command Create(TrainingServices services)
     {
@@ -20,11 +20,10 @@ public static class EvalCommand
         var model = new Option<string?>("--model") { Description = "Expected model (checked against the checkpoint)" };
         var output = new Option<string?>("--out") { Description = "Folder to write metrics.json into" };
         var batch = new Option<int>("--batch-size") { Description = "Rows per forward pass", DefaultValueFactory = _ => 8192 };
-        var seed = new Option<long?>("--seed") { Description = "Seed passed to the data loader (default: the checkpoint's train.seed, as in training)" };
         var cmd = new Command("eval", "Evaluate a checkpoint: AUC, GAUC, logloss per task, per scenario and macro")
-            { checkpoint, data, split, device, kernels, model, output, batch, seed };
+            { checkpoint, data, split, device, kernels, model, output, batch };
         cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(data)!, pr.GetValue(split)!, pr.GetValue(device)!,
-            pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(output), pr.GetValue(batch), pr.GetValue(seed)), services));
+            pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(output), pr.GetValue(batch)), services));
         return cmd;
     }
 
@@ -34,8 +33,8 @@ public static class EvalCommand
         var kernels = TrainingOptionParsing.ParseKernels(a.Kernels);
         if (a.BatchSize < 1) throw new UserException($"--batch-size must be >= 1, got {a.BatchSize}");
         if (a.Split is not ("test" or "train")) throw new UserException($"--split: unknown split '{a.Split}'; valid: train, test");
-        // A wrong checkpoint path fails before the data is loaded.
-        using var data = services.Load(a.Data, a.Seed ?? TrainingServices.TrainingSeedOf(a.Checkpoint));
+        CheckpointStore.Resolve(a.Checkpoint); // a wrong path fails before the data is loaded
+        using var data = services.Load(a.Data);
         var (model, _, info) = services.LoadTrained(a.Checkpoint, data.Schema, a.Model, device, kernels);
         using (model)
         {

@@ -9,7 +9,7 @@ namespace DynRec.Cli.Commands;
 /// <summary>`dynrec predict`: one CSV row per data row (row_id, user_id, then one probability column per task).</summary>
 public static class PredictCommand
 {
-    public sealed record Arguments(string Checkpoint, string Data, string Split, string Out, string Device, string Kernels, string? Model, int BatchSize, long? Seed);
+    public sealed record Arguments(string Checkpoint, string Data, string Split, string Out, string Device, string Kernels, string? Model, int BatchSize);
 
     public static Command Create(TrainingServices services)
     {
@@ -21,11 +21,10 @@ public static class PredictCommand
         var kernels = new Option<string>("--kernels") { Description = "native or reference", DefaultValueFactory = _ => "native" };
         var model = new Option<string?>("--model") { Description = "Expected model (checked against the checkpoint)" };
         var batch = new Option<int>("--batch-size") { Description = "Rows per forward pass", DefaultValueFactory = _ => 8192 };
-        var seed = new Option<long?>("--seed") { Description = "Seed passed to the data loader (default: the checkpoint's train.seed, as in training)" };
         var cmd = new Command("predict", "Write each row's predicted probability per task to a CSV")
-            { checkpoint, data, split, output, device, kernels, model, batch, seed };
+            { checkpoint, data, split, output, device, kernels, model, batch };
         cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(data)!, pr.GetValue(split)!, pr.GetValue(output)!,
-            pr.GetValue(device)!, pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(batch), pr.GetValue(seed)), services));
+            pr.GetValue(device)!, pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(batch)), services));
         return cmd;
     }
 
@@ -35,8 +34,8 @@ public static class PredictCommand
         var kernels = TrainingOptionParsing.ParseKernels(a.Kernels);
         if (a.BatchSize < 1) throw new UserException($"--batch-size must be >= 1, got {a.BatchSize}");
         if (a.Split is not ("test" or "train")) throw new UserException($"--split: unknown split '{a.Split}'; valid: train, test");
-        // A wrong checkpoint path fails before the data is loaded.
-        using var data = services.Load(a.Data, a.Seed ?? TrainingServices.TrainingSeedOf(a.Checkpoint));
+        CheckpointStore.Resolve(a.Checkpoint); // a wrong path fails before the data is loaded
+        using var data = services.Load(a.Data);
         var (model, _, _) = services.LoadTrained(a.Checkpoint, data.Schema, a.Model, device, kernels);
         using (model)
         {

@@ -71,7 +71,7 @@ public static class TrainCommand
         try
         {
             random.manual_seed(config.Train.Seed);
-            using var data = services.Load(a.Data, config.Train.Seed);
+            using var data = services.Load(a.Data);
             var model = services.BuildModel(config.ModelName, data.Schema, config.Model, kernels);
             model.Kernels = kernels;
             model.to(device);

@@ -8,9 +8,9 @@ using static TorchSharp.torch;
 
 namespace DynRec.Cli.Commands;
 
-/// <summary>What the train/eval/predict/bench commands ask of the data layer: --data and the run's seed.</summary>
+/// <summary>What the train/eval/predict/bench commands ask of the data layer.</summary>
 /// <param name="Data">"synthetic" or a KuaiRand folder (already checked to exist).</param>
-public sealed record DataRequest(string Data, long Seed);
+public sealed record DataRequest(string Data);
 
 /// <summary>A loaded data set: its schema and the train/test splits (the test split is the last date).</summary>
 public sealed class LoadedData(FeatureSchema schema, IBatchSource train, IBatchSource test, IDisposable? owner = null) : IDisposable
@@ -50,21 +50,13 @@ public sealed class TrainingServices
     };
 
     /// <summary>Loads --data after checking the folder exists (a user error otherwise).</summary>
-    public LoadedData Load(string data, long seed)
+    public LoadedData Load(string data)
     {
         if (string.IsNullOrWhiteSpace(data))
             throw new UserException("--data is required: 'synthetic' or a KuaiRand folder");
         if (data != "synthetic" && !Directory.Exists(data))
             throw new UserException($"data folder not found: {data}; pass --data synthetic or a KuaiRand folder (log_standard_*.csv, user_features_*.csv, video_features_basic_*.csv)");
-        return LoadData(new DataRequest(data, seed));
-    }
-
-    /// <summary>The train.seed a checkpoint was trained with (the data loader gets the same seed in eval/predict).</summary>
-    public static long TrainingSeedOf(string checkpointPath)
-    {
-        var dir = CheckpointStore.Resolve(checkpointPath);
-        var sidecar = Path.Combine(dir, CheckpointStore.InfoFile);
-        return RunConfig.FromYaml(CheckpointInfo.FromJson(File.ReadAllText(sidecar), sidecar).ConfigYaml, sidecar).Train.Seed;
+        return LoadData(new DataRequest(data));
     }
 
     /// <summary>

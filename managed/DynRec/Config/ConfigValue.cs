@@ -14,7 +14,9 @@ internal static class ConfigValue
     /// <summary>String keys whose values come from a fixed set, wherever they appear.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> Choices = new Dictionary<string, string[]>
     {
-        ["activation"] = ["relu", "leaky_relu", "prelu", "sigmoid", "tanh", "dice", "none"],
+        // The activations DynRec.Interop.Activation offers (the native kernels' epilogues).
+        ["activation"] = ["none", "relu", "sigmoid", "tanh", "leaky_relu"],
+        ["inner_activation"] = ["none", "relu", "sigmoid", "tanh", "leaky_relu"],
         ["gate_position"] = ["output", "input"],
         ["condition"] = ["group", "mix", "self"],
         ["optimizer"] = ["adam"],

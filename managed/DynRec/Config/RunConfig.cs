@@ -14,7 +14,7 @@ namespace DynRec.Config;
 /// </summary>
 public sealed class RunConfig
 {
-    private RunConfig(string modelName, ModelOptions model, TrainOptions train)
+    private RunConfig(string modelName, ModelSection model, TrainOptions train)
     {
         ModelName = modelName;
         Model = model;
@@ -22,7 +22,7 @@ public sealed class RunConfig
     }
 
     public string ModelName { get; }
-    public ModelOptions Model { get; }
+    public ModelSection Model { get; }
     public TrainOptions Train { get; }
 
     /// <summary>Where the shipped configs live: configs/ next to the running assemblies.</summary>
@@ -154,7 +154,7 @@ public sealed class RunConfig
             Shuffle = ConfigValue.ToBool("train.shuffle", N(t, "shuffle")),
             LogEverySeconds = Positive("train.log_every_seconds", N(t, "log_every_seconds"), ConfigValue.ToDouble("train.log_every_seconds", N(t, "log_every_seconds"))),
         };
-        return new RunConfig(name, new ModelOptions(name, model), train);
+        return new RunConfig(name, new ModelSection(name, model), train);
     }
 
     private static double AtLeast(string key, YamlNode node, double value, double min) =>
@@ -196,7 +196,7 @@ public sealed class RunConfig
     public string ToYaml()
     {
         var model = new OrderedDictionary<string, object> { ["name"] = ModelName };
-        foreach (var (k, v) in Model) model[k] = v;
+        foreach (var k in Model.Keys) model[k] = Model.Get<object>(k);
         var t = Train;
         var doc = new OrderedDictionary<string, object>
         {

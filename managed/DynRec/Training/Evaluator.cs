@@ -13,8 +13,7 @@ public static class Evaluator
 {
     public static PredictionSet Predict(MultiTaskModel model, IBatchSource source, int batchSize, Device device)
     {
-        if (source.Rows > int.MaxValue) throw new NotSupportedException($"a split of {source.Rows} rows exceeds {int.MaxValue}");
-        var rows = (int)source.Rows;
+        var rows = source.Rows;
         var tasks = source.Schema.Tasks;
         var probabilities = tasks.Select(_ => new float[rows]).ToArray();
         var labels = tasks.Select(_ => new float[rows]).ToArray();
@@ -50,8 +49,7 @@ public static class Evaluator
         {
             model.train(wasTraining);
         }
-        var truth = source is IOracleSource oracle ? tasks.Select((_, t) => oracle.TrueProbabilities(t)).ToArray() : null;
-        return new PredictionSet(tasks, probabilities, labels, scenario, users, truth);
+        return new PredictionSet(tasks, probabilities, labels, scenario, users, source.Oracle);
     }
 
     /// <summary>Task-weighted mean logloss, the test-side counterpart of the training loss.</summary>

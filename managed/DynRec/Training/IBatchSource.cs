@@ -6,24 +6,21 @@ namespace DynRec.Training;
 /// <summary>
 /// Rows of one data split, handed out as mini-batches: the one thing the
 /// trainer, evaluator and predictor need from the data layer. Rows are
-/// addressed 0..Rows-1; <see cref="GetBatch"/> gathers the given rows (in
-/// the given order) into a <see cref="Batch"/> on <paramref name="device"/>;
-/// the caller owns (disposes) the batch.
+/// addressed 0..Rows-1; <see cref="GetBatch"/> gathers the given rows (in the
+/// given order) into a <see cref="Batch"/> on <paramref name="device"/> (null =
+/// CPU); the caller owns (disposes) the batch. DynRec.Data.Dataset has exactly
+/// these members.
 /// </summary>
 public interface IBatchSource
 {
     FeatureSchema Schema { get; }
-    long Rows { get; }
-    Batch GetBatch(ReadOnlySpan<int> rows, Device device);
-}
+    int Rows { get; }
 
-/// <summary>
-/// Optionally implemented by a split whose ground truth is known (synthetic
-/// data): each row's true probability per task, so metrics can report the
-/// oracle AUC and the share of the achievable lift.
-/// </summary>
-public interface IOracleSource
-{
-    /// <summary>True probabilities of task <paramref name="task"/> (schema order), one per row, row order.</summary>
-    float[] TrueProbabilities(int task);
+    /// <summary>
+    /// Oracle[task][row]: each row's true probability per task (schema task order) when the ground truth is
+    /// known (synthetic data), else null. Metrics then add the oracle AUC and the share of achievable lift.
+    /// </summary>
+    float[][]? Oracle { get; }
+
+    Batch GetBatch(ReadOnlySpan<int> rows, Device? device = null);
 }

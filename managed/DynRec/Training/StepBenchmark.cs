@@ -18,7 +18,7 @@ public static class StepBenchmark
         Device device, int distinctBatches = 4)
     {
         if (steps < 1 || warmup < 0 || batchSize < 1) throw new ArgumentException("bench: steps >= 1, warmup >= 0 and batch size >= 1 are required");
-        var rows = (int)Math.Min(source.Rows, int.MaxValue);
+        var rows = source.Rows;
         if (rows == 0) throw new ArgumentException("bench: the data has no rows");
         var batches = new List<Data.Batch>();
         try

@@ -74,7 +74,7 @@ public class RunConfigTests
     [Test]
     public void EffectiveConfigRoundTripsThroughYaml()
     {
-        var c = RunConfig.Load("m2m", null, ["train.lr=0.0005", "model.meta_softmax=false", "train.task_weights.long_view=0.5", "model.expert_units=[32]"]);
+        var c = RunConfig.Load("m2m", null, ["train.lr=0.0005", "model.attention_softmax=false", "train.task_weights.long_view=0.5", "model.attention_heads=2"]);
         var back = RunConfig.FromYaml(c.ToYaml(), "saved.yaml");
         Assert.That(back.ModelName, Is.EqualTo("m2m"));
         Assert.That(back.Model.ToDictionary(kv => kv.Key, kv => kv.Value), Is.EqualTo(c.Model.ToDictionary(kv => kv.Key, kv => kv.Value)));
@@ -110,7 +110,7 @@ public class RunConfigTests
         Assert.That(ErrorOf(() => RunConfig.Load("pepnet", null, ["model.dnn_units=64"])), Does.StartWith("model.dnn_units: expected a list of integers"));
         Assert.That(ErrorOf(() => RunConfig.Load("pepnet", null, ["model.dnn_units=[64, x]"])), Is.EqualTo("model.dnn_units: expected an integer, got 'x'"));
         Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["model.condition=global"])), Is.EqualTo("model.condition: expected one of group, mix, self, got 'global'"));
-        Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["model.uv_shared=maybe"])), Is.EqualTo("model.uv_shared: expected true or false, got 'maybe'"));
+        Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["model.use_uv_shared=maybe"])), Is.EqualTo("model.use_uv_shared: expected true or false, got 'maybe'"));
         Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["train.optimizer=sgd"])), Is.EqualTo("train.optimizer: expected one of adam, got 'sgd'"));
         Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["train.early_stopping=3"])), Does.StartWith("train.early_stopping: expected a mapping of metric, patience"));
         Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["lr"])), Does.Contain("expected section.key=value"));

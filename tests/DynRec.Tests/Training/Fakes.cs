@@ -14,7 +14,7 @@ namespace DynRec.Tests.Training;
 /// probabilities depend on user, item and tab through planted effects.
 /// Implements the data seams the trainer uses (and the oracle).
 /// </summary>
-internal sealed class FakeBatchSource : IBatchSource, IOracleSource
+internal sealed class FakeBatchSource : IBatchSource
 {
     public static readonly FeatureSchema DefaultSchema = new(
         [new SparseField("user_id", 41, FieldGroup.User | FieldGroup.Persona), new SparseField("video_id", 31, FieldGroup.Item | FieldGroup.Persona),
@@ -52,9 +52,9 @@ internal sealed class FakeBatchSource : IBatchSource, IOracleSource
     }
 
     public FeatureSchema Schema { get; }
-    public long Rows { get; }
+    public int Rows { get; }
 
-    public Batch GetBatch(ReadOnlySpan<int> rows, Device device)
+    public Batch GetBatch(ReadOnlySpan<int> rows, Device? device = null)
     {
         var ids = new long[rows.Length * 3];
         var labels = new float[rows.Length * 2];
@@ -63,11 +63,12 @@ internal sealed class FakeBatchSource : IBatchSource, IOracleSource
             Array.Copy(_ids, rows[k] * 3, ids, k * 3, 3);
             Array.Copy(_labels, rows[k] * 2, labels, k * 2, 2);
         }
+        device ??= CPU;
         var sparse = tensor(ids, [rows.Length, 3]).to(device);
         return new Batch(sparse, null, tensor(labels, [rows.Length, 2]).to(device), sparse[.., 2].clone(), sparse[.., 0].clone());
     }
 
-    public float[] TrueProbabilities(int task) => _truth[task];
+    public float[][]? Oracle => _truth;
 }
 
 /// <summary>Embeddings -> MLP with dropout -> one logit per task: enough to exercise training, dropout RNG and Adam.</summary>

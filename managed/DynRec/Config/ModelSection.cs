@@ -3,15 +3,16 @@ using System.Collections;
 namespace DynRec.Config;
 
 /// <summary>
-/// The `model` section: a free-form, typed key -&gt; value map handed to the
-/// model factory. Values are int, double, bool, string, int[], double[] or
+/// The config's `model` section: a free-form, typed key -&gt; value map handed
+/// to the model factory (DynRec.Models.ModelFactory.Create takes it as its
+/// key/value options). Values are int, double, bool, string, int[], double[] or
 /// string[] (the type of each key comes from the model's shipped YAML).
 /// </summary>
-public sealed class ModelOptions : IReadOnlyDictionary<string, object>
+public sealed class ModelSection : IReadOnlyDictionary<string, object?>
 {
     private readonly OrderedDictionary<string, object> _values;
 
-    public ModelOptions(string modelName, OrderedDictionary<string, object> values)
+    public ModelSection(string modelName, OrderedDictionary<string, object> values)
     {
         ModelName = modelName;
         _values = values;
@@ -35,12 +36,13 @@ public sealed class ModelOptions : IReadOnlyDictionary<string, object>
     private InvalidCastException WrongType(string key, object value, string wanted) =>
         new($"model option '{key}' is a {value.GetType().Name}, not a {wanted}");
 
-    public object this[string key] => Get<object>(key);
+    public object? this[string key] => Get<object>(key);
     public IEnumerable<string> Keys => _values.Keys;
-    public IEnumerable<object> Values => _values.Values;
+    public IEnumerable<object?> Values => _values.Values;
     public int Count => _values.Count;
     public bool ContainsKey(string key) => _values.ContainsKey(key);
-    public bool TryGetValue(string key, out object value) => _values.TryGetValue(key, out value!);
-    public IEnumerator<KeyValuePair<string, object>> GetEnumerator() => _values.GetEnumerator();
+    public bool TryGetValue(string key, out object? value) => _values.TryGetValue(key, out value);
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() =>
+        _values.Select(kv => new KeyValuePair<string, object?>(kv.Key, kv.Value)).GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
