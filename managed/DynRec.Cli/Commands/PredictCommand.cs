@@ -34,7 +34,7 @@ public static class PredictCommand
         var kernels = TrainingOptionParsing.ParseKernels(a.Kernels);
         if (a.BatchSize < 1) throw new UserException($"--batch-size must be >= 1, got {a.BatchSize}");
         if (a.Split is not ("test" or "train")) throw new UserException($"--split: unknown split '{a.Split}'; valid: train, test");
-        CheckpointStore.Resolve(a.Checkpoint); // a wrong path fails before the data is loaded
+        TrainingServices.CheckCheckpoint(a.Checkpoint, a.Model);
         using var data = services.Load(a.Data);
         var (model, _, _) = services.LoadTrained(a.Checkpoint, data.Schema, a.Model, device, kernels);
         using (model)

@@ -60,6 +60,20 @@ public sealed class TrainingServices
     }
 
     /// <summary>
+    /// Resolves --checkpoint and checks --model against it, before any data is loaded: a wrong path or model
+    /// fails fast. Returns the checkpoint directory.
+    /// </summary>
+    public static string CheckCheckpoint(string checkpointPath, string? expectedModel)
+    {
+        var dir = CheckpointStore.Resolve(checkpointPath);
+        var sidecar = Path.Combine(dir, CheckpointStore.InfoFile);
+        var info = CheckpointInfo.FromJson(File.ReadAllText(sidecar), sidecar);
+        if (expectedModel != null && expectedModel != info.Model)
+            throw new UserException($"--checkpoint {checkpointPath} holds a '{info.Model}' model, not '{ModelNames.Validate(expectedModel)}'");
+        return dir;
+    }
+
+    /// <summary>
     /// Rebuilds a checkpoint's model for <paramref name="data"/> and loads its weights: the data must have the
     /// checkpoint's schema, and --model (when given) must name the checkpoint's model.
     /// </summary>

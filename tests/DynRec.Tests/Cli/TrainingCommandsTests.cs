@@ -122,6 +122,8 @@ public class TrainingCommandsTests
         Assert.That(p, Is.InRange(0.0, 1.0));
 
         AssertUserError(Run("eval", "--checkpoint", run, "--model", "pepnet"), "holds a 'dnn' model, not 'pepnet'");
+        var noData = new TrainingServices { LoadData = _ => throw new InvalidOperationException("data loaded"), BuildModel = FakeModel.Builder };
+        AssertUserError(Run(noData, "predict", "--checkpoint", run, "--model", "m2m"), "holds a 'dnn' model, not 'm2m'"); // before loading data
         AssertUserError(Run("eval", "--checkpoint", Path.Combine(_dir, "nowhere")), "checkpoint not found");
         AssertUserError(Run("predict", "--checkpoint", run, "--split", "validation"), "unknown split 'validation'; valid: train, test");
     }
