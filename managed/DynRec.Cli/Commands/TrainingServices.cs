@@ -40,8 +40,16 @@ public sealed class TrainingServices
     public required ModelBuilder BuildModel { get; init; }
 
     /// <summary>
-    /// The services the `dynrec` executable uses. Until the data loader and the model factory are connected
-    /// (see README "CLI: train, eval, predict, bench"), a command that needs them says so in one line.
+    /// The services the `dynrec` executable uses. Until the data loader and the model factory are connected,
+    /// a command that needs them says so in one line. Connecting them (Program.cs, before the commands are created):
+    /// <code>
+    /// TrainingServices.Default = new TrainingServices
+    /// {
+    ///     LoadData = request => { var split = DataSource.Load(request.Data); return new LoadedData(split.Schema, split.Train, split.Test); },
+    ///     BuildModel = ModelFactory.Create,   // ModelSection enumerates as the factory's key/value options
+    /// };
+    /// </code>
+    /// with DynRec.Data.Dataset declared `: DynRec.Training.IBatchSource` (it already has the members).
     /// </summary>
     public static TrainingServices Default { get; set; } = new()
     {
