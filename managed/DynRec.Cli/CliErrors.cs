@@ -1,3 +1,4 @@
+using System.CommandLine;
 using DynRec.Interop;
 
 namespace DynRec.Cli;
@@ -10,7 +11,9 @@ public static class CliErrors
 {
     public const int UserError = 2;
 
-    public static int Run(Func<int> body)
+    public static int Run(Func<int> body) => Run(body, Console.Error);
+
+    public static int Run(Func<int> body, TextWriter error)
     {
         try
         {
@@ -18,9 +21,29 @@ public static class CliErrors
         }
         catch (Exception e) when (IsUserError(e))
         {
-            Console.Error.WriteLine($"dynrec: error: {Flatten(e)}");
+            error.WriteLine($"dynrec: error: {Flatten(e)}");
             return UserError;
         }
+    }
+
+    /// <summary>
+    /// Parses and runs a command line. A parse error (unknown option, unparsable value) is a user error too:
+    /// one line and exit 2. System.CommandLine's own exception handler is off: it would print a stack trace
+    /// and return 1 before <see cref="Run(Func{int})"/> could see the exception.
+    /// </summary>
+    public static int Invoke(Command root, string[] args, TextWriter? error = null)
+    {
+        error ??= Console.Error;
+        return Run(() =>
+        {
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                error.WriteLine($"dynrec: error: {parsed.Errors[0].Message} (see --help)");
+                return UserError;
+            }
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }, error);
     }
 
     /// <summary>Exceptions a user's input or environment can cause.</summary>

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Globalization;
+using DynRec.Config;
+using DynRec.Ops;
+using DynRec.Training;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DynRec.Cli.Commands;
+
+/// <summary>
+/// `dynrec bench`: training-step throughput of a model with the native kernels
+/// and with the pure-TorchSharp reference path, measured in the same process on
+/// the same batches from the same initial weights; prints samples/s and the ratio.
+/// </summary>
+public static class BenchCommand
+{
+    public sealed record Arguments(string Model, string Data, string Device, int Steps, int Warmup, int? BatchSize, long Seed, IReadOnlyList<string> Sets);
+
+    public static Command Create(TrainingServices services)
+    {
+        var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelNames.All)}", DefaultValueFactory = _ => "pepnet" };
+        var data = new Option<string>("--data") { Description = "synthetic, or a KuaiRand folder", DefaultValueFactory = _ => "synthetic" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var steps = new Option<int>("--steps") { Description = "Timed training steps per path", DefaultValueFactory = _ => 50 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps first", DefaultValueFactory = _ => 5 };
+        var batch = new Option<int?>("--batch-size") { Description = "Rows per step (default: the model's train.batch_size)" };
+        var seed = new Option<long>("--seed") { Description = "Seed of weights and data", DefaultValueFactory = _ => 2024 };
+        var sets = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set model.dnn_units=[512,256]" };
+        var cmd = new Command("bench", "Training-step samples/s: native kernels vs the TorchSharp reference, same run")
+            { model, data, device, steps, warmup, batch, seed, sets };
+        cmd.SetAction(pr => Run(new Arguments(pr.GetValue(model)!, pr.GetValue(data)!, pr.GetValue(device)!, pr.GetValue(steps), pr.GetValue(warmup),
+            pr.GetValue(batch), pr.GetValue(seed), pr.GetValue(sets) ?? []), services));
+        return cmd;
+    }
+
+    public static int Run(Arguments a, TrainingServices services)
+    {
+        var device = TrainingOptionParsing.ParseDevice(a.Device);
+        if (a.Steps < 1) throw new UserException($"--steps must be >= 1, got {a.Steps}");
+        if (a.Warmup < 0) throw new UserException($"--warmup must be >= 0, got {a.Warmup}");
+        var overrides = TrainingOptionParsing.Overrides(a.Sets, null, a.Seed);
+        if (a.BatchSize is { } b) overrides.Add($"train.batch_size={b}");
+        var config = RunConfig.Load(ModelNames.Validate(a.Model), null, overrides);
+        using var data = services.Load(a.Data);
+
+        var results = new Dictionary<Kernels, StepBenchmark.Result>();
+        foreach (var kernels in new[] { Kernels.Reference, Kernels.Native })
+        {
+            random.manual_seed(config.Train.Seed);
+            using var model = services.BuildModel(config.ModelName, data.Schema, config.Model, kernels);
+            model.Kernels = kernels;
+            model.to(device);
+            using var optimizer = Trainer.CreateOptimizer(model, config.Train);
+            results[kernels] = StepBenchmark.Measure(model, optimizer, data.Train, config.Train.BatchSize, a.Warmup, a.Steps, device);
+        }
+
+        var table = new Table().Title($"{config.ModelName} training step, batch {config.Train.BatchSize}, {device.type.ToString().ToLowerInvariant()}, {get_num_threads()} threads")
+            .AddColumn("kernels").AddColumn(new TableColumn("samples/s").RightAligned()).AddColumn(new TableColumn("ms/step").RightAligned())
+            .AddColumn(new TableColumn("first loss").RightAligned());
+        foreach (var (kernels, r) in results)
+            table.AddRow(kernels.ToString().ToLowerInvariant(), r.SamplesPerSecond.ToString("N0", CultureInfo.InvariantCulture),
+                (r.Seconds * 1000 / r.Steps).ToString("F2", CultureInfo.InvariantCulture), r.FirstLoss.ToString("F6", CultureInfo.InvariantCulture));
+        AnsiConsole.Write(table);
+        var ratio = results[Kernels.Native].SamplesPerSecond / results[Kernels.Reference].SamplesPerSecond;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"native / reference: {ratio:F2}x samples/s"));
+        return 0;
+    }
+}

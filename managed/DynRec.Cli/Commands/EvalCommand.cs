@@ -1,0 +1,54 @@
+using System.CommandLine;
+using DynRec.Metrics;
+using DynRec.Training;
+using DynRec.Training.Checkpointing;
+
+namespace DynRec.Cli.Commands;
+
+/// <summary>`dynrec eval`: metrics of a checkpoint on a split (per task, per scenario, macro), printed and optionally saved.</summary>
+public static class EvalCommand
+{
+    public sealed record Arguments(string Checkpoint, string Data, string Split, string Device, string Kernels, string? Model, string? Out, int BatchSize);
+
+    public static Command Create(TrainingServices services)
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder, or a run folder (uses its best checkpoint)", Required = true };
+        var data = new Option<string>("--data") { Description = "synthetic, or a KuaiRand folder", DefaultValueFactory = _ => "synthetic" };
+        var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var kernels = new Option<string>("--kernels") { Description = "native or reference", DefaultValueFactory = _ => "native" };
+        var model = new Option<string?>("--model") { Description = "Expected model (checked against the checkpoint)" };
+        var output = new Option<string?>("--out") { Description = "Folder to write metrics.json into" };
+        var batch = new Option<int>("--batch-size") { Description = "Rows per forward pass", DefaultValueFactory = _ => 8192 };
+        var cmd = new Command("eval", "Evaluate a checkpoint: AUC, GAUC, logloss per task, per scenario and macro")
+            { checkpoint, data, split, device, kernels, model, output, batch };
+        cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(data)!, pr.GetValue(split)!, pr.GetValue(device)!,
+            pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(output), pr.GetValue(batch)), services));
+        return cmd;
+    }
+
+    public static int Run(Arguments a, TrainingServices services)
+    {
+        var device = TrainingOptionParsing.ParseDevice(a.Device);
+        var kernels = TrainingOptionParsing.ParseKernels(a.Kernels);
+        if (a.BatchSize < 1) throw new UserException($"--batch-size must be >= 1, got {a.BatchSize}");
+        if (a.Split is not ("test" or "train")) throw new UserException($"--split: unknown split '{a.Split}'; valid: train, test");
+        TrainingServices.CheckCheckpoint(a.Checkpoint, a.Model);
+        using var data = services.Load(a.Data);
+        var (model, _, info) = services.LoadTrained(a.Checkpoint, data.Schema, a.Model, device, kernels);
+        using (model)
+        {
+            var predictions = Evaluator.Predict(model, data.Split(a.Split), a.BatchSize, device);
+            var report = MetricsReport.Compute(predictions, data.Schema.ScenarioField, data.Schema.ScenarioCount);
+            TrainingConsole.PrintMetrics(report.Values, data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount,
+                $"{info.Model} epoch {info.Epoch} on {a.Split} ({predictions.Rows} rows)");
+            if (a.Out != null)
+            {
+                var path = Path.Combine(a.Out, RunOutputs.MetricsFile);
+                RunOutputs.WriteMetrics(path, report.Values);
+                Console.WriteLine($"wrote {path}");
+            }
+        }
+        return 0;
+    }
+}

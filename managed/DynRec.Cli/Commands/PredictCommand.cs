@@ -1,0 +1,60 @@
+using System.CommandLine;
+using System.Globalization;
+using DynRec.Training;
+using DynRec.Training.Checkpointing;
+using nietras.SeparatedValues;
+
+namespace DynRec.Cli.Commands;
+
+/// <summary>`dynrec predict`: one CSV row per data row (row_id, user_id, then one probability column per task).</summary>
+public static class PredictCommand
+{
+    public sealed record Arguments(string Checkpoint, string Data, string Split, string Out, string Device, string Kernels, string? Model, int BatchSize);
+
+    public static Command Create(TrainingServices services)
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder, or a run folder (uses its best checkpoint)", Required = true };
+        var data = new Option<string>("--data") { Description = "synthetic, or a KuaiRand folder", DefaultValueFactory = _ => "synthetic" };
+        var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" };
+        var output = new Option<string>("--out") { Description = "CSV to write", DefaultValueFactory = _ => "predictions.csv" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var kernels = new Option<string>("--kernels") { Description = "native or reference", DefaultValueFactory = _ => "native" };
+        var model = new Option<string?>("--model") { Description = "Expected model (checked against the checkpoint)" };
+        var batch = new Option<int>("--batch-size") { Description = "Rows per forward pass", DefaultValueFactory = _ => 8192 };
+        var cmd = new Command("predict", "Write each row's predicted probability per task to a CSV")
+            { checkpoint, data, split, output, device, kernels, model, batch };
+        cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(data)!, pr.GetValue(split)!, pr.GetValue(output)!,
+            pr.GetValue(device)!, pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(batch)), services));
+        return cmd;
+    }
+
+    public static int Run(Arguments a, TrainingServices services)
+    {
+        var device = TrainingOptionParsing.ParseDevice(a.Device);
+        var kernels = TrainingOptionParsing.ParseKernels(a.Kernels);
+        if (a.BatchSize < 1) throw new UserException($"--batch-size must be >= 1, got {a.BatchSize}");
+        if (a.Split is not ("test" or "train")) throw new UserException($"--split: unknown split '{a.Split}'; valid: train, test");
+        TrainingServices.CheckCheckpoint(a.Checkpoint, a.Model);
+        using var data = services.Load(a.Data);
+        var (model, _, _) = services.LoadTrained(a.Checkpoint, data.Schema, a.Model, device, kernels);
+        using (model)
+        {
+            var p = Evaluator.Predict(model, data.Split(a.Split), a.BatchSize, device);
+            AtomicFile.Write(a.Out, stream =>
+            {
+                using var text = new StreamWriter(stream, leaveOpen: true);
+                using var writer = Sep.New(',').Writer(o => o with { Escape = true }).To(text);
+                for (var r = 0; r < p.Rows; r++)
+                {
+                    using var row = writer.NewRow();
+                    row["row_id"].Set(r.ToString(CultureInfo.InvariantCulture));
+                    row["user_id"].Set(p.UserIds[r].ToString(CultureInfo.InvariantCulture));
+                    for (var t = 0; t < p.Tasks.Count; t++)
+                        row[p.Tasks[t]].Set(p.Probabilities[t][r].ToString("R", CultureInfo.InvariantCulture));
+                }
+            });
+            Console.WriteLine($"wrote {p.Rows} rows x {p.Tasks.Count} task(s) to {a.Out}");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,100 @@
+using System.CommandLine;
+using DynRec.Config;
+using DynRec.Training;
+using DynRec.Training.Checkpointing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DynRec.Cli.Commands;
+
+/// <summary>
+/// `dynrec train`: trains a model on synthetic or KuaiRand data, evaluating on
+/// the test split every epoch, and leaves in --out the effective config,
+/// checkpoints (best and last), metrics.json, history.json and plots, plus a
+/// row in the runs CSV. --resume continues the run in --out exactly.
+/// </summary>
+public static class TrainCommand
+{
+    public sealed record Arguments(string? Model, string Data, string? Config, string Device, string Kernels, int? Epochs, long? Seed,
+        string? Out, bool Resume, IReadOnlyList<string> Sets, string? RunsCsv);
+
+    public static Command Create(TrainingServices services)
+    {
+        var model = new Option<string?>("--model") { Description = $"Model: {string.Join(", ", ModelNames.All)} (or model.name in --config)" };
+        var data = new Option<string>("--data") { Description = "synthetic, or a KuaiRand folder", DefaultValueFactory = _ => "synthetic" };
+        var config = new Option<string?>("--config") { Description = "YAML overriding the model's shipped defaults (configs/<model>.yaml)" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var kernels = new Option<string>("--kernels") { Description = "native (fused libdynrec kernels) or reference (pure TorchSharp)", DefaultValueFactory = _ => "native" };
+        var epochs = new Option<int?>("--epochs") { Description = "Overrides train.epochs" };
+        var seed = new Option<long?>("--seed") { Description = "Overrides train.seed" };
+        var output = new Option<string?>("--out") { Description = "Run folder (default runs/<model>-<utc time>)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint" };
+        var sets = new Option<string[]>("--set") { Description = "Override a config key: --set train.lr=0.002 --set model.dropout=0.2", AllowMultipleArgumentsPerToken = false };
+        var runsCsv = new Option<string?>("--runs-csv") { Description = "CSV that gets one row per run (default: runs.csv beside the run folder)" };
+        var cmd = new Command("train", "Train a model; evaluate on the test split every epoch; keep the best checkpoint")
+            { model, data, config, device, kernels, epochs, seed, output, resume, sets, runsCsv };
+        cmd.SetAction(pr => Run(new Arguments(pr.GetValue(model), pr.GetValue(data)!, pr.GetValue(config), pr.GetValue(device)!, pr.GetValue(kernels)!,
+            pr.GetValue(epochs), pr.GetValue(seed), pr.GetValue(output), pr.GetValue(resume), pr.GetValue(sets) ?? [], pr.GetValue(runsCsv)), services));
+        return cmd;
+    }
+
+    public static int Run(Arguments a, TrainingServices services)
+    {
+        var device = TrainingOptionParsing.ParseDevice(a.Device);
+        var kernels = TrainingOptionParsing.ParseKernels(a.Kernels);
+        if (a.Model != null) ModelNames.Validate(a.Model);
+        var overrides = TrainingOptionParsing.Overrides(a.Sets, a.Epochs, a.Seed);
+
+        Checkpoint? resumeFrom = null;
+        RunConfig config;
+        string outDir;
+        if (a.Resume)
+        {
+            if (a.Out == null) throw new UserException("--resume needs --out <run folder> (the folder of the run to continue)");
+            if (a.Config != null) throw new UserException("--resume continues with the run's saved config; use --set or --epochs to change it, not --config");
+            outDir = a.Out;
+            var last = new CheckpointStore(Path.Combine(outDir, "checkpoints")).FindLast()
+                       ?? throw new UserException($"--resume: no complete checkpoint in {Path.Combine(outDir, "checkpoints")}");
+            resumeFrom = CheckpointStore.Load(last);
+            if (a.Model != null && a.Model != resumeFrom.Info.Model)
+                throw new UserException($"--resume: the checkpoint in {outDir} is of model '{resumeFrom.Info.Model}', not '{a.Model}'");
+            config = RunConfig.LoadText(resumeFrom.Info.Model, resumeFrom.Info.ConfigYaml, Path.Combine(last, CheckpointStore.InfoFile), overrides);
+        }
+        else
+        {
+            config = RunConfig.Load(a.Model, a.Config, overrides);
+            outDir = a.Out ?? Path.Combine("runs", $"{config.ModelName}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+            if (new CheckpointStore(Path.Combine(outDir, "checkpoints")).FindLast() != null)
+                throw new UserException($"{outDir} already holds a run; pass --resume to continue it or another --out");
+        }
+
+        try
+        {
+            random.manual_seed(config.Train.Seed);
+            using var data = services.Load(a.Data);
+            var model = services.BuildModel(config.ModelName, data.Schema, config.Model, kernels);
+            model.Kernels = kernels;
+            model.to(device);
+            using var optimizer = Trainer.CreateOptimizer(model, config.Train);
+            Directory.CreateDirectory(outDir);
+            RunOutputs.WriteConfig(outDir, config);
+            Console.WriteLine($"training {config.ModelName} ({kernels.ToString().ToLowerInvariant()} kernels, {device.type.ToString().ToLowerInvariant()}) on {a.Data}: " +
+                              $"{data.Train.Rows} train rows, {data.Test.Rows} test rows -> {outDir}");
+            var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"));
+            var result = TrainingConsole.WithProgress(config.Train.LogEverySeconds,
+                progress => new Trainer(model, config, optimizer, device, progress).Fit(data.Train, data.Test, store, resumeFrom));
+            if (result.BestMetrics != null)
+                TrainingConsole.PrintMetrics(result.BestMetrics, data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount,
+                    $"test metrics, best epoch {result.BestEpoch} ({config.Train.EarlyStoppingMetric})");
+            var files = RunOutputs.WriteResults(outDir, config, result, data.Schema, a.Data, a.RunsCsv ?? RunOutputs.DefaultRunsCsv(outDir));
+            var inRun = files.Where(f => Path.GetDirectoryName(Path.GetFullPath(f)) == Path.GetFullPath(outDir)).ToList();
+            Console.WriteLine($"wrote {string.Join(", ", inRun.Select(Path.GetFileName))} and checkpoints/ (best, last) in {outDir}" +
+                              string.Concat(files.Except(inRun).Select(f => $"; appended to {f}")));
+            return 0;
+        }
+        finally
+        {
+            resumeFrom?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using DynRec.Config;
+using DynRec.Data;
+using DynRec.Models;
+using DynRec.Training;
+using DynRec.Training.Checkpointing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DynRec.Cli.Commands;
+
+/// <summary>What the train/eval/predict/bench commands ask of the data layer.</summary>
+/// <param name="Data">"synthetic" or a KuaiRand folder (already checked to exist).</param>
+public sealed record DataRequest(string Data);
+
+/// <summary>A loaded data set: its schema and the train/test splits (the test split is the last date).</summary>
+public sealed class LoadedData(FeatureSchema schema, IBatchSource train, IBatchSource test, IDisposable? owner = null) : IDisposable
+{
+    public FeatureSchema Schema { get; } = schema;
+    public IBatchSource Train { get; } = train;
+    public IBatchSource Test { get; } = test;
+
+    public IBatchSource Split(string name) => name switch
+    {
+        "train" => Train,
+        "test" => Test,
+        _ => throw new UserException($"unknown split '{name}'; valid: train, test"),
+    };
+
+    public void Dispose() => owner?.Dispose();
+}
+
+/// <summary>
+/// The seams between the CLI and the data/model layers. <see cref="Default"/>
+/// is what `dynrec` uses; tests pass fakes. The data loader (DynRec.Data) and
+/// the model factory (DynRec.Models) plug in here and nowhere else.
+/// </summary>
+public sealed class TrainingServices
+{
+    public required Func<DataRequest, LoadedData> LoadData { get; init; }
+    public required ModelBuilder BuildModel { get; init; }
+
+    /// <summary>
+    /// The services the `dynrec` executable uses. Until the data loader and the model factory are connected,
+    /// a command that needs them says so in one line. Connecting them (Program.cs, before the commands are created):
+    /// <code>
+    /// TrainingServices.Default = new TrainingServices
+    /// {
+    ///     LoadData = request => { var split = DataSource.Load(request.Data); return new LoadedData(split.Schema, split.Train, split.Test); },
+    ///     BuildModel = ModelFactory.Create,   // ModelSection enumerates as the factory's key/value options
+    /// };
+    /// </code>
+    /// with DynRec.Data.Dataset declared `: DynRec.Training.IBatchSource` (it already has the members).
+    /// </summary>
+    public static TrainingServices Default { get; set; } = new()
+    {
+        LoadData = _ => throw new NotSupportedException("this build has no data loader connected (DynRec.Data); train/eval/predict/bench are unavailable"),
+        BuildModel = (name, _, _, _) => throw new NotSupportedException($"this build has no model factory connected (DynRec.Models); cannot build '{name}'"),
+    };
+
+    /// <summary>Loads --data after checking the folder exists (a user error otherwise).</summary>
+    public LoadedData Load(string data)
+    {
+        if (string.IsNullOrWhiteSpace(data))
+            throw new UserException("--data is required: 'synthetic' or a KuaiRand folder");
+        if (data != "synthetic" && !Directory.Exists(data))
+            throw new UserException($"data folder not found: {data}; pass --data synthetic or a KuaiRand folder (log_standard_*.csv, user_features_*.csv, video_features_basic_*.csv)");
+        return LoadData(new DataRequest(data));
+    }
+
+    /// <summary>
+    /// Resolves --checkpoint and checks --model against it, before any data is loaded: a wrong path or model
+    /// fails fast. Returns the checkpoint directory.
+    /// </summary>
+    public static string CheckCheckpoint(string checkpointPath, string? expectedModel)
+    {
+        var dir = CheckpointStore.Resolve(checkpointPath);
+        var sidecar = Path.Combine(dir, CheckpointStore.InfoFile);
+        var info = CheckpointInfo.FromJson(File.ReadAllText(sidecar), sidecar);
+        if (expectedModel != null && expectedModel != info.Model)
+            throw new UserException($"--checkpoint {checkpointPath} holds a '{info.Model}' model, not '{ModelNames.Validate(expectedModel)}'");
+        return dir;
+    }
+
+    /// <summary>
+    /// Rebuilds a checkpoint's model for <paramref name="data"/> and loads its weights: the data must have the
+    /// checkpoint's schema, and --model (when given) must name the checkpoint's model.
+    /// </summary>
+    public (MultiTaskModel Model, RunConfig Config, CheckpointInfo Info) LoadTrained(string checkpointPath, FeatureSchema dataSchema, string? expectedModel,
+        Device device, Ops.Kernels kernels)
+    {
+        var dir = CheckpointStore.Resolve(checkpointPath);
+        using var checkpoint = CheckpointStore.Load(dir);
+        var info = checkpoint.Info;
+        if (expectedModel != null && expectedModel != info.Model)
+            throw new UserException($"--checkpoint {checkpointPath} holds a '{info.Model}' model, not '{ModelNames.Validate(expectedModel)}'");
+        if (info.Schema.Difference(dataSchema) is { } diff)
+            throw new UserException($"--checkpoint {checkpointPath} was trained on other data: {diff}");
+        var config = RunConfig.FromYaml(info.ConfigYaml, Path.Combine(dir, CheckpointStore.InfoFile));
+        var model = BuildModel(config.ModelName, dataSchema, config.Model, kernels);
+        model.Kernels = kernels;
+        ModelWeights.Load(model, checkpoint.Weights, Path.Combine(dir, CheckpointStore.ModelFile));
+        model.to(device);
+        model.eval();
+        return (model, config, info);
+    }
+}
+
+/// <summary>Parsing of the options shared by the training commands.</summary>
+public static class TrainingOptionParsing
+{
+    public static Device ParseDevice(string text)
+    {
+        var t = text.Trim().ToLowerInvariant();
+        if (t == "cpu") return CPU;
+        if (t == "cuda" || t.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            var index = 0;
+            if (t.Length > 5 && !int.TryParse(t[5..], out index))
+                throw new UserException($"--device: '{text}' is not a device; valid: cpu, cuda, cuda:N");
+            if (!cuda.is_available())
+                throw new UserException($"--device {text}: CUDA was requested but TorchSharp sees no GPU (torch.cuda.is_available() is false); use --device cpu");
+            if (index >= cuda.device_count())
+                throw new UserException($"--device {text}: there are {cuda.device_count()} CUDA device(s)");
+            return new Device(TorchSharp.DeviceType.CUDA, index);
+        }
+        throw new UserException($"--device: unknown device '{text}'; valid: cpu, cuda, cuda:N");
+    }
+
+    public static Ops.Kernels ParseKernels(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "native" => Ops.Kernels.Native,
+        "reference" => Ops.Kernels.Reference,
+        _ => throw new UserException($"--kernels: unknown kernels '{text}'; valid: native, reference"),
+    };
+
+    /// <summary>--set values plus the first-class options, as overrides in the order they apply.</summary>
+    public static List<string> Overrides(IEnumerable<string>? sets, int? epochs, long? seed)
+    {
+        var list = (sets ?? []).ToList();
+        if (epochs is { } e) list.Add($"train.epochs={e}");
+        if (seed is { } s) list.Add($"train.seed={s}");
+        return list;
+    }
+}

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using DynRec.Config;
+using DynRec.Metrics;
+using DynRec.Models;
+using DynRec.Training.Checkpointing;
+using static TorchSharp.torch;
+
+namespace DynRec.Training;
+
+/// <summary>
+/// Trains a multi-task model: per-task BCE on logits weighted by
+/// train.task_weights, a seeded permutation of the training rows per epoch,
+/// one dispose scope per step, evaluation on the test split every
+/// train.eval_every epochs (and after the last), early stopping on
+/// train.early_stopping.metric with patience, and a checkpoint after every
+/// epoch (`last`) with the best evaluated one kept (`best`).
+/// Resuming from a checkpoint restores weights, optimizer moments and the epoch
+/// count; shuffling and dropout are seeded from (seed, epoch), so 1 epoch +
+/// resume + 1 epoch equals 2 epochs exactly on the CPU.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly MultiTaskModel _model;
+    private readonly RunConfig _config;
+    private readonly ITrainingOptimizer _optimizer;
+    private readonly Device _device;
+    private readonly ITrainingProgress _progress;
+
+    public Trainer(MultiTaskModel model, RunConfig config, ITrainingOptimizer optimizer, Device device, ITrainingProgress? progress = null)
+    {
+        _model = model;
+        _config = config;
+        _optimizer = optimizer;
+        _device = device;
+        _progress = progress ?? SilentProgress.Instance;
+    }
+
+    /// <summary>Optimizer the config asks for, over the model's named parameters.</summary>
+    public static ITrainingOptimizer CreateOptimizer(MultiTaskModel model, TrainOptions train) => train.Optimizer switch
+    {
+        "adam" => new TorchAdamOptimizer(model.named_parameters().Select(p => (p.name, p.parameter)), train.Lr, train.WeightDecay),
+        var other => throw new ConfigException($"train.optimizer: unknown optimizer '{other}'; valid: adam"),
+    };
+
+    /// <summary>
+    /// Trains until train.epochs or early stopping. <paramref name="checkpoints"/> receives a checkpoint per epoch;
+    /// <paramref name="resumeFrom"/> (a loaded checkpoint of this model) continues where it stopped.
+    /// </summary>
+    public TrainingResult Fit(IBatchSource train, IBatchSource test, CheckpointStore checkpoints, Checkpoint? resumeFrom = null)
+    {
+        var t = _config.Train;
+        var schema = train.Schema;
+        var taskWeights = t.WeightsFor(schema.Tasks);
+        t.ValidateMetric(schema.Tasks, schema.ScenarioField, schema.ScenarioCount);
+        using var weightTensor = tensor(taskWeights, device: _device);
+
+        var history = new List<EpochRecord>();
+        var step = 0L;
+        var startEpoch = 1;
+        double? best = null;
+        var bestEpoch = 0;
+        var sinceImprovement = 0;
+        if (resumeFrom != null)
+        {
+            var info = resumeFrom.Info;
+            if (info.Model != _model.ModelName)
+                throw new InvalidDataException($"cannot resume: the checkpoint is of model '{info.Model}', this run trains '{_model.ModelName}'");
+            if (info.Schema.Difference(schema) is { } diff) throw new InvalidDataException($"cannot resume: the data does not match the checkpoint: {diff}");
+            if (info.Optimizer != _optimizer.Name)
+                throw new InvalidDataException($"cannot resume: the checkpoint's optimizer is '{info.Optimizer}', this run uses '{_optimizer.Name}'");
+            ModelWeights.Load(_model, resumeFrom.Weights, "checkpoint");
+            _optimizer.LoadState(resumeFrom.TrainingState);
+            history.AddRange(info.History);
+            step = info.Step;
+            startEpoch = info.Epoch + 1;
+            (best, bestEpoch, sinceImprovement) = (info.EarlyStopping.BestValue, info.EarlyStopping.BestEpoch, info.EarlyStopping.EvalsWithoutImprovement);
+            if (info.Rng.Seed != t.Seed)
+                _progress.Message($"note: resuming with seed {t.Seed}; epochs 1..{info.Rng.EpochsCompleted} were shuffled with seed {info.Rng.Seed}");
+            _progress.Message($"resumed from epoch {info.Epoch} (step {step})");
+        }
+
+        MetricsReport? lastReport = null;
+        var stoppedEarly = false;
+        for (var epoch = startEpoch; epoch <= t.Epochs && !stoppedEarly; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            var trainLoss = RunEpoch(train, epoch, weightTensor, ref step);
+            double? testLoss = null;
+            Dictionary<string, double>? metrics = null;
+            var isBest = false;
+            if (epoch % t.EvalEvery == 0 || epoch == t.Epochs)
+            {
+                var predictions = Evaluator.Predict(_model, test, t.EvalBatchSize, _device);
+                lastReport = MetricsReport.Compute(predictions, schema.ScenarioField, schema.ScenarioCount);
+                metrics = lastReport.Values.ToDictionary(kv => kv.Key, kv => kv.Value);
+                testLoss = Evaluator.WeightedLogLoss(lastReport, taskWeights);
+                var value = lastReport[t.EarlyStoppingMetric];
+                if (!double.IsNaN(value) && (best == null || (t.MetricIsLoss ? value < best : value > best)))
+                {
+                    (best, bestEpoch, sinceImprovement, isBest) = (value, epoch, 0, true);
+                }
+                else
+                {
+                    sinceImprovement++;
+                    stoppedEarly = t.Patience > 0 && sinceImprovement >= t.Patience;
+                }
+            }
+            var record = new EpochRecord(epoch, step, trainLoss, testLoss, metrics, clock.Elapsed.TotalSeconds);
+            history.Add(record);
+            SaveCheckpoint(checkpoints, schema, epoch, step, history, new EarlyStoppingInfo(t.EarlyStoppingMetric, best, bestEpoch, sinceImprovement), isBest);
+            _progress.EpochCompleted(record);
+            if (stoppedEarly)
+                _progress.Message($"early stopping: {t.EarlyStoppingMetric} did not improve for {sinceImprovement} evaluation(s); best epoch {bestEpoch}");
+        }
+        var bestMetrics = history.FirstOrDefault(h => h.Epoch == bestEpoch)?.Metrics;
+        return new TrainingResult(history, bestEpoch, bestMetrics, lastReport, stoppedEarly, checkpoints.Directory);
+    }
+
+    /// <summary>One pass over the training rows in this epoch's order; returns the mean loss per row.</summary>
+    private double RunEpoch(IBatchSource train, int epoch, Tensor taskWeights, ref long step)
+    {
+        var t = _config.Train;
+        var order = EpochPermutation.Create(t.Seed, epoch, train.Rows, t.Shuffle);
+        // Dropout draws from torch's generators. Reseeding them from (seed, epoch) makes each epoch's masks independent
+        // of what ran before, so a resumed run draws exactly what an uninterrupted one would, on the CPU and on CUDA.
+        var dropoutSeed = EpochPermutation.SeedFor(t.Seed, epoch, stream: 1);
+        random.manual_seed(dropoutSeed);
+        if (cuda.is_available()) cuda.manual_seed_all(dropoutSeed);
+        var steps = (order.Length + t.BatchSize - 1) / t.BatchSize;
+        _progress.EpochStarted(epoch, t.Epochs, steps, order.Length);
+        _model.train();
+        using var lossSum = zeros(1, dtype: ScalarType.Float64, device: _device);
+        long rowsDone = 0;
+        var rowsForLoss = 0L;
+        double MeanLoss() => rowsForLoss == 0 ? double.NaN : lossSum.item<double>() / rowsForLoss;
+        for (var s = 0; s < steps; s++)
+        {
+            using (var scope = NewDisposeScope())
+            {
+                var rows = order.AsSpan(s * t.BatchSize, Math.Min(t.BatchSize, order.Length - s * t.BatchSize));
+                using var batch = train.GetBatch(rows, _device);
+                var logits = _model.forward(batch);
+                var perTask = nn.functional.binary_cross_entropy_with_logits(logits, batch.Labels, reduction: nn.Reduction.None).mean([0]);
+                var loss = (perTask * taskWeights).sum();
+                _optimizer.ZeroGrad();
+                loss.backward();
+                _optimizer.Step();
+                using var noGrad = no_grad();
+                lossSum.add_(loss.detach().to(ScalarType.Float64) * rows.Length);
+            }
+            rowsDone += Math.Min(t.BatchSize, order.Length - s * t.BatchSize);
+            rowsForLoss = rowsDone;
+            step++;
+            _progress.StepCompleted(s + 1, rowsDone, MeanLoss);
+        }
+        return MeanLoss();
+    }
+
+    private void SaveCheckpoint(CheckpointStore store, Data.FeatureSchema schema, int epoch, long step, List<EpochRecord> history,
+        EarlyStoppingInfo earlyStopping, bool isBest)
+    {
+        var state = _optimizer.SaveState();
+        try
+        {
+            var info = new CheckpointInfo
+            {
+                Model = _model.ModelName,
+                ConfigYaml = _config.ToYaml(),
+                Schema = SchemaInfo.From(schema),
+                Epoch = epoch,
+                Step = step,
+                Optimizer = _optimizer.Name,
+                Rng = new RngInfo(_config.Train.Seed, epoch),
+                EarlyStopping = earlyStopping,
+                History = history.ToList(),
+                Kernels = _model.Kernels.ToString().ToLowerInvariant(),
+            };
+            // The weights are the model's live tensors: written, not disposed.
+            store.Save(new Checkpoint(info, _model.state_dict(), state), isBest);
+        }
+        finally
+        {
+            foreach (var tensor in state.Values) tensor.Dispose();
+        }
+    }
+}

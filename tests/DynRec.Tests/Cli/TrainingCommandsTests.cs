@@ -1,0 +1,153 @@
+using System.CommandLine;
+using DynRec.Cli;
+using DynRec.Cli.Commands;
+using DynRec.Tests.Training;
+using static TorchSharp.torch;
+
+namespace DynRec.Tests.Cli;
+
+/// <summary>The train/eval/predict/bench commands run in-process with fake data and a fake model.</summary>
+public class TrainingCommandsTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void CreateDirectory() => _dir = Directory.CreateTempSubdirectory("dynrec-cli-").FullName;
+
+    [TearDown]
+    public void DeleteDirectory() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly TrainingServices Fakes = new()
+    {
+        LoadData = _ => new LoadedData(FakeBatchSource.DefaultSchema, new FakeBatchSource(600, 1), new FakeBatchSource(200, 2)),
+        BuildModel = FakeModel.Builder,
+    };
+
+    private static (int Code, string Error) Run(TrainingServices services, params string[] args)
+    {
+        var root = new RootCommand("test")
+        {
+            TrainCommand.Create(services), EvalCommand.Create(services), PredictCommand.Create(services), BenchCommand.Create(services),
+        };
+        var error = new StringWriter();
+        var code = CliErrors.Invoke(root, args, error);
+        return (code, error.ToString());
+    }
+
+    private static (int Code, string Error) Run(params string[] args) => Run(Fakes, args);
+
+    /// <summary>A user error: exit code 2 and exactly one line on stderr, containing <paramref name="expected"/>.</summary>
+    private static void AssertUserError((int Code, string Error) result, string expected)
+    {
+        Assert.That(result.Code, Is.EqualTo(CliErrors.UserError), result.Error);
+        var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), result.Error);
+        Assert.That(lines[0], Does.StartWith("dynrec: error: ").And.Contain(expected));
+        Assert.That(result.Error, Does.Not.Contain("   at "), "no stack trace");
+    }
+
+    private string[] Tiny(params string[] extra) =>
+        ["--set", "train.batch_size=64", "--set", "model.emb_dim=4", "--set", "train.early_stopping.patience=0", .. extra];
+
+    [Test]
+    public void UnknownModel() =>
+        AssertUserError(Run("train", "--model", "deepfm"), "unknown model 'deepfm'; valid models: pepnet, apg, m2m, dnn, shared_bottom, mmoe");
+
+    [Test]
+    public void BadConfigKeyOrValue()
+    {
+        AssertUserError(Run("train", "--model", "dnn", "--set", "train.lrr=1"), "train.lrr: unknown key; valid keys in train: epochs, batch_size");
+        AssertUserError(Run("train", "--model", "dnn", "--set", "model.dropout=high"), "model.dropout: expected a number, got 'high'");
+        AssertUserError(Run("train", "--model", "pepnet", "--set", "model.activation=gelu"), "model.activation: expected one of none, relu, sigmoid, tanh, leaky_relu, got 'gelu'");
+        var config = Path.Combine(_dir, "apg.yaml");
+        File.WriteAllText(config, "model:\n  name: apg\n");
+        AssertUserError(Run("train", "--model", "dnn", "--config", config), "the config file is for 'apg' but --model is 'dnn'");
+        AssertUserError(Run("train", "--model", "dnn", "--config", Path.Combine(_dir, "none.yaml")), "config file not found");
+    }
+
+    [Test]
+    public void BadOptionValues()
+    {
+        AssertUserError(Run("train", "--model", "dnn", "--data", Path.Combine(_dir, "no-such-folder")), "data folder not found");
+        AssertUserError(Run("train", "--model", "dnn", "--kernels", "fast"), "--kernels: unknown kernels 'fast'; valid: native, reference");
+        AssertUserError(Run("train", "--model", "dnn", "--device", "tpu"), "--device: unknown device 'tpu'; valid: cpu, cuda, cuda:N");
+        AssertUserError(Run("train", "--model", "dnn", "--epochs", "many"), "'many'");
+        AssertUserError(Run("train", "--model", "dnn", "--nonsense"), "--nonsense");
+        AssertUserError(Run("train", "--model", "dnn", "--resume"), "--resume needs --out");
+        AssertUserError(Run("train", "--model", "dnn", "--resume", "--out", _dir), "no complete checkpoint");
+    }
+
+    [Test]
+    public void CudaWithoutAGpu()
+    {
+        Assume.That(cuda.is_available(), Is.False, "this machine has a GPU");
+        AssertUserError(Run("train", "--model", "dnn", "--device", "cuda"), "CUDA was requested but TorchSharp sees no GPU");
+    }
+
+    [Test]
+    public void UnconnectedDataLoaderIsReportedNotCrashed() =>
+        AssertUserError(Run(TrainingServices.Default, "train", "--model", "dnn"), "no data loader connected");
+
+    [Test]
+    public void TrainEvalPredictResumeEndToEnd()
+    {
+        var run = Path.Combine(_dir, "runs", "dnn-1");
+        var result = Run(["train", "--model", "dnn", "--out", run, "--epochs", "1", "--kernels", "reference", .. Tiny()]);
+        Assert.That(result.Code, Is.Zero, result.Error);
+        foreach (var f in new[] { "config.yaml", "metrics.json", "history.json", "loss.png", "auc_is_click.png", "checkpoints/best", "checkpoints/last" })
+            Assert.That(File.Exists(Path.Combine(run, f)), Is.True, f);
+        Assert.That(File.ReadAllLines(Path.Combine(_dir, "runs", "runs.csv")), Has.Length.EqualTo(2), "runs.csv beside the run folder");
+
+        AssertUserError(Run(["train", "--model", "dnn", "--out", run, .. Tiny()]), "already holds a run; pass --resume");
+        AssertUserError(Run("train", "--model", "mmoe", "--out", run, "--resume"), "is of model 'dnn', not 'mmoe'");
+        result = Run("train", "--out", run, "--resume", "--epochs", "2");
+        Assert.That(result.Code, Is.Zero, result.Error);
+        var history = File.ReadAllText(Path.Combine(run, "history.json"));
+        Assert.That(history, Does.Contain("\"epoch\": 2"));
+        Assert.That(File.ReadAllLines(Path.Combine(_dir, "runs", "runs.csv")), Has.Length.EqualTo(3));
+
+        var evalOut = Path.Combine(_dir, "eval");
+        result = Run("eval", "--checkpoint", run, "--out", evalOut);
+        Assert.That(result.Code, Is.Zero, result.Error);
+        var metrics = DynRec.Metrics.MetricsReport.ReadJson(File.ReadAllText(Path.Combine(evalOut, "metrics.json")));
+        Assert.That(metrics.Keys, Does.Contain("auc_is_click").And.Contain("gauc_long_view_tab2").And.Contain("auc_oracle_is_click"));
+
+        var csv = Path.Combine(_dir, "predictions.csv");
+        result = Run("predict", "--checkpoint", Path.Combine(run, "checkpoints", "last"), "--out", csv);
+        Assert.That(result.Code, Is.Zero, result.Error);
+        var lines = File.ReadAllLines(csv);
+        Assert.That(lines[0], Is.EqualTo("row_id,user_id,is_click,long_view"));
+        Assert.That(lines, Has.Length.EqualTo(201));
+        var p = double.Parse(lines[1].Split(',')[2], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(p, Is.InRange(0.0, 1.0));
+
+        AssertUserError(Run("eval", "--checkpoint", run, "--model", "pepnet"), "holds a 'dnn' model, not 'pepnet'");
+        var noData = new TrainingServices { LoadData = _ => throw new InvalidOperationException("data loaded"), BuildModel = FakeModel.Builder };
+        AssertUserError(Run(noData, "predict", "--checkpoint", run, "--model", "m2m"), "holds a 'dnn' model, not 'm2m'"); // before loading data
+        AssertUserError(Run("eval", "--checkpoint", Path.Combine(_dir, "nowhere")), "checkpoint not found");
+        AssertUserError(Run("predict", "--checkpoint", run, "--split", "validation"), "unknown split 'validation'; valid: train, test");
+    }
+
+    [Test]
+    public void CheckpointOfOtherDataIsRefused()
+    {
+        var run = Path.Combine(_dir, "run");
+        Assert.That(Run(["train", "--model", "dnn", "--out", run, "--epochs", "1", .. Tiny()]).Code, Is.Zero);
+        var otherSchema = new DynRec.Data.FeatureSchema(
+            [.. FakeBatchSource.DefaultSchema.SparseFields.Take(2), new("tab", 3, DynRec.Data.FieldGroup.Scenario)], null, ["is_click"], "tab", 3);
+        var other = new TrainingServices
+        {
+            LoadData = _ => new LoadedData(otherSchema, new FakeBatchSource(10, 1, otherSchema), new FakeBatchSource(10, 2, otherSchema)),
+            BuildModel = FakeModel.Builder,
+        };
+        AssertUserError(Run(other, "eval", "--checkpoint", run), "was trained on other data: tasks differ");
+    }
+
+    [Test]
+    public void BenchComparesBothKernelPaths()
+    {
+        var result = Run("bench", "--model", "dnn", "--steps", "3", "--warmup", "1", "--batch-size", "32", "--set", "model.emb_dim=4");
+        Assert.That(result.Code, Is.Zero, result.Error);
+        AssertUserError(Run("bench", "--model", "dnn", "--steps", "0"), "--steps must be >= 1");
+    }
+}
