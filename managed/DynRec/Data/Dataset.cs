@@ -13,7 +13,7 @@ namespace DynRec.Data;
 /// three records laid end to end. Every id is an int32 (0 = padding/unknown).
 /// Batches are written straight into tensor memory: no per-sample allocation.
 /// </summary>
-public sealed class Dataset
+public sealed class Dataset : DynRec.Training.IBatchSource
 {
     private const int RowUser = 0, RowItem = 1, RowGroup = 2, RowScenario = 3, RowDate = 4, RowContext = 5;
 
