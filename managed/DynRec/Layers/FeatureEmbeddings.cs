@@ -10,10 +10,12 @@ namespace DynRec.Layers;
 /// row 0 = padding: zero and never updated), named `{field}.weight`. The
 /// sequence field looks up the table of the field whose vocabulary it shares.
 /// Lookups return [B, D] per field; groups are concatenated in column order.
+/// The tables are registered directly under the field names (no container
+/// level), so a model's field `embeddings` gives `embeddings.user_id.weight`.
 /// </summary>
 public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
 {
-    private readonly ModuleDict<Embedding> tables;
+    private readonly Dictionary<string, Embedding> _tables = new();
     private readonly FeatureSchema _schema;
 
     public FeatureEmbeddings(FeatureSchema schema, int dim) : base(nameof(FeatureEmbeddings))
@@ -21,7 +23,6 @@ public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
         if (dim <= 0) throw new ArgumentOutOfRangeException(nameof(dim), $"emb_dim must be > 0, got {dim}");
         _schema = schema;
         Dim = dim;
-        tables = new ModuleDict<Embedding>();
         foreach (var field in schema.SparseFields)
         {
             if (field.VocabularySize < 2)
@@ -33,9 +34,9 @@ public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
                 nn.init.uniform_(table.weight!, -0.05, 0.05);
                 table.weight![0].zero_();
             }
-            tables.Add(field.Name, table);
+            _tables.Add(field.Name, table);
+            register_module(field.Name, table);
         }
-        RegisterComponents();
     }
 
     public int Dim { get; }
@@ -47,7 +48,7 @@ public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
 
     /// <summary>Embedding of one column [B, D].</summary>
     public Tensor Field(Tensor sparse, int column) =>
-        tables[_schema.SparseFields[column].Name].forward(sparse[.., column]);
+        _tables[_schema.SparseFields[column].Name].forward(sparse[.., column]);
 
     /// <summary>The given columns' embeddings concatenated: [B, n*D].</summary>
     public Tensor Fields(Tensor sparse, IEnumerable<int> columns)
@@ -94,7 +95,7 @@ public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
     public Tensor Sequence(Tensor sequence)
     {
         var seq = _schema.Sequence ?? throw new InvalidOperationException("the feature schema has no sequence field");
-        return tables[seq.SharesVocabularyWith].forward(sequence);
+        return _tables[seq.SharesVocabularyWith].forward(sequence);
     }
 
     /// <summary>Mean of the non-padding sequence embeddings [B, D] (zero for an empty sequence).</summary>

@@ -11,8 +11,10 @@ namespace DynRec.Layers;
 /// (hyper_linear): S = reshape(weight_gen(z), [n_in, n_out]), c = bias_gen(z),
 /// y = act(x S + c). Parameters: weight_gen.weight [n_in*n_out, n_cond] (G),
 /// weight_gen.bias (g), bias_gen.weight [n_out, n_cond] (Gb), bias_gen.bias (gb).
-/// The generators start like Keras' Dense (glorot-uniform weights, zero bias),
-/// as in FunRec, so the generated matrices start small.
+/// Init: G and Gb glorot-uniform (Keras' Dense, as FunRec); gb zero; g, the
+/// condition-independent part of S, starts as torch.nn.Linear would start an
+/// n_in -> n_out layer (U(±1/sqrt(n_in))) — FunRec starts it at zero, which
+/// leaves S ≈ 0 while the condition is small and stalls the first steps.
 /// </summary>
 public sealed class GeneratedLinear : nn.Module<Tensor, Tensor, Tensor>, IKernelSwitch
 {
@@ -24,6 +26,11 @@ public sealed class GeneratedLinear : nn.Module<Tensor, Tensor, Tensor>, IKernel
     {
         weight_gen = KerasDense(condFeatures, inFeatures * outFeatures);
         bias_gen = KerasDense(condFeatures, outFeatures);
+        using (no_grad())
+        {
+            var bound = 1.0 / Math.Sqrt(inFeatures);
+            nn.init.uniform_(weight_gen.bias!, -bound, bound);
+        }
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         Activation = activation;

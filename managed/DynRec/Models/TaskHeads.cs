@@ -11,22 +11,26 @@ namespace DynRec.Models;
 /// </summary>
 public sealed class TaskHeads : nn.Module<Tensor, Tensor>
 {
-    private readonly ModuleList<Linear> heads;
+    private readonly List<Linear> _heads = new();
 
     public TaskHeads(int taskCount, long inFeatures) : base(nameof(TaskHeads))
     {
-        heads = new ModuleList<Linear>();
-        for (var t = 0; t < taskCount; t++) heads.Add(nn.Linear(inFeatures, 1, hasBias: false));
-        RegisterComponents();
+        // Registered directly as "0", "1", ... so a model's field `heads` gives heads.{t}.weight.
+        for (var t = 0; t < taskCount; t++)
+        {
+            var head = nn.Linear(inFeatures, 1, hasBias: false);
+            _heads.Add(head);
+            register_module(t.ToString(System.Globalization.CultureInfo.InvariantCulture), head);
+        }
     }
 
     public override Tensor forward(Tensor x)
     {
         var perTask = x.dim() == 3;
-        return cat(heads.Select((h, t) => h.forward(perTask ? x[t] : x)).ToList(), 1);
+        return cat(_heads.Select((h, t) => h.forward(perTask ? x[t] : x)).ToList(), 1);
     }
 
     /// <summary>Per-task representations as a list -> logits [B, T].</summary>
     public Tensor forward(IReadOnlyList<Tensor> perTask) =>
-        cat(heads.Select((h, t) => h.forward(perTask[t])).ToList(), 1);
+        cat(_heads.Select((h, t) => h.forward(perTask[t])).ToList(), 1);
 }

@@ -52,12 +52,12 @@ public static class Reference
         if (position == GatePosition.Output)
         {
             var gate = delta.view(batch, towers, nOut).permute(1, 0, 2);
-            var pre = b is null ? bmm(x3, wt) : baddbmm(b.unsqueeze(1), x3, wt);
+            var pre = b is null ? bmm(x3, wt) : bmm(x3, wt) + b.unsqueeze(1);
             return gate * Activate(pre, activation);
         }
         var gateIn = delta.view(batch, towers, nIn).permute(1, 0, 2);
         var gated = gateIn * x3;
-        var preIn = b is null ? bmm(gated, wt) : baddbmm(b.unsqueeze(1), gated, wt);
+        var preIn = b is null ? bmm(gated, wt) : bmm(gated, wt) + b.unsqueeze(1);
         return Activate(preIn, activation);
     }
 
