@@ -11,6 +11,7 @@ namespace DynRec.Tests.Models;
 [TestFixture]
 public class MemoryTests
 {
+
     [TestCase("pepnet", Kernels.Native)]
     [TestCase("pepnet", Kernels.Reference)]
     [TestCase("apg", Kernels.Native)]

@@ -13,7 +13,7 @@ public class TrainingTests
     private const int Steps = 300;
 
     [TestCaseSource(typeof(ModelTestData), nameof(ModelTestData.TrainingCases))]
-    public void TrainingOnPlantedProblemLowersTheLoss(string name, Dictionary<string, object?> options)
+    public void TrainingOnPlantedProblemLowersTheLoss(string name, Dictionary<string, object?> options, double bound)
     {
         manual_seed(3);
         var schema = ModelTestData.Schema();
@@ -45,6 +45,6 @@ public class TrainingTests
         var final = EvalLoss();
         TestContext.Out.WriteLine($"{TestContext.CurrentContext.Test.Name}: held-out BCE {initial:F4} -> {final:F4}");
         Assert.That(final, Is.LessThan(0.8 * initial), $"loss {initial:F4} -> {final:F4}");
-        Assert.That(final, Is.LessThan(0.45), $"loss {initial:F4} -> {final:F4}");
+        Assert.That(final, Is.LessThan(bound), $"loss {initial:F4} -> {final:F4}");
     }
 }
