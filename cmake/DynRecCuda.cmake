@@ -9,7 +9,15 @@
 include(CheckLanguage)
 
 set(DYNREC_WITH_CUDA OFF)
-if(NOT DYNREC_CUDA STREQUAL "OFF")
+# Sanitizer builds stay host-only unless CUDA is asked for explicitly:
+# ASan/UBSan do not see device code, and nvcc's host-compiler link
+# directories can pull in another GCC's libasan (a runtime mismatch).
+set(_dynrec_cuda_mode "${DYNREC_CUDA}")
+if(DYNREC_SANITIZE AND DYNREC_CUDA STREQUAL "AUTO")
+  message(STATUS "DynRec: DYNREC_SANITIZE=ON, so CUDA is not auto-detected (set DYNREC_CUDA=ON to force it)")
+  set(_dynrec_cuda_mode "OFF")
+endif()
+if(NOT _dynrec_cuda_mode STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     enable_language(CUDA)

@@ -19,6 +19,10 @@ struct Case {
 
 // Each ops_*.cpp adds its cases here (called from main).
 void add_gate_nu_cases(std::vector<Case>& cases, bool quick);
+void add_gated_linear_cases(std::vector<Case>& cases, bool quick);
+void add_epnet_cases(std::vector<Case>& cases, bool quick);
+void add_hyper_linear_cases(std::vector<Case>& cases, bool quick);
+void add_apg_layer_cases(std::vector<Case>& cases, bool quick);
 
 std::vector<float> random_buffer(int64_t n, uint32_t seed);
 void check(int status);  // aborts the benchmark with the native message on failure

@@ -36,6 +36,25 @@ int main(void) {
     if (st != DYNREC_ERR_INVALID_ARGUMENT) return fail("NULL x must be rejected");
     if (strstr(dynrec_last_error(), "x") == NULL) return fail("message must name x");
 
+    {
+        /* hyper_linear, batch 1, 2 -> 1, one condition: S = z g_w^T + g_b = [3.5, 6.5],
+         * y = x S + z c_w^T + c_b = 1*3.5 + 2*6.5 + 3*1 - 1 = 18.5. */
+        const float hx[2] = {1, 2}, hz[1] = {3}, gw[2] = {1, 2}, gb[2] = {0.5f, 0.5f}, cw[1] = {1}, cb[1] = {-1};
+        float hy[1] = {0};
+        st = dynrec_hyper_linear_forward(DYNREC_DEVICE_CPU, NULL, 1, 2, 1, 1, hx, hz, gw, gb, cw, cb,
+                                         DYNREC_ACT_NONE, hy);
+        if (st != DYNREC_OK) return fail("hyper_linear_forward");
+        if (fabsf(hy[0] - 18.5f) > 1e-5f) return fail("hyper_linear_forward value");
+    }
+    {
+        int64_t k = 0, p = 0;
+        if (dynrec_apg_layer_dims(256, 256, 1, 4, 4, &k, &p) != DYNREC_OK || k != 64 || p != 64)
+            return fail("apg_layer_dims");
+        if (dynrec_gated_linear_forward(DYNREC_DEVICE_CPU, NULL, 1, 1, 1, 1, DYNREC_GATE_INPUT, DYNREC_ACT_NONE, 1,
+                                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0) != DYNREC_ERR_INVALID_ARGUMENT)
+            return fail("gated_linear must reject NULL x");
+    }
+
     printf("c_api_test: ok (%s)\n", dynrec_build_info());
     return 0;
 }

@@ -149,16 +149,6 @@ TEST(GateNu, NullGradientOutputsAreSkipped) {
     EXPECT_TRUE(all_close(gx, full.x, 0.0f, 0.0f));
 }
 
-namespace {
-::testing::AssertionResult rejected_naming(dynrec_status st, const char* argument) {
-    if (st != DYNREC_ERR_INVALID_ARGUMENT)
-        return ::testing::AssertionFailure() << "status " << st << " (expected INVALID_ARGUMENT) for " << argument;
-    const std::string msg = dynrec_last_error();
-    if (msg.find(argument) == std::string::npos)
-        return ::testing::AssertionFailure() << "message '" << msg << "' does not name " << argument;
-    return ::testing::AssertionSuccess();
-}
-}  // namespace
 
 TEST(GateNu, ValidationNamesTheOffendingArgument) {
     GateNuData d({4, 3, 2, 2, 2.0f, true});

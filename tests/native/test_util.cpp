@@ -3,6 +3,9 @@
 #include <cmath>
 #include <random>
 #include <sstream>
+#include <string>
+
+#include "dynrec/dynrec.h"
 
 namespace dynrec_test {
 
@@ -60,6 +63,18 @@ std::vector<FdSample> finite_difference(std::vector<float>& param, const std::fu
                                                  << " vs finite difference " << s.grad;
     }
     return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult rejected_naming(int status, const char* argument) {
+    if (status != DYNREC_ERR_INVALID_ARGUMENT)
+        return ::testing::AssertionFailure() << "status " << status << " (expected INVALID_ARGUMENT) for " << argument;
+    // Messages read "<export>: <argument>: ..." or "<export>: <argument> [dims]: ...".
+    const std::string msg = dynrec_last_error(), key = std::string(": ") + argument;
+    for (size_t at = msg.find(key); at != std::string::npos; at = msg.find(key, at + 1)) {
+        const size_t next = at + key.size();
+        if (next < msg.size() && (msg[next] == ':' || msg[next] == ' ')) return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "message '" << msg << "' does not name " << argument;
 }
 
 double dot(const std::vector<float>& a, const std::vector<float>& b) {

@@ -34,6 +34,10 @@ std::vector<FdSample> finite_difference(std::vector<float>& param, const std::fu
 // Dot product in double, for "loss = sum(out * seed)" style probes.
 double dot(const std::vector<float>& a, const std::vector<float>& b);
 
+// The call failed with DYNREC_ERR_INVALID_ARGUMENT and dynrec_last_error()
+// names `argument`.
+::testing::AssertionResult rejected_naming(int status, const char* argument);
+
 // The odd batch sizes every op is checked on.
 inline const std::vector<int64_t>& odd_batches() {
     static const std::vector<int64_t> b{1, 7, 33, 1000};

@@ -70,6 +70,12 @@ typedef enum dynrec_activation {
     DYNREC_ACT_LEAKY_RELU = 4 /* negative slope 0.01, as torch's default */
 } dynrec_activation;
 
+/* Where gated_linear applies its gate delta (elementwise, "*" below). */
+typedef enum dynrec_gate_position {
+    DYNREC_GATE_OUTPUT = 0, /* y = delta * act(x W^T + b)   (FunRec's PPNet) */
+    DYNREC_GATE_INPUT = 1   /* y = act((delta * x) W^T + b) (the PEPNet paper) */
+} dynrec_gate_position;
+
 /* ------------------------------------------------------------------ */
 /* Library information                                                 */
 /* ------------------------------------------------------------------ */
@@ -143,6 +149,297 @@ DYNREC_API dynrec_status dynrec_gate_nu_backward_reference(
     const float* hidden, const float* delta, const float* grad_delta,
     float* grad_x, float* grad_w1, float* grad_b1,
     float* grad_w2, float* grad_b2);
+
+/* ------------------------------------------------------------------ */
+/* gated_linear: PPNet layer, T task towers of one layer in one call    */
+/* ------------------------------------------------------------------ */
+/* For each tower t (0 <= t < towers), with "*" elementwise:
+ *   gate_position OUTPUT: y_t = delta_t * act(x_t W_t^T + b_t)   n_gate = n_out
+ *   gate_position INPUT:  y_t = act((delta_t * x_t) W_t^T + b_t) n_gate = n_in
+ * delta is [batch, towers * n_gate] (a GateNU output split across towers):
+ * delta_t is its columns t*n_gate .. t*n_gate + n_gate - 1.
+ * x_shared = 1: x is [batch, n_in], read by every tower (a stack's first
+ * layer); x_shared = 0: x is [towers, batch, n_in], x_t = x + t*batch*n_in.
+ * `workspace` must hold dynrec_gated_linear_workspace_size(...) bytes (the
+ * same size serves forward and backward; 0 on the CPU, where NULL is fine). */
+DYNREC_API dynrec_status dynrec_gated_linear_workspace_size(int32_t device,
+    int64_t towers, int64_t batch, int64_t n_in, int64_t n_out,
+    int32_t gate_position, int32_t x_shared, int64_t* bytes);
+
+DYNREC_API dynrec_status dynrec_gated_linear_forward(int32_t device, void* stream,
+    int64_t towers, int64_t batch, int64_t n_in, int64_t n_out,
+    int32_t gate_position, /* dynrec_gate_position */
+    int32_t activation,    /* dynrec_activation */
+    int32_t x_shared,      /* 1: x shared by all towers, 0: one x per tower */
+    const float* x,        /* [batch, n_in] if x_shared, else [towers, batch, n_in] */
+    const float* w,        /* [towers, n_out, n_in] (torch.nn.Linear layout per tower) */
+    const float* b,        /* [towers, n_out] or NULL */
+    const float* delta,    /* [batch, towers * n_gate] */
+    float* act_out,        /* [towers, batch, n_out] = act(pre-activation), before an OUTPUT
+                              gate; kept for backward; or NULL (inference). With the INPUT
+                              gate it equals y, and backward may be given y instead. */
+    float* y,              /* [towers, batch, n_out] */
+    void* workspace, int64_t workspace_bytes);
+
+/* Gradients of gated_linear. grad_y is dL/dy. Each grad_* may be NULL when
+ * not wanted; non-NULL outputs are overwritten (not accumulated). grad_x has
+ * x's shape: with x_shared = 1 it is summed over the towers. */
+DYNREC_API dynrec_status dynrec_gated_linear_backward(int32_t device, void* stream,
+    int64_t towers, int64_t batch, int64_t n_in, int64_t n_out,
+    int32_t gate_position, int32_t activation, int32_t x_shared,
+    const float* x,        /* as in forward */
+    const float* w,        /* [towers, n_out, n_in] */
+    const float* delta,    /* [batch, towers * n_gate] */
+    const float* act_out,  /* [towers, batch, n_out] from forward (INPUT gate: y also works) */
+    const float* grad_y,   /* [towers, batch, n_out] */
+    float* grad_x,         /* x's shape, or NULL */
+    float* grad_w,         /* [towers, n_out, n_in] or NULL */
+    float* grad_b,         /* [towers, n_out] or NULL */
+    float* grad_delta,     /* [batch, towers * n_gate] or NULL */
+    void* workspace, int64_t workspace_bytes);
+
+/* Naive reference loops (the spec; CPU only, single-threaded). */
+DYNREC_API dynrec_status dynrec_gated_linear_forward_reference(
+    int64_t towers, int64_t batch, int64_t n_in, int64_t n_out,
+    int32_t gate_position, int32_t activation, int32_t x_shared,
+    const float* x, const float* w, const float* b, const float* delta,
+    float* act_out, float* y);
+
+DYNREC_API dynrec_status dynrec_gated_linear_backward_reference(
+    int64_t towers, int64_t batch, int64_t n_in, int64_t n_out,
+    int32_t gate_position, int32_t activation, int32_t x_shared,
+    const float* x, const float* w, const float* delta,
+    const float* act_out, const float* grad_y,
+    float* grad_x, float* grad_w, float* grad_b, float* grad_delta);
+
+/* ------------------------------------------------------------------ */
+/* epnet: out = delta * E, delta = gate_nu(concat(domain, sg(E)))       */
+/* ------------------------------------------------------------------ */
+/* delta = gamma * sigmoid(relu(concat(domain, E) w1^T + b1) w2^T + b2), the
+ * concat never materialized (w1's first n_domain columns read domain, the
+ * rest read E). sg = stop-gradient: no gradient flows into E through the
+ * gate, so grad_emb is delta * grad_out only (FunRec's EPNet). */
+DYNREC_API dynrec_status dynrec_epnet_forward(int32_t device, void* stream,
+    int64_t batch, int64_t n_domain, int64_t n_emb, int64_t n_hidden,
+    const float* domain,  /* [batch, n_domain] */
+    const float* emb,     /* [batch, n_emb]: E */
+    const float* w1,      /* [n_hidden, n_domain + n_emb] */
+    const float* b1,      /* [n_hidden] or NULL */
+    const float* w2,      /* [n_emb, n_hidden] */
+    const float* b2,      /* [n_emb] or NULL */
+    float gamma,          /* FunRec default 2 */
+    float* hidden,        /* [batch, n_hidden]: relu output kept for backward, or NULL (CPU only) */
+    float* delta,         /* [batch, n_emb]: the gate, kept for backward, or NULL */
+    float* out);          /* [batch, n_emb] = delta * E */
+
+/* Bytes of scratch dynrec_epnet_backward needs (0 on the CPU). */
+DYNREC_API dynrec_status dynrec_epnet_workspace_size(int32_t device,
+    int64_t batch, int64_t n_domain, int64_t n_emb, int64_t n_hidden, int64_t* bytes);
+
+/* Gradients of epnet given the forward's hidden and delta. Each grad_* may be
+ * NULL; non-NULL outputs are overwritten. */
+DYNREC_API dynrec_status dynrec_epnet_backward(int32_t device, void* stream,
+    int64_t batch, int64_t n_domain, int64_t n_emb, int64_t n_hidden,
+    const float* domain, const float* emb,
+    const float* w1,          /* [n_hidden, n_domain + n_emb] */
+    const float* w2,          /* [n_emb, n_hidden] */
+    float gamma,
+    const float* hidden,      /* [batch, n_hidden] from forward */
+    const float* delta,       /* [batch, n_emb] from forward */
+    const float* grad_out,    /* [batch, n_emb] */
+    float* grad_domain,       /* [batch, n_domain] or NULL */
+    float* grad_emb,          /* [batch, n_emb] = delta * grad_out (direct path only), or NULL */
+    float* grad_w1,           /* [n_hidden, n_domain + n_emb] or NULL */
+    float* grad_b1,           /* [n_hidden] or NULL */
+    float* grad_w2,           /* [n_emb, n_hidden] or NULL */
+    float* grad_b2,           /* [n_emb] or NULL */
+    void* workspace, int64_t workspace_bytes);
+
+DYNREC_API dynrec_status dynrec_epnet_forward_reference(
+    int64_t batch, int64_t n_domain, int64_t n_emb, int64_t n_hidden,
+    const float* domain, const float* emb, const float* w1, const float* b1,
+    const float* w2, const float* b2, float gamma,
+    float* hidden, float* delta, float* out);
+
+DYNREC_API dynrec_status dynrec_epnet_backward_reference(
+    int64_t batch, int64_t n_domain, int64_t n_emb, int64_t n_hidden,
+    const float* domain, const float* emb, const float* w1, const float* w2, float gamma,
+    const float* hidden, const float* delta, const float* grad_out,
+    float* grad_domain, float* grad_emb, float* grad_w1, float* grad_b1,
+    float* grad_w2, float* grad_b2);
+
+/* ------------------------------------------------------------------ */
+/* hyper_linear: a linear layer whose weight is generated per sample    */
+/* ------------------------------------------------------------------ */
+/* Per row i: S_i = reshape(z_i g_w^T + g_b, [n_in, n_out]) (row-major:
+ * S_i[a][b] is entry a*n_out + b), y_i = act(x_i S_i + z_i c_w^T + c_b).
+ * The optimized kernels never materialize the batch x n_in x n_out tensor S:
+ * x_i S_i is a bilinear form in (x_i, z_i) evaluated with GEMMs over g_w. */
+DYNREC_API dynrec_status dynrec_hyper_linear_forward(int32_t device, void* stream,
+    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond,
+    const float* x,    /* [batch, n_in] */
+    const float* z,    /* [batch, n_cond]: the condition */
+    const float* g_w,  /* [n_in*n_out, n_cond]: generator weight (torch layout) */
+    const float* g_b,  /* [n_in*n_out] or NULL: generator bias */
+    const float* c_w,  /* [n_out, n_cond] or NULL: generated-bias weight */
+    const float* c_b,  /* [n_out] or NULL: generated-bias bias */
+    int32_t activation,
+    float* y);         /* [batch, n_out] */
+
+/* Bytes of scratch dynrec_hyper_linear_backward needs (0 on the CPU). */
+DYNREC_API dynrec_status dynrec_hyper_linear_workspace_size(int32_t device,
+    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond, int64_t* bytes);
+
+/* Gradients of hyper_linear. The activation's derivative is taken from the
+ * forward output y (may be NULL when activation = NONE). g_b and c_w are the
+ * forward's (NULL if it had none). Each grad_* may be NULL; non-NULL
+ * outputs are overwritten. */
+DYNREC_API dynrec_status dynrec_hyper_linear_backward(int32_t device, void* stream,
+    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond,
+    const float* x, const float* z,
+    const float* g_w,       /* [n_in*n_out, n_cond] */
+    const float* g_b,       /* [n_in*n_out] or NULL */
+    const float* c_w,       /* [n_out, n_cond] or NULL */
+    int32_t activation,
+    const float* y,         /* [batch, n_out] forward output */
+    const float* grad_y,    /* [batch, n_out] */
+    float* grad_x,          /* [batch, n_in] or NULL */
+    float* grad_z,          /* [batch, n_cond] or NULL */
+    float* grad_g_w,        /* [n_in*n_out, n_cond] or NULL */
+    float* grad_g_b,        /* [n_in*n_out] or NULL */
+    float* grad_c_w,        /* [n_out, n_cond] or NULL */
+    float* grad_c_b,        /* [n_out] or NULL */
+    void* workspace, int64_t workspace_bytes);
+
+/* Naive reference loops: materialize S_i row by row (the spec). */
+DYNREC_API dynrec_status dynrec_hyper_linear_forward_reference(
+    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond,
+    const float* x, const float* z, const float* g_w, const float* g_b,
+    const float* c_w, const float* c_b, int32_t activation, float* y);
+
+DYNREC_API dynrec_status dynrec_hyper_linear_backward_reference(
+    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond,
+    const float* x, const float* z, const float* g_w, const float* g_b,
+    const float* c_w, int32_t activation, const float* y, const float* grad_y,
+    float* grad_x, float* grad_z, float* grad_g_w, float* grad_g_b,
+    float* grad_c_w, float* grad_c_b);
+
+/* ------------------------------------------------------------------ */
+/* apg_layer: FunRec's APGLayer (adaptive parameter generation)         */
+/* ------------------------------------------------------------------ */
+/* x [batch, n] -> y [batch, m], condition z [batch, n_cond].
+ * k = ceil(min(n, m) / mf_k), p = ceil(min(n, m) / mf_p). Steps, each
+ * h = act(h_prev W^T + b) (dense, shared) or act(hyper_linear(h_prev, z))
+ * (generated); `inner_activation` after every step but the last,
+ * `activation` after the last (DYNREC_ACT_NONE = no activation):
+ *   uv_shared = 1, mf_p > 0:  NP dense [p,n] -> PK dense [k,p] -> KK generated
+ *                             -> KP dense [p,k] -> PM dense [m,p]
+ *   uv_shared = 1, mf_p = 0:  NK dense [k,n] -> KK generated -> KM dense [m,k]
+ *   uv_shared = 0 (mf_p ignored): NK generated (n->k) -> KK generated -> KM generated (k->m)
+ * A generated step n_i -> n_o has hyper_linear's parameters: gw [n_i*n_o,
+ * n_cond], gb [n_i*n_o], cw [n_o, n_cond], cb [n_o] (FunRec's
+ * specific_weight_* / specific_bias_* Dense layers, with bias, no activation).
+ * Parameter slots (NULL for those the mode does not use; a non-NULL pointer
+ * there is rejected; biases b_*, *_gb, *_cw, *_cb may be NULL = zero):
+ *   w_in  b_in : NP ([p,n], [p]) or NK ([k,n], [k]) when uv_shared
+ *   w_pk  b_pk : PK [k,p], [k]           (uv_shared, mf_p > 0)
+ *   kk_*       : KK, k -> k              (every mode; kk_gw required)
+ *   w_kp  b_kp : KP [p,k], [p]           (uv_shared, mf_p > 0)
+ *   w_out b_out: PM ([m,p], [m]) or KM ([m,k], [m]) when uv_shared
+ *   nk_*, km_* : generated NK (n -> k) and KM (k -> m) when uv_shared = 0
+ * `saved` holds the inner steps' outputs for backward:
+ * dynrec_apg_layer_saved_size(...) floats. */
+
+/* k and p for these sizes (p = 0 when there is no P step). */
+DYNREC_API dynrec_status dynrec_apg_layer_dims(int64_t n, int64_t m,
+    int32_t uv_shared, int64_t mf_k, int64_t mf_p, int64_t* k, int64_t* p);
+
+/* Floats of `saved`: batch * (2p + 2k) with the P steps, else batch * 2k. */
+DYNREC_API dynrec_status dynrec_apg_layer_saved_size(int64_t batch, int64_t n, int64_t m,
+    int32_t uv_shared, int64_t mf_k, int64_t mf_p, int64_t* elements);
+
+/* Bytes of scratch dynrec_apg_layer_backward needs (0 on the CPU). */
+DYNREC_API dynrec_status dynrec_apg_layer_workspace_size(int32_t device,
+    int64_t batch, int64_t n, int64_t m, int64_t n_cond,
+    int32_t uv_shared, int64_t mf_k, int64_t mf_p, int64_t* bytes);
+
+DYNREC_API dynrec_status dynrec_apg_layer_forward(int32_t device, void* stream,
+    int64_t batch, int64_t n, int64_t m, int64_t n_cond,
+    int32_t uv_shared, int64_t mf_k, int64_t mf_p, /* mf_k >= 1; mf_p >= 0, 0 = no P steps */
+    int32_t inner_activation, int32_t activation,
+    const float* x,   /* [batch, n] */
+    const float* z,   /* [batch, n_cond] */
+    const float* w_in, const float* b_in,
+    const float* w_pk, const float* b_pk,
+    const float* kk_gw, const float* kk_gb, const float* kk_cw, const float* kk_cb,
+    const float* w_kp, const float* b_kp,
+    const float* w_out, const float* b_out,
+    const float* nk_gw, const float* nk_gb, const float* nk_cw, const float* nk_cb,
+    const float* km_gw, const float* km_gb, const float* km_cw, const float* km_cb,
+    float* saved,     /* saved_size floats, kept for backward; or NULL (CPU only) */
+    float* y);        /* [batch, m] */
+
+/* Gradients of apg_layer. Takes the weights that carry gradients (biases
+ * are not needed) in the forward's slots, the forward's `saved` and y.
+ * grad_* slots follow the parameter slots: NULL when not wanted (and for
+ * slots the mode does not use); non-NULL outputs are overwritten. */
+DYNREC_API dynrec_status dynrec_apg_layer_backward(int32_t device, void* stream,
+    int64_t batch, int64_t n, int64_t m, int64_t n_cond,
+    int32_t uv_shared, int64_t mf_k, int64_t mf_p,
+    int32_t inner_activation, int32_t activation,
+    const float* x, const float* z,
+    const float* w_in, const float* w_pk,
+    const float* kk_gw, const float* kk_gb, const float* kk_cw,
+    const float* w_kp, const float* w_out,
+    const float* nk_gw, const float* nk_gb, const float* nk_cw,
+    const float* km_gw, const float* km_gb, const float* km_cw,
+    const float* saved, const float* y,
+    const float* grad_y,  /* [batch, m] */
+    float* grad_x,        /* [batch, n] or NULL */
+    float* grad_z,        /* [batch, n_cond] or NULL (sum over the generated steps) */
+    float* grad_w_in, float* grad_b_in,
+    float* grad_w_pk, float* grad_b_pk,
+    float* grad_kk_gw, float* grad_kk_gb, float* grad_kk_cw, float* grad_kk_cb,
+    float* grad_w_kp, float* grad_b_kp,
+    float* grad_w_out, float* grad_b_out,
+    float* grad_nk_gw, float* grad_nk_gb, float* grad_nk_cw, float* grad_nk_cb,
+    float* grad_km_gw, float* grad_km_gb, float* grad_km_cw, float* grad_km_cb,
+    void* workspace, int64_t workspace_bytes);
+
+/* The chain of reference ops (naive dense loops + hyper_linear reference). */
+DYNREC_API dynrec_status dynrec_apg_layer_forward_reference(
+    int64_t batch, int64_t n, int64_t m, int64_t n_cond,
+    int32_t uv_shared, int64_t mf_k, int64_t mf_p,
+    int32_t inner_activation, int32_t activation,
+    const float* x, const float* z,
+    const float* w_in, const float* b_in,
+    const float* w_pk, const float* b_pk,
+    const float* kk_gw, const float* kk_gb, const float* kk_cw, const float* kk_cb,
+    const float* w_kp, const float* b_kp,
+    const float* w_out, const float* b_out,
+    const float* nk_gw, const float* nk_gb, const float* nk_cw, const float* nk_cb,
+    const float* km_gw, const float* km_gb, const float* km_cw, const float* km_cb,
+    float* saved, float* y);
+
+DYNREC_API dynrec_status dynrec_apg_layer_backward_reference(
+    int64_t batch, int64_t n, int64_t m, int64_t n_cond,
+    int32_t uv_shared, int64_t mf_k, int64_t mf_p,
+    int32_t inner_activation, int32_t activation,
+    const float* x, const float* z,
+    const float* w_in, const float* w_pk,
+    const float* kk_gw, const float* kk_gb, const float* kk_cw,
+    const float* w_kp, const float* w_out,
+    const float* nk_gw, const float* nk_gb, const float* nk_cw,
+    const float* km_gw, const float* km_gb, const float* km_cw,
+    const float* saved, const float* y, const float* grad_y,
+    float* grad_x, float* grad_z,
+    float* grad_w_in, float* grad_b_in,
+    float* grad_w_pk, float* grad_b_pk,
+    float* grad_kk_gw, float* grad_kk_gb, float* grad_kk_cw, float* grad_kk_cb,
+    float* grad_w_kp, float* grad_b_kp,
+    float* grad_w_out, float* grad_b_out,
+    float* grad_nk_gw, float* grad_nk_gb, float* grad_nk_cw, float* grad_nk_cb,
+    float* grad_km_gw, float* grad_km_gb, float* grad_km_cw, float* grad_km_cb);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -14,7 +14,7 @@ namespace {
 
 std::string describe_build() {
     std::string s = "dynrec " DYNREC_VERSION_STRING;
-    s += "; cpu: x86-64 gemm micro-kernel clones avx512f/avx2+fma/baseline";
+    s += "; cpu: x86-64 gemm 8x16 micro-kernel avx512f/avx2+fma/baseline";
 #ifdef _OPENMP
     s += "; openmp: " + std::to_string(_OPENMP);
 #else

@@ -42,6 +42,23 @@ void check_finite(const char* name, float value) {
     if (!std::isfinite(value)) throw_invalid(std::string(name) + ": must be finite");
 }
 
+void check_flag(const char* name, int32_t value) {
+    if (value != 0 && value != 1)
+        throw_invalid(std::string(name) + ": must be 0 or 1, got " + std::to_string(value));
+}
+
+void check_gate_position(const char* name, int32_t position) {
+    if (position != DYNREC_GATE_OUTPUT && position != DYNREC_GATE_INPUT)
+        throw_invalid(std::string(name) + ": unknown gate position " + std::to_string(position) +
+                      " (expected 0 = DYNREC_GATE_OUTPUT or 1 = DYNREC_GATE_INPUT)");
+}
+
+void check_workspace(const char* size_export, int64_t need, const void* workspace, int64_t workspace_bytes) {
+    if (workspace_bytes < need || (need > 0 && workspace == nullptr))
+        throw_invalid("workspace: needs " + std::to_string(need) + " bytes (" + size_export + "), got " +
+                      std::to_string(workspace_bytes) + (workspace ? "" : " and NULL"));
+}
+
 int64_t checked_elements(const char* what, std::initializer_list<int64_t> dims) {
     int64_t total = 1;
     for (int64_t d : dims) {

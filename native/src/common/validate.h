@@ -20,6 +20,11 @@ void check_non_negative(const char* name, int64_t value);
 void check_not_null(const char* name, const void* ptr);
 void check_activation(const char* name, int32_t activation);
 void check_finite(const char* name, float value);
+void check_flag(const char* name, int32_t value);  // 0 or 1
+void check_gate_position(const char* name, int32_t position);
+
+// CUDA entry points: workspace must hold `need` bytes (naming the size export).
+void check_workspace(const char* size_export, int64_t need, const void* workspace, int64_t workspace_bytes);
 
 // a * b (* c) with overflow and kMaxElements checks; `what` names the buffer.
 int64_t checked_elements(const char* what, std::initializer_list<int64_t> dims);

@@ -35,4 +35,45 @@ inline float activation_grad_from_output(int32_t act, float y) {
     }
 }
 
+// v[j] = act(v[j] + bias[j]) for j < n (bias may be NULL). The switch sits
+// outside the loop so each case vectorizes.
+inline void bias_activate(int32_t act, float* v, const float* bias, int64_t n) {
+    if (bias)
+        for (int64_t j = 0; j < n; ++j) v[j] += bias[j];
+    switch (act) {
+        case DYNREC_ACT_RELU:
+            for (int64_t j = 0; j < n; ++j) v[j] = v[j] > 0.0f ? v[j] : 0.0f;
+            break;
+        case DYNREC_ACT_LEAKY_RELU:
+            for (int64_t j = 0; j < n; ++j) v[j] = v[j] > 0.0f ? v[j] : kLeakySlope * v[j];
+            break;
+        case DYNREC_ACT_SIGMOID:
+            for (int64_t j = 0; j < n; ++j) v[j] = sigmoidf(v[j]);
+            break;
+        case DYNREC_ACT_TANH:
+            for (int64_t j = 0; j < n; ++j) v[j] = std::tanh(v[j]);
+            break;
+        default: break;
+    }
+}
+
+// g[j] *= act'(.) given y[j] = act(.), for j < n.
+inline void mul_activation_grad(int32_t act, const float* y, float* g, int64_t n) {
+    switch (act) {
+        case DYNREC_ACT_RELU:
+            for (int64_t j = 0; j < n; ++j) g[j] = y[j] > 0.0f ? g[j] : 0.0f;
+            break;
+        case DYNREC_ACT_LEAKY_RELU:
+            for (int64_t j = 0; j < n; ++j) g[j] = y[j] > 0.0f ? g[j] : kLeakySlope * g[j];
+            break;
+        case DYNREC_ACT_SIGMOID:
+            for (int64_t j = 0; j < n; ++j) g[j] *= y[j] * (1.0f - y[j]);
+            break;
+        case DYNREC_ACT_TANH:
+            for (int64_t j = 0; j < n; ++j) g[j] *= 1.0f - y[j] * y[j];
+            break;
+        default: break;
+    }
+}
+
 }  // namespace dynrec

@@ -1,89 +1,113 @@
-// Blocked GEMM (Goto/BLIS scheme): B is packed in KC x NC panels shared by all
-// threads, each thread packs its own MC x KC block of A, and a 6x16 register
-// micro-kernel accumulates over KC. Edges are zero-padded in the packs, so
-// the micro-kernel never branches on shape; partial tiles are written back
-// through a small stack buffer. No alignment is assumed for A, B or C.
+// Blocked GEMM (Goto/BLIS scheme, see gemm_driver.h): B is packed in KC x NC
+// panels shared by all threads, each thread packs its own MC x KC block of A,
+// and an 8x16 register micro-kernel accumulates over KC (AVX-512 in one
+// pass, picked at load time; AVX2 / baseline clones in two 4-row passes). Edges are
+// zero-padded in the packs, so the micro-kernel never branches on shape;
+// partial tiles are written back element by element. No alignment is
+// assumed for A, B or C.
 #include "cpu/gemm.h"
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
+#include "cpu/gemm_driver.h"
 #include "cpu/parallel.h"
 
 namespace dynrec::cpu {
 
-namespace {
-
-constexpr int64_t MR = 6;
-constexpr int64_t NR = 16;
-constexpr int64_t KC = 256;
-constexpr int64_t MC = 96;    // multiple of MR
-constexpr int64_t NC = 2048;  // multiple of NR
-
-inline float at(const float* x, int64_t ld, bool trans, int64_t r, int64_t c) {
-    return trans ? x[c * ld + r] : x[r * ld + c];
-}
-
-// Packs op(A)[i0:i0+mc, p0:p0+kc] as ceil(mc/MR) slivers of [kc][MR].
-void pack_a(const float* a, int64_t lda, bool trans, int64_t i0, int64_t mc, int64_t p0,
-            int64_t kc, float* dst) {
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-        const int64_t mr = std::min(MR, mc - ir);
-        for (int64_t p = 0; p < kc; ++p) {
-            for (int64_t r = 0; r < mr; ++r) dst[p * MR + r] = at(a, lda, trans, i0 + ir + r, p0 + p);
-            for (int64_t r = mr; r < MR; ++r) dst[p * MR + r] = 0.0f;
-        }
-        dst += kc * MR;
-    }
-}
-
-// Packs op(B)[p0:p0+kc, j0:j0+nc] as ceil(nc/NR) slivers of [kc][NR].
-void pack_b_sliver(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t kc, int64_t j,
-                   int64_t nr, float* dst) {
-    if (!trans && nr == NR) {
-        for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, b + (p0 + p) * ldb + j, NR * sizeof(float));
-        return;
-    }
-    for (int64_t p = 0; p < kc; ++p) {
-        for (int64_t c = 0; c < nr; ++c) dst[p * NR + c] = at(b, ldb, trans, p0 + p, j + c);
-        for (int64_t c = nr; c < NR; ++c) dst[p * NR + c] = 0.0f;
-    }
-}
+namespace gemm {
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
-// acc[MR][NR] = sum_p a[p][:] (outer) b[p][:]; then C += alpha * acc.
-__attribute__((target_clones("avx512f", "arch=haswell", "default")))
-void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
-                  int64_t ldc, int64_t mr, int64_t nr, float alpha) {
-    v16 acc0 = {}, acc1 = {}, acc2 = {}, acc3 = {}, acc4 = {}, acc5 = {};
+// acc[r] = sum_p a[p][row0 + r] * b[p][:] for ROWS rows of an [kc][MR] A
+// sliver. Explicit accumulators so they stay in registers.
+#define DYNREC_FMA_ROW(r) c##r += ap[r] * bv
+template <int ROWS>
+static inline __attribute__((always_inline)) void accumulate_rows(int64_t kc, const float* a, const float* b,
+                                                                    v16* acc) {
+    static_assert(ROWS == 4 || ROWS == 8, "4 or 8 rows");
+    v16 c0 = {}, c1 = {}, c2 = {}, c3 = {}, c4 = {}, c5 = {}, c6 = {}, c7 = {};
     for (int64_t p = 0; p < kc; ++p) {
         v16 bv;
         std::memcpy(&bv, b + p * NR, sizeof(bv));
         const float* ap = a + p * MR;
-        acc0 += ap[0] * bv;
-        acc1 += ap[1] * bv;
-        acc2 += ap[2] * bv;
-        acc3 += ap[3] * bv;
-        acc4 += ap[4] * bv;
-        acc5 += ap[5] * bv;
+        DYNREC_FMA_ROW(0);
+        DYNREC_FMA_ROW(1);
+        DYNREC_FMA_ROW(2);
+        DYNREC_FMA_ROW(3);
+        if (ROWS == 8) {
+            DYNREC_FMA_ROW(4);
+            DYNREC_FMA_ROW(5);
+            DYNREC_FMA_ROW(6);
+            DYNREC_FMA_ROW(7);
+        }
     }
-    v16 acc[MR] = {acc0, acc1, acc2, acc3, acc4, acc5};
+    acc[0] = c0;
+    acc[1] = c1;
+    acc[2] = c2;
+    acc[3] = c3;
+    if (ROWS == 8) {
+        acc[4] = c4;
+        acc[5] = c5;
+        acc[6] = c6;
+        acc[7] = c7;
+    }
+}
+#undef DYNREC_FMA_ROW
+
+// C (+)= alpha * acc for the mr x nr corner that exists.
+static inline __attribute__((always_inline)) void write_back(const v16* acc, float* c, int64_t ldc, int64_t mr,
+                                                               int64_t nr, float alpha, bool accumulate) {
     if (mr == MR && nr == NR) {
         for (int64_t r = 0; r < MR; ++r) {
-            v16 cv;
-            std::memcpy(&cv, c + r * ldc, sizeof(cv));
-            cv += alpha * acc[r];
+            v16 cv = alpha * acc[r];
+            if (accumulate) {
+                v16 old;
+                std::memcpy(&old, c + r * ldc, sizeof(old));
+                cv += old;
+            }
             std::memcpy(c + r * ldc, &cv, sizeof(cv));
         }
         return;
     }
     for (int64_t r = 0; r < mr; ++r)
-        for (int64_t col = 0; col < nr; ++col) c[r * ldc + col] += alpha * acc[r][col];
+        for (int64_t col = 0; col < nr; ++col) {
+            const float v = alpha * acc[r][col];
+            c[r * ldc + col] = accumulate ? c[r * ldc + col] + v : v;
+        }
 }
 
-void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
+// AVX-512: all 8 rows in one pass, 8 independent FMA chains (enough to keep
+// two FMA pipes busy at latency 4; 6 chains cap at 75% of peak).
+__attribute__((target("avx512f")))
+static void micro_kernel_avx512(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
+                                int64_t ldc, int64_t mr, int64_t nr, float alpha, bool accumulate) {
+    v16 acc[MR];
+    accumulate_rows<8>(kc, a, b, acc);
+    write_back(acc, c, ldc, mr, nr, alpha, accumulate);
+}
+
+// AVX2 / baseline: two passes of 4 rows, so the accumulators (2 ymm or 4 xmm
+// per row) fit the 16 vector registers.
+__attribute__((target_clones("arch=haswell", "default")))
+static void micro_kernel_generic(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
+                                 int64_t ldc, int64_t mr, int64_t nr, float alpha, bool accumulate) {
+    v16 acc[MR];
+    accumulate_rows<4>(kc, a, b, acc);
+    if (mr > 4) accumulate_rows<4>(kc, a + 4, b, acc + 4);
+    write_back(acc, c, ldc, mr, nr, alpha, accumulate);
+}
+
+void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
+                  float alpha, bool accumulate) {
+    static const bool avx512 = __builtin_cpu_supports("avx512f");
+    if (avx512)
+        micro_kernel_avx512(kc, a, b, c, ldc, mr, nr, alpha, accumulate);
+    else
+        micro_kernel_generic(kc, a, b, c, ldc, mr, nr, alpha, accumulate);
+}
+
+void scale_rows(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
     if (beta == 1.0f) return;
     parallel_for(0, m, 64, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
@@ -96,60 +120,21 @@ void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
     });
 }
 
-}  // namespace
+}  // namespace gemm
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc) {
-    if (m <= 0 || n <= 0) return;
-    scale_c(m, n, beta, c, ldc);
-    if (k <= 0 || alpha == 0.0f) return;
-
-    std::vector<float> bpack(static_cast<size_t>(KC * NC));
-    for (int64_t j0 = 0; j0 < n; j0 += NC) {
-        const int64_t nc = std::min(NC, n - j0);
-        const int64_t n_slivers = (nc + NR - 1) / NR;
-        for (int64_t p0 = 0; p0 < k; p0 += KC) {
-            const int64_t kc = std::min(KC, k - p0);
-            parallel_for(0, n_slivers, 4, [&](int64_t s0, int64_t s1) {
-                for (int64_t s = s0; s < s1; ++s)
-                    pack_b_sliver(b, ldb, trans_b, p0, kc, j0 + s * NR, std::min(NR, nc - s * NR),
-                                  bpack.data() + s * kc * NR);
-            });
-            // Work items: (row block, group of column slivers) so that small-m
-            // GEMMs (weight gradients) still split across threads.
-            const int64_t m_blocks = (m + MC - 1) / MC;
-            const int64_t n_groups = std::max<int64_t>(1, std::min<int64_t>(n_slivers, 8));
-            const int64_t slivers_per_group = (n_slivers + n_groups - 1) / n_groups;
-            parallel_for(0, m_blocks * n_groups, 1, [&](int64_t w0, int64_t w1) {
-                thread_local std::vector<float> apack;
-                apack.resize(static_cast<size_t>(MC * KC));
-                int64_t packed_block = -1;
-                for (int64_t w = w0; w < w1; ++w) {
-                    const int64_t ib = w / n_groups, g = w % n_groups;
-                    const int64_t i0 = ib * MC, mc = std::min(MC, m - i0);
-                    if (packed_block != ib) {
-                        pack_a(a, lda, trans_a, i0, mc, p0, kc, apack.data());
-                        packed_block = ib;
-                    }
-                    const int64_t s_begin = g * slivers_per_group;
-                    const int64_t s_end = std::min(n_slivers, s_begin + slivers_per_group);
-                    for (int64_t s = s_begin; s < s_end; ++s) {
-                        const int64_t j = j0 + s * NR, nr = std::min(NR, nc - s * NR);
-                        for (int64_t ir = 0; ir < mc; ir += MR) {
-                            micro_kernel(kc, apack.data() + ir * kc, bpack.data() + s * kc * NR,
-                                         c + (i0 + ir) * ldc + j, ldc, std::min(MR, mc - ir), nr, alpha);
-                        }
-                    }
-                }
-            });
-        }
-    }
+    gemm::gemm_packed(m, n, k, alpha, gemm::StridedA{a, lda, trans_a}, gemm::StridedB{b, ldb, trans_b}, beta, c,
+                      ldc);
 }
 
 void sgemm_reference(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                      const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
                      float* c, int64_t ldc) {
+    auto at = [](const float* x, int64_t ld, bool trans, int64_t r, int64_t col) {
+        return trans ? x[col * ld + r] : x[r * ld + col];
+    };
     for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
             double s = 0.0;

@@ -43,4 +43,30 @@ inline unsigned int blocks_for(int64_t n, int threads) {
 
 inline cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
 
+// Grid-stride loop over [0, n) for the elementwise kernels.
+#define DYNREC_CUDA_FOR(t, n)                                                                \
+    for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < (n);                 \
+         t += int64_t(gridDim.x) * blockDim.x)
+
+// Device twins of cpu/activation.h (derivative from the output).
+__device__ __forceinline__ float activate_dev(int32_t act, float v) {
+    switch (act) {
+        case DYNREC_ACT_RELU: return v > 0.0f ? v : 0.0f;
+        case DYNREC_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+        case DYNREC_ACT_TANH: return tanhf(v);
+        case DYNREC_ACT_LEAKY_RELU: return v > 0.0f ? v : 0.01f * v;
+        default: return v;
+    }
+}
+
+__device__ __forceinline__ float activation_grad_dev(int32_t act, float y) {
+    switch (act) {
+        case DYNREC_ACT_RELU: return y > 0.0f ? 1.0f : 0.0f;
+        case DYNREC_ACT_SIGMOID: return y * (1.0f - y);
+        case DYNREC_ACT_TANH: return 1.0f - y * y;
+        case DYNREC_ACT_LEAKY_RELU: return y > 0.0f ? 1.0f : 0.01f;
+        default: return 1.0f;
+    }
+}
+
 }  // namespace dynrec::cuda

@@ -1,0 +1,263 @@
+// The packed-GEMM building blocks shared by sgemm and the fused kernels.
+//
+// A GEMM here is "pack A, pack B, run the 8x16 register micro-kernel". The
+// packers are template parameters, so a fused kernel can feed operands that
+// never exist in memory (an outer product, a concat, a gated input) straight
+// into the packed panels, and a row-tile epilogue can finish each block of
+// output rows while it is still in cache.
+//
+// Packer contracts (all offsets in elements of op(A) / op(B)):
+//   pack_a(i0, mc, p0, kc, dst): rows i0..i0+mc, columns p0..p0+kc of op(A) as
+//     ceil(mc/MR) slivers of [kc][MR]; rows past mc are zero.
+//   pack_b(p0, kc, j, nr, dst): rows p0..p0+kc, columns j..j+nr of op(B) as
+//     one [kc][NR] sliver; columns past nr are zero.
+// Packers are called concurrently from several threads and must be const.
+// No alignment is assumed for any operand, and any size >= 1 works (edges
+// are zero-padded in the packs, so the micro-kernel never branches on shape).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "cpu/parallel.h"
+
+namespace dynrec::cpu::gemm {
+
+constexpr int64_t MR = 8;
+constexpr int64_t NR = 16;
+constexpr int64_t KC = 256;
+constexpr int64_t MC = 96;    // multiple of MR
+constexpr int64_t NC = 2048;  // multiple of NR
+// gemm_rows keeps one [rows x round_up(n, NR)] tile per thread within this.
+constexpr int64_t kRowTileFloats = int64_t(128) * 1024;
+
+// C[mr x nr] (leading dim ldc) = alpha * A_sliver . B_sliver over kc, added to
+// C when `accumulate`, stored over it otherwise. a: [kc][MR], b: [kc][NR].
+void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
+                  int64_t nr, float alpha, bool accumulate);
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// K split into near-equal blocks of at most KC (no 1-wide tail block).
+inline int64_t k_block(int64_t k) { return k <= 0 ? 1 : ceil_div(k, ceil_div(k, KC)); }
+
+// Packs op(A) given as an element function f(i, p).
+template <class F>
+void pack_a_by(const F& f, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
+    for (int64_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
+        const int64_t mr = std::min(MR, mc - ir);
+        for (int64_t p = 0; p < kc; ++p) {
+            for (int64_t r = 0; r < mr; ++r) dst[p * MR + r] = f(i0 + ir + r, p0 + p);
+            for (int64_t r = mr; r < MR; ++r) dst[p * MR + r] = 0.0f;
+        }
+    }
+}
+
+// Packs one sliver of op(B) given as an element function f(p, j).
+template <class F>
+void pack_b_by(const F& f, int64_t p0, int64_t kc, int64_t j, int64_t nr, float* dst) {
+    for (int64_t p = 0; p < kc; ++p) {
+        for (int64_t c = 0; c < nr; ++c) dst[p * NR + c] = f(p0 + p, j + c);
+        for (int64_t c = nr; c < NR; ++c) dst[p * NR + c] = 0.0f;
+    }
+}
+
+// op(A) of a strided row-major matrix: A [m, k] (lda) or, transposed, A^T of a [k, m].
+struct StridedA {
+    const float* a;
+    int64_t lda;
+    bool trans;
+    void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
+        for (int64_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
+            const int64_t mr = std::min(MR, mc - ir);
+            if (trans) {
+                for (int64_t p = 0; p < kc; ++p) {
+                    const float* src = a + (p0 + p) * lda + i0 + ir;
+                    for (int64_t r = 0; r < mr; ++r) dst[p * MR + r] = src[r];
+                    for (int64_t r = mr; r < MR; ++r) dst[p * MR + r] = 0.0f;
+                }
+            } else {
+                for (int64_t r = 0; r < mr; ++r) {
+                    const float* src = a + (i0 + ir + r) * lda + p0;
+                    for (int64_t p = 0; p < kc; ++p) dst[p * MR + r] = src[p];
+                }
+                for (int64_t r = mr; r < MR; ++r)
+                    for (int64_t p = 0; p < kc; ++p) dst[p * MR + r] = 0.0f;
+            }
+        }
+    }
+};
+
+// op(B) of a strided row-major matrix: B [k, n] (ldb) or, transposed, B^T of a [n, k].
+struct StridedB {
+    const float* b;
+    int64_t ldb;
+    bool trans;
+    void operator()(int64_t p0, int64_t kc, int64_t j, int64_t nr, float* dst) const {
+        if (!trans) {
+            for (int64_t p = 0; p < kc; ++p) {
+                const float* src = b + (p0 + p) * ldb + j;
+                std::memcpy(dst + p * NR, src, static_cast<size_t>(nr) * sizeof(float));
+                for (int64_t c = nr; c < NR; ++c) dst[p * NR + c] = 0.0f;
+            }
+            return;
+        }
+        // Column c of the sliver is row j + c of b: read it contiguously.
+        for (int64_t c = 0; c < nr; ++c) {
+            const float* src = b + (j + c) * ldb + p0;
+            for (int64_t p = 0; p < kc; ++p) dst[p * NR + c] = src[p];
+        }
+        for (int64_t c = nr; c < NR; ++c)
+            for (int64_t p = 0; p < kc; ++p) dst[p * NR + c] = 0.0f;
+    }
+};
+
+void scale_rows(int64_t m, int64_t n, float beta, float* c, int64_t ldc);
+
+// C[m,n] = alpha * op(A) op(B) + beta * C with caller packers (Goto/BLIS
+// order): per NC x KC panel of B, packed once and shared by all threads,
+// threads take (MC row block, group of B slivers) work items, each packing
+// its own A block. Every C element is owned by one thread and summed over K
+// in a fixed order, so results do not depend on the thread count.
+template <class PackA, class PackB>
+void gemm_packed(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pack_a, const PackB& pack_b,
+                 float beta, float* c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0.0f) {
+        scale_rows(m, n, beta, c, ldc);
+        return;
+    }
+    // beta == 0 is handled by storing (not accumulating) in the first K block,
+    // so C may hold garbage (even NaN) on entry, as BLAS allows.
+    if (beta != 0.0f && beta != 1.0f) scale_rows(m, n, beta, c, ldc);
+    const int64_t kb = k_block(k);
+    std::vector<float> bpack(static_cast<size_t>(kb * std::min(NC, round_up(n, NR))));
+    for (int64_t j0 = 0; j0 < n; j0 += NC) {
+        const int64_t nc = std::min(NC, n - j0);
+        const int64_t n_slivers = ceil_div(nc, NR);
+        for (int64_t p0 = 0; p0 < k; p0 += kb) {
+            const int64_t kc = std::min(kb, k - p0);
+            const bool accumulate = p0 > 0 || beta != 0.0f;
+            parallel_for(0, n_slivers, 4, [&](int64_t s0, int64_t s1) {
+                for (int64_t s = s0; s < s1; ++s)
+                    pack_b(p0, kc, j0 + s * NR, std::min(NR, nc - s * NR), bpack.data() + s * kc * NR);
+            });
+            // Work items: (row block, group of column slivers) so that small-m
+            // GEMMs (weight gradients) still split across threads.
+            const int64_t m_blocks = ceil_div(m, MC);
+            const int64_t n_groups = std::max<int64_t>(1, std::min<int64_t>(n_slivers, 8));
+            const int64_t per_group = ceil_div(n_slivers, n_groups);
+            parallel_for(0, m_blocks * n_groups, 1, [&](int64_t w0, int64_t w1) {
+                thread_local std::vector<float> apack;
+                apack.resize(static_cast<size_t>(MC * KC));
+                int64_t packed_block = -1;
+                for (int64_t w = w0; w < w1; ++w) {
+                    const int64_t ib = w / n_groups, g = w % n_groups;
+                    const int64_t i0 = ib * MC, mc = std::min(MC, m - i0);
+                    if (packed_block != ib) {
+                        pack_a(i0, mc, p0, kc, apack.data());
+                        packed_block = ib;
+                    }
+                    const int64_t s_end = std::min(n_slivers, (g + 1) * per_group);
+                    for (int64_t s = g * per_group; s < s_end; ++s) {
+                        const int64_t j = j0 + s * NR, nr = std::min(NR, nc - s * NR);
+                        for (int64_t ir = 0; ir < mc; ir += MR)
+                            micro_kernel(kc, apack.data() + ir * kc, bpack.data() + s * kc * NR,
+                                         c + (i0 + ir) * ldc + j, ldc, std::min(MR, mc - ir), nr, alpha,
+                                         accumulate);
+                    }
+                }
+            });
+        }
+    }
+}
+
+// Rows of op(A) per gemm_rows block: enough blocks to keep every thread busy,
+// few enough rows that a block's [rows x n] tile stays in L2.
+inline int64_t row_block(int64_t m, int64_t ld_tile) {
+    const int64_t cap = std::max(MR, std::min(MC, kRowTileFloats / ld_tile / MR * MR));
+    const int64_t want = round_up(ceil_div(m, 2 * int64_t(max_threads())), MR);
+    return std::clamp(want, MR, cap);
+}
+
+// T = op(A) op(B) one block of rows at a time, then epilogue(i0, rows, T, ldt)
+// with the block's complete rows (T holds rows x n, leading dim ldt; rows
+// beyond `rows` and columns beyond n are scratch). All of op(B) is packed
+// once up front (k x n floats, shared); each thread packs its own A block
+// and keeps its tile, so the whole product never exists in memory. Threads
+// split the row blocks; the epilogue of a block runs on the thread that
+// computed it. Not reentrant from inside an epilogue.
+template <class PackA, class PackB, class Epilogue>
+void gemm_rows(int64_t m, int64_t n, int64_t k, const PackA& pack_a, const PackB& pack_b,
+               const Epilogue& epilogue) {
+    if (m <= 0 || n <= 0) return;
+    const int64_t n_slivers = ceil_div(n, NR), ldt = n_slivers * NR;
+    const int64_t kb = k_block(k);
+    // Block p0 (kc rows of op(B)) starts at p0 * ldt; sliver s inside it at s * kc * NR.
+    std::vector<float> bpack(static_cast<size_t>(std::max<int64_t>(k, 0) * ldt));
+    const int64_t k_blocks = k > 0 ? ceil_div(k, kb) : 0;
+    parallel_for(0, k_blocks * n_slivers, 8, [&](int64_t w0, int64_t w1) {
+        for (int64_t w = w0; w < w1; ++w) {
+            const int64_t p0 = (w / n_slivers) * kb, s = w % n_slivers, kc = std::min(kb, k - p0);
+            pack_b(p0, kc, s * NR, std::min(NR, n - s * NR), bpack.data() + p0 * ldt + s * kc * NR);
+        }
+    });
+    const int64_t rb = row_block(m, ldt);
+    parallel_for(0, ceil_div(m, rb), 1, [&](int64_t b0, int64_t b1) {
+        thread_local std::vector<float> apack, tile;
+        apack.resize(static_cast<size_t>(rb * kb));
+        tile.resize(static_cast<size_t>(rb * ldt));
+        for (int64_t blk = b0; blk < b1; ++blk) {
+            const int64_t i0 = blk * rb, mc = std::min(rb, m - i0);
+            if (k <= 0) std::fill(tile.begin(), tile.end(), 0.0f);
+            for (int64_t p0 = 0; p0 < k; p0 += kb) {
+                const int64_t kc = std::min(kb, k - p0);
+                pack_a(i0, mc, p0, kc, apack.data());
+                const float* bp = bpack.data() + p0 * ldt;
+                for (int64_t s = 0; s < n_slivers; ++s)
+                    for (int64_t ir = 0; ir < mc; ir += MR)
+                        micro_kernel(kc, apack.data() + ir * kc, bp + s * kc * NR, tile.data() + ir * ldt + s * NR,
+                                     ldt, MR, NR, 1.0f, p0 > 0);
+            }
+            epilogue(i0, mc, static_cast<const float*>(tile.data()), ldt);
+        }
+    });
+}
+
+// C[m, n] = op(A) op(B) for a small m (a few MR slivers) and a long K: each
+// thread packs all of op(A) once (m x k, small), then walks its share of the
+// column slivers, packing each K block of a sliver right before use. An
+// operand formed on the fly (an outer product) is thus consumed from L1 and
+// never stored whole. Threads split column slivers; every C element is
+// summed over K in a fixed order by one thread (deterministic).
+template <class PackA, class PackB>
+void gemm_small_m(int64_t m, int64_t n, int64_t k, const PackA& pack_a, const PackB& pack_b, float* c,
+                  int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        scale_rows(m, n, 0.0f, c, ldc);
+        return;
+    }
+    const int64_t n_slivers = ceil_div(n, NR), kb = k_block(k), mpad = round_up(m, MR);
+    parallel_for(0, n_slivers, 1, [&](int64_t s0, int64_t s1) {
+        // Per call, not thread_local: op(A) spans all of K (the batch for
+        // weight gradients), so a cached copy would pin O(batch) per thread.
+        std::vector<float> apack(static_cast<size_t>(mpad * k)), bsliver(static_cast<size_t>(kb * NR));
+        for (int64_t p0 = 0; p0 < k; p0 += kb) pack_a(0, m, p0, std::min(kb, k - p0), apack.data() + p0 * mpad);
+        for (int64_t s = s0; s < s1; ++s) {
+            const int64_t j = s * NR, nr = std::min(NR, n - j);
+            for (int64_t p0 = 0; p0 < k; p0 += kb) {
+                const int64_t kc = std::min(kb, k - p0);
+                pack_b(p0, kc, j, nr, bsliver.data());
+                for (int64_t ir = 0; ir < m; ir += MR)
+                    micro_kernel(kc, apack.data() + p0 * mpad + ir * kc, bsliver.data(), c + ir * ldc + j, ldc,
+                                 std::min(MR, m - ir), nr, 1.0f, p0 > 0);
+            }
+        }
+    });
+}
+
+}  // namespace dynrec::cpu::gemm

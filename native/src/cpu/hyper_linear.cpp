@@ -1,0 +1,270 @@
+// Optimized hyper_linear: the per-sample weight S_i is never formed.
+//
+// With x~ = [x, 1] and z~ = [z, 1] (the 1s only where a bias term exists),
+// the pre-activation is a bilinear form
+//   pre_i[b] = sum_{a, c} x~_ia z~_ic P[a, c, b] + c_b[b],
+//   P[a<n_in, c<n_cond, b] = g_w[(a*n_out+b)*n_cond + c],  P[a, n_cond, b] = g_b[a*n_out+b],
+//   P[n_in, c, b] = c_w[b*n_cond + c].
+// Every product below is a packed GEMM over P (whose packing is O(params))
+// with a per-row contraction against the other factor in a row-tile
+// epilogue, so the extra memory is O(batch * (n_in + n_cond + n_out)) plus
+// per-thread tiles:
+//   forward:  T_i[(c,b)] = x~_i . P[:, c, b]   (GEMM, K = n_in+1)
+//             y_i[b] = act(sum_c z~_ic T_i[(c,b)] + c_b[b])            (epilogue)
+//   backward: R_i[(c,a)] = gpre_i . P[a, c, :]  (GEMM, K = n_out)
+//             grad_x_ia = sum_c z~_ic R_i[(c,a)],  grad_z_ic = sum_a x~_ia R_i[(c,a)]
+//             [grad_g_w | grad_g_b | grad_c_w] = z~^T (x~ (x) gpre)     (GEMM, K = batch, the
+//             outer product formed one B sliver at a time, in L1)
+//             grad_c_b = column sums of gpre (deterministic).
+// Threads split batch row blocks (forward, R) or output column slivers
+// (parameter gradients); every output is summed in a fixed order, so results
+// do not depend on the thread count.
+#include "cpu/hyper_linear.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cpu/activation.h"
+#include "cpu/gemm_driver.h"
+#include "cpu/parallel.h"
+#include "cpu/reduce.h"
+
+namespace dynrec::cpu {
+
+namespace {
+
+using gemm::MR;
+using gemm::NR;
+
+// op(A)[i, p] = x[i*n + p] for p < n, 1 for p == n (the appended bias input).
+struct AppendOneA {
+    const float* x;
+    int64_t n;
+    void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
+        for (int64_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
+            const int64_t mr = std::min(MR, mc - ir);
+            for (int64_t r = 0; r < MR; ++r) {
+                if (r >= mr) {
+                    for (int64_t p = 0; p < kc; ++p) dst[p * MR + r] = 0.0f;
+                    continue;
+                }
+                const float* xr = x + (i0 + ir + r) * n;
+                for (int64_t p = 0; p < kc; ++p) {
+                    const int64_t q = p0 + p;
+                    dst[p * MR + r] = q < n ? xr[q] : 1.0f;
+                }
+            }
+        }
+    }
+};
+
+// op(A)[r, i] = z~[i, c_lo + r]: the condition, transposed, with a 1 column at n_cond.
+struct CondTransposedA {
+    const float* z;
+    int64_t n_cond, c_lo;
+    void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
+        for (int64_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
+            for (int64_t p = 0; p < kc; ++p) {
+                const float* zr = z + (p0 + p) * n_cond;
+                for (int64_t r = 0; r < MR; ++r) {
+                    const int64_t row = i0 + ir + r, c = c_lo + row;
+                    dst[p * MR + r] = row >= i0 + mc ? 0.0f : (c < n_cond ? zr[c] : 1.0f);
+                }
+            }
+        }
+    }
+};
+
+// op(B)[i, col] = x~[i, a_lo + col / n_out] * g[i, col % n_out]: the outer
+// product x~ (x) gpre, one sliver at a time (a 16-wide multiply per row when
+// the sliver stays inside one a).
+struct OuterProductB {
+    const float *x, *g;
+    int64_t n_in, n_out, a_lo;
+    float xt(int64_t i, int64_t a) const { return a < n_in ? x[i * n_in + a] : 1.0f; }
+    void operator()(int64_t p0, int64_t kc, int64_t j, int64_t nr, float* dst) const {
+        const int64_t a0 = a_lo + j / n_out, b0 = j % n_out;
+        if (b0 + nr <= n_out) {
+            for (int64_t p = 0; p < kc; ++p) {
+                const int64_t i = p0 + p;
+                const float xa = xt(i, a0);
+                const float* gr = g + i * n_out + b0;
+                float* d = dst + p * NR;
+                for (int64_t c = 0; c < nr; ++c) d[c] = xa * gr[c];
+                for (int64_t c = nr; c < NR; ++c) d[c] = 0.0f;
+            }
+            return;
+        }
+        for (int64_t p = 0; p < kc; ++p) {
+            const int64_t i = p0 + p;
+            for (int64_t c = 0; c < NR; ++c) {
+                const int64_t col = j + c;
+                dst[p * NR + c] = c < nr ? xt(i, a_lo + col / n_out) * g[i * n_out + col % n_out] : 0.0f;
+            }
+        }
+    }
+};
+
+// sum_k a[k] b[k] with 16 independent partial sums: vectorizes without
+// -ffast-math, and the summation order is fixed (deterministic).
+inline float dot_lanes(const float* a, const float* b, int64_t n) {
+    float acc[16] = {};
+    int64_t k = 0;
+    for (; k + 16 <= n; k += 16)
+        for (int j = 0; j < 16; ++j) acc[j] += a[k + j] * b[k + j];
+    float s = 0.0f;
+    for (; k < n; ++k) s += a[k] * b[k];
+    for (int j = 0; j < 16; ++j) s += acc[j];
+    return s;
+}
+
+// P[a, c, b] as described above (0 where the bias term is absent).
+struct BilinearWeights {
+    const HyperLinearShape& s;
+    const float *g_w, *g_b, *c_w;
+    float operator()(int64_t a, int64_t c, int64_t b) const {
+        if (a < s.n_in) {
+            const int64_t ab = a * s.n_out + b;
+            return c < s.n_cond ? g_w[ab * s.n_cond + c] : (g_b ? g_b[ab] : 0.0f);
+        }
+        return c < s.n_cond && c_w ? c_w[b * s.n_cond + c] : 0.0f;
+    }
+};
+
+}  // namespace
+
+void hyper_linear_forward(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
+                          const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y) {
+    const int64_t nin = s.n_in, nout = s.n_out, nc = s.n_cond;
+    const int64_t na = nin + (c_w ? 1 : 0);  // x~ width
+    const int64_t ncz = nc + (g_b ? 1 : 0);  // z~ width
+    const BilinearWeights P{s, g_w, g_b, c_w};
+    // op(B)[a, c*n_out + b] = P[a, c, b]; a sliver inside one generator
+    // column c (the common case) reads g_w with stride n_cond, no divisions.
+    auto pack_p = [&](int64_t p0, int64_t kc, int64_t j, int64_t nr, float* dst) {
+        const int64_t c = j / nout, b0 = j % nout;
+        if (c < nc && b0 + nr <= nout) {
+            for (int64_t p = 0; p < kc; ++p) {
+                const int64_t a = p0 + p;
+                float* d = dst + p * NR;
+                if (a < nin) {
+                    const float* src = g_w + (a * nout + b0) * nc + c;
+                    for (int64_t t = 0; t < nr; ++t) d[t] = src[t * nc];
+                } else {
+                    for (int64_t t = 0; t < nr; ++t) d[t] = c_w ? c_w[(b0 + t) * nc + c] : 0.0f;
+                }
+                for (int64_t t = nr; t < NR; ++t) d[t] = 0.0f;
+            }
+            return;
+        }
+        gemm::pack_b_by([&](int64_t a, int64_t col) { return P(a, col / nout, col % nout); }, p0, kc, j, nr, dst);
+    };
+    gemm::gemm_rows(s.batch, ncz * nout, na, AppendOneA{x, nin}, pack_p,
+                    [&](int64_t i0, int64_t rows, const float* tile, int64_t ldt) {
+                        for (int64_t r = 0; r < rows; ++r) {
+                            const int64_t i = i0 + r;
+                            const float* t = tile + r * ldt;
+                            const float* zr = z + i * nc;
+                            float* yr = y + i * nout;
+                            if (g_b)
+                                std::memcpy(yr, t + nc * nout, static_cast<size_t>(nout) * sizeof(float));
+                            else
+                                std::fill(yr, yr + nout, 0.0f);
+                            for (int64_t c = 0; c < nc; ++c) {
+                                const float zc = zr[c];
+                                const float* tc = t + c * nout;
+                                for (int64_t b = 0; b < nout; ++b) yr[b] += zc * tc[b];
+                            }
+                            bias_activate(activation, yr, c_b, nout);
+                        }
+                    });
+}
+
+void hyper_linear_backward_pre(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
+                               const float* g_b, const float* c_w, const float* gpre, const HyperLinearGrads& g,
+                               int32_t x_activation, bool accumulate_z) {
+    const int64_t nin = s.n_in, nout = s.n_out, nc = s.n_cond, B = s.batch;
+    const BilinearWeights P{s, g_w, g_b, c_w};
+
+    if (g.x || g.z) {
+        // Only the (c, a) pairs some input gradient reads: the g_b column
+        // (c = n_cond) feeds grad_x only, the c_w row (a = n_in) grad_z only.
+        const int64_t na = nin + (g.z && c_w ? 1 : 0);
+        const int64_t ncz = nc + (g.x && g_b ? 1 : 0);
+        auto pack_p = [&](int64_t p0, int64_t kc, int64_t j, int64_t nr, float* dst) {
+            gemm::pack_b_by([&](int64_t b, int64_t col) { return P(col % na, col / na, b); }, p0, kc, j, nr, dst);
+        };
+        gemm::gemm_rows(B, ncz * na, nout, gemm::StridedA{gpre, nout, false}, pack_p,
+                        [&](int64_t i0, int64_t rows, const float* tile, int64_t ldt) {
+                            for (int64_t r = 0; r < rows; ++r) {
+                                const int64_t i = i0 + r;
+                                const float* R = tile + r * ldt;  // R[c*na + a]
+                                const float* zr = z + i * nc;
+                                const float* xr = x + i * nin;
+                                if (g.x) {
+                                    float* gx = g.x + i * nin;
+                                    if (ncz > nc)
+                                        std::memcpy(gx, R + nc * na, static_cast<size_t>(nin) * sizeof(float));
+                                    else
+                                        std::fill(gx, gx + nin, 0.0f);
+                                    for (int64_t c = 0; c < nc; ++c) {
+                                        const float zc = zr[c];
+                                        const float* rc = R + c * na;
+                                        for (int64_t a = 0; a < nin; ++a) gx[a] += zc * rc[a];
+                                    }
+                                    mul_activation_grad(x_activation, xr, gx, nin);
+                                }
+                                if (g.z) {
+                                    float* gz = g.z + i * nc;
+                                    for (int64_t c = 0; c < nc; ++c) {
+                                        const float* rc = R + c * na;
+                                        const float v = (na > nin ? rc[nin] : 0.0f) + dot_lanes(xr, rc, nin);
+                                        gz[c] = accumulate_z ? gz[c] + v : v;
+                                    }
+                                }
+                            }
+                        });
+    }
+
+    if (g.g_w || g.g_b || g.c_w) {
+        // C[c - c_lo, (a - a_lo)*n_out + b] = sum_i z~_ic x~_ia gpre_ib for the
+        // requested blocks: c < n_cond & a < n_in -> grad_g_w, c = n_cond -> grad_g_b,
+        // a = n_in -> grad_c_w.
+        const int64_t c_lo = (g.g_w || g.c_w) ? 0 : nc, c_hi = nc + (g.g_b ? 1 : 0);
+        const int64_t a_lo = (g.g_w || g.g_b) ? 0 : nin, a_hi = nin + (g.c_w ? 1 : 0);
+        const int64_t M = c_hi - c_lo, N = (a_hi - a_lo) * nout;
+        std::vector<float> C(static_cast<size_t>(M * N));
+        gemm::gemm_small_m(M, N, B, CondTransposedA{z, nc, c_lo}, OuterProductB{x, gpre, nin, nout, a_lo}, C.data(),
+                           N);
+        auto at = [&](int64_t c, int64_t a, int64_t b) { return C[(c - c_lo) * N + (a - a_lo) * nout + b]; };
+        if (g.g_w)
+            parallel_for(0, nin, 4, [&](int64_t a0, int64_t a1) {
+                for (int64_t a = a0; a < a1; ++a)
+                    for (int64_t b = 0; b < nout; ++b) {
+                        float* dst = g.g_w + (a * nout + b) * nc;
+                        for (int64_t c = 0; c < nc; ++c) dst[c] = at(c, a, b);
+                    }
+            });
+        if (g.g_b)
+            for (int64_t a = 0; a < nin; ++a)
+                for (int64_t b = 0; b < nout; ++b) g.g_b[a * nout + b] = at(nc, a, b);
+        if (g.c_w)
+            for (int64_t b = 0; b < nout; ++b)
+                for (int64_t c = 0; c < nc; ++c) g.c_w[b * nc + c] = at(c, nin, b);
+    }
+    if (g.c_b) column_sums(B, nout, gpre, g.c_b);
+}
+
+void hyper_linear_backward(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
+                           const float* g_b, const float* c_w, int32_t activation, const float* y,
+                           const float* grad_y, const HyperLinearGrads& grads) {
+    std::vector<float> gpre(grad_y, grad_y + s.batch * s.n_out);
+    if (y)
+        parallel_for(0, s.batch, 64, [&](int64_t i0, int64_t i1) {
+            mul_activation_grad(activation, y + i0 * s.n_out, gpre.data() + i0 * s.n_out, (i1 - i0) * s.n_out);
+        });
+    hyper_linear_backward_pre(s, x, z, g_w, g_b, c_w, gpre.data(), grads, DYNREC_ACT_NONE, false);
+}
+
+}  // namespace dynrec::cpu

@@ -1,0 +1,39 @@
+// hyper_linear on the CPU: per row i, S_i = reshape(z_i g_w^T + g_b, [n_in,
+// n_out]), y_i = act(x_i S_i + z_i c_w^T + c_b).
+// *_reference: materializes S_i row by row (the spec). Unsuffixed:
+// optimized, never materializes S (see hyper_linear.cpp). Arguments are
+// pre-validated; y may be NULL in backward only when activation is NONE.
+#pragma once
+
+#include <cstdint>
+
+#include "common/shapes.h"
+
+namespace dynrec::cpu {
+
+void hyper_linear_forward_reference(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
+                                    const float* g_b, const float* c_w, const float* c_b, int32_t activation,
+                                    float* y);
+void hyper_linear_forward(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
+                          const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y);
+
+void hyper_linear_backward_reference(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
+                                     const float* g_b, const float* c_w, int32_t activation, const float* y,
+                                     const float* grad_y, const HyperLinearGrads& grads);
+void hyper_linear_backward(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
+                           const float* g_b, const float* c_w, int32_t activation, const float* y,
+                           const float* grad_y, const HyperLinearGrads& grads);
+
+// The backward from gpre = dL/d(pre-activation) [batch, n_out], for chains
+// (apg_layer): grad_x is multiplied by act'(x) of `x_activation` (x being
+// the previous step's activation output; NONE = plain grad_x) and grad_z is
+// added to (not overwritten) when `accumulate_z`.
+void hyper_linear_backward_pre(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
+                               const float* g_b, const float* c_w, const float* gpre, const HyperLinearGrads& grads,
+                               int32_t x_activation, bool accumulate_z);
+// Reference twin of hyper_linear_backward_pre (plain grad_x, overwritten grad_z).
+void hyper_linear_backward_pre_reference(const HyperLinearShape& s, const float* x, const float* z,
+                                         const float* g_w, const float* g_b, const float* c_w, const float* gpre,
+                                         const HyperLinearGrads& grads);
+
+}  // namespace dynrec::cpu

@@ -1,0 +1,65 @@
+// apg_layer on CUDA: the chain of CUDA steps (dense: cuBLAS + elementwise
+// epilogue; generated: hyper_linear's S-free kernels), each writing its
+// output into `saved` (or y). Backward walks the chain on pre-activation
+// gradients held in two workspace buffers, the previous step's activation
+// derivative applied to each input gradient; grad_z is accumulated over the
+// generated steps.
+#include <utility>
+
+#include "cuda/apg_layer.cuh"
+#include "cuda/common.cuh"
+#include "cuda/dense.cuh"
+#include "cuda/hyper_linear.cuh"
+
+namespace dynrec::cuda {
+
+int64_t apg_layer_workspace_bytes(const ApgPlan& plan) {
+    return static_cast<int64_t>(sizeof(float)) * 2 * plan.batch * plan.max_width();
+}
+
+void apg_layer_forward(void* stream, const ApgPlan& plan, const float* x, const float* z, const float* const* params,
+                       float* saved, float* y) {
+    const float* h = x;
+    for (int s = 0; s < plan.n_steps; ++s) {
+        const ApgStep& st = plan.steps[s];
+        float* out = s + 1 == plan.n_steps ? y : saved + plan.saved_offset(s);
+        const float* const* p = params + st.slot;
+        if (st.generated)
+            hyper_linear_forward(stream, {plan.batch, st.n_in, st.n_out, plan.n_cond}, h, z, p[0], p[1], p[2], p[3],
+                                 plan.step_activation(s), out);
+        else
+            dense_forward(stream, plan.batch, st.n_in, st.n_out, h, p[0], p[1], plan.step_activation(s), out);
+        h = out;
+    }
+}
+
+void apg_layer_backward(void* stream, const ApgPlan& plan, const float* x, const float* z,
+                        const float* const* params, const float* saved, const float* y, const float* grad_y,
+                        float* grad_x, float* grad_z, float* const* grads, void* workspace) {
+    const int64_t B = plan.batch, last = plan.n_steps - 1;
+    float* gpre = static_cast<float*>(workspace);
+    float* gin = gpre + B * plan.max_width();
+    const int64_t n_last = plan.steps[last].n_out;
+    check(cudaMemcpyAsync(gpre, grad_y, sizeof(float) * B * n_last, cudaMemcpyDeviceToDevice, as_stream(stream)),
+          "cudaMemcpyAsync");
+    if (y) mul_activation_grad(stream, B * n_last, plan.activation, y, gpre);
+    bool z_started = false;
+    for (int s = static_cast<int>(last); s >= 0; --s) {
+        const ApgStep& st = plan.steps[s];
+        const float* in = s == 0 ? x : saved + plan.saved_offset(s - 1);
+        float* gx = s == 0 ? grad_x : gin;
+        const int32_t in_act = s == 0 ? DYNREC_ACT_NONE : plan.inner_activation;
+        const float* const* p = params + st.slot;
+        float* const* g = grads + st.slot;
+        if (st.generated) {
+            hyper_linear_backward_pre(stream, {B, st.n_in, st.n_out, plan.n_cond}, in, z, p[0], p[1], p[2], gpre,
+                                      {gx, grad_z, g[0], g[1], g[2], g[3]}, in_act, z_started);
+            z_started = true;
+        } else {
+            dense_backward_pre(stream, B, st.n_in, st.n_out, in, p[0], gpre, gx, g[0], g[1], in_act);
+        }
+        std::swap(gpre, gin);
+    }
+}
+
+}  // namespace dynrec::cuda
