@@ -56,3 +56,15 @@ public enum Activation : uint
     /// <summary><c>DYNREC_ACT_LEAKY_RELU</c> — negative slope 0.01, as torch&apos;s default</summary>
     LeakyRelu = 4,
 }
+
+/// <summary>
+/// Where gated_linear applies its gate delta (elementwise, &quot;*&quot; below).
+/// </summary>
+[NativeTypeName("enum dynrec_gate_position : unsigned int")]
+public enum GatePosition : uint
+{
+    /// <summary><c>DYNREC_GATE_OUTPUT</c> — y = delta * act(x W^T + b)   (FunRec&apos;s PPNet)</summary>
+    Output = 0,
+    /// <summary><c>DYNREC_GATE_INPUT</c> — y = act((delta * x) W^T + b) (the PEPNet paper)</summary>
+    Input = 1,
+}

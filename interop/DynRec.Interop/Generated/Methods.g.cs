@@ -87,4 +87,184 @@ public static unsafe partial class Methods
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_gate_nu_backward_reference", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
     public static extern Status GateNuBackwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_hidden, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* w1, [NativeTypeName("const float *")] float* w2, float gamma, [NativeTypeName("const float *")] float* hidden, [NativeTypeName("const float *")] float* delta, [NativeTypeName("const float *")] float* grad_delta, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_w1, [NativeTypeName("float *")] float* grad_b1, [NativeTypeName("float *")] float* grad_w2, [NativeTypeName("float *")] float* grad_b2);
+
+    /// <summary>
+    /// gated_linear: PPNet layer, T task towers of one layer in one call
+    /// For each tower t (0 &lt;= t &lt; towers), with &quot;*&quot; elementwise:
+    /// gate_position OUTPUT: y_t = delta_t * act(x_t W_t^T + b_t)   n_gate = n_out
+    /// gate_position INPUT:  y_t = act((delta_t * x_t) W_t^T + b_t) n_gate = n_in
+    /// delta is [batch, towers * n_gate] (a GateNU output split across towers):
+    /// delta_t is its columns t*n_gate .. t*n_gate + n_gate - 1.
+    /// x_shared = 1: x is [batch, n_in], read by every tower (a stack&apos;s first
+    /// layer); x_shared = 0: x is [towers, batch, n_in], x_t = x + t*batch*n_in.
+    /// `workspace` must hold dynrec_gated_linear_workspace_size(...) bytes (the
+    /// same size serves forward and backward; 0 on the CPU, where NULL is fine).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_gated_linear_workspace_size", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status GatedLinearWorkspaceSize([NativeTypeName("int32_t")] int device, [NativeTypeName("int64_t")] long towers, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int32_t")] int gate_position, [NativeTypeName("int32_t")] int x_shared, [NativeTypeName("int64_t *")] long* bytes);
+
+    /// <summary>
+    /// <c>dynrec_gated_linear_forward</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_gated_linear_forward", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status GatedLinearForward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long towers, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int32_t")] int gate_position, [NativeTypeName("int32_t")] int activation, [NativeTypeName("int32_t")] int x_shared, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* w, [NativeTypeName("const float *")] float* b, [NativeTypeName("const float *")] float* delta, [NativeTypeName("float *")] float* act_out, [NativeTypeName("float *")] float* y, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+
+    /// <summary>
+    /// Gradients of gated_linear. grad_y is dL/dy. Each grad_* may be NULL when
+    /// not wanted; non-NULL outputs are overwritten (not accumulated). grad_x has
+    /// x&apos;s shape: with x_shared = 1 it is summed over the towers.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_gated_linear_backward", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status GatedLinearBackward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long towers, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int32_t")] int gate_position, [NativeTypeName("int32_t")] int activation, [NativeTypeName("int32_t")] int x_shared, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* w, [NativeTypeName("const float *")] float* delta, [NativeTypeName("const float *")] float* act_out, [NativeTypeName("const float *")] float* grad_y, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_w, [NativeTypeName("float *")] float* grad_b, [NativeTypeName("float *")] float* grad_delta, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+
+    /// <summary>
+    /// Naive reference loops (the spec; CPU only, single-threaded).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_gated_linear_forward_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status GatedLinearForwardReference([NativeTypeName("int64_t")] long towers, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int32_t")] int gate_position, [NativeTypeName("int32_t")] int activation, [NativeTypeName("int32_t")] int x_shared, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* w, [NativeTypeName("const float *")] float* b, [NativeTypeName("const float *")] float* delta, [NativeTypeName("float *")] float* act_out, [NativeTypeName("float *")] float* y);
+
+    /// <summary>
+    /// <c>dynrec_gated_linear_backward_reference</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_gated_linear_backward_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status GatedLinearBackwardReference([NativeTypeName("int64_t")] long towers, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int32_t")] int gate_position, [NativeTypeName("int32_t")] int activation, [NativeTypeName("int32_t")] int x_shared, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* w, [NativeTypeName("const float *")] float* delta, [NativeTypeName("const float *")] float* act_out, [NativeTypeName("const float *")] float* grad_y, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_w, [NativeTypeName("float *")] float* grad_b, [NativeTypeName("float *")] float* grad_delta);
+
+    /// <summary>
+    /// epnet: out = delta * E, delta = gate_nu(concat(domain, sg(E)))
+    /// delta = gamma * sigmoid(relu(concat(domain, E) w1^T + b1) w2^T + b2), the
+    /// concat never materialized (w1&apos;s first n_domain columns read domain, the
+    /// rest read E). sg = stop-gradient: no gradient flows into E through the
+    /// gate, so grad_emb is delta * grad_out only (FunRec&apos;s EPNet).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_epnet_forward", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status EpnetForward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_domain, [NativeTypeName("int64_t")] long n_emb, [NativeTypeName("int64_t")] long n_hidden, [NativeTypeName("const float *")] float* domain, [NativeTypeName("const float *")] float* emb, [NativeTypeName("const float *")] float* w1, [NativeTypeName("const float *")] float* b1, [NativeTypeName("const float *")] float* w2, [NativeTypeName("const float *")] float* b2, float gamma, [NativeTypeName("float *")] float* hidden, [NativeTypeName("float *")] float* delta, [NativeTypeName("float *")] float* @out);
+
+    /// <summary>
+    /// Bytes of scratch dynrec_epnet_backward needs (0 on the CPU).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_epnet_workspace_size", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status EpnetWorkspaceSize([NativeTypeName("int32_t")] int device, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_domain, [NativeTypeName("int64_t")] long n_emb, [NativeTypeName("int64_t")] long n_hidden, [NativeTypeName("int64_t *")] long* bytes);
+
+    /// <summary>
+    /// Gradients of epnet given the forward&apos;s hidden and delta. Each grad_* may be
+    /// NULL; non-NULL outputs are overwritten.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_epnet_backward", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status EpnetBackward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_domain, [NativeTypeName("int64_t")] long n_emb, [NativeTypeName("int64_t")] long n_hidden, [NativeTypeName("const float *")] float* domain, [NativeTypeName("const float *")] float* emb, [NativeTypeName("const float *")] float* w1, [NativeTypeName("const float *")] float* w2, float gamma, [NativeTypeName("const float *")] float* hidden, [NativeTypeName("const float *")] float* delta, [NativeTypeName("const float *")] float* grad_out, [NativeTypeName("float *")] float* grad_domain, [NativeTypeName("float *")] float* grad_emb, [NativeTypeName("float *")] float* grad_w1, [NativeTypeName("float *")] float* grad_b1, [NativeTypeName("float *")] float* grad_w2, [NativeTypeName("float *")] float* grad_b2, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+
+    /// <summary>
+    /// <c>dynrec_epnet_forward_reference</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_epnet_forward_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status EpnetForwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_domain, [NativeTypeName("int64_t")] long n_emb, [NativeTypeName("int64_t")] long n_hidden, [NativeTypeName("const float *")] float* domain, [NativeTypeName("const float *")] float* emb, [NativeTypeName("const float *")] float* w1, [NativeTypeName("const float *")] float* b1, [NativeTypeName("const float *")] float* w2, [NativeTypeName("const float *")] float* b2, float gamma, [NativeTypeName("float *")] float* hidden, [NativeTypeName("float *")] float* delta, [NativeTypeName("float *")] float* @out);
+
+    /// <summary>
+    /// <c>dynrec_epnet_backward_reference</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_epnet_backward_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status EpnetBackwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_domain, [NativeTypeName("int64_t")] long n_emb, [NativeTypeName("int64_t")] long n_hidden, [NativeTypeName("const float *")] float* domain, [NativeTypeName("const float *")] float* emb, [NativeTypeName("const float *")] float* w1, [NativeTypeName("const float *")] float* w2, float gamma, [NativeTypeName("const float *")] float* hidden, [NativeTypeName("const float *")] float* delta, [NativeTypeName("const float *")] float* grad_out, [NativeTypeName("float *")] float* grad_domain, [NativeTypeName("float *")] float* grad_emb, [NativeTypeName("float *")] float* grad_w1, [NativeTypeName("float *")] float* grad_b1, [NativeTypeName("float *")] float* grad_w2, [NativeTypeName("float *")] float* grad_b2);
+
+    /// <summary>
+    /// hyper_linear: a linear layer whose weight is generated per sample
+    /// Per row i: S_i = reshape(z_i g_w^T + g_b, [n_in, n_out]) (row-major:
+    /// S_i[a][b] is entry a*n_out + b), y_i = act(x_i S_i + z_i c_w^T + c_b).
+    /// The optimized kernels never materialize the batch x n_in x n_out tensor S:
+    /// x_i S_i is a bilinear form in (x_i, z_i) evaluated with GEMMs over g_w.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_hyper_linear_forward", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status HyperLinearForward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("const float *")] float* c_b, [NativeTypeName("int32_t")] int activation, [NativeTypeName("float *")] float* y);
+
+    /// <summary>
+    /// Bytes of scratch dynrec_hyper_linear_backward needs (0 on the CPU).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_hyper_linear_workspace_size", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status HyperLinearWorkspaceSize([NativeTypeName("int32_t")] int device, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int64_t *")] long* bytes);
+
+    /// <summary>
+    /// Gradients of hyper_linear. The activation&apos;s derivative is taken from the
+    /// forward output y (may be NULL when activation = NONE). g_b and c_w are the
+    /// forward&apos;s (NULL if it had none). Each grad_* may be NULL; non-NULL
+    /// outputs are overwritten.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_hyper_linear_backward", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status HyperLinearBackward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("int32_t")] int activation, [NativeTypeName("const float *")] float* y, [NativeTypeName("const float *")] float* grad_y, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_z, [NativeTypeName("float *")] float* grad_g_w, [NativeTypeName("float *")] float* grad_g_b, [NativeTypeName("float *")] float* grad_c_w, [NativeTypeName("float *")] float* grad_c_b, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+
+    /// <summary>
+    /// Naive reference loops: materialize S_i row by row (the spec).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_hyper_linear_forward_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status HyperLinearForwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("const float *")] float* c_b, [NativeTypeName("int32_t")] int activation, [NativeTypeName("float *")] float* y);
+
+    /// <summary>
+    /// <c>dynrec_hyper_linear_backward_reference</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_hyper_linear_backward_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status HyperLinearBackwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("int32_t")] int activation, [NativeTypeName("const float *")] float* y, [NativeTypeName("const float *")] float* grad_y, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_z, [NativeTypeName("float *")] float* grad_g_w, [NativeTypeName("float *")] float* grad_g_b, [NativeTypeName("float *")] float* grad_c_w, [NativeTypeName("float *")] float* grad_c_b);
+
+    /// <summary>
+    /// k and p for these sizes (p = 0 when there is no P step).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_apg_layer_dims", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status ApgLayerDims([NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long m, [NativeTypeName("int32_t")] int uv_shared, [NativeTypeName("int64_t")] long mf_k, [NativeTypeName("int64_t")] long mf_p, [NativeTypeName("int64_t *")] long* k, [NativeTypeName("int64_t *")] long* p);
+
+    /// <summary>
+    /// Floats of `saved`: batch * (2p + 2k) with the P steps, else batch * 2k.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_apg_layer_saved_size", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status ApgLayerSavedSize([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long m, [NativeTypeName("int32_t")] int uv_shared, [NativeTypeName("int64_t")] long mf_k, [NativeTypeName("int64_t")] long mf_p, [NativeTypeName("int64_t *")] long* elements);
+
+    /// <summary>
+    /// Bytes of scratch dynrec_apg_layer_backward needs (0 on the CPU).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_apg_layer_workspace_size", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status ApgLayerWorkspaceSize([NativeTypeName("int32_t")] int device, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long m, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int32_t")] int uv_shared, [NativeTypeName("int64_t")] long mf_k, [NativeTypeName("int64_t")] long mf_p, [NativeTypeName("int64_t *")] long* bytes);
+
+    /// <summary>
+    /// <c>dynrec_apg_layer_forward</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_apg_layer_forward", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status ApgLayerForward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long m, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int32_t")] int uv_shared, [NativeTypeName("int64_t")] long mf_k, [NativeTypeName("int64_t")] long mf_p, [NativeTypeName("int32_t")] int inner_activation, [NativeTypeName("int32_t")] int activation, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* w_in, [NativeTypeName("const float *")] float* b_in, [NativeTypeName("const float *")] float* w_pk, [NativeTypeName("const float *")] float* b_pk, [NativeTypeName("const float *")] float* kk_gw, [NativeTypeName("const float *")] float* kk_gb, [NativeTypeName("const float *")] float* kk_cw, [NativeTypeName("const float *")] float* kk_cb, [NativeTypeName("const float *")] float* w_kp, [NativeTypeName("const float *")] float* b_kp, [NativeTypeName("const float *")] float* w_out, [NativeTypeName("const float *")] float* b_out, [NativeTypeName("const float *")] float* nk_gw, [NativeTypeName("const float *")] float* nk_gb, [NativeTypeName("const float *")] float* nk_cw, [NativeTypeName("const float *")] float* nk_cb, [NativeTypeName("const float *")] float* km_gw, [NativeTypeName("const float *")] float* km_gb, [NativeTypeName("const float *")] float* km_cw, [NativeTypeName("const float *")] float* km_cb, [NativeTypeName("float *")] float* saved, [NativeTypeName("float *")] float* y);
+
+    /// <summary>
+    /// Gradients of apg_layer. Takes the weights that carry gradients (biases
+    /// are not needed) in the forward&apos;s slots, the forward&apos;s `saved` and y.
+    /// grad_* slots follow the parameter slots: NULL when not wanted (and for
+    /// slots the mode does not use); non-NULL outputs are overwritten.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_apg_layer_backward", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status ApgLayerBackward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long m, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int32_t")] int uv_shared, [NativeTypeName("int64_t")] long mf_k, [NativeTypeName("int64_t")] long mf_p, [NativeTypeName("int32_t")] int inner_activation, [NativeTypeName("int32_t")] int activation, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* w_in, [NativeTypeName("const float *")] float* w_pk, [NativeTypeName("const float *")] float* kk_gw, [NativeTypeName("const float *")] float* kk_gb, [NativeTypeName("const float *")] float* kk_cw, [NativeTypeName("const float *")] float* w_kp, [NativeTypeName("const float *")] float* w_out, [NativeTypeName("const float *")] float* nk_gw, [NativeTypeName("const float *")] float* nk_gb, [NativeTypeName("const float *")] float* nk_cw, [NativeTypeName("const float *")] float* km_gw, [NativeTypeName("const float *")] float* km_gb, [NativeTypeName("const float *")] float* km_cw, [NativeTypeName("const float *")] float* saved, [NativeTypeName("const float *")] float* y, [NativeTypeName("const float *")] float* grad_y, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_z, [NativeTypeName("float *")] float* grad_w_in, [NativeTypeName("float *")] float* grad_b_in, [NativeTypeName("float *")] float* grad_w_pk, [NativeTypeName("float *")] float* grad_b_pk, [NativeTypeName("float *")] float* grad_kk_gw, [NativeTypeName("float *")] float* grad_kk_gb, [NativeTypeName("float *")] float* grad_kk_cw, [NativeTypeName("float *")] float* grad_kk_cb, [NativeTypeName("float *")] float* grad_w_kp, [NativeTypeName("float *")] float* grad_b_kp, [NativeTypeName("float *")] float* grad_w_out, [NativeTypeName("float *")] float* grad_b_out, [NativeTypeName("float *")] float* grad_nk_gw, [NativeTypeName("float *")] float* grad_nk_gb, [NativeTypeName("float *")] float* grad_nk_cw, [NativeTypeName("float *")] float* grad_nk_cb, [NativeTypeName("float *")] float* grad_km_gw, [NativeTypeName("float *")] float* grad_km_gb, [NativeTypeName("float *")] float* grad_km_cw, [NativeTypeName("float *")] float* grad_km_cb, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+
+    /// <summary>
+    /// The chain of reference ops (naive dense loops + hyper_linear reference).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_apg_layer_forward_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status ApgLayerForwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long m, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int32_t")] int uv_shared, [NativeTypeName("int64_t")] long mf_k, [NativeTypeName("int64_t")] long mf_p, [NativeTypeName("int32_t")] int inner_activation, [NativeTypeName("int32_t")] int activation, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* w_in, [NativeTypeName("const float *")] float* b_in, [NativeTypeName("const float *")] float* w_pk, [NativeTypeName("const float *")] float* b_pk, [NativeTypeName("const float *")] float* kk_gw, [NativeTypeName("const float *")] float* kk_gb, [NativeTypeName("const float *")] float* kk_cw, [NativeTypeName("const float *")] float* kk_cb, [NativeTypeName("const float *")] float* w_kp, [NativeTypeName("const float *")] float* b_kp, [NativeTypeName("const float *")] float* w_out, [NativeTypeName("const float *")] float* b_out, [NativeTypeName("const float *")] float* nk_gw, [NativeTypeName("const float *")] float* nk_gb, [NativeTypeName("const float *")] float* nk_cw, [NativeTypeName("const float *")] float* nk_cb, [NativeTypeName("const float *")] float* km_gw, [NativeTypeName("const float *")] float* km_gb, [NativeTypeName("const float *")] float* km_cw, [NativeTypeName("const float *")] float* km_cb, [NativeTypeName("float *")] float* saved, [NativeTypeName("float *")] float* y);
+
+    /// <summary>
+    /// <c>dynrec_apg_layer_backward_reference</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_apg_layer_backward_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status ApgLayerBackwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n, [NativeTypeName("int64_t")] long m, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int32_t")] int uv_shared, [NativeTypeName("int64_t")] long mf_k, [NativeTypeName("int64_t")] long mf_p, [NativeTypeName("int32_t")] int inner_activation, [NativeTypeName("int32_t")] int activation, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* w_in, [NativeTypeName("const float *")] float* w_pk, [NativeTypeName("const float *")] float* kk_gw, [NativeTypeName("const float *")] float* kk_gb, [NativeTypeName("const float *")] float* kk_cw, [NativeTypeName("const float *")] float* w_kp, [NativeTypeName("const float *")] float* w_out, [NativeTypeName("const float *")] float* nk_gw, [NativeTypeName("const float *")] float* nk_gb, [NativeTypeName("const float *")] float* nk_cw, [NativeTypeName("const float *")] float* km_gw, [NativeTypeName("const float *")] float* km_gb, [NativeTypeName("const float *")] float* km_cw, [NativeTypeName("const float *")] float* saved, [NativeTypeName("const float *")] float* y, [NativeTypeName("const float *")] float* grad_y, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_z, [NativeTypeName("float *")] float* grad_w_in, [NativeTypeName("float *")] float* grad_b_in, [NativeTypeName("float *")] float* grad_w_pk, [NativeTypeName("float *")] float* grad_b_pk, [NativeTypeName("float *")] float* grad_kk_gw, [NativeTypeName("float *")] float* grad_kk_gb, [NativeTypeName("float *")] float* grad_kk_cw, [NativeTypeName("float *")] float* grad_kk_cb, [NativeTypeName("float *")] float* grad_w_kp, [NativeTypeName("float *")] float* grad_b_kp, [NativeTypeName("float *")] float* grad_w_out, [NativeTypeName("float *")] float* grad_b_out, [NativeTypeName("float *")] float* grad_nk_gw, [NativeTypeName("float *")] float* grad_nk_gb, [NativeTypeName("float *")] float* grad_nk_cw, [NativeTypeName("float *")] float* grad_nk_cb, [NativeTypeName("float *")] float* grad_km_gw, [NativeTypeName("float *")] float* grad_km_gb, [NativeTypeName("float *")] float* grad_km_cw, [NativeTypeName("float *")] float* grad_km_cb);
 }
