@@ -44,6 +44,10 @@ public sealed record ApgLayerWeights
 public sealed record ApgLayerSpec(ApgMode Mode, long NIn, long NOut, long K, long P,
     Activation InnerActivation, Activation OutputActivation)
 {
+    /// <summary>The split factors K and P came from (0 when the spec was built from K and P directly).</summary>
+    public int MfK { get; init; }
+    public int MfP { get; init; }
+
     /// <summary>k = ceil(min(n, m) / mf_k), p = ceil(min(n, m) / mf_p), as FunRec's APGLayer.</summary>
     public static ApgLayerSpec Create(ApgMode mode, long nIn, long nOut, int mfK, int mfP,
         Activation inner = Activation.None, Activation output = Activation.Relu)
@@ -54,6 +58,6 @@ public sealed record ApgLayerSpec(ApgMode Mode, long NIn, long NOut, long K, lon
         var min = Math.Min(nIn, nOut);
         long k = (min + mfK - 1) / mfK;
         long p = mode == ApgMode.UvSharedMfP ? (min + mfP - 1) / mfP : 0;
-        return new ApgLayerSpec(mode, nIn, nOut, k, p, inner, output);
+        return new ApgLayerSpec(mode, nIn, nOut, k, p, inner, output) { MfK = mfK, MfP = mode == ApgMode.UvSharedMfP ? mfP : 0 };
     }
 }

@@ -8,12 +8,6 @@ namespace DynRec.Ops;
 /// The ops with a <see cref="Kernels"/> switch: Native runs libdynrec through
 /// the autograd functions, Reference composes the same math from TorchSharp ops.
 /// </summary>
-/// <remarks>
-/// Ops whose native export has not landed in dynrec.h yet (marked TODO below)
-/// run the TorchSharp composition on the native path too, keeping the call
-/// shape so the native autograd function (pattern: <see cref="GateNuFunction"/>)
-/// plugs in at one place.
-/// </remarks>
 public static class Functional
 {
     /// <summary>delta = gamma * sigmoid(relu(x w1^T + b1) w2^T + b2).</summary>
@@ -27,18 +21,19 @@ public static class Functional
     public static Tensor GatedLinear(Tensor x, Tensor w, Tensor? b, Tensor delta, Activation activation,
         GatePosition position, Kernels kernels)
     {
-        // TODO(gated_linear native): call GatedLinearFunction.apply(...) over
-        // dynrec_gated_linear_forward/backward once they are in dynrec.h.
-        return Reference.GatedLinear(x, w, b, delta, activation, position);
+        if (kernels == Kernels.Reference) return Reference.GatedLinear(x, w, b, delta, activation, position);
+        // One tower of the tower-batched kernel.
+        return GatedLinearFunction.apply(x.contiguous(), w.unsqueeze(0).contiguous(), b?.unsqueeze(0).contiguous()!,
+            delta.contiguous(), activation, position)[0].squeeze(0);
     }
 
     /// <summary>T PPNet towers of one layer in one call; see <see cref="Reference.GatedLinearTowers"/>.</summary>
     public static Tensor GatedLinearTowers(Tensor x, Tensor w, Tensor? b, Tensor delta, Activation activation,
         GatePosition position, Kernels kernels)
     {
-        // TODO(gated_linear native, tower-batched form): call the native tower
-        // autograd function once dynrec_gated_linear_towers_* are in dynrec.h.
-        return Reference.GatedLinearTowers(x, w, b, delta, activation, position);
+        if (kernels == Kernels.Reference) return Reference.GatedLinearTowers(x, w, b, delta, activation, position);
+        return GatedLinearFunction.apply(x.contiguous(), w.contiguous(), b?.contiguous()!, delta.contiguous(), activation,
+            position)[0];
     }
 
     /// <summary>EPNet: O = delta ⊙ E, delta = gate_nu(concat(domain, sg(E))).</summary>
@@ -46,33 +41,31 @@ public static class Functional
         Kernels kernels)
     {
         if (kernels == Kernels.Reference) return Reference.EpNet(domain, emb, w1, b1, w2, b2, gamma);
-        // TODO(epnet native): replace with the fused EpNetFunction over
-        // dynrec_epnet_forward/backward once it is in dynrec.h. Until then the
-        // gate runs natively (gate_nu) and the product in TorchSharp.
-        var delta = GateNu(cat(new[] { domain, emb.detach() }, 1), w1, b1, w2, b2, gamma, kernels);
-        return delta * emb;
+        return EpNetFunction.apply(domain.contiguous(), emb.contiguous(), w1, b1!, w2, b2!, gamma)[0];
     }
 
     /// <summary>hyper_linear; see <see cref="Reference.HyperLinear"/>.</summary>
     public static Tensor HyperLinear(Tensor x, Tensor z, Tensor g, Tensor? gBias, Tensor gb, Tensor? gbBias,
         Activation activation, Kernels kernels)
     {
-        // TODO(hyper_linear native): call HyperLinearFunction.apply(...) over
-        // dynrec_hyper_linear_forward/backward once they are in dynrec.h.
-        return Reference.HyperLinear(x, z, g, gBias, gb, gbBias, activation);
+        if (kernels == Kernels.Reference) return Reference.HyperLinear(x, z, g, gBias, gb, gbBias, activation);
+        return HyperLinearFunction.apply(x.contiguous(), z.contiguous(), g, gBias!, gb, gbBias!, activation)[0];
     }
 
     /// <summary>FunRec's APGLayer chain; see <see cref="Reference.ApgLayer"/>.</summary>
     public static Tensor ApgLayer(Tensor x, Tensor z, ApgLayerWeights weights, ApgLayerSpec spec, Kernels kernels)
     {
         if (kernels == Kernels.Reference) return Reference.ApgLayer(x, z, weights, spec);
-        // TODO(apg_layer native): call ApgLayerFunction.apply(...) over
-        // dynrec_apg_layer_forward/backward once they are in dynrec.h; until
-        // then the generated KK (and NK/KM) steps go through HyperLinear.
-        return ApgLayerComposed(x, z, weights, spec, kernels);
+        // A spec built from K and P directly (no mf_k) cannot be described to
+        // the fused kernel: run the chain with native hyper_linear steps.
+        if (spec.MfK <= 0) return ApgLayerComposed(x, z, weights, spec, kernels);
+        var args = new object[] { x.contiguous(), z.contiguous() }
+            .Concat(ApgLayerFunction.SlotsOf(weights, spec.Mode).Select(t => (object)t!))
+            .Append(spec).ToArray();
+        return ApgLayerFunction.apply(args)[0];
     }
 
-    // The APG chain from dense steps and HyperLinear with the kernels switch.
+    // The APG chain from dense steps and HyperLinear (native or reference).
     private static Tensor ApgLayerComposed(Tensor x, Tensor z, ApgLayerWeights w, ApgLayerSpec spec, Kernels kernels)
     {
         var inner = spec.InnerActivation;

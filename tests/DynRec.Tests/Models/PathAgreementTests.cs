@@ -37,13 +37,23 @@ public class PathAgreementTests
         Assert.That(native.shape, Is.EqualTo(new long[] { 37, schema.Tasks.Count }));
         Assert.That(native.isfinite().all().item<bool>(), Is.True, "logits are finite");
         Assert.That(TestUtil.RelativeError(native, reference), Is.LessThan(1e-5), "logits");
+        // M2M's gradients pass through a chain of hyper_linear steps (meta
+        // attention + meta tower) whose float32 sums both paths order
+        // differently: measured up to 1.007e-5 (unshared meta units), so 3e-5 there.
+        var gradTolerance = name == "m2m" ? 3e-5 : 1e-5;
         for (var i = 0; i < nativeGrads.Count; i++)
         {
             var (pname, g) = nativeGrads[i];
             var r = referenceGrads[i].grad;
             Assert.That(g, Is.Not.Null, $"native path gives {pname} a gradient");
             Assert.That(r, Is.Not.Null, $"reference path gives {pname} a gradient");
-            Assert.That(TestUtil.RelativeError(g!, r!), Is.LessThan(1e-5), $"grad of {pname}");
+            // Some gradients are zero in exact arithmetic (the attention key bias:
+            // softmax ignores a shift shared by all scores); both paths leave
+            // rounding noise there, so compare those absolutely.
+            if (r!.abs().max().item<float>() < 1e-6f)
+                Assert.That((g! - r).abs().max().item<float>(), Is.LessThan(1e-6f), $"grad of {pname} (zero in exact math)");
+            else
+                Assert.That(TestUtil.RelativeError(g!, r), Is.LessThan(gradTolerance), $"grad of {pname}");
         }
     }
 
