@@ -24,6 +24,22 @@ public class ModelFactoryTests
     }
 
     [Test]
+    public void EveryModelRunsOnASchemaWithoutSequence()
+    {
+        using var scope = NewDisposeScope();
+        var schema = ModelTestData.Schema(withSequence: false);
+        using var batch = ModelTestData.RandomBatch(schema, 4, seed: 2);
+        Assert.That(batch.Sequence, Is.Null);
+        foreach (var (label, name, options) in ModelTestData.OptionSets())
+        {
+            using var model = ModelFactory.Create(name, schema, options);
+            var logits = model.forward(batch);
+            Assert.That(logits.shape, Is.EqualTo(new long[] { 4, 3 }), label);
+            Assert.That(model.named_parameters().Any(p => p.name.StartsWith("sequence_encoder")), Is.False, label);
+        }
+    }
+
+    [Test]
     public void DefaultsFollowFunRec()
     {
         var pep = (PepNetOptions)ModelFactory.DefaultOptions("pepnet");
