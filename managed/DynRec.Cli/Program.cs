@@ -1,8 +1,21 @@
 using System.CommandLine;
 using DynRec.Cli;
 using DynRec.Cli.Commands;
+using DynRec.Data;
+using DynRec.Models;
 
 // `dynrec`: the DynRec command line. Each subcommand lives in Commands/.
+// The data loader and the model factory behind train/eval/predict/bench.
+TrainingServices.Default = new TrainingServices
+{
+    LoadData = request =>
+    {
+        var split = DataSource.Load(request.Data);
+        return new LoadedData(split.Schema, split.Train, split.Test);
+    },
+    BuildModel = ModelFactory.Create,
+};
+
 var root = new RootCommand("DynRec: dynamic-weight multi-scenario, multi-task recommendation models (PEPNet, APG, M2M) on TorchSharp with fused native kernels");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());

@@ -15,6 +15,13 @@ internal static class TestUtil
         return (a - b).abs().max().item<double>() / denom;
     }
 
+    /// <summary>Same shape and bit-identical values (TorchSharp's Tensor.equal is elementwise).</summary>
+    public static bool Identical(Tensor a, Tensor b)
+    {
+        using var scope = NewDisposeScope();
+        return a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+    }
+
     public static Tensor Randn(long seed, params long[] shape)
     {
         var g = new TorchSharp.torch.Generator((ulong)seed);

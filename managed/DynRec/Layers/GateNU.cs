@@ -10,7 +10,7 @@ namespace DynRec.Layers;
 /// by default, so a gate can scale a signal up as well as down. Parameters are
 /// named like PyTorch's (fc1.weight [hidden, in], ...).
 /// </summary>
-public sealed class GateNU : nn.Module<Tensor, Tensor>
+public sealed class GateNU : nn.Module<Tensor, Tensor>, IKernelSwitch
 {
     private readonly Linear fc1;
     private readonly Linear fc2;

@@ -1,4 +1,5 @@
 using DynRec.Data;
+using DynRec.Layers;
 using DynRec.Ops;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -19,5 +20,20 @@ public abstract class MultiTaskModel : nn.Module<Batch, Tensor>
     /// <summary>The registry name (pepnet, apg, m2m, dnn, shared_bottom, mmoe).</summary>
     public abstract string ModelName { get; }
 
-    public Kernels Kernels { get; set; } = Kernels.Native;
+    /// <summary>Setting it sets every <see cref="IKernelSwitch"/> layer of the model.</summary>
+    public Kernels Kernels
+    {
+        get => _kernels;
+        set
+        {
+            _kernels = value;
+            foreach (var module in modules())
+                if (module is IKernelSwitch layer) layer.Kernels = value;
+        }
+    }
+
+    private Kernels _kernels = Kernels.Native;
+
+    /// <summary>The options the model was built with (FunRec defaults overridden by the config).</summary>
+    public abstract ModelOptions Options { get; }
 }

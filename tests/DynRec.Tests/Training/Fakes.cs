@@ -80,6 +80,8 @@ internal sealed class FakeModel : MultiTaskModel
     private readonly Linear output;
     private readonly string _name;
 
+    public override DynRec.Models.ModelOptions Options => new DynRec.Models.DnnOptions();
+
     public FakeModel(string name, FeatureSchema schema, int embDim, double dropoutRate) : base("FakeModel", schema)
     {
         _name = name;
