@@ -14,7 +14,7 @@ public sealed record SyntheticConfig
     public int Users { get; init; } = 2000;
     public int Videos { get; init; } = 1000;
     public int Days { get; init; } = 11;
-    public long Rows { get; init; } = 330_000;
+    public long Rows { get; init; } = 660_000;
 
     /// <summary>First date of the log (yyyy-mm-dd); KuaiRand starts on 2022-04-08.</summary>
     public DateOnly StartDate { get; init; } = new(2022, 4, 8);

@@ -12,7 +12,7 @@ namespace DynRec.Data.Synthetic;
 /// </summary>
 public static class SyntheticGenerator
 {
-    public const int Version = 3;
+    public const int Version = 4;
     public const string MarkerFileName = "synthetic.json";
     private static readonly int[] DroppedTabs = { 3, 5, 7, 8, 9, 10, 11, 12, 13, 14 };
 

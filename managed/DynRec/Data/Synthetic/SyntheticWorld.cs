@@ -70,7 +70,7 @@ internal sealed class SyntheticWorld
             VideoAuthor[v] = a;
             VideoTag[v] = tag;
             for (var k = 0; k < Dim; k++)
-                VideoFactor[v * Dim + k] = 0.6 * AuthorFactor[a * Dim + k] + 0.6 * tagFactor[tag * Dim + k] + 0.5 * rng.Normal();
+                VideoFactor[v * Dim + k] = 0.6 * AuthorFactor[a * Dim + k] + 0.6 * tagFactor[tag * Dim + k] + 0.25 * rng.Normal();
             VideoBias[v] = 0.6 * rng.Normal();
             VideoPopularity[v] = Math.Exp(1.0 * rng.Normal() + 0.5 * VideoBias[v]);
             VideoDurationMs[v] = Math.Round(Math.Clamp(Math.Exp(Math.Log(20000) + 0.8 * rng.Normal()), 2000, 600000));
@@ -87,10 +87,10 @@ internal sealed class SyntheticWorld
             {
                 var sum = 0.0;
                 for (var c = 0; c < attributes; c++) sum += attributeFactor[c][UserAttribute[u * attributes + c] * Dim + k];
-                UserFactor[u * Dim + k] = 0.85 * sum / Math.Sqrt(attributes) + 0.5 * rng.Normal();
+                UserFactor[u * Dim + k] = 0.85 * sum / Math.Sqrt(attributes) + 0.25 * rng.Normal();
             }
         }
-        UserDrift = Gaussian(rng, Users * Dim, 0.6);
+        UserDrift = Gaussian(rng, Users * Dim, 0.3);
         UserBias = Gaussian(rng, Users, 0.6);
         UserActivity = new double[Users];
         UserTabCdf = new double[Users * Tabs];
