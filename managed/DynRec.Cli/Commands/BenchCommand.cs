@@ -49,12 +49,13 @@ public static class BenchCommand
         var device = TrainingOptionParsing.ParseDevice(a.Device);
         if (a.Steps < 1) throw new UserException($"--steps must be >= 1, got {a.Steps}");
         if (a.Warmup < 0) throw new UserException($"--warmup must be >= 0, got {a.Warmup}");
+        if (a.Rounds < 1) throw new UserException($"--rounds must be >= 1, got {a.Rounds}");
+        if (a.Threads < 0) throw new UserException($"--threads must be >= 0, got {a.Threads}");
         var overrides = TrainingOptionParsing.Overrides(a.Sets, null, a.Seed);
         if (a.BatchSize is { } b) overrides.Add($"train.batch_size={b}");
         var config = RunConfig.Load(ModelNames.Validate(a.Model), null, overrides);
         using var data = services.Load(a.Data);
 
-        if (a.Rounds < 1) throw new UserException($"--rounds must be >= 1, got {a.Rounds}");
         var threads = BenchmarkThreads.Apply(a.Threads);
         var loadStart = MachineInfo.LoadAverage();
         var paths = new[] { Kernels.Reference, Kernels.Native };
