@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using DynRec.Benchmarks;
 using DynRec.Config;
 using DynRec.Ops;
 using DynRec.Training;
@@ -13,10 +14,15 @@ namespace DynRec.Cli.Commands;
 /// `dynrec bench`: training-step throughput of a model with the native kernels
 /// and with the pure-TorchSharp reference path, measured in the same process on
 /// the same batches from the same initial weights; prints samples/s and the ratio.
+/// With --rounds R the two paths alternate R times (reference first in even
+/// rounds, native first in odd ones) so drift on a shared machine hits both;
+/// LibTorch and libdynrec get the same thread count. `dynrec bench ops` times
+/// the single ops (<see cref="BenchOpsCommand"/>).
 /// </summary>
 public static class BenchCommand
 {
-    public sealed record Arguments(string Model, string Data, string Device, int Steps, int Warmup, int? BatchSize, long Seed, IReadOnlyList<string> Sets);
+    public sealed record Arguments(string Model, string Data, string Device, int Steps, int Warmup, int? BatchSize, long Seed, IReadOnlyList<string> Sets,
+        int Threads = 0, int Rounds = 1);
 
     public static Command Create(TrainingServices services)
     {
@@ -28,10 +34,13 @@ public static class BenchCommand
         var batch = new Option<int?>("--batch-size") { Description = "Rows per step (default: the model's train.batch_size)" };
         var seed = new Option<long>("--seed") { Description = "Seed of weights and data", DefaultValueFactory = _ => 2024 };
         var sets = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set model.dnn_units=[512,256]" };
+        var threads = new Option<int>("--threads") { Description = "CPU threads for both LibTorch and libdynrec (0 = LibTorch's default)", DefaultValueFactory = _ => 0 };
+        var rounds = new Option<int>("--rounds") { Description = "Alternate the two paths this many times (--steps each per round)", DefaultValueFactory = _ => 1 };
         var cmd = new Command("bench", "Training-step samples/s: native kernels vs the TorchSharp reference, same run")
-            { model, data, device, steps, warmup, batch, seed, sets };
+            { model, data, device, steps, warmup, batch, seed, sets, threads, rounds };
+        cmd.Subcommands.Add(BenchOpsCommand.Create());
         cmd.SetAction(pr => Run(new Arguments(pr.GetValue(model)!, pr.GetValue(data)!, pr.GetValue(device)!, pr.GetValue(steps), pr.GetValue(warmup),
-            pr.GetValue(batch), pr.GetValue(seed), pr.GetValue(sets) ?? []), services));
+            pr.GetValue(batch), pr.GetValue(seed), pr.GetValue(sets) ?? [], pr.GetValue(threads), pr.GetValue(rounds)), services));
         return cmd;
     }
 
@@ -40,23 +49,48 @@ public static class BenchCommand
         var device = TrainingOptionParsing.ParseDevice(a.Device);
         if (a.Steps < 1) throw new UserException($"--steps must be >= 1, got {a.Steps}");
         if (a.Warmup < 0) throw new UserException($"--warmup must be >= 0, got {a.Warmup}");
+        if (a.Rounds < 1) throw new UserException($"--rounds must be >= 1, got {a.Rounds}");
+        if (a.Threads < 0) throw new UserException($"--threads must be >= 0, got {a.Threads}");
         var overrides = TrainingOptionParsing.Overrides(a.Sets, null, a.Seed);
         if (a.BatchSize is { } b) overrides.Add($"train.batch_size={b}");
         var config = RunConfig.Load(ModelNames.Validate(a.Model), null, overrides);
         using var data = services.Load(a.Data);
 
+        var threads = BenchmarkThreads.Apply(a.Threads);
+        var loadStart = MachineInfo.LoadAverage();
+        var paths = new[] { Kernels.Reference, Kernels.Native };
+        var models = new Dictionary<Kernels, (Models.MultiTaskModel Model, ITrainingOptimizer Optimizer)>();
         var results = new Dictionary<Kernels, StepBenchmark.Result>();
-        foreach (var kernels in new[] { Kernels.Reference, Kernels.Native })
+        try
         {
-            random.manual_seed(config.Train.Seed);
-            using var model = services.BuildModel(config.ModelName, data.Schema, config.Model, kernels);
-            model.Kernels = kernels;
-            model.to(device);
-            using var optimizer = Trainer.CreateOptimizer(model, config.Train);
-            results[kernels] = StepBenchmark.Measure(model, optimizer, data.Train, config.Train.BatchSize, a.Warmup, a.Steps, device);
+            foreach (var kernels in paths)
+            {
+                random.manual_seed(config.Train.Seed);
+                var model = services.BuildModel(config.ModelName, data.Schema, config.Model, kernels);
+                model.Kernels = kernels;
+                model.to(device);
+                models[kernels] = (model, Trainer.CreateOptimizer(model, config.Train));
+            }
+            for (var round = 0; round < a.Rounds; round++)
+            foreach (var kernels in round % 2 == 0 ? paths : paths.Reverse())
+            {
+                var (model, optimizer) = models[kernels];
+                var r = StepBenchmark.Measure(model, optimizer, data.Train, config.Train.BatchSize, a.Warmup, a.Steps, device);
+                results[kernels] = results.TryGetValue(kernels, out var sum) ? sum.Add(r) : r;
+            }
         }
+        finally
+        {
+            foreach (var (model, optimizer) in models.Values)
+            {
+                optimizer.Dispose();
+                model.Dispose();
+            }
+        }
+        Console.WriteLine($"# {MachineInfo.CpuModel()}, {MachineInfo.LogicalCpus} logical CPUs; LibTorch and libdynrec threads {threads}; " +
+            $"load average {loadStart} -> {MachineInfo.LoadAverage()}; {a.Rounds} round(s) of {a.Steps} steps per path");
 
-        var table = new Table().Title($"{config.ModelName} training step, batch {config.Train.BatchSize}, {device.type.ToString().ToLowerInvariant()}, {get_num_threads()} threads")
+        var table = new Table().Title($"{config.ModelName} training step, batch {config.Train.BatchSize}, {device.type.ToString().ToLowerInvariant()}, {threads} threads")
             .AddColumn("kernels").AddColumn(new TableColumn("samples/s").RightAligned()).AddColumn(new TableColumn("ms/step").RightAligned())
             .AddColumn(new TableColumn("first loss").RightAligned());
         foreach (var (kernels, r) in results)

@@ -12,7 +12,16 @@ namespace DynRec.Training;
 public static class StepBenchmark
 {
     /// <param name="FirstLoss">Loss of the first warm-up step (for comparing two kernel paths on the same start).</param>
-    public sealed record Result(int BatchSize, int Steps, double Seconds, double SamplesPerSecond, double FirstLoss);
+    public sealed record Result(int BatchSize, int Steps, double Seconds, double SamplesPerSecond, double FirstLoss)
+    {
+        /// <summary>This and a later measurement of the same path together (the first loss stays this one's).</summary>
+        public Result Add(Result later) => this with
+        {
+            Steps = Steps + later.Steps,
+            Seconds = Seconds + later.Seconds,
+            SamplesPerSecond = (double)BatchSize * (Steps + later.Steps) / (Seconds + later.Seconds),
+        };
+    }
 
     public static Result Measure(MultiTaskModel model, ITrainingOptimizer optimizer, IBatchSource source, int batchSize, int warmup, int steps,
         Device device, int distinctBatches = 4)

@@ -149,5 +149,9 @@ public class TrainingCommandsTests
         var result = Run("bench", "--model", "dnn", "--steps", "3", "--warmup", "1", "--batch-size", "32", "--set", "model.emb_dim=4");
         Assert.That(result.Code, Is.Zero, result.Error);
         AssertUserError(Run("bench", "--model", "dnn", "--steps", "0"), "--steps must be >= 1");
+        var alternating = Run("bench", "--model", "dnn", "--steps", "2", "--warmup", "0", "--rounds", "3", "--batch-size", "32", "--set", "model.emb_dim=4");
+        Assert.That(alternating.Code, Is.Zero, alternating.Error);
+        AssertUserError(Run("bench", "--model", "dnn", "--rounds", "0"), "--rounds must be >= 1");
+        AssertUserError(Run("bench", "--model", "dnn", "--threads", "-1"), "--threads must be >= 0");
     }
 }

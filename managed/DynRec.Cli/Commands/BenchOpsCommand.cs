@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using DynRec.Benchmarks;
+using DynRec.Interop;
+using DynRec.Training;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace DynRec.Cli.Commands;
+
+/// <summary>
+/// `dynrec bench ops`: forward + backward of each dynamic-weight op at FunRec
+/// sizes (batch 2048), native kernels vs the TorchSharp reference in one
+/// process, with the two paths' agreement; see <see cref="OpBenchmark"/>.
+/// </summary>
+public static class BenchOpsCommand
+{
+    public sealed record Report(string Machine, int LogicalCpus, int Threads, string LoadAverageStart, string LoadAverageEnd,
+        string BuildInfo, OpBenchmarkSizes Sizes, double MinSeconds, IReadOnlyList<OpBenchmark.Row> Rows);
+
+    public static Command Create()
+    {
+        var threads = new Option<int>("--threads") { Description = "CPU threads for both LibTorch and libdynrec (0 = LibTorch's default)", DefaultValueFactory = _ => 0 };
+        var minSeconds = new Option<double>("--min-seconds") { Description = "Least timed seconds per op and side", DefaultValueFactory = _ => 1.0 };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var tiny = new Option<bool>("--tiny") { Description = "Tiny sizes (a quick smoke run, not the issue's shapes)" };
+        var seed = new Option<long>("--seed") { Description = "Seed of the random inputs", DefaultValueFactory = _ => 1 };
+        var cmd = new Command("ops", "Per-op forward+backward time, native kernels vs the TorchSharp reference, at FunRec sizes (batch 2048)")
+            { threads, minSeconds, json, tiny, seed };
+        cmd.SetAction(pr => Run(pr.GetValue(threads), pr.GetValue(minSeconds), pr.GetValue(json), pr.GetValue(tiny), pr.GetValue(seed)));
+        return cmd;
+    }
+
+    public static int Run(int threads, double minSeconds, string? jsonPath, bool tiny, long seed)
+    {
+        if (threads < 0) throw new UserException($"--threads must be >= 0, got {threads}");
+        if (!(minSeconds > 0)) throw new UserException($"--min-seconds must be > 0, got {minSeconds}");
+        var used = BenchmarkThreads.Apply(threads);
+        var loadStart = MachineInfo.LoadAverage();
+        var sizes = tiny ? OpBenchmarkSizes.Tiny : OpBenchmarkSizes.FunRec;
+        Console.WriteLine($"# {MachineInfo.CpuModel()}, {MachineInfo.LogicalCpus} logical CPUs; LibTorch and libdynrec threads {used}; load average {loadStart}");
+        Console.WriteLine($"# batch {sizes.Batch}; forward+backward through Functional; median of interleaved repetitions, >= {minSeconds} s per side");
+
+        manual_seed(seed);
+        var cases = OpBenchmarkCases.Create(sizes);
+        List<OpBenchmark.Row> rows;
+        try
+        {
+            rows = OpBenchmark.Run(cases, new OpBenchmark.Settings(MinSeconds: minSeconds),
+                r => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {r.Op} {r.Shape}: {r.Ratio:F2}x")));
+        }
+        finally
+        {
+            foreach (var c in cases)
+            foreach (var t in c.Inputs) t.Dispose();
+        }
+        var loadEnd = MachineInfo.LoadAverage();
+
+        var table = new Table().Title($"ops fwd+bwd, batch {sizes.Batch}, {used} threads, load {loadStart} -> {loadEnd}")
+            .AddColumn("op").AddColumn("shape").AddColumn(new TableColumn("native ms").RightAligned())
+            .AddColumn(new TableColumn("reference ms").RightAligned()).AddColumn(new TableColumn("ratio").RightAligned())
+            .AddColumn(new TableColumn("native GFLOP/s").RightAligned()).AddColumn(new TableColumn("max rel err").RightAligned());
+        string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
+        foreach (var r in rows)
+            table.AddRow(Markup.Escape(r.Op), Markup.Escape(r.Shape), F(r.NativeMs, "F3"), F(r.ReferenceMs, "F3"), F(r.Ratio, "F2") + "x",
+                F(r.NativeGflops, "F1"), F(r.MaxRelError, "0.0e+0"));
+        AnsiConsole.Write(table);
+
+        if (jsonPath is not null)
+        {
+            var report = new Report(MachineInfo.CpuModel(), MachineInfo.LogicalCpus, used, loadStart, loadEnd, Native.BuildInfo, sizes, minSeconds, rows);
+            AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(report, new JsonSerializerOptions
+                {
+                    WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+                    NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+                }));
+            Console.WriteLine($"wrote {jsonPath}");
+        }
+        return 0;
+    }
+}
