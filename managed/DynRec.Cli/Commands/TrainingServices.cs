@@ -1,3 +1,4 @@
+using DynRec.Checkpoints;
 using DynRec.Config;
 using DynRec.Data;
 using DynRec.Models;
