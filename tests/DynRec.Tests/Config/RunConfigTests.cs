@@ -37,7 +37,9 @@ public class RunConfigTests
             Assert.That(c.ModelName, Is.EqualTo(name));
             Assert.That(c.Model.Int("emb_dim"), Is.EqualTo(8), name);
             Assert.That(c.Train.Lr, Is.EqualTo(1e-3), name);
-            Assert.That(c.Train.Optimizer, Is.EqualTo("adam"), name);
+            Assert.That(c.Train.Optimizer, Is.EqualTo("fused_adam"), name);
+            Assert.That(c.Train.MaxGradNorm, Is.EqualTo(0.0), name);
+            Assert.That(c.Model.String("embedding_optimizer"), Is.EqualTo("dense"), name);
         }
     }
 

@@ -96,15 +96,7 @@ public class EmbeddingBackendTests
         var dense = Trainer.DenseParameters(model);
         using var optimizer = new DynRec.Optim.FusedAdam(dense.Select(p => p.Parameter), lr: 1e-2);
 
-        double EvalLoss()
-        {
-            using var scope = NewDisposeScope();
-            model.eval();
-            using var _ = no_grad();
-            return F.binary_cross_entropy_with_logits(model.forward(eval), eval.Labels).item<float>();
-        }
-
-        var initial = EvalLoss();
+        var initial = ModelTestData.EvalLoss(model, eval);
         model.train();
         for (var step = 0; step < 150; step++)
         {
@@ -114,7 +106,7 @@ public class EmbeddingBackendTests
             F.binary_cross_entropy_with_logits(model.forward(batch), batch.Labels).backward();
             optimizer.Step();
         }
-        var final = EvalLoss();
+        var final = ModelTestData.EvalLoss(model, eval);
         Assert.That(final, Is.LessThan(initial * 0.8), $"eval loss {initial:F4} -> {final:F4}");
         var tables = model.named_parameters().Single(p => p.name == "embeddings.tables.weights").parameter;
         Assert.That(tables.grad, Is.Null, "the fused backward leaves no dense gradient");
