@@ -69,6 +69,21 @@ public sealed class TrainingServices
     }
 
     /// <summary>
+    /// The option checks eval and predict share, all before any data is loaded: device, kernels, a batch size
+    /// >= 1, a known split, and --checkpoint / --model (<see cref="CheckCheckpoint"/>).
+    /// </summary>
+    public static (Device Device, Ops.Kernels Kernels) CheckInferenceOptions(string deviceText, string kernelsText, int batchSize,
+        string split, string checkpointPath, string? expectedModel)
+    {
+        var device = TrainingOptionParsing.ParseDevice(deviceText);
+        var kernels = TrainingOptionParsing.ParseKernels(kernelsText);
+        if (batchSize < 1) throw new UserException($"--batch-size must be >= 1, got {batchSize}");
+        if (split is not ("test" or "train")) throw new UserException($"--split: unknown split '{split}'; valid: train, test");
+        CheckCheckpoint(checkpointPath, expectedModel);
+        return (device, kernels);
+    }
+
+    /// <summary>
     /// Resolves --checkpoint and checks --model against it, before any data is loaded: a wrong path or model
     /// fails fast. Returns the checkpoint directory.
     /// </summary>
