@@ -30,11 +30,7 @@ public static class PredictCommand
 
     public static int Run(Arguments a, TrainingServices services)
     {
-        var device = TrainingOptionParsing.ParseDevice(a.Device);
-        var kernels = TrainingOptionParsing.ParseKernels(a.Kernels);
-        if (a.BatchSize < 1) throw new UserException($"--batch-size must be >= 1, got {a.BatchSize}");
-        if (a.Split is not ("test" or "train")) throw new UserException($"--split: unknown split '{a.Split}'; valid: train, test");
-        TrainingServices.CheckCheckpoint(a.Checkpoint, a.Model);
+        var (device, kernels) = TrainingServices.CheckInferenceOptions(a.Device, a.Kernels, a.BatchSize, a.Split, a.Checkpoint, a.Model);
         using var data = services.Load(a.Data);
         var (model, _, _) = services.LoadTrained(a.Checkpoint, data.Schema, a.Model, device, kernels);
         using (model)

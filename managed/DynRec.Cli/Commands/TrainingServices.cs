@@ -1,3 +1,4 @@
+using DynRec.Checkpoints;
 using DynRec.Config;
 using DynRec.Data;
 using DynRec.Models;
@@ -65,6 +66,21 @@ public sealed class TrainingServices
         if (data != "synthetic" && !Directory.Exists(data))
             throw new UserException($"data folder not found: {data}; pass --data synthetic or a KuaiRand folder (log_standard_*.csv, user_features_*.csv, video_features_basic_*.csv)");
         return LoadData(new DataRequest(data));
+    }
+
+    /// <summary>
+    /// The option checks eval and predict share, all before any data is loaded: device, kernels, a batch size
+    /// >= 1, a known split, and --checkpoint / --model (<see cref="CheckCheckpoint"/>).
+    /// </summary>
+    public static (Device Device, Ops.Kernels Kernels) CheckInferenceOptions(string deviceText, string kernelsText, int batchSize,
+        string split, string checkpointPath, string? expectedModel)
+    {
+        var device = TrainingOptionParsing.ParseDevice(deviceText);
+        var kernels = TrainingOptionParsing.ParseKernels(kernelsText);
+        if (batchSize < 1) throw new UserException($"--batch-size must be >= 1, got {batchSize}");
+        if (split is not ("test" or "train")) throw new UserException($"--split: unknown split '{split}'; valid: train, test");
+        CheckCheckpoint(checkpointPath, expectedModel);
+        return (device, kernels);
     }
 
     /// <summary>

@@ -4,11 +4,11 @@ using static TorchSharp.torch;
 namespace DynRec.Checkpoints;
 
 /// <summary>
-/// Saves and loads a module's parameters and buffers as safetensors under
-/// their PyTorch-style names (epnet.gate.fc1.weight [out, in], ...).
-/// Loading is strict: a missing tensor, an unexpected one or a shape mismatch
-/// throws <see cref="InvalidDataException"/> naming the tensor, before any
-/// weight of the module is changed.
+/// A module's parameters and buffers under their PyTorch-style names
+/// (epnet.gate.fc1.weight [out, in], ...) as safetensors. Loading is strict
+/// (PyTorch's load_state_dict(strict=True)): missing, unexpected or mis-shaped
+/// tensors throw <see cref="InvalidDataException"/> naming them, before any
+/// tensor of the module is changed.
 /// </summary>
 public static class ModelWeights
 {
@@ -21,22 +21,7 @@ public static class ModelWeights
         var (tensors, metadata) = SafeTensors.Load(path);
         try
         {
-            var state = State(module).ToList();
-            foreach (var (name, target) in state)
-            {
-                if (!tensors.TryGetValue(name, out var source))
-                    throw new InvalidDataException($"{path}: missing tensor '{name}' (shape [{string.Join(", ", target.shape)}])");
-                if (!source.shape.SequenceEqual(target.shape))
-                    throw new InvalidDataException(
-                        $"{path}: tensor '{name}' has shape [{string.Join(", ", source.shape)}], the model expects [{string.Join(", ", target.shape)}]");
-            }
-            var known = state.Select(s => s.Key).ToHashSet();
-            var extra = tensors.Keys.Where(k => !known.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
-            if (extra.Count > 0)
-                throw new InvalidDataException($"{path}: unexpected tensor '{extra[0]}' (the model has no such parameter)" +
-                    (extra.Count > 1 ? $" and {extra.Count - 1} more" : ""));
-            using (no_grad())
-                foreach (var (name, target) in state) target.copy_(tensors[name]);
+            Load(module, tensors, path);
             return metadata;
         }
         finally
@@ -45,8 +30,32 @@ public static class ModelWeights
         }
     }
 
+    /// <summary>Copies <paramref name="weights"/> into the module; <paramref name="source"/> names them in errors.</summary>
+    public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> weights, string source)
+    {
+        var state = State(module).ToList();
+        var problems = new List<string>();
+        foreach (var (name, target) in state)
+        {
+            if (!weights.TryGetValue(name, out var saved))
+                problems.Add($"missing tensor '{name}' (shape [{Shape(target)}])");
+            else if (!saved.shape.SequenceEqual(target.shape))
+                problems.Add($"tensor '{name}' has shape [{Shape(saved)}], the model expects [{Shape(target)}]");
+        }
+        var known = state.Select(s => s.Key).ToHashSet();
+        problems.AddRange(weights.Keys.Where(k => !known.Contains(k)).OrderBy(k => k, StringComparer.Ordinal)
+            .Select(k => $"unexpected tensor '{k}' (the model has no such parameter or buffer)"));
+        if (problems.Count > 0)
+            throw new InvalidDataException($"{source} does not fit the model (a checkpoint of another model or config?): " +
+                                           string.Join("; ", problems.Take(4)) + (problems.Count > 4 ? $"; and {problems.Count - 4} more" : ""));
+        using var noGrad = no_grad();
+        foreach (var (name, target) in state) target.copy_(weights[name]);
+    }
+
     /// <summary>Parameters then buffers, by PyTorch-style name.</summary>
     public static IEnumerable<KeyValuePair<string, Tensor>> State(nn.Module module) =>
         module.named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, p.parameter))
             .Concat(module.named_buffers().Select(b => new KeyValuePair<string, Tensor>(b.name, b.buffer)));
+
+    private static string Shape(Tensor t) => string.Join(", ", t.shape);
 }

@@ -1,28 +1,42 @@
-using System.Runtime.InteropServices;
+using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using TorchSharp;
+using DynRec.Training;
 using static TorchSharp.torch;
 
 namespace DynRec.Checkpoints;
 
 /// <summary>
-/// The safetensors format (as Hugging Face's safetensors and PyTorch read it):
-/// an 8-byte little-endian header length N, a UTF-8 JSON header of N bytes
-/// {name: {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...,
-/// "__metadata__": {string: string}}, then the raw little-endian tensor bytes,
+/// The safetensors format (what Hugging Face's safetensors, PyTorch and
+/// TorchSharp.PyBridge read): an 8-byte little-endian header length N, a UTF-8
+/// JSON header of N bytes {name: {"dtype": "F32", "shape": [...],
+/// "data_offsets": [begin, end]}, ..., "__metadata__": {string: string}}
+/// space-padded to a multiple of 8, then the raw little-endian tensor bytes,
 /// offsets relative to the end of the header. Tensors are written in sorted
-/// name order; the header is space-padded to a multiple of 8. Only float32 is
-/// read and written (every DynRec parameter is float32).
+/// name order, copied to the CPU and made contiguous; reads produce CPU
+/// tensors. dtypes: F32, F64, F16, BF16, I64, I32, I16, I8, U8, BOOL (DynRec's
+/// weights are float32; optimizer steps and TBE row counters are int64).
 /// </summary>
 public static class SafeTensors
 {
     private const string MetadataKey = "__metadata__";
     private const long MaxHeaderBytes = 100L << 20;
 
+    private static readonly Dictionary<ScalarType, string> DtypeNames = new()
+    {
+        [ScalarType.Float32] = "F32", [ScalarType.Float64] = "F64", [ScalarType.Float16] = "F16", [ScalarType.BFloat16] = "BF16",
+        [ScalarType.Int64] = "I64", [ScalarType.Int32] = "I32", [ScalarType.Int16] = "I16", [ScalarType.Int8] = "I8",
+        [ScalarType.Byte] = "U8", [ScalarType.Bool] = "BOOL",
+    };
+
+    private static readonly Dictionary<string, ScalarType> DtypesByName = DtypeNames.ToDictionary(kv => kv.Value, kv => kv.Key);
+
     /// <summary>Writes the tensors atomically (temp file in the same folder, then rename).</summary>
-    public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
-        IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        AtomicFile.Write(path, s => Write(s, tensors, metadata));
+
+    /// <summary>Writes the tensors (sorted by name) to <paramref name="stream"/>.</summary>
+    public static void Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors writing needs a little-endian machine");
         var sorted = tensors.OrderBy(t => t.Key, StringComparer.Ordinal).ToList();
@@ -43,11 +57,11 @@ public static class SafeTensors
             foreach (var (name, tensor) in sorted)
             {
                 if (name == MetadataKey) throw new ArgumentException($"'{MetadataKey}' is not a valid tensor name");
-                if (tensor.dtype != ScalarType.Float32)
-                    throw new ArgumentException($"tensor '{name}': only float32 is supported, got {tensor.dtype}");
-                var bytes = tensor.numel() * sizeof(float);
+                if (!DtypeNames.TryGetValue(tensor.dtype, out var dtype))
+                    throw new ArgumentException($"tensor '{name}': dtype {tensor.dtype} cannot be written to safetensors");
+                var bytes = tensor.NumberOfElements * tensor.ElementSize;
                 json.WriteStartObject(name);
-                json.WriteString("dtype", "F32");
+                json.WriteString("dtype", dtype);
                 json.WriteStartArray("shape");
                 foreach (var d in tensor.shape) json.WriteNumberValue(d);
                 json.WriteEndArray();
@@ -62,34 +76,16 @@ public static class SafeTensors
         }
         var headerBytes = header.ToArray();
         var padded = (headerBytes.Length + 7) / 8 * 8;
-
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
+        stream.Write(length);
+        stream.Write(headerBytes);
+        for (var i = headerBytes.Length; i < padded; i++) stream.WriteByte((byte)' ');
+        foreach (var (_, tensor) in sorted)
         {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                Span<byte> length = stackalloc byte[8];
-                BitConverter.TryWriteBytes(length, (ulong)padded);
-                file.Write(length);
-                file.Write(headerBytes);
-                for (var i = headerBytes.Length; i < padded; i++) file.WriteByte((byte)' ');
-                foreach (var (_, tensor) in sorted)
-                {
-                    using var scope = NewDisposeScope();
-                    var data = tensor.detach().cpu().contiguous().data<float>().ToArray();
-                    file.Write(MemoryMarshal.AsBytes(data.AsSpan()));
-                }
-                file.Flush(true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
+            if (tensor.NumberOfElements == 0) continue;
+            using var scope = NewDisposeScope();
+            stream.Write(tensor.detach().cpu().contiguous().bytes);
         }
     }
 
@@ -101,7 +97,7 @@ public static class SafeTensors
         return (entries.ToDictionary(e => e.Key, e => e.Value.Shape), metadata);
     }
 
-    /// <summary>Reads every tensor (CPU, float32) and the metadata.</summary>
+    /// <summary>Reads every tensor (CPU) and the metadata; the caller owns the tensors.</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Load(string path)
     {
         using var file = File.OpenRead(path);
@@ -111,13 +107,15 @@ public static class SafeTensors
         {
             foreach (var (name, entry) in entries)
             {
-                var count = entry.End - entry.Begin;
                 if (dataStart + entry.End > file.Length)
                     throw Bad(path, $"tensor '{name}': data [{entry.Begin}, {entry.End}) runs past the end of the file");
-                var values = new float[count / sizeof(float)];
+                var t = empty(entry.Shape, entry.Dtype);
+                tensors[name] = t;
+                if (entry.End == entry.Begin) continue;
+                var data = new byte[entry.End - entry.Begin];
                 file.Position = dataStart + entry.Begin;
-                file.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
-                tensors[name] = tensor(values, entry.Shape);
+                file.ReadExactly(data);
+                t.bytes = data;
             }
         }
         catch
@@ -128,16 +126,16 @@ public static class SafeTensors
         return (tensors, metadata);
     }
 
-    private sealed record Entry(long[] Shape, long Begin, long End);
+    private sealed record Entry(ScalarType Dtype, long[] Shape, long Begin, long End);
 
     private static (Dictionary<string, Entry>, Dictionary<string, string>, long) Header(FileStream file, string path)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors reading needs a little-endian machine");
         Span<byte> lengthBytes = stackalloc byte[8];
-        if (file.Read(lengthBytes) != 8) throw Bad(path, "shorter than the 8-byte header length");
-        var length = BitConverter.ToUInt64(lengthBytes);
+        if (file.Read(lengthBytes) != 8) throw Bad(path, "shorter than its 8-byte header length");
+        var length = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (length == 0 || length > (ulong)MaxHeaderBytes || 8 + (long)length > file.Length)
-            throw Bad(path, $"header length {length} does not fit the file ({file.Length} bytes)");
+            throw Bad(path, $"header length {length} exceeds the file size ({file.Length} bytes)");
         var headerBytes = new byte[length];
         file.ReadExactly(headerBytes);
         JsonDocument doc;
@@ -155,27 +153,35 @@ public static class SafeTensors
         var metadata = new Dictionary<string, string>();
         foreach (var prop in doc.RootElement.EnumerateObject())
         {
-            if (prop.Name == MetadataKey)
-            {
-                foreach (var m in prop.Value.EnumerateObject()) metadata[m.Name] = m.Value.GetString() ?? "";
-                continue;
-            }
             try
             {
-                var dtype = prop.Value.GetProperty("dtype").GetString();
-                if (dtype != "F32") throw Bad(path, $"tensor '{prop.Name}': dtype {dtype} is not supported (only F32)");
+                if (prop.Name == MetadataKey)
+                {
+                    foreach (var m in prop.Value.EnumerateObject()) metadata[m.Name] = m.Value.GetString() ?? "";
+                    continue;
+                }
+                var dtypeName = prop.Value.GetProperty("dtype").GetString() ?? "";
+                if (!DtypesByName.TryGetValue(dtypeName, out var dtype))
+                    throw Bad(path, $"tensor '{prop.Name}': dtype {dtypeName} is not supported ({string.Join(", ", DtypesByName.Keys)})");
                 var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
                 var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
                 if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
-                    throw Bad(path, $"tensor '{prop.Name}': bad data_offsets");
-                var expected = shape.Aggregate(1L, (a, d) => a * d) * sizeof(float);
+                    throw Bad(path, $"tensor '{prop.Name}': bad data_offsets [{string.Join(", ", offsets)}]");
+                var elementSize = dtype switch
+                {
+                    ScalarType.Float64 or ScalarType.Int64 => 8,
+                    ScalarType.Float32 or ScalarType.Int32 => 4,
+                    ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+                    _ => 1,
+                };
+                var expected = shape.Aggregate(1L, (a, d) => a * d) * elementSize;
                 if (shape.Any(d => d < 0) || offsets[1] - offsets[0] != expected)
-                    throw Bad(path, $"tensor '{prop.Name}': data_offsets span {offsets[1] - offsets[0]} bytes, shape [{string.Join(", ", shape)}] needs {expected}");
-                entries[prop.Name] = new Entry(shape, offsets[0], offsets[1]);
+                    throw Bad(path, $"tensor '{prop.Name}': data_offsets span {offsets[1] - offsets[0]} bytes, shape [{string.Join(", ", shape)}] {dtypeName} needs {expected}");
+                entries[prop.Name] = new Entry(dtype, shape, offsets[0], offsets[1]);
             }
             catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
             {
-                throw Bad(path, $"tensor '{prop.Name}': malformed header entry ({e.Message})");
+                throw Bad(path, $"'{prop.Name}': malformed header entry ({e.Message})");
             }
         }
         return (entries, metadata, 8 + (long)length);

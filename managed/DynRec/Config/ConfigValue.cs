@@ -19,7 +19,8 @@ internal static class ConfigValue
         ["inner_activation"] = ["none", "relu", "sigmoid", "tanh", "leaky_relu"],
         ["gate_position"] = ["output", "input"],
         ["condition"] = ["group", "mix", "self"],
-        ["optimizer"] = ["adam"],
+        ["optimizer"] = ["adam", "fused_adam", "fused_adamw"],
+        ["embedding_optimizer"] = ["dense", "sparse_sgd", "rowwise_adagrad", "lazy_adam"],
     };
 
     public enum Kind { Integer, Number, Boolean, String, IntegerList, NumberList, StringList }

@@ -9,6 +9,8 @@ public sealed record TrainOptions
     public required double Lr { get; init; }
     public required double WeightDecay { get; init; }
     public required string Optimizer { get; init; }
+    /// <summary>&gt; 0: clip the dense gradients by their global L2 norm before each step; 0 = no clipping.</summary>
+    public required double MaxGradNorm { get; init; }
     /// <summary>Task -&gt; weight of its BCE term; tasks not listed weigh 1.0.</summary>
     public required IReadOnlyDictionary<string, double> TaskWeights { get; init; }
     public required string EarlyStoppingMetric { get; init; }

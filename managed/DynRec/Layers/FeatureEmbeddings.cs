@@ -1,4 +1,5 @@
 using DynRec.Data;
+using DynRec.Optim;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,103 +7,134 @@ using static TorchSharp.torch;
 namespace DynRec.Layers;
 
 /// <summary>
-/// One embedding table per categorical field (vocabulary from the schema,
-/// row 0 = padding: zero and never updated), named `{field}.weight`. The
-/// sequence field looks up the table of the field whose vocabulary it shares.
-/// Lookups return [B, D] per field; groups are concatenated in column order.
-/// The tables are registered directly under the field names (no container
-/// level), so a model's field `embeddings` gives `embeddings.user_id.weight`.
+/// The embedding tables of every categorical field (vocabulary from the schema,
+/// row 0 = padding: zero and never updated); the sequence field reads the table
+/// of the field whose vocabulary it shares. <see cref="Lookup"/> embeds a batch
+/// once and returns an <see cref="EmbeddedBatch"/> the models slice from
+/// (per-field blocks, persona subsets, the [B, L, D] sequence, its mean).
+///
+/// <para>Two backends with identical outputs for identical table values:</para>
+/// <para><b>dense</b> (no sparse optimizer): one nn.Embedding per field, named
+/// `{field}.weight` directly under this module (a model's field `embeddings`
+/// gives `embeddings.user_id.weight`); the tables are ordinary parameters that
+/// the dense optimizer updates.</para>
+/// <para><b>table-batched</b> (a <see cref="SparseOptimizerConfig"/> given): ONE
+/// fused <see cref="TableBatchedEmbedding"/> registered as `tables` over all
+/// sparse fields (bag 1, sum pooling) plus the sequence (bag L, no pooling,
+/// sharing its vocabulary field's table). Names: `embeddings.tables.weights`
+/// (every table back to back, schema field order) and its optimizer state
+/// buffers `embeddings.tables.{exp_avg, exp_avg_sq, adagrad_sum, row_steps, step}`,
+/// all in the model's state_dict, so checkpoints carry them. The sparse
+/// optimizer updates the touched rows inside backward and leaves
+/// `weights.grad` null; dense optimizers must not be given <see cref="FusedParameters"/>.</para>
 /// </summary>
 public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
 {
     private readonly Dictionary<string, Embedding> _tables = new();
     private readonly FeatureSchema _schema;
+#pragma warning disable IDE1006 // registered under this name
+    private readonly TableBatchedEmbedding? tables;
+#pragma warning restore IDE1006
 
-    public FeatureEmbeddings(FeatureSchema schema, int dim) : base(nameof(FeatureEmbeddings))
+    public FeatureEmbeddings(FeatureSchema schema, int dim, SparseOptimizerConfig? sparseOptimizer = null)
+        : base(nameof(FeatureEmbeddings))
     {
         if (dim <= 0) throw new ArgumentOutOfRangeException(nameof(dim), $"emb_dim must be > 0, got {dim}");
         _schema = schema;
         Dim = dim;
         foreach (var field in schema.SparseFields)
-        {
             if (field.VocabularySize < 2)
                 throw new ArgumentException($"field '{field.Name}': vocabulary size must be >= 2 (0 is padding), got {field.VocabularySize}");
-            var table = nn.Embedding(field.VocabularySize, dim, padding_idx: 0);
-            using (no_grad())
+        if (sparseOptimizer is null)
+        {
+            foreach (var field in schema.SparseFields)
             {
-                // Keras' default (FunRec): uniform(-0.05, 0.05); the padding row stays zero.
-                nn.init.uniform_(table.weight!, -0.05, 0.05);
-                table.weight![0].zero_();
+                var table = nn.Embedding(field.VocabularySize, dim, padding_idx: 0);
+                InitUniform(table.weight!);
+                _tables.Add(field.Name, table);
+                register_module(field.Name, table);
             }
-            _tables.Add(field.Name, table);
-            register_module(field.Name, table);
         }
+        else
+        {
+            var configs = schema.SparseFields.Select(f => new EmbeddingFieldConfig(f.Name, f.VocabularySize, dim)).ToList();
+            if (schema.Sequence is { } seq)
+            {
+                var shared = schema[seq.SharesVocabularyWith];
+                configs.Add(new EmbeddingFieldConfig(seq.Name, shared.VocabularySize, dim, EmbeddingPooling.None,
+                    seq.MaxLength, SharesTableWith: shared.Name));
+            }
+            tables = new TableBatchedEmbedding(configs, sparseOptimizer);
+            foreach (var field in schema.SparseFields) InitUniform(tables.Table(field.Name));
+            register_module("tables", tables);
+        }
+    }
+
+    // Keras' default (FunRec): uniform(-0.05, 0.05); the padding row stays zero.
+    private static void InitUniform(Tensor table)
+    {
+        using var noGrad = no_grad();
+        nn.init.uniform_(table, -0.05, 0.05);
+        table[0].zero_();
     }
 
     public int Dim { get; }
 
     public FeatureSchema Schema => _schema;
 
-    /// <summary>The sparse columns [B, F] -> all fields concatenated [B, F*D].</summary>
-    public override Tensor forward(Tensor sparse) => Fields(sparse, Enumerable.Range(0, _schema.SparseFields.Count));
+    /// <summary>True when the tables live in one fused table-batched embedding (updated in backward).</summary>
+    public bool IsTableBatched => tables is not null;
 
-    /// <summary>Embedding of one column [B, D].</summary>
-    public Tensor Field(Tensor sparse, int column) =>
-        _tables[_schema.SparseFields[column].Name].forward(sparse[.., column]);
+    /// <summary>Parameters updated by the fused sparse optimizer, which dense optimizers must skip (empty when dense).</summary>
+    public IEnumerable<Parameter> FusedParameters => tables is null ? [] : [tables.Weights];
 
-    /// <summary>The given columns' embeddings concatenated: [B, n*D].</summary>
-    public Tensor Fields(Tensor sparse, IEnumerable<int> columns)
-    {
-        var parts = columns.Select(c => Field(sparse, c)).ToList();
-        if (parts.Count == 0) throw new ArgumentException("no fields selected");
-        return parts.Count == 1 ? parts[0] : cat(parts, 1);
-    }
+    /// <summary>The [vocabulary, D] table of a sparse field (a view of the live weights in either backend).</summary>
+    public Tensor Table(string field) => tables is null
+        ? (_tables.TryGetValue(field, out var t) ? t.weight! : throw new KeyNotFoundException($"no embedding field '{field}'"))
+        : tables.Table(field);
 
-    /// <summary>The mean of the given columns' embeddings: [B, D].</summary>
-    public Tensor FieldsMean(Tensor sparse, IReadOnlyCollection<int> columns)
-    {
-        if (columns.Count == 0) throw new ArgumentException("no fields selected");
-        return stack(columns.Select(c => Field(sparse, c)), 1).mean(new long[] { 1 });
-    }
-
-    /// <summary>The fields of a group concatenated; throws naming the group when it is empty.</summary>
-    public Tensor Group(Tensor sparse, FieldGroup group)
-    {
-        var columns = _schema.FieldsIn(group);
-        if (columns.Length == 0) throw new ArgumentException($"the feature schema has no field in group {group}");
-        return Fields(sparse, columns);
-    }
-
-    /// <summary>Width of <see cref="Group"/>'s output.</summary>
-    public int GroupWidth(FieldGroup group) => _schema.FieldsIn(group).Length * Dim;
+    /// <summary>Embeds the batch's sparse columns (and its sequence when the schema has one) in one lookup.</summary>
+    public EmbeddedBatch Lookup(Batch batch) => Lookup(batch.Sparse, batch.Sequence);
 
     /// <summary>
-    /// The DNN part's input: every field's embedding concatenated, then the
-    /// mean-pooled sequence when the schema has one: [B, <see cref="DnnWidth"/>].
+    /// Embeds sparse [B, F] (and sequence [B, L] when the schema has one). Each call of a table-batched
+    /// backend is one sparse optimizer step in backward, so a model looks its batch up once.
     /// </summary>
-    public Tensor DnnInput(Batch batch)
+    public EmbeddedBatch Lookup(Tensor sparse, Tensor? sequence)
     {
-        var all = forward(batch.Sparse);
-        if (_schema.Sequence is null) return all;
-        var sequence = batch.Sequence ?? throw new ArgumentException(
-            $"the batch has no sequence but the schema has sequence field '{_schema.Sequence.Name}'");
-        return cat(new[] { all, SequenceMean(sequence) }, 1);
+        var f = _schema.SparseFields.Count;
+        if (sparse.dim() != 2 || sparse.shape[1] != f)
+            throw new ArgumentException($"sparse ids: expected [batch, {f}], got [{string.Join(", ", sparse.shape)}]", nameof(sparse));
+        var seq = _schema.Sequence;
+        if (seq is not null && sequence is null)
+            throw new ArgumentException($"the batch has no sequence but the schema has sequence field '{seq.Name}'", nameof(sequence));
+        if (seq is null) sequence = null;
+        if (tables is null)
+        {
+            var fields = cat(_schema.SparseFields.Select((field, c) => _tables[field.Name].forward(sparse[.., c])).ToList(), 1);
+            var seqEmb = seq is null ? null : _tables[seq.SharesVocabularyWith].forward(sequence!);
+            return new EmbeddedBatch(_schema, Dim, fields, seqEmb, sequence);
+        }
+        if (seq is not null && sequence!.shape[1] != seq.MaxLength)
+            throw new ArgumentException($"sequence '{seq.Name}': expected [batch, {seq.MaxLength}], got [{string.Join(", ", sequence.shape)}]", nameof(sequence));
+        var ids = sequence is null ? sparse : cat(new[] { sparse, sequence }, 1);
+        var output = tables.forward(ids.contiguous());
+        var width = f * Dim;
+        var sequenceEmb = sequence is null ? null : output.narrow(1, width, seq!.MaxLength * Dim).view(-1, seq.MaxLength, Dim);
+        return new EmbeddedBatch(_schema, Dim, output.narrow(1, 0, width), sequenceEmb, sequence);
     }
 
+    /// <summary>The sparse columns [B, F] -> all fields concatenated [B, F*D] (a table-batched backend treats the sequence as empty).</summary>
+    public override Tensor forward(Tensor sparse)
+    {
+        var seq = _schema.Sequence;
+        var empty = seq is null ? null : zeros(sparse.shape[0], seq.MaxLength, dtype: ScalarType.Int64, device: sparse.device);
+        return Lookup(sparse, empty).AllFields;
+    }
+
+    /// <summary>Width of <see cref="EmbeddedBatch.Group"/>'s output.</summary>
+    public int GroupWidth(FieldGroup group) => _schema.FieldsIn(group).Length * Dim;
+
+    /// <summary>Width of <see cref="EmbeddedBatch.DnnInput"/>: every field plus the pooled sequence.</summary>
     public int DnnWidth => (_schema.SparseFields.Count + (_schema.Sequence is null ? 0 : 1)) * Dim;
-
-    /// <summary>The sequence's embeddings [B, L, D] from the shared table.</summary>
-    public Tensor Sequence(Tensor sequence)
-    {
-        var seq = _schema.Sequence ?? throw new InvalidOperationException("the feature schema has no sequence field");
-        return _tables[seq.SharesVocabularyWith].forward(sequence);
-    }
-
-    /// <summary>Mean of the non-padding sequence embeddings [B, D] (zero for an empty sequence).</summary>
-    public Tensor SequenceMean(Tensor sequence)
-    {
-        var emb = Sequence(sequence);
-        var mask = sequence.ne(0).to(emb.dtype).unsqueeze(-1);
-        return (emb * mask).sum(1) / (mask.sum(1) + 1e-8);
-    }
 }

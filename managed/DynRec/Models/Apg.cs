@@ -31,7 +31,7 @@ public sealed class Apg : MultiTaskModel
     public Apg(FeatureSchema schema, ApgOptions options, Kernels kernels = Kernels.Native) : base(nameof(Apg), schema)
     {
         _options = options;
-        embeddings = new FeatureEmbeddings(schema, options.EmbDim);
+        embeddings = new FeatureEmbeddings(schema, options.EmbDim, options.SparseEmbeddingOptimizer());
         _scenarioColumn = schema.IndexOf(schema.ScenarioField);
         if (options.Condition == ApgCondition.Mix)
         {
@@ -65,13 +65,14 @@ public sealed class Apg : MultiTaskModel
 
     public override Tensor forward(Batch batch)
     {
-        var x = embeddings.DnnInput(batch);
+        var embedded = embeddings.Lookup(batch);
+        var x = embedded.DnnInput();
         Tensor? shared = _options.Condition switch
         {
-            ApgCondition.Group => embeddings.Field(batch.Sparse, _scenarioColumn),
+            ApgCondition.Group => embedded.Field(_scenarioColumn),
             ApgCondition.Mix => cat(new[]
             {
-                embeddings.FieldsMean(batch.Sparse, _userColumns), embeddings.FieldsMean(batch.Sparse, _itemColumns),
+                embedded.FieldsMean(_userColumns), embedded.FieldsMean(_itemColumns),
             }, 1),
             _ => null,
         };

@@ -21,7 +21,7 @@ public sealed class DnnModel : MultiTaskModel
     public DnnModel(FeatureSchema schema, DnnOptions o, Kernels kernels = Kernels.Native) : base(nameof(DnnModel), schema)
     {
         _options = o;
-        embeddings = new FeatureEmbeddings(schema, o.EmbDim);
+        embeddings = new FeatureEmbeddings(schema, o.EmbDim, o.SparseEmbeddingOptimizer());
         towers = new ModuleList<Mlp>();
         for (var t = 0; t < schema.Tasks.Count; t++)
             towers.Add(new Mlp(embeddings.DnnWidth, o.DnnUnits, o.Activation, o.Dropout));
@@ -35,7 +35,7 @@ public sealed class DnnModel : MultiTaskModel
 
     public override Tensor forward(Batch batch)
     {
-        var x = embeddings.DnnInput(batch);
+        var x = embeddings.Lookup(batch).DnnInput();
         return heads.forward(towers.Select(t => t.forward(x)).ToList());
     }
 }
@@ -56,7 +56,7 @@ public sealed class SharedBottom : MultiTaskModel
         : base(nameof(SharedBottom), schema)
     {
         _options = o;
-        embeddings = new FeatureEmbeddings(schema, o.EmbDim);
+        embeddings = new FeatureEmbeddings(schema, o.EmbDim, o.SparseEmbeddingOptimizer());
         bottom = new Mlp(embeddings.DnnWidth, o.BottomUnits, o.Activation, o.Dropout);
         towers = new ModuleList<Mlp>();
         for (var t = 0; t < schema.Tasks.Count; t++)
@@ -71,7 +71,7 @@ public sealed class SharedBottom : MultiTaskModel
 
     public override Tensor forward(Batch batch)
     {
-        var shared = bottom.forward(embeddings.DnnInput(batch));
+        var shared = bottom.forward(embeddings.Lookup(batch).DnnInput());
         return heads.forward(towers.Select(t => t.forward(shared)).ToList());
     }
 }
@@ -96,7 +96,7 @@ public sealed class Mmoe : MultiTaskModel
     {
         if (o.NumExperts <= 0) throw new ArgumentOutOfRangeException(nameof(o), $"num_experts must be > 0, got {o.NumExperts}");
         _options = o;
-        embeddings = new FeatureEmbeddings(schema, o.EmbDim);
+        embeddings = new FeatureEmbeddings(schema, o.EmbDim, o.SparseEmbeddingOptimizer());
         var width = embeddings.DnnWidth;
         experts = new ModuleList<Mlp>();
         for (var i = 0; i < o.NumExperts; i++) experts.Add(new Mlp(width, o.ExpertUnits, o.Activation, o.Dropout));
@@ -119,7 +119,7 @@ public sealed class Mmoe : MultiTaskModel
 
     public override Tensor forward(Batch batch)
     {
-        var x = embeddings.DnnInput(batch);
+        var x = embeddings.Lookup(batch).DnnInput();
         var expertOut = stack(experts.Select(e => e.forward(x)), 1); // [B, E, H]
         var reps = new List<Tensor>();
         for (var t = 0; t < gates.Count; t++)

@@ -49,7 +49,7 @@ public sealed class M2M : MultiTaskModel
         if (o.MetaTowerDepth <= 0) throw new ArgumentOutOfRangeException(nameof(o), $"meta_tower_depth must be > 0, got {o.MetaTowerDepth}");
         _options = o;
         var tasks = schema.Tasks.Count;
-        embeddings = new FeatureEmbeddings(schema, o.EmbDim);
+        embeddings = new FeatureEmbeddings(schema, o.EmbDim, o.SparseEmbeddingOptimizer());
         _scenarioColumn = schema.IndexOf(schema.ScenarioField);
         _userColumns = schema.FieldsIn(FieldGroup.User);
         if (_userColumns.Length == 0) throw new ArgumentException("M2M needs user fields (FieldGroup.User) for the scenario view");
@@ -93,18 +93,15 @@ public sealed class M2M : MultiTaskModel
     public override Tensor forward(Batch batch)
     {
         var o = _options;
-        var sparse = batch.Sparse;
-        var expertInput = embeddings.forward(sparse);
+        var embedded = embeddings.Lookup(batch);
+        var expertInput = embedded.AllFields;
         if (sequence_encoder is not null)
-        {
-            var ids = batch.Sequence ?? throw new ArgumentException("the batch has no sequence but the schema has one");
-            expertInput = cat(new[] { expertInput, sequence_encoder.forward(embeddings.Sequence(ids), ids) }, 1);
-        }
+            expertInput = cat(new[] { expertInput, sequence_encoder.forward(embedded.Sequence, batch.Sequence!) }, 1);
         var expertViews = stack(experts.Select(e => e.forward(expertInput)), 1); // [B, E, view]
         long b = expertViews.shape[0], e = expertViews.shape[1];
         var scenarioInput = cat(new[]
         {
-            embeddings.Field(sparse, _scenarioColumn), embeddings.Fields(sparse, _userColumns),
+            embedded.Field(_scenarioColumn), embedded.Fields(_userColumns),
         }, 1);
         var scenarioView = scenario_mlp.forward(scenarioInput); // [B, scenario_dim]
 

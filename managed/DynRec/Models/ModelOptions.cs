@@ -1,5 +1,6 @@
 using DynRec.Interop;
 using DynRec.Ops;
+using DynRec.Optim;
 
 namespace DynRec.Models;
 
@@ -12,6 +13,42 @@ public abstract record ModelOptions
 {
     /// <summary>Embedding width of every categorical field.</summary>
     public int EmbDim { get; init; } = 8;
+
+    /// <summary>
+    /// dense: per-field nn.Embedding tables trained by the dense optimizer; otherwise one fused
+    /// table-batched embedding whose sparse optimizer updates the touched rows in backward.
+    /// It is a model option because it decides the model's tensors (and so its checkpoint names).
+    /// </summary>
+    public EmbeddingOptimizer EmbeddingOptimizer { get; init; } = EmbeddingOptimizer.Dense;
+
+    /// <summary>Learning rate of the sparse embedding optimizer (unused when dense).</summary>
+    public double EmbeddingLr { get; init; } = 1e-3;
+
+    /// <summary>Epsilon of row-wise Adagrad / lazy Adam (unused when dense or sparse_sgd).</summary>
+    public double EmbeddingEps { get; init; } = 1e-8;
+
+    /// <summary>The fused sparse optimizer the embeddings use, or null for dense tables.</summary>
+    public SparseOptimizerConfig? SparseEmbeddingOptimizer() => EmbeddingOptimizer switch
+    {
+        EmbeddingOptimizer.Dense => null,
+        EmbeddingOptimizer.SparseSgd => new SparseOptimizerConfig(SparseOptimizerKind.Sgd, (float)EmbeddingLr, (float)EmbeddingEps),
+        EmbeddingOptimizer.RowwiseAdagrad => new SparseOptimizerConfig(SparseOptimizerKind.RowWiseAdagrad, (float)EmbeddingLr, (float)EmbeddingEps),
+        EmbeddingOptimizer.LazyAdam => new SparseOptimizerConfig(SparseOptimizerKind.LazyAdam, (float)EmbeddingLr, (float)EmbeddingEps),
+        _ => throw new ArgumentOutOfRangeException(nameof(EmbeddingOptimizer), EmbeddingOptimizer, null),
+    };
+}
+
+/// <summary>How the embedding tables are stored and updated (config key embedding_optimizer).</summary>
+public enum EmbeddingOptimizer
+{
+    /// <summary>Ordinary parameters, updated by the dense optimizer (train.optimizer).</summary>
+    Dense,
+    /// <summary>Fused table-batched embedding, w -= lr * g on touched rows.</summary>
+    SparseSgd,
+    /// <summary>Fused table-batched embedding, row-wise Adagrad.</summary>
+    RowwiseAdagrad,
+    /// <summary>Fused table-batched embedding, lazy Adam (torch.optim.SparseAdam semantics).</summary>
+    LazyAdam,
 }
 
 /// <summary>PEPNet (FunRec build_pepnet_model): EPNet + PPNet.</summary>

@@ -31,7 +31,7 @@ public sealed class PepNet : MultiTaskModel
         : base(nameof(PepNet), schema)
     {
         _options = options;
-        embeddings = new FeatureEmbeddings(schema, options.EmbDim);
+        embeddings = new FeatureEmbeddings(schema, options.EmbDim, options.SparseEmbeddingOptimizer());
         _scenarioColumn = schema.IndexOf(schema.ScenarioField);
         _personaColumns = schema.FieldsIn(FieldGroup.Persona);
         if (_personaColumns.Length == 0)
@@ -51,9 +51,10 @@ public sealed class PepNet : MultiTaskModel
 
     public override Tensor forward(Batch batch)
     {
-        var e = embeddings.DnnInput(batch);
-        var scenario = embeddings.Field(batch.Sparse, _scenarioColumn);
-        var persona = embeddings.Fields(batch.Sparse, _personaColumns);
+        var embedded = embeddings.Lookup(batch);
+        var e = embedded.DnnInput();
+        var scenario = embedded.Field(_scenarioColumn);
+        var persona = embedded.Fields(_personaColumns);
         var ep = epnet.forward(scenario, e);
         return heads.forward(ppnet.forward(ep, persona));
     }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -12,19 +13,29 @@ public sealed class TorchAdamOptimizer : ITrainingOptimizer
 {
     private readonly Adam _adam;
     private readonly string[] _names;
+    private readonly Parameter[] _parameters;
+    private readonly double _maxGradNorm;
 
-    public TorchAdamOptimizer(IEnumerable<(string Name, Parameter Parameter)> parameters, double lr, double weightDecay)
+    /// <param name="maxGradNorm">&gt; 0: clip the gradients by their global L2 norm before each step (0 = off).</param>
+    public TorchAdamOptimizer(IEnumerable<(string Name, Parameter Parameter)> parameters, double lr, double weightDecay,
+        double maxGradNorm = 0)
     {
         var list = parameters.ToList();
         _names = list.Select(p => p.Name).ToArray();
-        _adam = optim.Adam(list.Select(p => p.Parameter), lr: lr, weight_decay: weightDecay);
+        _parameters = list.Select(p => p.Parameter).ToArray();
+        _maxGradNorm = maxGradNorm;
+        _adam = optim.Adam(_parameters, lr: lr, weight_decay: weightDecay);
     }
 
     public string Name => "adam";
 
     public void ZeroGrad() => _adam.zero_grad();
 
-    public void Step() => _adam.step();
+    public void Step()
+    {
+        if (_maxGradNorm > 0) nn.utils.clip_grad_norm_(_parameters.Where(p => p.grad is not null), _maxGradNorm);
+        _adam.step();
+    }
 
     public Dictionary<string, Tensor> SaveState()
     {
@@ -47,9 +58,9 @@ public sealed class TorchAdamOptimizer : ITrainingOptimizer
         for (var i = 0; i < states.Count; i++)
         {
             var s = states[i];
-            s.step = Get(state, $"{_names[i]}.step", []).item<long>();
-            s.exp_avg.copy_(Get(state, $"{_names[i]}.exp_avg", s.exp_avg.shape));
-            s.exp_avg_sq.copy_(Get(state, $"{_names[i]}.exp_avg_sq", s.exp_avg_sq.shape));
+            s.step = OptimizerState.Get(state, $"{_names[i]}.step", []).item<long>();
+            s.exp_avg.copy_(OptimizerState.Get(state, $"{_names[i]}.exp_avg", s.exp_avg.shape));
+            s.exp_avg_sq.copy_(OptimizerState.Get(state, $"{_names[i]}.exp_avg_sq", s.exp_avg_sq.shape));
         }
     }
 
@@ -60,15 +71,6 @@ public sealed class TorchAdamOptimizer : ITrainingOptimizer
         if (states.Count != _names.Length)
             throw new InvalidOperationException($"Adam holds {states.Count} states for {_names.Length} parameters");
         return states;
-    }
-
-    private static Tensor Get(IReadOnlyDictionary<string, Tensor> state, string key, long[] shape)
-    {
-        if (!state.TryGetValue(key, out var t))
-            throw new InvalidDataException($"optimizer state lacks '{key}' (checkpoint from another model or optimizer?)");
-        if (!t.shape.SequenceEqual(shape))
-            throw new InvalidDataException($"optimizer state '{key}' has shape [{string.Join(", ", t.shape)}], the parameter needs [{string.Join(", ", shape)}]");
-        return t;
     }
 
     public void Dispose() => _adam.Dispose();

@@ -3,6 +3,7 @@ using DynRec.Config;
 using DynRec.Metrics;
 using DynRec.Models;
 using DynRec.Training.Checkpointing;
+using DynRec.Checkpoints;
 using static TorchSharp.torch;
 
 namespace DynRec.Training;
@@ -35,12 +36,36 @@ public sealed class Trainer
         _progress = progress ?? SilentProgress.Instance;
     }
 
-    /// <summary>Optimizer the config asks for, over the model's named parameters.</summary>
-    public static ITrainingOptimizer CreateOptimizer(MultiTaskModel model, TrainOptions train) => train.Optimizer switch
+    /// <summary>The valid train.optimizer values.</summary>
+    public static IReadOnlyList<string> OptimizerNames { get; } = ["adam", "fused_adam", "fused_adamw"];
+
+    /// <summary>
+    /// Optimizer the config asks for, over the model's <see cref="DenseParameters"/>:
+    /// adam (torch.optim.Adam), fused_adam (the same update in one native call) or
+    /// fused_adamw (decoupled weight decay); train.max_grad_norm &gt; 0 clips first.
+    /// </summary>
+    public static ITrainingOptimizer CreateOptimizer(MultiTaskModel model, TrainOptions train)
     {
-        "adam" => new TorchAdamOptimizer(model.named_parameters().Select(p => (p.name, p.parameter)), train.Lr, train.WeightDecay),
-        var other => throw new ConfigException($"train.optimizer: unknown optimizer '{other}'; valid: adam"),
-    };
+        var parameters = DenseParameters(model);
+        return train.Optimizer switch
+        {
+            "adam" => new TorchAdamOptimizer(parameters, train.Lr, train.WeightDecay, train.MaxGradNorm),
+            "fused_adam" => new FusedAdamOptimizer(parameters, train.Lr, train.WeightDecay, train.MaxGradNorm, decoupled: false),
+            "fused_adamw" => new FusedAdamOptimizer(parameters, train.Lr, train.WeightDecay, train.MaxGradNorm, decoupled: true),
+            var other => throw new ConfigException($"train.optimizer: unknown optimizer '{other}'; valid: {string.Join(", ", OptimizerNames)}"),
+        };
+    }
+
+    /// <summary>
+    /// The model's named parameters except those of fused table-batched embeddings, which their
+    /// own sparse optimizer updates in backward (their state is in the model's buffers).
+    /// </summary>
+    public static List<(string Name, TorchSharp.Modules.Parameter Parameter)> DenseParameters(MultiTaskModel model)
+    {
+        var fused = model.modules().OfType<Layers.TableBatchedEmbedding>().Where(t => t.Fused)
+            .Select(t => t.Weights.Handle).ToHashSet();
+        return model.named_parameters().Where(p => !fused.Contains(p.parameter.Handle)).Select(p => (p.name, p.parameter)).ToList();
+    }
 
     /// <summary>
     /// Trains until train.epochs or early stopping. <paramref name="checkpoints"/> receives a checkpoint per epoch;

@@ -37,7 +37,9 @@ public class RunConfigTests
             Assert.That(c.ModelName, Is.EqualTo(name));
             Assert.That(c.Model.Int("emb_dim"), Is.EqualTo(8), name);
             Assert.That(c.Train.Lr, Is.EqualTo(1e-3), name);
-            Assert.That(c.Train.Optimizer, Is.EqualTo("adam"), name);
+            Assert.That(c.Train.Optimizer, Is.EqualTo("fused_adam"), name);
+            Assert.That(c.Train.MaxGradNorm, Is.EqualTo(0.0), name);
+            Assert.That(c.Model.String("embedding_optimizer"), Is.EqualTo("dense"), name);
         }
     }
 
@@ -111,7 +113,10 @@ public class RunConfigTests
         Assert.That(ErrorOf(() => RunConfig.Load("pepnet", null, ["model.dnn_units=[64, x]"])), Is.EqualTo("model.dnn_units: expected an integer, got 'x'"));
         Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["model.condition=global"])), Is.EqualTo("model.condition: expected one of group, mix, self, got 'global'"));
         Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["model.use_uv_shared=maybe"])), Is.EqualTo("model.use_uv_shared: expected true or false, got 'maybe'"));
-        Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["train.optimizer=sgd"])), Is.EqualTo("train.optimizer: expected one of adam, got 'sgd'"));
+        Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["train.optimizer=sgd"])), Is.EqualTo("train.optimizer: expected one of adam, fused_adam, fused_adamw, got 'sgd'"));
+        Assert.That(ErrorOf(() => RunConfig.Load("m2m", null, ["model.embedding_optimizer=adagrad"])),
+            Is.EqualTo("model.embedding_optimizer: expected one of dense, sparse_sgd, rowwise_adagrad, lazy_adam, got 'adagrad'"));
+        Assert.That(ErrorOf(() => RunConfig.Load("dnn", null, ["train.max_grad_norm=-1"])), Does.StartWith("train.max_grad_norm: expected a value >= 0"));
         Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["train.early_stopping=3"])), Does.StartWith("train.early_stopping: expected a mapping of metric, patience"));
         Assert.That(ErrorOf(() => RunConfig.Load("apg", null, ["lr"])), Does.Contain("expected section.key=value"));
     }

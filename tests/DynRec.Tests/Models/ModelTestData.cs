@@ -61,6 +61,15 @@ internal static class ModelTestData
         return new Batch(batch.Sparse, batch.Sequence, labels, batch.Scenario, batch.UserIds);
     }
 
+    /// <summary>The model's mean BCE on <paramref name="batch"/> in eval mode, without autograd.</summary>
+    public static double EvalLoss(MultiTaskModel model, Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        model.eval();
+        using var _ = no_grad();
+        return nn.functional.binary_cross_entropy_with_logits(model.forward(batch), batch.Labels).item<float>();
+    }
+
     public static Tensor PlantedTable(FeatureSchema schema, long seed)
     {
         var g = new Generator((ulong)seed);

@@ -24,15 +24,7 @@ public class TrainingTests
         using var eval = ModelTestData.PlantedBatch(schema, 512, seed: 1000, table);
         var optimizer = optim.Adam(model.parameters(), lr: 1e-2);
 
-        double EvalLoss()
-        {
-            using var scope = NewDisposeScope();
-            model.eval();
-            using var _ = no_grad();
-            return F.binary_cross_entropy_with_logits(model.forward(eval), eval.Labels).item<float>();
-        }
-
-        var initial = EvalLoss();
+        var initial = ModelTestData.EvalLoss(model, eval);
         model.train();
         for (var step = 0; step < Steps; step++)
         {
@@ -42,7 +34,7 @@ public class TrainingTests
             F.binary_cross_entropy_with_logits(model.forward(batch), batch.Labels).backward();
             optimizer.step();
         }
-        var final = EvalLoss();
+        var final = ModelTestData.EvalLoss(model, eval);
         TestContext.Out.WriteLine($"{TestContext.CurrentContext.Test.Name}: held-out BCE {initial:F4} -> {final:F4}");
         Assert.That(final, Is.LessThan(0.8 * initial), $"loss {initial:F4} -> {final:F4}");
         Assert.That(final, Is.LessThan(bound), $"loss {initial:F4} -> {final:F4}");

@@ -23,10 +23,11 @@ public class TrainerTests
         ["train.batch_size=64", "model.emb_dim=4", "model.dropout=0.3", "train.early_stopping.patience=0", "train.lr=0.01", .. extra]);
 
     /// <summary>Builds a fresh model (weights from <paramref name="initSeed"/>) and trains it, optionally resuming from the run's last checkpoint.</summary>
-    private static (TrainingResult Result, Dictionary<string, Tensor> Weights) Train(string outDir, RunConfig config, bool resume = false, long? initSeed = null)
+    private static (TrainingResult Result, Dictionary<string, Tensor> Weights) Train(string outDir, RunConfig config, bool resume = false,
+        long? initSeed = null, ModelBuilder? builder = null)
     {
         random.manual_seed(initSeed ?? config.Train.Seed);
-        using var model = FakeModel.Builder(config.ModelName, TrainSplit.Schema, config.Model, Kernels.Reference);
+        using var model = (builder ?? FakeModel.Builder)(config.ModelName, TrainSplit.Schema, config.Model, Kernels.Reference);
         using var optimizer = Trainer.CreateOptimizer(model, config.Train);
         var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"));
         using var checkpoint = resume ? CheckpointStore.Load(store.FindLast()!) : null;
@@ -35,14 +36,28 @@ public class TrainerTests
         return (result, weights);
     }
 
-    [Test]
-    public void OneEpochPlusResumePlusOneEqualsTwoEpochsExactly()
+    private static readonly ModelBuilder RealModels = (name, schema, options, kernels) => DynRec.Models.ModelFactory.Create(name, schema, options, kernels);
+
+    private static IEnumerable<TestCaseData> ResumeCases()
     {
-        var straight = Train(Path.Combine(_dir, "straight"), Config("train.epochs=2"));
+        yield return new TestCaseData("adam", "dense", false).SetArgDisplayNames("adam, fake model");
+        yield return new TestCaseData("fused_adam", "dense", false).SetArgDisplayNames("fused_adam, fake model");
+        yield return new TestCaseData("fused_adamw", "dense", true).SetArgDisplayNames("fused_adamw, dnn dense");
+        yield return new TestCaseData("fused_adam", "lazy_adam", true).SetArgDisplayNames("fused_adam, dnn lazy_adam TBE");
+        yield return new TestCaseData("adam", "rowwise_adagrad", true).SetArgDisplayNames("adam, dnn rowwise_adagrad TBE");
+    }
+
+    [TestCaseSource(nameof(ResumeCases))]
+    public void OneEpochPlusResumePlusOneEqualsTwoEpochsExactly(string optimizer, string embeddings, bool realModel)
+    {
+        string[] settings = [$"train.optimizer={optimizer}", $"model.embedding_optimizer={embeddings}", "model.embedding_lr=0.01",
+            "model.dnn_units=[16]", "train.max_grad_norm=5.0"];
+        var builder = realModel ? RealModels : null;
+        var straight = Train(Path.Combine(_dir, "straight"), Config(["train.epochs=2", .. settings]), builder: builder);
         var split = Path.Combine(_dir, "split");
-        Train(split, Config("train.epochs=1"));
+        Train(split, Config(["train.epochs=1", .. settings]), builder: builder);
         // A different init seed proves the resumed weights come from the checkpoint.
-        var resumed = Train(split, Config("train.epochs=2"), resume: true, initSeed: 777);
+        var resumed = Train(split, Config(["train.epochs=2", .. settings]), resume: true, initSeed: 777, builder: builder);
 
         Assert.That(resumed.Result.History, Has.Count.EqualTo(2));
         for (var e = 0; e < 2; e++)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DynRec.Checkpoints;
 using static TorchSharp.torch;
 
 namespace DynRec.Training.Checkpointing;
@@ -39,8 +40,8 @@ public sealed class CheckpointStore
         try
         {
             var metadata = new Dictionary<string, string> { ["format"] = "pt", ["model"] = checkpoint.Info.Model };
-            WriteFile(tmp, ModelFile, s => SafeTensorsFile.Write(s, checkpoint.Weights, metadata));
-            WriteFile(tmp, StateFile, s => SafeTensorsFile.Write(s, checkpoint.TrainingState));
+            WriteFile(tmp, ModelFile, s => SafeTensors.Write(s, checkpoint.Weights, metadata));
+            WriteFile(tmp, StateFile, s => SafeTensors.Write(s, checkpoint.TrainingState));
             WriteFile(tmp, InfoFile, s => s.Write(System.Text.Encoding.UTF8.GetBytes(checkpoint.Info.ToJson())));
             WriteFile(tmp, CompleteMarker, s => s.Write("ok\n"u8));
             if (System.IO.Directory.Exists(final))
@@ -132,8 +133,8 @@ public sealed class CheckpointStore
     {
         if (!IsComplete(dir)) throw new InvalidDataException($"checkpoint {dir} is incomplete (no {CompleteMarker} marker)");
         var info = CheckpointInfo.FromJson(File.ReadAllText(Path.Combine(dir, InfoFile)), Path.Combine(dir, InfoFile));
-        var weights = SafeTensorsFile.Load(Path.Combine(dir, ModelFile)).Tensors;
-        var state = SafeTensorsFile.Load(Path.Combine(dir, StateFile)).Tensors;
+        var weights = SafeTensors.Load(Path.Combine(dir, ModelFile)).Tensors;
+        var state = SafeTensors.Load(Path.Combine(dir, StateFile)).Tensors;
         return new Checkpoint(info, weights, state);
     }
 

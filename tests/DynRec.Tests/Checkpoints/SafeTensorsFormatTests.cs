@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 using System.Text.Json.Nodes;
-using DynRec.Training.Checkpointing;
+using DynRec.Checkpoints;
 using static TorchSharp.torch;
 
-namespace DynRec.Tests.Training;
+namespace DynRec.Tests.Checkpoints;
 
-public class SafeTensorsFileTests
+public class SafeTensorsFormatTests
 {
     [Test]
     public void RoundTripsDtypesShapesAndMetadata()
@@ -21,7 +21,7 @@ public class SafeTensorsFileTests
             using var empty = zeros(0, 4);
             using var strided = TestUtil.Randn(2, 4, 6).t(); // non-contiguous: saved as its logical layout
             var tensors = new Dictionary<string, Tensor> { ["w.f"] = f, ["d"] = d, ["l"] = l, ["b"] = b, ["scalar"] = scalar, ["empty"] = empty, ["strided"] = strided };
-            SafeTensorsFile.Save(path, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            SafeTensors.Save(path, tensors, new Dictionary<string, string> { ["format"] = "pt" });
 
             var bytes = File.ReadAllBytes(path);
             var headerLength = (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
@@ -30,7 +30,7 @@ public class SafeTensorsFileTests
             Assert.That(header["w.f"]!["dtype"]!.GetValue<string>(), Is.EqualTo("F32"));
             Assert.That(header["__metadata__"]!["format"]!.GetValue<string>(), Is.EqualTo("pt"));
 
-            var (loaded, metadata) = SafeTensorsFile.Load(path);
+            var (loaded, metadata) = SafeTensors.Load(path);
             try
             {
                 Assert.That(metadata["format"], Is.EqualTo("pt"));
@@ -59,16 +59,16 @@ public class SafeTensorsFileTests
         try
         {
             File.WriteAllBytes(path, [1, 2, 3]);
-            Assert.That(Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Load(path))!.Message, Does.Contain(path));
+            Assert.That(Assert.Throws<InvalidDataException>(() => SafeTensors.Load(path))!.Message, Does.Contain(path));
             var bytes = new byte[16];
             BinaryPrimitives.WriteUInt64LittleEndian(bytes, 1000);
             File.WriteAllBytes(path, bytes);
-            Assert.That(Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Load(path))!.Message, Does.Contain("exceeds the file size"));
+            Assert.That(Assert.Throws<InvalidDataException>(() => SafeTensors.Load(path))!.Message, Does.Contain("exceeds the file size"));
             using (var t = ones(4))
-                SafeTensorsFile.Save(path, new Dictionary<string, Tensor> { ["x"] = t });
+                SafeTensors.Save(path, new Dictionary<string, Tensor> { ["x"] = t });
             var full = File.ReadAllBytes(path);
             File.WriteAllBytes(path, full[..^4]); // truncated data
-            Assert.That(Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Load(path))!.Message, Does.Contain("'x'"));
+            Assert.That(Assert.Throws<InvalidDataException>(() => SafeTensors.Load(path))!.Message, Does.Contain("'x'"));
         }
         finally
         {
@@ -88,7 +88,7 @@ public class SafeTensorsInteropTests
         {
             using var w = TestUtil.Randn(3, 4, 6);
             using var b = TestUtil.Randn(4, 4);
-            SafeTensorsFile.Save(ours, new Dictionary<string, Tensor> { ["fc1.weight"] = w, ["fc1.bias"] = b });
+            SafeTensors.Save(ours, new Dictionary<string, Tensor> { ["fc1.weight"] = w, ["fc1.bias"] = b });
             // TorchSharp.PyBridge implements the format after the Hugging Face specification.
             var read = TorchSharp.PyBridge.Safetensors.LoadStateDict(ours);
             Assert.That(read.Keys, Is.EquivalentTo(new[] { "fc1.weight", "fc1.bias" }));
@@ -96,7 +96,7 @@ public class SafeTensorsInteropTests
             Assert.That(read["fc1.bias"].eq(b).all().item<bool>(), Is.True);
 
             TorchSharp.PyBridge.Safetensors.SaveStateDict(theirs, new Dictionary<string, Tensor> { ["x.weight"] = w });
-            var (back, _) = SafeTensorsFile.Load(theirs);
+            var (back, _) = SafeTensors.Load(theirs);
             Assert.That(back["x.weight"].eq(w).all().item<bool>(), Is.True);
         }
         finally
