@@ -71,7 +71,12 @@ def parse_header(path):
 def ctype_of(t):
     if "*" in t:
         return ctypes.c_void_p
-    return {"int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64, "float": ctypes.c_float}[t.replace("const", "")]
+    scalars = {"int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64, "float": ctypes.c_float,
+               "double": ctypes.c_double}
+    base = t.replace("const", "")
+    if base not in scalars:
+        raise SystemExit(f"bench_vs_pytorch.py: dynrec.h uses type '{t}', which this script does not map yet")
+    return scalars[base]
 
 
 class DynRecError(RuntimeError):
