@@ -10,7 +10,8 @@ TrainingServices.Default = new TrainingServices
 {
     LoadData = request =>
     {
-        var split = DataSource.Load(request.Data);
+        // Progress of generation/parsing goes to stderr so stdout stays the metrics.
+        var split = DataSource.Load(request.Data, new LoadOptions { Log = message => Console.Error.WriteLine(message) });
         return new LoadedData(split.Schema, split.Train, split.Test);
     },
     BuildModel = ModelFactory.Create,
