@@ -24,8 +24,9 @@ TEST(SelfTest, CpuOptimizedKernelsMatchTheReference) {
     int32_t failures = -1;
     const std::string report = run_cpu(&failures);
     EXPECT_EQ(failures, 0) << report;
-    for (const char* op : {"gate_nu", "gated_linear", "epnet", "hyper_linear", "apg_layer"})
+    for (const char* op : {"gate_nu", "gated_linear", "epnet", "hyper_linear", "apg_layer", "tbe"})
         EXPECT_NE(report.find(std::string("] ") + op + " rows=1000"), std::string::npos) << op << " missing:\n" << report;
+    EXPECT_NE(report.find("] adam tensors="), std::string::npos) << "adam missing:\n" << report;
     EXPECT_EQ(report.find("FAIL"), std::string::npos) << report;
     EXPECT_NE(report.find("summary: "), std::string::npos);
 }

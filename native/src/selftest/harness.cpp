@@ -76,6 +76,28 @@ Host Buffers::get(const float* ptr, int64_t n) const {
     return h;
 }
 
+int64_t* Buffers::put_ids(const HostIds& values) {
+    const int64_t bytes = static_cast<int64_t>(values.size() * sizeof(int64_t));
+    if (device_ == DYNREC_DEVICE_CPU) {
+        host_ids_.emplace_back(new int64_t[values.size() + 1]);
+        std::memcpy(host_ids_.back().get(), values.data(), static_cast<size_t>(bytes));
+        return host_ids_.back().get();
+    }
+    void* p = cuda_alloc(bytes);
+    cuda_.push_back(p);
+    cuda_upload(p, values.data(), bytes);
+    return static_cast<int64_t*>(p);
+}
+
+HostIds Buffers::get_ids(const int64_t* ptr, int64_t n) const {
+    HostIds h(static_cast<size_t>(n));
+    if (device_ == DYNREC_DEVICE_CPU)
+        std::memcpy(h.data(), ptr, static_cast<size_t>(n) * sizeof(int64_t));
+    else
+        cuda_download(h.data(), ptr, n * int64_t(sizeof(int64_t)));
+    return h;
+}
+
 void Case::call(dynrec_status status, const char* what) {
     if (status != DYNREC_OK) throw CaseAbort{std::string(what) + " failed: " + dynrec_last_error()};
     // Surface an asynchronous kernel fault here, attributed to the call.
@@ -100,6 +122,27 @@ void Case::compare(const char* name, const Host& got, const Host& want, const To
         detail_ += "(>" + format_error(limit) + ")";
         failed_ = true;
     }
+}
+
+void Case::compare_exact(const char* name, const HostIds& got, const HostIds& want) {
+    detail_ += std::string(" ") + name;
+    if (got.size() != want.size()) {
+        detail_ += " size " + std::to_string(got.size()) + "(!=" + std::to_string(want.size()) + ")";
+        failed_ = true;
+        return;
+    }
+    for (size_t i = 0; i < want.size(); ++i) {
+        if (got[i] == want[i]) continue;
+        detail_ += " [" + std::to_string(i) + "] " + std::to_string(got[i]) + "(!=" + std::to_string(want[i]) + ")";
+        failed_ = true;
+        return;
+    }
+    detail_ += " exact";
+}
+
+void Case::expect(const char* name, bool ok) {
+    detail_ += std::string(" ") + name + (ok ? "" : "(FAILED)");
+    if (!ok) failed_ = true;
 }
 
 const char* Runner::mode() const {

@@ -18,6 +18,7 @@
 namespace dynrec::selftest {
 
 using Host = std::vector<float>;
+using HostIds = std::vector<int64_t>;  // int64 data: embedding ids, per-row step counts
 
 // Deterministic values in [-scale, scale] for a seed.
 Host random_values(int64_t n, uint32_t seed, float scale = 1.0f);
@@ -40,10 +41,13 @@ public:
     float* out(int64_t n);               // n floats, poisoned with NaN
     void* scratch(int64_t bytes);        // workspace; NULL when bytes == 0
     Host get(const float* ptr, int64_t n) const;
+    int64_t* put_ids(const HostIds& values);  // a copy of int64 `values` on the device
+    HostIds get_ids(const int64_t* ptr, int64_t n) const;
 
 private:
     int32_t device_;
-    std::vector<std::unique_ptr<float[]>> host_;  // device = CPU
+    std::vector<std::unique_ptr<float[]>> host_;        // device = CPU
+    std::vector<std::unique_ptr<int64_t[]>> host_ids_;  // device = CPU
     std::vector<void*> cuda_;                     // device = CUDA
 };
 
@@ -62,6 +66,13 @@ public:
     void compare(const char* name, const float* ptr, const Host& want, const Tolerance& tol) {
         compare(name, buf.get(ptr, static_cast<int64_t>(want.size())), want, tol);
     }
+    // Integers that must match exactly: appends "name exact" or the first mismatch.
+    void compare_exact(const char* name, const HostIds& got, const HostIds& want);
+    void compare_exact(const char* name, const int64_t* ptr, const HostIds& want) {
+        compare_exact(name, buf.get_ids(ptr, static_cast<int64_t>(want.size())), want);
+    }
+    // A yes/no property (e.g. "an output was left alone"): appends `name`, records a failure if !ok.
+    void expect(const char* name, bool ok);
     // Appends a separator such as "| bwd" to the line.
     void note(const std::string& text) { detail_ += " " + text; }
 
@@ -113,5 +124,7 @@ void check_gated_linear(Runner& runner);
 void check_epnet(Runner& runner);
 void check_hyper_linear(Runner& runner);
 void check_apg_layer(Runner& runner);
+void check_embedding_bag(Runner& runner);
+void check_adam(Runner& runner);
 
 }  // namespace dynrec::selftest

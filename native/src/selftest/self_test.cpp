@@ -24,7 +24,8 @@ struct Check {
 };
 constexpr Check kChecks[] = {{"gate_nu", check_gate_nu},       {"gated_linear", check_gated_linear},
                              {"epnet", check_epnet},           {"hyper_linear", check_hyper_linear},
-                             {"apg_layer", check_apg_layer}};
+                             {"apg_layer", check_apg_layer},   {"tbe", check_embedding_bag},
+                             {"adam", check_adam}};
 
 // DYNREC_SELFTEST_OPS="op,op": run only those ops (a diagnostic knob; unset = all).
 std::string selected_ops() {
