@@ -471,6 +471,90 @@ def efficiency(c, ms, tensor_cores, peaks):
     return dict(tflops=tflops, gbs=gbs, binding=binding, pct_peak=pct)
 
 
+# --------------------------------------------------------------------------
+# Multi-tensor Adam: dynrec_adam_step vs torch.optim.Adam
+# --------------------------------------------------------------------------
+def adam_param_sets():
+    """Parameter shapes of a PEPNet at FunRec sizes (dense layers only) and the same
+    plus one KuaiRand-sized embedding table (4.37M rows x 8)."""
+    towers = []
+    for _ in range(3):  # PPNet: 3 towers 672 -> 128 -> 64 -> 1, each with a GateNU per layer
+        towers += [(128, 672), (128,), (64, 128), (64,), (1, 64), (1,)]
+        towers += [(128, 672), (128,), (128, 128), (128,), (128, 672), (128,), (64, 128), (64,)]
+    dense = [(256, 688), (256,), (672, 256), (672,)] + towers  # EPNet + towers
+    return [("PEPNet dense parameters", dense), ("PEPNet dense + 4.37M x 8 embedding table", dense + [(4_370_000, 8)])]
+
+
+def bench_adam(torch, lib, args):
+    rows = []
+    dev = torch.device("cuda")
+    lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
+    for name, shapes in adam_param_sets():
+        g = torch.Generator(device="cpu").manual_seed(7)
+        params = [torch.randn(*sh, generator=g).to(dev) for sh in shapes]
+        grads = [torch.randn(*sh, generator=g).to(dev) for sh in shapes]
+        n = len(params)
+        numel = sum(p.numel() for p in params)
+        row = dict(name=name, tensors=n, numel=numel)
+        try:
+            # dynrec: state buffers and the host pointer arrays are built once, as FusedAdam does.
+            dp = [p.clone() for p in params]
+            m1 = [torch.zeros_like(p) for p in params]
+            m2 = [torch.zeros_like(p) for p in params]
+            ptrs = lambda ts: (ctypes.c_void_p * n)(*[t.data_ptr() for t in ts])  # noqa: E731
+            arrays = dict(params=ptrs(dp), grads=ptrs(grads), exp_avgs=ptrs(m1), exp_avg_sqs=ptrs(m2),
+                          numels=(ctypes.c_int64 * n)(*[p.numel() for p in params]))
+            ws_bytes = lib.int64_out("dynrec_adam_workspace_size", device=DEVICE_CUDA, num_tensors=n,
+                                     numels=ctypes.addressof(arrays["numels"]))
+            ws = torch.empty(max(1, ceil_div(ws_bytes, 4)), device=dev)
+            step = lib.bind("dynrec_adam_step", device=DEVICE_CUDA, stream=torch.cuda.current_stream().cuda_stream,
+                            num_tensors=n, **{k: ctypes.addressof(v) for k, v in arrays.items()},
+                            lr=lr, beta1=b1, beta2=b2, eps=eps, weight_decay=0.0, decoupled=0, step=1,
+                            max_grad_norm=0.0, workspace=ws, workspace_bytes=ws_bytes)
+            step.keep += [arrays, dp, m1, m2, grads]
+            step()  # one step from zero state, checked against torch below
+            torch.cuda.synchronize()
+            tp = [p.clone().requires_grad_(True) for p in params]
+            for t, gr in zip(tp, grads):
+                t.grad = gr.clone()
+            torch.optim.Adam(tp, lr=lr, betas=(b1, b2), eps=eps, foreach=False).step()
+            row["err"] = max(max_rel(a, b) for a, b in zip(dp, tp))
+            row["ok"] = row["err"] <= 1e-5
+            row["dynrec_ms"] = time_cuda(torch, step, args.warmup, args.iters)
+            for key, kw in (("torch_loop_ms", dict(foreach=False)), ("torch_foreach_ms", dict(foreach=True)),
+                            ("torch_fused_ms", dict(fused=True))):
+                opt = torch.optim.Adam(tp, lr=lr, betas=(b1, b2), eps=eps, **kw)
+                row[key] = time_cuda(torch, opt.step, args.warmup, args.iters)
+                del opt
+            # Compulsory traffic: read p, g, m, v; write p, m, v (7 x 4 bytes per element).
+            row["gbs"] = 28 * numel / (row["dynrec_ms"] * 1e-3) / 1e9
+        except Exception as e:  # noqa: BLE001
+            row["error"] = f"{type(e).__name__}: {e}"
+        print("adam " + json.dumps(row, default=str), flush=True)
+        rows.append(row)
+    return rows
+
+
+def adam_markdown(rows):
+    lines = ["## Multi-tensor Adam step (fp32): dynrec_adam_step vs torch.optim.Adam", "",
+             "torch loop = foreach=False (a per-tensor loop of small kernels, as TorchSharp's Adam runs); "
+             "foreach = torch's default multi-tensor path; fused = fused=True. "
+             "err = max relative difference to torch (loop) after one step from the same state.", "",
+             "| parameters | tensors | elements | dynrec ms | torch loop ms | torch foreach ms | torch fused ms "
+             "| x loop | x foreach | x fused | dynrec GB/s | err | ok |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "dynrec_ms" not in r or "torch_fused_ms" not in r:
+            lines.append(f"| {r['name']} | {r['tensors']} | {r['numel']} | ERROR: {r.get('error', '?')} |" + " |" * 9)
+            continue
+        d = r["dynrec_ms"]
+        lines.append(f"| {r['name']} | {r['tensors']} | {r['numel']} | {d:.3f} | {r['torch_loop_ms']:.3f} | "
+                     f"{r['torch_foreach_ms']:.3f} | {r['torch_fused_ms']:.3f} | {r['torch_loop_ms'] / d:.2f} | "
+                     f"{r['torch_foreach_ms'] / d:.2f} | {r['torch_fused_ms'] / d:.2f} | {r['gbs']:.0f} | "
+                     f"{r['err']:.1e} | {'yes' if r['ok'] else '**WRONG**'} |")
+    return "\n".join(lines + [""])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lib", default=os.path.join(REPO, "build", "gpu", "lib", "libdynrec.so"))
@@ -542,6 +626,12 @@ def main():
 
         try:
             row["eager_ms"] = time_cuda(torch, eager_step, args.warmup, args.iters)
+            # Same-precision baseline for dynrec's TF32 mode: eager with TF32 matmuls allowed.
+            torch.backends.cuda.matmul.allow_tf32 = True
+            try:
+                row["eager_tf32_ms"] = time_cuda(torch, eager_step, args.warmup, args.iters)
+            finally:
+                torch.backends.cuda.matmul.allow_tf32 = False
             # Reference values for the correctness check (eager fp32).
             for t in leaves:
                 t.grad = None
@@ -580,19 +670,22 @@ def main():
         results.append(row)
         print(summary_line(row), flush=True)
 
+    adam_rows = bench_adam(torch, lib, args) if not args.only or "adam" in args.only.split(",") else []
+
     meta = dict(gpu=gpu, torch=torch.__version__, cuda=torch.version.cuda, peaks=peaks,
                 dynrec_build=lib.build_info(), iters=args.iters, warmup=args.warmup,
                 timing="CUDA events, median of single forward+backward iterations after warm-up",
                 date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
     with open(os.path.join(args.out, "results.json.tmp"), "w") as f:
-        json.dump(dict(meta=meta, results=results), f, indent=1, default=str)
+        json.dump(dict(meta=meta, results=results, adam=adam_rows), f, indent=1, default=str)
     os.replace(os.path.join(args.out, "results.json.tmp"), os.path.join(args.out, "results.json"))
-    md = markdown(meta, results)
+    md = markdown(meta, results) + ("\n" + adam_markdown(adam_rows) if adam_rows else "")
     with open(os.path.join(args.out, "results.md.tmp"), "w") as f:
         f.write(md)
     os.replace(os.path.join(args.out, "results.md.tmp"), os.path.join(args.out, "results.md"))
     print(md)
     wrong = [r for r in results if "error" in r or not (r.get("dynrec_tf32_ok") and r.get("dynrec_fp32_ok"))]
+    wrong += [r for r in adam_rows if "error" in r or not r.get("ok")]
     return 1 if wrong else 0
 
 
@@ -614,13 +707,31 @@ def ctypes_smoke(lib):
     diff = max(abs(p - q) for p, q in zip(*outs))
     assert diff < 1e-6 and all(v == v for v in outs[0]), (diff, outs)
     print(f"ctypes binder smoke test on the CPU: ok (gate_nu optimized vs reference, max diff {diff:.1e})")
+    # The pointer-array binding bench_adam uses (host arrays of pointers), on the CPU: optimized vs reference.
+    sizes = [5, 3]
+    res = []
+    for fn, extra in (("dynrec_adam_step", dict(device=0, stream=None, workspace=None, workspace_bytes=0)),
+                      ("dynrec_adam_step_reference", {})):
+        ps = [array.array("f", [0.1 * i - 0.2 for i in range(k)]) for k in sizes]
+        gs = [array.array("f", [0.3 - 0.05 * i for i in range(k)]) for k in sizes]
+        ms, vs = [buf(k) for k in sizes], [buf(k) for k in sizes]
+        arr = lambda ts: (ctypes.c_void_p * len(ts))(*[ptr(t) for t in ts])  # noqa: E731
+        keep = dict(params=arr(ps), grads=arr(gs), exp_avgs=arr(ms), exp_avg_sqs=arr(vs),
+                    numels=(ctypes.c_int64 * len(sizes))(*sizes))
+        lib(fn, **extra, num_tensors=len(sizes), **{k: ctypes.addressof(v) for k, v in keep.items()}, lr=1e-3,
+            beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=0, step=1, max_grad_norm=0.0)
+        res.append([v for t in ps for v in t])
+    diff = max(abs(p - q) for p, q in zip(*res))
+    moved = max(abs(p - (0.1 * i - 0.2)) for i, p in enumerate(res[0][:5]))
+    assert diff < 1e-7 and moved > 5e-4, (diff, moved)
+    print(f"ctypes binder smoke test on the CPU: ok (adam_step pointer arrays, optimized vs reference, max diff {diff:.1e})")
 
 
 def summary_line(r):
     if "error" in r and "eager_ms" not in r:
         return f"[error] {r['name']} B={r['batch']}: {r['error']}"
     parts = [f"{r['name']} B={r['batch']}:"]
-    for k in ("dynrec_tf32_ms", "dynrec_fp32_ms", "eager_ms", "compile_ms", "autotune_ms"):
+    for k in ("dynrec_tf32_ms", "dynrec_fp32_ms", "eager_ms", "eager_tf32_ms", "compile_ms", "autotune_ms"):
         if k in r:
             parts.append(f"{k[:-3]} {r[k]:.3f} ms")
     for mode in ("tf32", "fp32"):
@@ -642,21 +753,26 @@ def markdown(meta, results):
              "ms = forward + backward. x eager / x compile = speed-up of dynrec (TF32 mode) over that baseline. "
              "err = max over outputs and gradients of max|dynrec - eager| / max|eager|. "
              "Eager and compile run exact fp32 (TF32 matmul off).", "",
-             "| case | B | dynrec tf32 ms | dynrec fp32 ms | eager ms | compile ms | autotune ms | x eager | x compile "
+             "x eager (fp32) = dynrec exact-fp32 mode over eager fp32; x eager-tf32 = dynrec TF32 over eager with "
+             "TF32 matmuls allowed (same precision on both sides).", "",
+             "| case | B | dynrec tf32 ms | dynrec fp32 ms | eager ms | eager tf32 ms | compile ms | autotune ms "
+             "| x eager | x eager (fp32) | x eager-tf32 | x compile "
              "| TFLOP/s (tf32) | GB/s (tf32) | binding | % peak | err tf32 | err fp32 | ok |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "dynrec_tf32_ms" not in r:
-            lines.append(f"| {r['name']} | {r['batch']} | ERROR: {r.get('error', '?')} |" + " |" * 14)
+            lines.append(f"| {r['name']} | {r['batch']} | ERROR: {r.get('error', '?')} |" + " |" * 17)
             continue
         t = r["dynrec_tf32_ms"]
         eff = r["dynrec_tf32_eff"]
         ratio = lambda k: (r[k] / t) if k in r else None  # noqa: E731
         e32, e_fp = max(r["dynrec_tf32_err"].values()), max(r["dynrec_fp32_err"].values())
         ok = "yes" if r["dynrec_tf32_ok"] and r["dynrec_fp32_ok"] else "**WRONG**"
+        fp32_ratio = r["eager_ms"] / r["dynrec_fp32_ms"] if "eager_ms" in r and "dynrec_fp32_ms" in r else None
         lines.append(
             f"| {r['name']} | {r['batch']} | {fmt(t)} | {fmt(r.get('dynrec_fp32_ms'))} | {fmt(r.get('eager_ms'))} | "
-            f"{fmt(r.get('compile_ms'))} | {fmt(r.get('autotune_ms'))} | {fmt(ratio('eager_ms'), '.2f')} | "
+            f"{fmt(r.get('eager_tf32_ms'))} | {fmt(r.get('compile_ms'))} | {fmt(r.get('autotune_ms'))} | "
+            f"{fmt(ratio('eager_ms'), '.2f')} | {fmt(fp32_ratio, '.2f')} | {fmt(ratio('eager_tf32_ms'), '.2f')} | "
             f"{fmt(ratio('compile_ms'), '.2f')} | {eff['tflops']:.2f} | {eff['gbs']:.0f} | {eff['binding']} | "
             f"{eff['pct_peak']:.1f} | {e32:.1e} | {e_fp:.1e} | {ok} |")
     lines += ["", "Acceptance targets (issue 4, at B=4096): apg_layer >= 5x eager, gated 3-tower layer >= 2x eager, "

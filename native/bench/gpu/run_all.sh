@@ -11,9 +11,9 @@
 #   2. configure + build libdynrec, dynrec_selftest (+ native tests when
 #      GoogleTest is there) with CUDA for sm_90a into build/gpu
 #   3. dynrec_selftest --device cuda (every op, fwd+bwd, fp32 and tf32, vs the CPU reference)
-#   4. bench_vs_pytorch.py (libdynrec vs PyTorch eager / torch.compile)
-#   4b. the .NET CLI (run_cli_on_gpu.sh) when build/gpu-cli was carried
-#   5. compute-sanitizer --tool memcheck over the self-test (if installed)
+#   4. compute-sanitizer --tool memcheck over the self-test (if installed)
+#   5. bench_vs_pytorch.py (libdynrec vs PyTorch eager / torch.compile, + Adam)
+#   5b. the .NET CLI (run_cli_on_gpu.sh) when build/gpu-cli was carried
 #   6. ctest (if the native tests were built)
 #   7. summary.md: one line per step plus the key results
 # Exit status: 0 when every step that ran passed, 1 otherwise.
@@ -82,12 +82,14 @@ note ""
 note "## Steps"
 
 # 2. build -------------------------------------------------------------------------
+targets=""
+[ $gtest = OFF ] && targets="--target dynrec dynrec_selftest"
 gen=""
 command -v ninja > /dev/null 2>&1 && gen="-G Ninja"
 # CMAKE_EXTRA: more configure arguments (e.g. -DCMAKE_CUDA_HOST_COMPILER=clang++-14 elsewhere).
 configure="cmake -S . -B $BUILD $gen -DCMAKE_BUILD_TYPE=Release -DDYNREC_CUDA=ON \
   -DDYNREC_CUDA_ARCHITECTURES=$ARCHS -DDYNREC_BUILD_TESTS=$gtest -DDYNREC_BUILD_BENCH=ON \
-  -DDYNREC_WERROR=OFF ${CMAKE_EXTRA:-} && cmake --build $BUILD -j $(nproc)"
+  -DDYNREC_WERROR=OFF ${CMAKE_EXTRA:-} && cmake --build $BUILD -j $(nproc) $targets"
 if ! step "configure + build (CUDA $ARCHS, $BUILD)" "$(limit 240)" "$OUT/build.log" bash -c "$configure"; then
   note ""; note "Build failed: nothing else can run. Last lines:"; tail -n 30 "$OUT/build.log" >> "$SUMMARY"
   exit 1
@@ -101,21 +103,7 @@ step "dynrec_selftest --device cuda" "$(limit 150)" "$OUT/selftest_cuda.txt" "$S
 grep -E "^summary:" "$OUT/selftest_cuda.txt" | sed 's/^/    self-test /' | tee -a "$SUMMARY"
 grep -E "^FAIL" "$OUT/selftest_cuda.txt" | head -20 | sed 's/^/    /' | tee -a "$SUMMARY"
 
-# 4. benchmark vs PyTorch ---------------------------------------------------------------
-bench_limit=$(limit 270)
-compile_budget=$(( bench_limit > 150 ? bench_limit - 120 : 30 ))
-step "bench_vs_pytorch.py" "$bench_limit" "$OUT/bench.log" \
-  python3 native/bench/gpu/bench_vs_pytorch.py --lib "$LIB" --out "$OUT/bench" --compile-budget "$compile_budget"
-
-# 4b. the .NET CLI, when publish_cli_for_gpu.sh's folder was carried ---------------------------
-if [ -x build/gpu-cli/DynRec.Cli ] && [ "$(remaining)" -gt 60 ]; then
-  step ".NET CLI on CUDA (info, selftest, PEPNet train CUDA vs CPU)" "$(limit 150)" "$OUT/cli.log" \
-    bash native/bench/gpu/run_cli_on_gpu.sh "$OUT/cli" build/gpu-cli "$LIB"
-else
-  note "- .NET CLI: skipped (build/gpu-cli/DynRec.Cli not carried, or $(remaining)s left)"
-fi
-
-# 5. memcheck over the self-test -----------------------------------------------------------
+# 4. memcheck over the self-test (before the benchmark: correctness first) -----------------------------------------------------------
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 if [ -n "$SAN" ] && [ "$(remaining)" -gt 40 ]; then
   step "compute-sanitizer memcheck (self-test)" "$(limit 120)" "$OUT/memcheck.txt" \
@@ -123,6 +111,21 @@ if [ -n "$SAN" ] && [ "$(remaining)" -gt 40 ]; then
   grep -E "ERROR SUMMARY" "$OUT/memcheck.txt" | tail -1 | sed 's/^/    /' | tee -a "$SUMMARY"
 else
   note "- compute-sanitizer memcheck: skipped (${SAN:-not installed}; $(remaining)s left)"
+fi
+
+# 5. benchmark vs PyTorch ---------------------------------------------------------------
+bench_limit=$(limit ${BENCH_LIMIT:-220})
+compile_budget=$(( bench_limit > 150 ? bench_limit - 120 : 30 ))
+step "bench_vs_pytorch.py" "$bench_limit" "$OUT/bench.log" \
+  env PYTHONUNBUFFERED=1 python3 native/bench/gpu/bench_vs_pytorch.py --lib "$LIB" --out "$OUT/bench" \
+  --compile-budget "$compile_budget" ${BENCH_ARGS:-}
+
+# 5b. the .NET CLI, when publish_cli_for_gpu.sh's folder was carried ---------------------------
+if [ -x build/gpu-cli/DynRec.Cli ] && [ "$(remaining)" -gt 60 ]; then
+  step ".NET CLI on CUDA (info, selftest, PEPNet train CUDA vs CPU)" "$(limit 200)" "$OUT/cli.log" \
+    bash native/bench/gpu/run_cli_on_gpu.sh "$OUT/cli" build/gpu-cli "$LIB"
+else
+  note "- .NET CLI: skipped (build/gpu-cli/DynRec.Cli not carried, or $(remaining)s left)"
 fi
 
 # 6. native tests ----------------------------------------------------------------------------
