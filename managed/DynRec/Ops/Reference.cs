@@ -53,7 +53,10 @@ public static class Reference
         {
             var gate = delta.view(batch, towers, nOut).permute(1, 0, 2);
             var pre = b is null ? bmm(x3, wt) : bmm(x3, wt) + b.unsqueeze(1);
-            return gate * Activate(pre, activation);
+            // The product takes the permuted gate's [B, T, H] memory order; return the
+            // native op's contiguous [T, B, H] layout, so a dropout that follows draws
+            // its mask in the same element order on both paths.
+            return (gate * Activate(pre, activation)).contiguous();
         }
         var gateIn = delta.view(batch, towers, nIn).permute(1, 0, 2);
         var gated = gateIn * x3;

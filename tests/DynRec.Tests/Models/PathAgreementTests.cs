@@ -57,6 +57,35 @@ public class PathAgreementTests
         }
     }
 
+    // Training mode with the models' default dropout: from the same global seed
+    // both paths must draw the same dropout masks (same random draws in the same
+    // order), or `--kernels native` and `--kernels reference` runs would drift
+    // apart by a different-seed amount instead of by float rounding.
+    [TestCaseSource(typeof(ModelTestData), nameof(ModelTestData.OptionCases))]
+    public void NativeAndReferencePathsDrawTheSameDropoutMasks(string name, Dictionary<string, object?> options)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        var schema = ModelTestData.Schema();
+        using var model = ModelFactory.Create(name, schema, options);
+        model.train();
+        using var batch = ModelTestData.RandomBatch(schema, 37, seed: 5);
+
+        Tensor Run(Kernels kernels)
+        {
+            model.Kernels = kernels;
+            manual_seed(2024);
+            using var _ = no_grad();
+            return model.forward(batch).detach().clone();
+        }
+
+        var native = Run(Kernels.Native);
+        var reference = Run(Kernels.Reference);
+        var again = Run(Kernels.Native);
+        Assert.That(TestUtil.RelativeError(again, native), Is.EqualTo(0.0), "same seed, same path: identical");
+        Assert.That(TestUtil.RelativeError(native, reference), Is.LessThan(1e-5), "training-mode logits");
+    }
+
     [Test]
     public void SettingModelKernelsReachesEveryLayer()
     {
