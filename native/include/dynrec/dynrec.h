@@ -14,7 +14,10 @@
  * Device pointers are provided by the caller. device = DYNREC_DEVICE_CPU
  * takes host pointers and ignores `stream`; device = DYNREC_DEVICE_CUDA takes
  * device pointers and a cudaStream_t in `stream` (NULL = legacy default
- * stream).
+ * stream). A CUDA call runs on the GPU that owns its pointers (all of them
+ * must be on one GPU; a call mixing GPUs is DYNREC_ERR_INVALID_ARGUMENT), so
+ * `stream` must belong to that GPU; the calling thread's current device is
+ * the same after the call as before it.
  */
 #ifndef DYNREC_DYNREC_H
 #define DYNREC_DYNREC_H

@@ -27,13 +27,33 @@ int cuda_device_count() noexcept {
     return count;
 }
 
-bool cuda_is_device_pointer(const void* ptr) noexcept {
+int cuda_pointer_device(const void* ptr) noexcept {
     cudaPointerAttributes attr{};
     if (cudaPointerGetAttributes(&attr, ptr) != cudaSuccess) {
         cudaGetLastError();
+        return -1;
+    }
+    const bool on_device = attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged;
+    return on_device ? attr.device : -1;
+}
+
+bool cuda_is_device_pointer(const void* ptr) noexcept { return cuda_pointer_device(ptr) >= 0; }
+
+int cuda_current_device() noexcept {
+    int device = -1;
+    if (cudaGetDevice(&device) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    return device;
+}
+
+bool cuda_select_device(int ordinal) noexcept {
+    if (cudaSetDevice(ordinal) != cudaSuccess) {
+        cudaGetLastError();
         return false;
     }
-    return attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged;
+    return true;
 }
 
 const char* cuda_arch_list() noexcept { return DYNREC_CUDA_ARCHS; }

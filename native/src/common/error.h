@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/call_device.h"
 #include "dynrec/dynrec.h"
 
 namespace dynrec {
@@ -28,10 +29,12 @@ dynrec_status set_last_error(dynrec_status status, const char* message) noexcept
 void clear_last_error() noexcept;
 
 // Runs `body` and maps every exception to a status + message. Never throws.
+// The call runs on the CUDA device of its pointers (see call_device.h).
 template <typename Body>
 dynrec_status guard(const char* function, Body&& body) noexcept {
     try {
         clear_last_error();
+        const CallDeviceScope call_device;  // restores the caller's CUDA device on every exit path
         body();
         return DYNREC_OK;
     } catch (const Error& e) {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/call_device.h"
 #include "common/cuda_runtime_probe.h"
 
 namespace dynrec {
@@ -72,11 +73,13 @@ int64_t checked_elements(const char* what, std::initializer_list<int64_t> dims) 
 
 void check_pointer_location(int32_t device, const char* name, const void* ptr) {
     if (ptr == nullptr || !cuda_compiled() || cuda_device_count() <= 0) return;
-    const bool on_device = cuda_is_device_pointer(ptr);
-    if (device == DYNREC_DEVICE_CPU && on_device)
+    const int ordinal = cuda_pointer_device(ptr);
+    if (device == DYNREC_DEVICE_CPU && ordinal >= 0)
         throw_invalid(std::string(name) + ": is a CUDA device pointer but device = CPU");
-    if (device == DYNREC_DEVICE_CUDA && !on_device)
-        throw_invalid(std::string(name) + ": is a host pointer but device = CUDA");
+    if (device == DYNREC_DEVICE_CUDA) {
+        if (ordinal < 0) throw_invalid(std::string(name) + ": is a host pointer but device = CUDA");
+        pin_call_device(name, ordinal);
+    }
 }
 
 void check_locations(int32_t device,

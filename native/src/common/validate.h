@@ -32,7 +32,9 @@ int64_t checked_elements(const char* what, std::initializer_list<int64_t> dims);
 // The pointers of one call must live on the device the call names: a host
 // pointer with device = CUDA (or a device pointer with device = CPU) is an
 // INVALID_ARGUMENT naming the pointer. NULL pointers are skipped (optional
-// arguments are checked for presence separately).
+// arguments are checked for presence separately). With device = CUDA the
+// pointers must also share one GPU, and the call then runs on that GPU
+// (call_device.h).
 void check_pointer_location(int32_t device, const char* name, const void* ptr);
 void check_locations(int32_t device,
                      std::initializer_list<std::pair<const char*, const void*>> pointers);

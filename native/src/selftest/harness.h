@@ -126,5 +126,6 @@ void check_hyper_linear(Runner& runner);
 void check_apg_layer(Runner& runner);
 void check_embedding_bag(Runner& runner);
 void check_adam(Runner& runner);
+void check_multi_device(Runner& runner);  // CUDA, 2+ GPUs: the call-device rule
 
 }  // namespace dynrec::selftest

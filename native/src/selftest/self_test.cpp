@@ -25,7 +25,7 @@ struct Check {
 constexpr Check kChecks[] = {{"gate_nu", check_gate_nu},       {"gated_linear", check_gated_linear},
                              {"epnet", check_epnet},           {"hyper_linear", check_hyper_linear},
                              {"apg_layer", check_apg_layer},   {"tbe", check_embedding_bag},
-                             {"adam", check_adam}};
+                             {"adam", check_adam},             {"multi_device", check_multi_device}};
 
 // DYNREC_SELFTEST_OPS="op,op": run only those ops (a diagnostic knob; unset = all).
 std::string selected_ops() {
