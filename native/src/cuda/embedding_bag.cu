@@ -273,7 +273,10 @@ int64_t tbe_first_invalid_id(void* stream, const cpu::TbePlan& p, int64_t batch,
     check(cudaStreamSynchronize(s), "cudaStreamSynchronize (ids check)");
     if (first == ~0ull) return -1;
     const int64_t k = static_cast<int64_t>(first);
-    check(cudaMemcpy(bad_id, ids + k, sizeof(int64_t), cudaMemcpyDeviceToHost), "cudaMemcpy (bad id)");
+    // On the caller's stream: a plain cudaMemcpy runs on the legacy default
+    // stream, which waits for (and blocks) every blocking stream on the device.
+    check(cudaMemcpyAsync(bad_id, ids + k, sizeof(int64_t), cudaMemcpyDeviceToHost, s), "cudaMemcpyAsync (bad id)");
+    check(cudaStreamSynchronize(s), "cudaStreamSynchronize (bad id)");
     return k;
 }
 
