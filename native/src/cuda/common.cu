@@ -1,5 +1,8 @@
 #include "cuda/common.cuh"
 
+#include <climits>
+#include <initializer_list>
+
 #include "common/math_mode.h"
 
 namespace dynrec::cuda {
@@ -41,8 +44,19 @@ cublasHandle_t blas(void* stream) {
     return h;
 }
 
+namespace {
+// cuBLAS takes int sizes: a dimension past INT_MAX would wrap silently.
+void check_int_dims(const char* what, std::initializer_list<int64_t> dims) {
+    for (int64_t d : dims)
+        if (d > INT_MAX)
+            throw_unsupported(std::string(what) + ": a GEMM dimension or leading dimension exceeds INT_MAX (" +
+                              std::to_string(d) + ")");
+}
+}  // namespace
+
 void sgemm(void* stream, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+    check_int_dims("cublasSgemm", {m, n, k, lda, ldb, ldc});
     // Row-major C = op(A) op(B)  <=>  column-major C^T = op(B)^T op(A)^T,
     // and a row-major X read column-major is X^T: swap operands, keep flags.
     check_cublas(cublasSgemm(blas(stream), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
@@ -59,6 +73,7 @@ void sgemm_strided_batched(void* stream, bool trans_a, bool trans_b, int64_t m, 
         sgemm(stream, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
+    check_int_dims("cublasSgemmStridedBatched", {m, n, k, lda, ldb, ldc, count});
     // Same operand swap as sgemm (row-major C^T = op(B)^T op(A)^T in cuBLAS's column-major view).
     check_cublas(cublasSgemmStridedBatched(blas(stream), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
                                            trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),

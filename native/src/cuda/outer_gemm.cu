@@ -354,8 +354,8 @@ WgradSplit wgrad_split(int64_t m, int64_t n_cols, int64_t p, int64_t q) {
     if (splits > max_splits) splits = max_splits;
     if (splits < 1) splits = 1;
     int64_t k_chunk = (m + splits - 1) / splits;
-    k_chunk = (k_chunk + kBK - 1) / kBK * kBK;
-    return {(m + k_chunk - 1) / k_chunk, k_chunk};
+    k_chunk = k_chunk < 1 ? kBK : (k_chunk + kBK - 1) / kBK * kBK;  // m = 0: one (empty) split, no division by 0
+    return {m > 0 ? (m + k_chunk - 1) / k_chunk : 1, k_chunk};
 }
 
 }  // namespace
