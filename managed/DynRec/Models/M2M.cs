@@ -12,7 +12,7 @@ namespace DynRec.Models;
 /// M2M (multi-scenario multi-task meta learning), matching FunRec's
 /// build_m2m_model / MetaUnit / MetaAttention / MetaTower (datawhalechina/fun-rec
 /// src/funrec/models/{m2m,layers}.py), with the paper's choices as defaults:
-/// experts E_i = MLP_i(concat(all field embs, MHA(sequence))) [B, view];
+/// experts E_i = MLP_i(concat(all field embs, MHA(sequence))) [B, view] (hidden layers expert_units, FunRec none);
 /// task views T_t = MLP_t(Emb(t)); scenario view S~ = MLP(scenario emb ⊕ user field embs) [B, scenario_dim];
 /// meta attention a_ti = v_t^T Meta([E_i || T_t]; S~), softmax over experts
 /// (attention_softmax; FunRec uses raw scores), R_t = Σ_i a_ti E_i;
@@ -22,7 +22,7 @@ namespace DynRec.Models;
 /// for every task's attention and one for every tower layer of every task.
 /// linear_mlps = FunRec's single linear layers for the expert/task/scenario MLPs.
 /// FunRec's linear_logits term is not included.
-/// Parameters: embeddings.*, sequence_encoder.*, experts.{i}.layers.0.*,
+/// Parameters: embeddings.*, sequence_encoder.*, experts.{i}.layers.{l}.* (l = 0 without expert_units),
 /// task_embeddings [T, view], task_mlps.{t}.*, scenario_mlp.*,
 /// attention_meta_units.{u}.layers.{j}.weight_gen.*, attention_scores.{t}.*,
 /// tower_meta_units.{u}.layers.{j}.*, heads.{t}.weight.
@@ -64,7 +64,7 @@ public sealed class M2M : MultiTaskModel
         var act = o.LinearMlps ? Activation.None : o.Activation;
         var mlpDropout = o.LinearMlps ? 0 : o.Dropout;
         experts = new ModuleList<Mlp>();
-        for (var i = 0; i < o.NumExperts; i++) experts.Add(new Mlp(expertIn, new[] { o.ViewDim }, act, mlpDropout));
+        for (var i = 0; i < o.NumExperts; i++) experts.Add(new Mlp(expertIn, [.. o.ExpertUnits, o.ViewDim], act, mlpDropout));
         var taskEmb = empty(tasks, o.ViewDim);
         nn.init.uniform_(taskEmb, -0.05, 0.05);
         task_embeddings = new Parameter(taskEmb);

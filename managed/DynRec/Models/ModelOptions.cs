@@ -95,6 +95,8 @@ public sealed record M2MOptions : ModelOptions
 {
     public int NumExperts { get; init; } = 4;
     public int ViewDim { get; init; } = 32;
+    /// <summary>Hidden layers of each expert before its view_dim output (the paper's expert MLPs); empty = FunRec's one layer.</summary>
+    public int[] ExpertUnits { get; init; } = [];
     public int ScenarioDim { get; init; } = 16;
     public int MetaTowerDepth { get; init; } = 3;
     public int MetaUnitDepth { get; init; } = 3;

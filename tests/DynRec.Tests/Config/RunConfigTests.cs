@@ -23,8 +23,9 @@ public class RunConfigTests
 
         var m2m = RunConfig.Load("m2m", null, []);
         Assert.That(m2m.Model.Int("num_experts"), Is.EqualTo(4));
-        // view_dim, dropout and lr deviate from FunRec's 32 / 0.2 / 1e-3 on purpose (issue 7; see configs/m2m.yaml).
-        Assert.That(m2m.Model.Int("view_dim"), Is.EqualTo(64));
+        Assert.That(m2m.Model.Int("view_dim"), Is.EqualTo(32));
+        // expert_units, dropout and lr deviate from FunRec's [] / 0.2 / 1e-3 on purpose (issue 7; see configs/m2m.yaml).
+        Assert.That(m2m.Model.Ints("expert_units"), Is.EqualTo(new[] { 128 }));
         Assert.That(m2m.Model.Int("scenario_dim"), Is.EqualTo(16));
         Assert.That(m2m.Model.Int("meta_tower_depth"), Is.EqualTo(3));
         Assert.That(m2m.Model.Int("meta_unit_depth"), Is.EqualTo(3));

@@ -100,6 +100,7 @@ internal static class ModelTestData
         yield return ("m2m funrec simplifications", "m2m",
             With(With(With(m2m, "attention_softmax", false), "tower_residual", false), "linear_mlps", true));
         yield return ("m2m unshared meta units, 2 heads", "m2m", With(With(m2m, "meta_unit_shared", false), "attention_heads", 2));
+        yield return ("m2m expert mlp", "m2m", With(m2m, "expert_units", new[] { 8 }));
         yield return ("dnn", "dnn", new Dictionary<string, object?> { ["dnn_units"] = new[] { 16, 8 }, ["emb_dim"] = 4 });
         yield return ("shared_bottom", "shared_bottom",
             new Dictionary<string, object?> { ["bottom_units"] = new[] { 16 }, ["tower_units"] = new[] { 8 }, ["emb_dim"] = 4 });
