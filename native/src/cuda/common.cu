@@ -1,5 +1,6 @@
 #include "cuda/common.cuh"
 
+#include <atomic>
 #include <climits>
 #include <initializer_list>
 
@@ -42,6 +43,21 @@ cublasHandle_t blas(void* stream) {
     check_cublas(cublasSetMathMode(h, cuda_tf32_enabled() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
                  "cublasSetMathMode");
     return h;
+}
+
+bool device_has_tf32() {
+    constexpr int kMaxDevices = 64;
+    static std::atomic<int> major[kMaxDevices];  // 0 = not asked yet
+    int device = 0;
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    if (device < 0 || device >= kMaxDevices) return false;
+    int m = major[device].load(std::memory_order_relaxed);
+    if (m == 0) {
+        check(cudaDeviceGetAttribute(&m, cudaDevAttrComputeCapabilityMajor, device),
+              "cudaDeviceGetAttribute(compute capability)");
+        major[device].store(m, std::memory_order_relaxed);
+    }
+    return m >= 8;
 }
 
 namespace {

@@ -26,6 +26,10 @@ void check_cublas(cublasStatus_t status, const char* what);
 // Checks the last launch without synchronizing.
 inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
 
+// Whether the current device has TF32 tensor cores (compute capability >= 8.0);
+// cached per device. Our WMMA TF32 kernels compile to nothing below sm_80.
+bool device_has_tf32();
+
 // cuBLAS handle for the current thread and device, bound to `stream`.
 cublasHandle_t blas(void* stream);
 

@@ -326,7 +326,7 @@ void launch(void* stream, const Tiles& t, const Store& st, int64_t M, int64_t N,
     // (half the load/sync round trips per FLOP); otherwise 16.
     const bool deep = gx * gy * splits < kTargetBlocks && k_chunk >= 256;
     cudaStream_t s = as_stream(stream);
-    const bool tf32 = cuda_tf32_enabled();
+    const bool tf32 = cuda_tf32_enabled() && device_has_tf32();  // below sm_80: the exact-FP32 kernels
     if (deep) {
         if (tf32) launch_config<32, true>(s, c, grid, t, st, M, N, K, k_chunk);
         else launch_config<32, false>(s, c, grid, t, st, M, N, K, k_chunk);
