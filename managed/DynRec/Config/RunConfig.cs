@@ -154,6 +154,8 @@ public sealed class RunConfig
             EvalEvery = (int)AtLeast("train.eval_every", N(t, "eval_every"), ConfigValue.ToInt("train.eval_every", N(t, "eval_every")), 1),
             Shuffle = ConfigValue.ToBool("train.shuffle", N(t, "shuffle")),
             LogEverySeconds = Positive("train.log_every_seconds", N(t, "log_every_seconds"), ConfigValue.ToDouble("train.log_every_seconds", N(t, "log_every_seconds"))),
+            CheckpointEverySteps = (long)AtLeast("train.checkpoint_every_steps", N(t, "checkpoint_every_steps"),
+                ConfigValue.ToLong("train.checkpoint_every_steps", N(t, "checkpoint_every_steps")), 0),
         };
         return new RunConfig(name, new ModelSection(name, model), train);
     }
@@ -217,6 +219,7 @@ public sealed class RunConfig
                 ["eval_every"] = t.EvalEvery,
                 ["shuffle"] = t.Shuffle,
                 ["log_every_seconds"] = t.LogEverySeconds,
+                ["checkpoint_every_steps"] = t.CheckpointEverySteps,
             },
         };
         return new SerializerBuilder().Build().Serialize(doc);

@@ -20,6 +20,8 @@ public sealed record TrainOptions
     public required int EvalEvery { get; init; }
     public required bool Shuffle { get; init; }
     public required double LogEverySeconds { get; init; }
+    /// <summary>&gt; 0: also write a resumable checkpoint every N optimizer steps inside an epoch; 0 = only at epoch ends.</summary>
+    public long CheckpointEverySteps { get; init; }
 
     /// <summary>True when a smaller value of the early-stopping metric is better (logloss*).</summary>
     public bool MetricIsLoss => EarlyStoppingMetric.StartsWith("logloss", StringComparison.Ordinal);

@@ -23,10 +23,14 @@ public static class EpochPermutation
         return order;
     }
 
-    /// <summary>A seed for one random stream (0 = shuffling, 1 = dropout) of one epoch, derived from the run's seed.</summary>
-    public static long SeedFor(long seed, int epoch, int stream)
+    /// <summary>
+    /// A seed for one random stream (0 = shuffling, 1 = dropout) of one epoch, derived from the run's seed;
+    /// <paramref name="position"/> &gt; 0 (rows of the epoch already trained) gives the stream restarted there.
+    /// </summary>
+    public static long SeedFor(long seed, int epoch, int stream, long position = 0)
     {
-        var state = (ulong)seed * 0x9E3779B97F4A7C15UL ^ ((ulong)epoch + 1) * 0xD1B54A32D192ED03UL ^ ((ulong)stream + 1) * 0x8CB92BA72F3D8DD7UL;
+        var state = (ulong)seed * 0x9E3779B97F4A7C15UL ^ ((ulong)epoch + 1) * 0xD1B54A32D192ED03UL ^ ((ulong)stream + 1) * 0x8CB92BA72F3D8DD7UL
+                    ^ (ulong)position * 0xA24BAED4963EE407UL;
         // Non-negative: torch.manual_seed takes any 64-bit value, but positive seeds read better in logs.
         return (long)(Next(ref state) >> 1);
     }

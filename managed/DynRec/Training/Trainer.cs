@@ -14,10 +14,13 @@ namespace DynRec.Training;
 /// one dispose scope per step, evaluation on the test split every
 /// train.eval_every epochs (and after the last), early stopping on
 /// train.early_stopping.metric with patience, and a checkpoint after every
-/// epoch (`last`) with the best evaluated one kept (`best`).
-/// Resuming from a checkpoint restores weights, optimizer moments and the epoch
-/// count; shuffling and dropout are seeded from (seed, epoch), so 1 epoch +
-/// resume + 1 epoch equals 2 epochs exactly on the CPU.
+/// epoch (`last`) with the best evaluated one kept (`best`); with
+/// train.checkpoint_every_steps also every N steps inside an epoch.
+/// Resuming from a checkpoint restores weights, optimizer moments and where
+/// training stood (epoch, and row of the epoch for a mid-epoch one); shuffling
+/// and dropout are seeded from (seed, epoch) and dropout is reseeded at every
+/// mid-epoch checkpoint from (seed, epoch, row), so an interrupted and resumed
+/// run equals an uninterrupted one exactly on the CPU.
 /// </summary>
 public sealed class Trainer
 {
@@ -82,6 +85,7 @@ public sealed class Trainer
         var history = new List<EpochRecord>();
         var step = 0L;
         var startEpoch = 1;
+        EpochProgress? resumeInEpoch = null;
         double? best = null;
         var bestEpoch = 0;
         var sinceImprovement = 0;
@@ -98,10 +102,15 @@ public sealed class Trainer
             history.AddRange(info.History);
             step = info.Step;
             startEpoch = info.Epoch + 1;
+            resumeInEpoch = info.InProgress;
+            if (resumeInEpoch != null && resumeInEpoch.Epoch != startEpoch)
+                throw new InvalidDataException($"checkpoint is inconsistent: {info.Epoch} epoch(s) completed but epoch {resumeInEpoch.Epoch} in progress");
             (best, bestEpoch, sinceImprovement) = (info.EarlyStopping.BestValue, info.EarlyStopping.BestEpoch, info.EarlyStopping.EvalsWithoutImprovement);
             if (info.Rng.Seed != t.Seed)
                 _progress.Message($"note: resuming with seed {t.Seed}; epochs 1..{info.Rng.EpochsCompleted} were shuffled with seed {info.Rng.Seed}");
-            _progress.Message($"resumed from epoch {info.Epoch} (step {step})");
+            _progress.Message(resumeInEpoch is { } p
+                ? $"resumed in epoch {p.Epoch} after {p.RowsDone} of its {train.Rows} rows (step {step})"
+                : $"resumed from epoch {info.Epoch} (step {step})");
         }
 
         MetricsReport? lastReport = null;
@@ -109,7 +118,11 @@ public sealed class Trainer
         for (var epoch = startEpoch; epoch <= t.Epochs && !stoppedEarly; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            var trainLoss = RunEpoch(train, epoch, weightTensor, ref step);
+            var earlyStopping = new EarlyStoppingInfo(t.EarlyStoppingMetric, best, bestEpoch, sinceImprovement);
+            void SaveMidEpoch(EpochProgress progress, long atStep) =>
+                SaveCheckpoint(checkpoints, schema, epoch - 1, atStep, history, earlyStopping, isBest: false, progress);
+            var trainLoss = RunEpoch(train, epoch, weightTensor, ref step, resumeInEpoch, SaveMidEpoch);
+            resumeInEpoch = null;
             double? testLoss = null;
             Dictionary<string, double>? metrics = null;
             var isBest = false;
@@ -141,28 +154,37 @@ public sealed class Trainer
         return new TrainingResult(history, bestEpoch, bestMetrics, lastReport, stoppedEarly, checkpoints.Directory);
     }
 
-    /// <summary>One pass over the training rows in this epoch's order; returns the mean loss per row.</summary>
-    private double RunEpoch(IBatchSource train, int epoch, Tensor taskWeights, ref long step)
+    /// <summary>
+    /// One pass over the training rows in this epoch's order (from <paramref name="from"/>'s row when resuming
+    /// mid-epoch); returns the mean loss per row. <paramref name="saveMidEpoch"/> writes a mid-epoch checkpoint.
+    /// </summary>
+    private double RunEpoch(IBatchSource train, int epoch, Tensor taskWeights, ref long step, EpochProgress? from,
+        Action<EpochProgress, long> saveMidEpoch)
     {
         var t = _config.Train;
         var order = EpochPermutation.Create(t.Seed, epoch, train.Rows, t.Shuffle);
-        // Dropout draws from torch's generators. Reseeding them from (seed, epoch) makes each epoch's masks independent
-        // of what ran before, so a resumed run draws exactly what an uninterrupted one would, on the CPU and on CUDA.
-        var dropoutSeed = EpochPermutation.SeedFor(t.Seed, epoch, stream: 1);
-        random.manual_seed(dropoutSeed);
-        if (cuda.is_available()) cuda.manual_seed_all(dropoutSeed);
+        long rowsDone = from?.RowsDone ?? 0;
+        if (rowsDone < 0 || rowsDone > order.Length)
+            throw new InvalidDataException($"cannot resume: the checkpoint stopped after row {rowsDone} of epoch {epoch}, but the training split has {order.Length} rows");
+        SeedDropout(epoch, rowsDone);
         var steps = (order.Length + t.BatchSize - 1) / t.BatchSize;
         _progress.EpochStarted(epoch, t.Epochs, steps, order.Length);
         _model.train();
         using var lossSum = zeros(1, dtype: ScalarType.Float64, device: _device);
-        long rowsDone = 0;
         var rowsForLoss = 0L;
-        double MeanLoss() => rowsForLoss == 0 ? double.NaN : lossSum.item<double>() / rowsForLoss;
-        for (var s = 0; s < steps; s++)
+        if (from != null)
         {
+            lossSum.fill_(from.LossSum);
+            rowsForLoss = from.LossRows;
+        }
+        double MeanLoss() => rowsForLoss == 0 ? double.NaN : lossSum.item<double>() / rowsForLoss;
+        // Steps are counted from the epoch's start so progress reads the same after a resume (exact when the batch size is unchanged).
+        for (var s = (int)(rowsDone / t.BatchSize); rowsDone < order.Length; s++)
+        {
+            var batchRows = (int)Math.Min(t.BatchSize, order.Length - rowsDone);
             using (var scope = NewDisposeScope())
             {
-                var rows = order.AsSpan(s * t.BatchSize, Math.Min(t.BatchSize, order.Length - s * t.BatchSize));
+                var rows = order.AsSpan((int)rowsDone, batchRows);
                 using var batch = train.GetBatch(rows, _device);
                 var logits = _model.forward(batch);
                 var perTask = nn.functional.binary_cross_entropy_with_logits(logits, batch.Labels, reduction: nn.Reduction.None).mean([0]);
@@ -173,16 +195,36 @@ public sealed class Trainer
                 using var noGrad = no_grad();
                 lossSum.add_(loss.detach().to(ScalarType.Float64) * rows.Length);
             }
-            rowsDone += Math.Min(t.BatchSize, order.Length - s * t.BatchSize);
-            rowsForLoss = rowsDone;
+            rowsDone += batchRows;
+            rowsForLoss += batchRows;
             step++;
             _progress.StepCompleted(s + 1, rowsDone, MeanLoss);
+            // Mid-epoch checkpoints follow the run's step count, so where they fall does not depend on earlier resumes.
+            if (t.CheckpointEverySteps > 0 && step % t.CheckpointEverySteps == 0 && rowsDone < order.Length)
+            {
+                saveMidEpoch(new EpochProgress(epoch, rowsDone, lossSum.item<double>(), rowsForLoss), step);
+                // torch's CUDA generator state cannot be saved from .NET; restarting the dropout stream here from
+                // (seed, epoch, row) lets a resume from this checkpoint draw exactly what this run draws next.
+                SeedDropout(epoch, rowsDone);
+            }
         }
         return MeanLoss();
     }
 
+    /// <summary>
+    /// Dropout draws from torch's generators. Seeding them from (seed, epoch) at an epoch's start, and from
+    /// (seed, epoch, row) at a mid-epoch checkpoint, makes the masks independent of what ran before, so a resumed
+    /// run draws exactly what an uninterrupted one would, on the CPU and on CUDA.
+    /// </summary>
+    private void SeedDropout(int epoch, long rowsDone)
+    {
+        var dropoutSeed = EpochPermutation.SeedFor(_config.Train.Seed, epoch, stream: 1, position: rowsDone);
+        random.manual_seed(dropoutSeed);
+        if (cuda.is_available()) cuda.manual_seed_all(dropoutSeed);
+    }
+
     private void SaveCheckpoint(CheckpointStore store, Data.FeatureSchema schema, int epoch, long step, List<EpochRecord> history,
-        EarlyStoppingInfo earlyStopping, bool isBest)
+        EarlyStoppingInfo earlyStopping, bool isBest, EpochProgress? inProgress = null)
     {
         var state = _optimizer.SaveState();
         try
@@ -194,6 +236,7 @@ public sealed class Trainer
                 Schema = SchemaInfo.From(schema),
                 Epoch = epoch,
                 Step = step,
+                InProgress = inProgress,
                 Optimizer = _optimizer.Name,
                 Rng = new RngInfo(_config.Train.Seed, epoch),
                 EarlyStopping = earlyStopping,

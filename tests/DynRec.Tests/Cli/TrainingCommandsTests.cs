@@ -58,6 +58,7 @@ public class TrainingCommandsTests
     {
         AssertUserError(Run("train", "--model", "dnn", "--set", "train.lrr=1"), "train.lrr: unknown key; valid keys in train: epochs, batch_size");
         AssertUserError(Run("train", "--model", "dnn", "--set", "model.dropout=high"), "model.dropout: expected a number, got 'high'");
+        AssertUserError(Run("train", "--model", "dnn", "--set", "train.checkpoint_every_steps=-1"), "train.checkpoint_every_steps");
         AssertUserError(Run("train", "--model", "pepnet", "--set", "model.activation=gelu"), "model.activation: expected one of none, relu, sigmoid, tanh, leaky_relu, got 'gelu'");
         var config = Path.Combine(_dir, "apg.yaml");
         File.WriteAllText(config, "model:\n  name: apg\n");

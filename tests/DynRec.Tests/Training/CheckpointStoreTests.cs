@@ -89,6 +89,28 @@ public class CheckpointStoreTests
     }
 
     [Test]
+    public void AMidEpochCheckpointIsNamedByEpochAndStepAndOrderedByStep()
+    {
+        var store = new CheckpointStore(_dir);
+        using (var first = Make(1, 1f)) store.Save(first, isBest: true);
+        using (var midSecond = Make(1, 1.5f))
+        {
+            // Epoch 1 done (step 10), 15 steps into the run, inside epoch 2.
+            var partial = new Checkpoint(midSecond.Info with { Step = 15, InProgress = new EpochProgress(2, 320, 100.0, 320) },
+                midSecond.Weights, midSecond.TrainingState);
+            Assert.That(Path.GetFileName(store.Save(partial, isBest: false)), Is.EqualTo("epoch-0002-step-000000015"));
+        }
+        File.Delete(Path.Combine(_dir, CheckpointStore.LastPointer));
+        // Without the pointer the newest by step wins, not by name ("epoch-0002" sorts before "epoch-0002-step-...").
+        Assert.That(Path.GetFileName(store.FindLast()), Is.EqualTo("epoch-0002-step-000000015"));
+        using (var loaded = CheckpointStore.Load(store.FindLast()!))
+            Assert.That(loaded.Info.InProgress, Is.EqualTo(new EpochProgress(2, 320, 100.0, 320)));
+        using (var second = Make(2, 2f)) store.Save(second, isBest: false);
+        File.Delete(Path.Combine(_dir, CheckpointStore.LastPointer));
+        Assert.That(Path.GetFileName(store.FindLast()), Is.EqualTo("epoch-0002"));
+    }
+
+    [Test]
     public void ResolveAcceptsRunFoldersPointersAndCheckpointFolders()
     {
         var run = Path.Combine(_dir, "run");

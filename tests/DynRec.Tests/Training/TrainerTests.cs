@@ -24,14 +24,14 @@ public class TrainerTests
 
     /// <summary>Builds a fresh model (weights from <paramref name="initSeed"/>) and trains it, optionally resuming from the run's last checkpoint.</summary>
     private static (TrainingResult Result, Dictionary<string, Tensor> Weights) Train(string outDir, RunConfig config, bool resume = false,
-        long? initSeed = null, ModelBuilder? builder = null)
+        long? initSeed = null, ModelBuilder? builder = null, ITrainingProgress? progress = null)
     {
         random.manual_seed(initSeed ?? config.Train.Seed);
         using var model = (builder ?? FakeModel.Builder)(config.ModelName, TrainSplit.Schema, config.Model, Kernels.Reference);
         using var optimizer = Trainer.CreateOptimizer(model, config.Train);
         var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"));
         using var checkpoint = resume ? CheckpointStore.Load(store.FindLast()!) : null;
-        var result = new Trainer(model, config, optimizer, CPU).Fit(TrainSplit, TestSplit, store, checkpoint);
+        var result = new Trainer(model, config, optimizer, CPU, progress).Fit(TrainSplit, TestSplit, store, checkpoint);
         var weights = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
         return (result, weights);
     }
@@ -76,6 +76,71 @@ public class TrainerTests
         // The run learned something: better than chance on the planted signal.
         Assert.That(straight.Result.History[^1].Metrics!["auc_is_click"], Is.GreaterThan(0.6));
         Assert.That(straight.Result.History[^1].Metrics!.ContainsKey("lift_share_is_click"), Is.True);
+    }
+
+    /// <summary>Throws from the progress callback once the run reaches a given step: a crash between two steps.</summary>
+    private sealed class CrashAtStep(long crashAtRunStep) : ITrainingProgress
+    {
+        private long _runSteps;
+        public void EpochStarted(int epoch, int epochs, long steps, long rows) { }
+        public void StepCompleted(long step, long rowsDone, Func<double> meanLoss)
+        {
+            if (++_runSteps == crashAtRunStep) throw new InvalidOperationException("simulated crash");
+        }
+        public void EpochCompleted(EpochRecord record) { }
+        public void Message(string line) { }
+    }
+
+    private static IEnumerable<TestCaseData> MidEpochCases()
+    {
+        yield return new TestCaseData("adam", "dense", false).SetArgDisplayNames("adam, fake model");
+        yield return new TestCaseData("fused_adam", "lazy_adam", true).SetArgDisplayNames("fused_adam, dnn lazy_adam TBE");
+    }
+
+    [TestCaseSource(nameof(MidEpochCases))]
+    public void ACrashMidEpochResumesFromTheMidEpochCheckpointExactly(string optimizer, string embeddings, bool realModel)
+    {
+        // 1200 rows / 64 = 19 steps per epoch; checkpoints every 7 run steps: 7, 14 | 21, 28, 35 (epoch 2 = steps 20..38).
+        string[] settings = ["train.epochs=2", "train.checkpoint_every_steps=7", $"train.optimizer={optimizer}",
+            $"model.embedding_optimizer={embeddings}", "model.embedding_lr=0.01", "model.dnn_units=[16]"];
+        var builder = realModel ? RealModels : null;
+        var straight = Train(Path.Combine(_dir, "straight"), Config(settings), builder: builder);
+
+        var crashed = Path.Combine(_dir, "crashed");
+        Assert.Throws<InvalidOperationException>(() => Train(crashed, Config(settings), builder: builder, progress: new CrashAtStep(26)));
+        var last = new CheckpointStore(Path.Combine(crashed, "checkpoints")).FindLast()!;
+        Assert.That(Path.GetFileName(last), Is.EqualTo("epoch-0002-step-000000021"));
+        using (var partial = CheckpointStore.Load(last))
+        {
+            Assert.That(partial.Info.Epoch, Is.EqualTo(1));
+            Assert.That(partial.Info.InProgress, Is.EqualTo(partial.Info.InProgress! with { Epoch = 2, RowsDone = 2 * 64, LossRows = 2 * 64 }));
+            Assert.That(partial.Info.History, Has.Count.EqualTo(1));
+        }
+        var resumed = Train(crashed, Config(settings), resume: true, initSeed: 777, builder: builder);
+
+        Assert.That(resumed.Result.History, Has.Count.EqualTo(2));
+        for (var e = 0; e < 2; e++)
+        {
+            var a = straight.Result.History[e];
+            var b = resumed.Result.History[e];
+            Assert.That(b.TrainLoss, Is.EqualTo(a.TrainLoss), $"train loss, epoch {e + 1}");
+            Assert.That(b.Step, Is.EqualTo(a.Step));
+            foreach (var key in a.Metrics!.Keys)
+                Assert.That(b.Metrics![key], Is.EqualTo(a.Metrics[key]), $"{key}, epoch {e + 1}");
+        }
+        foreach (var (name, w) in straight.Weights)
+            Assert.That(resumed.Weights[name].eq(w).all().item<bool>(), Is.True, name);
+        // The finished run keeps only epoch checkpoints: the mid-epoch ones were pruned as `last` moved on.
+        var kept = Directory.GetDirectories(Path.Combine(crashed, "checkpoints")).Select(Path.GetFileName);
+        Assert.That(kept, Is.All.Matches<string>(n => !n.Contains("-step-")));
+    }
+
+    [Test]
+    public void MidEpochCheckpointsAreWrittenOnlyWhenAsked()
+    {
+        var dir = Path.Combine(_dir, "plain");
+        Assert.Throws<InvalidOperationException>(() => Train(dir, Config("train.epochs=2"), progress: new CrashAtStep(26)));
+        Assert.That(Path.GetFileName(new CheckpointStore(Path.Combine(dir, "checkpoints")).FindLast()), Is.EqualTo("epoch-0001"));
     }
 
     [Test]

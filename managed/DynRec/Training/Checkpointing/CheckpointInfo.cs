@@ -20,8 +20,12 @@ public sealed record CheckpointInfo
     /// <summary>The effective run config as YAML (RunConfig.ToYaml()).</summary>
     public required string ConfigYaml { get; init; }
     public required SchemaInfo Schema { get; init; }
+    /// <summary>Epochs completed.</summary>
     public required int Epoch { get; init; }
+    /// <summary>Optimizer steps taken in the whole run.</summary>
     public required long Step { get; init; }
+    /// <summary>Set on a mid-epoch checkpoint (train.checkpoint_every_steps): where in epoch <see cref="Epoch"/> + 1 training stood.</summary>
+    public EpochProgress? InProgress { get; init; }
     public required string Optimizer { get; init; }
     public required RngInfo Rng { get; init; }
     public required EarlyStoppingInfo EarlyStopping { get; init; }
@@ -60,6 +64,12 @@ public sealed record CheckpointInfo
 /// (EpochPermutation), so resuming needs only the seed and the number of epochs completed.
 /// </summary>
 public sealed record RngInfo(long Seed, int EpochsCompleted);
+
+/// <summary>
+/// A partly trained epoch: its number, the rows of its permutation already trained on, and its running loss
+/// (sum of per-row loss, rows counted), so the resumed epoch continues at that row and reports the same mean.
+/// </summary>
+public sealed record EpochProgress(int Epoch, long RowsDone, double LossSum, long LossRows);
 
 public sealed record EarlyStoppingInfo(string Metric, double? BestValue, int BestEpoch, int EvalsWithoutImprovement);
 

@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 namespace DynRec.Training.Checkpointing;
 
 /// <summary>
-/// A run's checkpoints folder. Each checkpoint is a directory epoch-NNNN
+/// A run's checkpoints folder. Each checkpoint is a directory epoch-NNNN (after
+/// epoch N) or epoch-NNNN-step-SSSSSSSSS (inside epoch N, at run step S)
 /// holding model.safetensors (weights, PyTorch names), training_state.safetensors
 /// (optimizer moments and step counts), checkpoint.json (sidecar) and a
 /// COMPLETE marker written last. It is assembled in a hidden temp directory
@@ -33,7 +34,7 @@ public sealed class CheckpointStore
     public string Save(Checkpoint checkpoint, bool isBest)
     {
         System.IO.Directory.CreateDirectory(Directory);
-        var name = $"epoch-{checkpoint.Info.Epoch.ToString("D4", CultureInfo.InvariantCulture)}";
+        var name = NameOf(checkpoint.Info);
         var final = Path.Combine(Directory, name);
         var tmp = Path.Combine(Directory, $".tmp-{name}-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(tmp);
@@ -63,6 +64,11 @@ public sealed class CheckpointStore
         Prune();
         return final;
     }
+
+    /// <summary>The directory name of a checkpoint: its epoch, and for a mid-epoch one also its run step.</summary>
+    public static string NameOf(CheckpointInfo info) => info.InProgress is { } p
+        ? string.Create(CultureInfo.InvariantCulture, $"epoch-{p.Epoch:D4}-step-{info.Step:D9}")
+        : string.Create(CultureInfo.InvariantCulture, $"epoch-{info.Epoch:D4}");
 
     private void WriteFile(string dir, string file, Action<Stream> write)
     {
@@ -96,12 +102,32 @@ public sealed class CheckpointStore
         return name.Length == 0 || name.Contains('/') || name.Contains("..") ? null : name;
     }
 
-    /// <summary>The checkpoint to resume from: `last` if it is complete, else the newest complete epoch directory, else null.</summary>
+    /// <summary>
+    /// The checkpoint to resume from: `last` if it is complete, else the complete checkpoint directory with the
+    /// most run steps (read from its sidecar; names alone do not order a mid-epoch one before its epoch's end), else null.
+    /// </summary>
     public string? FindLast()
     {
         if (!System.IO.Directory.Exists(Directory)) return null;
         if (ReadPointer(LastPointer) is { } name && IsComplete(Path.Combine(Directory, name))) return Path.Combine(Directory, name);
-        return System.IO.Directory.GetDirectories(Directory, "epoch-*").Where(IsComplete).OrderBy(d => d, StringComparer.Ordinal).LastOrDefault();
+        return System.IO.Directory.GetDirectories(Directory, "epoch-*").Where(IsComplete)
+            .Select(d => (Dir: d, Step: TryReadStep(d)))
+            .Where(c => c.Step != null)
+            .OrderBy(c => c.Step).ThenBy(c => c.Dir, StringComparer.Ordinal)
+            .Select(c => c.Dir).LastOrDefault();
+    }
+
+    private static long? TryReadStep(string dir)
+    {
+        try
+        {
+            var path = Path.Combine(dir, InfoFile);
+            return CheckpointInfo.FromJson(File.ReadAllText(path), path).Step;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     public static bool IsComplete(string dir) => File.Exists(Path.Combine(dir, CompleteMarker)) && File.Exists(Path.Combine(dir, InfoFile));
