@@ -95,4 +95,15 @@ TEST(SelfTest, Tf32SwitchRoundTrips) {
     EXPECT_TRUE(dynrec_test::rejected_naming(dynrec_cuda_set_tf32(2), "enabled"));
 }
 
+TEST(SelfTest, FusedEpiloguesSwitchRoundTrips) {
+    int32_t before = -1, now = -1;
+    ASSERT_EQ(dynrec_cuda_get_fused_epilogues(&before), DYNREC_OK);
+    ASSERT_EQ(dynrec_cuda_set_fused_epilogues(1 - before), DYNREC_OK);
+    ASSERT_EQ(dynrec_cuda_get_fused_epilogues(&now), DYNREC_OK);
+    EXPECT_EQ(now, 1 - before);
+    ASSERT_EQ(dynrec_cuda_set_fused_epilogues(before), DYNREC_OK);
+    EXPECT_TRUE(dynrec_test::rejected_naming(dynrec_cuda_set_fused_epilogues(-1), "enabled"));
+    EXPECT_TRUE(dynrec_test::rejected_naming(dynrec_cuda_get_fused_epilogues(nullptr), "enabled"));
+}
+
 }  // namespace

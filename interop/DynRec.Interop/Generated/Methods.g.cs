@@ -375,11 +375,32 @@ public static unsafe partial class Methods
     public static extern Status CudaGetTf32([NativeTypeName("int32_t *")] int* enabled);
 
     /// <summary>
+    /// Fused GEMM epilogues for the forward dense steps of gate_nu, gated_linear
+    /// and epnet on CUDA: 1 = our tiled GEMM applies bias, activation,
+    /// gamma*sigmoid and the gate product as it stores each tile (one launch per
+    /// step, the T towers of a gated_linear in one launch); 0 = cuBLAS SGEMMs
+    /// followed by one elementwise kernel. Same results to the TF32/FP32
+    /// tolerance. Default 1, unless the environment variable
+    /// DYNREC_CUDA_FUSED_EPILOGUES=0 is set when the library loads. Process-wide.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_set_fused_epilogues", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status CudaSetFusedEpilogues([NativeTypeName("int32_t")] int enabled);
+
+    /// <summary>
+    /// <c>dynrec_cuda_get_fused_epilogues</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_get_fused_epilogues", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status CudaGetFusedEpilogues([NativeTypeName("int32_t *")] int* enabled);
+
+    /// <summary>
     /// Checks every op (forward and backward, every mode, activation and gate
     /// position) on odd shapes (1, 7, 33, 1000 rows) against the naive reference
     /// loops. device = CPU: the optimized CPU kernels; device = CUDA: the CUDA
-    /// kernels, once with exact FP32 and once with TF32 (per-op tolerances; the
-    /// process-wide TF32 setting is left as it was). Writes one line per
+    /// kernels with exact FP32 and with TF32, each with the fused epilogues on
+    /// and off (per-op tolerances; the process-wide settings are left as they
+    /// were). Writes one line per
     /// op/shape/mode into `report` (NUL-terminated, truncated to report_capacity
     /// bytes; report may be NULL when report_capacity is 0) and the number of
     /// failing checks into *failures. Returns DYNREC_OK when the checks ran (even

@@ -602,6 +602,10 @@ def main():
     results = []
     tf32_before = ctypes.c_int32(0)
     lib.lib.dynrec_cuda_get_tf32(ctypes.byref(tf32_before))
+    fused_before = ctypes.c_int32(1)
+    has_fused_switch = hasattr(lib.lib, "dynrec_cuda_get_fused_epilogues")
+    if has_fused_switch:
+        lib.lib.dynrec_cuda_get_fused_epilogues(ctypes.byref(fused_before))
 
     for c in cases:
         row = dict(c)
@@ -639,8 +643,14 @@ def main():
             ref_out.backward(gy)
             ref = {"out": ref_out.detach()}
             ref.update({nm: t.grad.detach().clone() for nm, t in zip([n for n, _ in grads], leaves)})
-            for mode, tf32 in (("tf32", 1), ("fp32", 0)):
+            # The ops with a fused-epilogue forward are also timed with it off (cuBLAS + elementwise kernel).
+            modes = [("tf32", 1, 1), ("fp32", 0, 1)]
+            if has_fused_switch and c["op"] in FUSED_EPILOGUE_OPS:
+                modes += [("tf32_unfused", 1, 0), ("fp32_unfused", 0, 0)]
+            for mode, tf32, fused in modes:
                 lib("dynrec_cuda_set_tf32", enabled=tf32)
+                if has_fused_switch:
+                    lib("dynrec_cuda_set_fused_epilogues", enabled=fused)
                 row[f"dynrec_{mode}_ms"] = time_cuda(torch, dynrec_step, args.warmup, args.iters)
                 dynrec_step()
                 torch.cuda.synchronize()
@@ -667,6 +677,8 @@ def main():
             row["error"] = f"run: {type(e).__name__}: {e}"
         finally:
             lib("dynrec_cuda_set_tf32", enabled=tf32_before.value)
+            if has_fused_switch:
+                lib("dynrec_cuda_set_fused_epilogues", enabled=fused_before.value)
         results.append(row)
         print(summary_line(row), flush=True)
 
@@ -684,7 +696,8 @@ def main():
         f.write(md)
     os.replace(os.path.join(args.out, "results.md.tmp"), os.path.join(args.out, "results.md"))
     print(md)
-    wrong = [r for r in results if "error" in r or not (r.get("dynrec_tf32_ok") and r.get("dynrec_fp32_ok"))]
+    wrong = [r for r in results if "error" in r or not (r.get("dynrec_tf32_ok") and r.get("dynrec_fp32_ok"))
+             or r.get("dynrec_tf32_unfused_ok") is False or r.get("dynrec_fp32_unfused_ok") is False]
     wrong += [r for r in adam_rows if "error" in r or not r.get("ok")]
     return 1 if wrong else 0
 
@@ -727,14 +740,19 @@ def ctypes_smoke(lib):
     print(f"ctypes binder smoke test on the CPU: ok (adam_step pointer arrays, optimized vs reference, max diff {diff:.1e})")
 
 
+# Ops whose CUDA forward runs its dense steps with fused GEMM epilogues (dynrec_cuda_set_fused_epilogues).
+FUSED_EPILOGUE_OPS = ("gate_nu", "gated_linear", "epnet")
+
+
 def summary_line(r):
     if "error" in r and "eager_ms" not in r:
         return f"[error] {r['name']} B={r['batch']}: {r['error']}"
     parts = [f"{r['name']} B={r['batch']}:"]
-    for k in ("dynrec_tf32_ms", "dynrec_fp32_ms", "eager_ms", "eager_tf32_ms", "compile_ms", "autotune_ms"):
+    for k in ("dynrec_tf32_ms", "dynrec_fp32_ms", "dynrec_tf32_unfused_ms", "dynrec_fp32_unfused_ms", "eager_ms",
+              "eager_tf32_ms", "compile_ms", "autotune_ms"):
         if k in r:
             parts.append(f"{k[:-3]} {r[k]:.3f} ms")
-    for mode in ("tf32", "fp32"):
+    for mode in ("tf32", "fp32", "tf32_unfused", "fp32_unfused"):
         if f"dynrec_{mode}_ok" in r and not r[f"dynrec_{mode}_ok"]:
             parts.append(f"WRONG({mode}: {max(r[f'dynrec_{mode}_err'].values()):.2e})")
     if "error" in r:
@@ -777,7 +795,29 @@ def markdown(meta, results):
             f"{eff['pct_peak']:.1f} | {e32:.1e} | {e_fp:.1e} | {ok} |")
     lines += ["", "Acceptance targets (issue 4, at B=4096): apg_layer >= 5x eager, gated 3-tower layer >= 2x eager, "
               "both faster than torch.compile.", ""]
+    lines += fused_markdown(results)
     return "\n".join(lines)
+
+
+def fused_markdown(results):
+    """Fused GEMM epilogues (the default) vs cuBLAS + an elementwise kernel, same op, same run."""
+    rows = [r for r in results if "dynrec_tf32_unfused_ms" in r and "dynrec_fp32_unfused_ms" in r]
+    if not rows:
+        return []
+    lines = ["## Fused GEMM epilogues vs cuBLAS + elementwise kernel (forward + backward; only the forward differs)",
+             "", "| case | B | tf32 fused ms | tf32 unfused ms | unfused / fused | fp32 fused ms | fp32 unfused ms "
+             "| unfused / fused | err (unfused, tf32 / fp32) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        e_t = max(r["dynrec_tf32_unfused_err"].values())
+        e_f = max(r["dynrec_fp32_unfused_err"].values())
+        lines.append(
+            f"| {r['name']} | {r['batch']} | {fmt(r['dynrec_tf32_ms'])} | {fmt(r['dynrec_tf32_unfused_ms'])} | "
+            f"{r['dynrec_tf32_unfused_ms'] / r['dynrec_tf32_ms']:.2f} | {fmt(r['dynrec_fp32_ms'])} | "
+            f"{fmt(r['dynrec_fp32_unfused_ms'])} | {r['dynrec_fp32_unfused_ms'] / r['dynrec_fp32_ms']:.2f} | "
+            f"{e_t:.1e} / {e_f:.1e} |")
+    lines += ["", "A ratio above 1 means the fused epilogues are faster. The default is fused; "
+              "`DYNREC_CUDA_FUSED_EPILOGUES=0` or `dynrec_cuda_set_fused_epilogues(0)` selects the other path.", ""]
+    return lines
 
 
 if __name__ == "__main__":

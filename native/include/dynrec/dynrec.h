@@ -602,11 +602,22 @@ DYNREC_API dynrec_status dynrec_adam_step_reference(int64_t num_tensors,
 DYNREC_API dynrec_status dynrec_cuda_set_tf32(int32_t enabled);
 DYNREC_API dynrec_status dynrec_cuda_get_tf32(int32_t* enabled);
 
+/* Fused GEMM epilogues for the forward dense steps of gate_nu, gated_linear
+ * and epnet on CUDA: 1 = our tiled GEMM applies bias, activation,
+ * gamma*sigmoid and the gate product as it stores each tile (one launch per
+ * step, the T towers of a gated_linear in one launch); 0 = cuBLAS SGEMMs
+ * followed by one elementwise kernel. Same results to the TF32/FP32
+ * tolerance. Default 1, unless the environment variable
+ * DYNREC_CUDA_FUSED_EPILOGUES=0 is set when the library loads. Process-wide. */
+DYNREC_API dynrec_status dynrec_cuda_set_fused_epilogues(int32_t enabled);
+DYNREC_API dynrec_status dynrec_cuda_get_fused_epilogues(int32_t* enabled);
+
 /* Checks every op (forward and backward, every mode, activation and gate
  * position) on odd shapes (1, 7, 33, 1000 rows) against the naive reference
  * loops. device = CPU: the optimized CPU kernels; device = CUDA: the CUDA
- * kernels, once with exact FP32 and once with TF32 (per-op tolerances; the
- * process-wide TF32 setting is left as it was). Writes one line per
+ * kernels with exact FP32 and with TF32, each with the fused epilogues on
+ * and off (per-op tolerances; the process-wide settings are left as they
+ * were). Writes one line per
  * op/shape/mode into `report` (NUL-terminated, truncated to report_capacity
  * bytes; report may be NULL when report_capacity is 0) and the number of
  * failing checks into *failures. Returns DYNREC_OK when the checks ran (even

@@ -1,4 +1,4 @@
-// Exports for the CUDA math mode (TF32 tensor cores on or off).
+// Exports for the CUDA math modes (TF32 tensor cores, fused GEMM epilogues).
 #include "common/error.h"
 #include "common/math_mode.h"
 #include "common/validate.h"
@@ -16,6 +16,20 @@ DYNREC_API dynrec_status dynrec_cuda_get_tf32(int32_t* enabled) {
     return dynrec::guard(__func__, [&] {
         dynrec::check_not_null("enabled", enabled);
         *enabled = dynrec::cuda_tf32_enabled() ? 1 : 0;
+    });
+}
+
+DYNREC_API dynrec_status dynrec_cuda_set_fused_epilogues(int32_t enabled) {
+    return dynrec::guard(__func__, [&] {
+        dynrec::check_flag("enabled", enabled);
+        dynrec::set_cuda_fused_epilogues(enabled == 1);
+    });
+}
+
+DYNREC_API dynrec_status dynrec_cuda_get_fused_epilogues(int32_t* enabled) {
+    return dynrec::guard(__func__, [&] {
+        dynrec::check_not_null("enabled", enabled);
+        *enabled = dynrec::cuda_fused_epilogues_enabled() ? 1 : 0;
     });
 }
 

@@ -7,13 +7,16 @@
 namespace dynrec {
 
 namespace {
-bool tf32_from_environment() noexcept {
-    const char* v = std::getenv("DYNREC_CUDA_TF32");
+// On unless the variable says 0, off or false.
+bool enabled_by_environment(const char* name) noexcept {
+    const char* v = std::getenv(name);
     return !(v && (std::strcmp(v, "0") == 0 || std::strcmp(v, "off") == 0 || std::strcmp(v, "false") == 0));
 }
 
-std::atomic<bool> g_tf32{tf32_from_environment()};
+std::atomic<bool> g_tf32{enabled_by_environment("DYNREC_CUDA_TF32")};
 thread_local int t_override = -1;  // -1: none, 0/1: forced for this thread
+std::atomic<bool> g_fused{enabled_by_environment("DYNREC_CUDA_FUSED_EPILOGUES")};
+thread_local int t_fused_override = -1;
 }  // namespace
 
 bool cuda_tf32_enabled() noexcept {
@@ -27,5 +30,17 @@ ScopedTf32Override::ScopedTf32Override(bool enabled) noexcept : previous_(t_over
 }
 
 ScopedTf32Override::~ScopedTf32Override() { t_override = previous_; }
+
+bool cuda_fused_epilogues_enabled() noexcept {
+    return t_fused_override >= 0 ? t_fused_override == 1 : g_fused.load(std::memory_order_relaxed);
+}
+
+void set_cuda_fused_epilogues(bool enabled) noexcept { g_fused.store(enabled, std::memory_order_relaxed); }
+
+ScopedFusedEpiloguesOverride::ScopedFusedEpiloguesOverride(bool enabled) noexcept : previous_(t_fused_override) {
+    t_fused_override = enabled ? 1 : 0;
+}
+
+ScopedFusedEpiloguesOverride::~ScopedFusedEpiloguesOverride() { t_fused_override = previous_; }
 
 }  // namespace dynrec

@@ -1,14 +1,21 @@
-// Whether the CUDA GEMMs may use TF32 tensor cores (inputs rounded to a
-// 10-bit mantissa, FP32 accumulation). Process-wide setting, default on
-// unless the environment variable DYNREC_CUDA_TF32=0 is set when the library
-// loads; a thread may override it for a scope (the self-test does, so that
-// it does not change the mode under other threads).
+// CUDA math modes, process-wide, each with a per-thread scoped override (the
+// self-test uses it so that it does not change the mode under other threads):
+//  - TF32: whether the CUDA GEMMs may use TF32 tensor cores (inputs rounded
+//    to a 10-bit mantissa, FP32 accumulation). Default on unless the
+//    environment variable DYNREC_CUDA_TF32=0 is set when the library loads.
+//  - fused epilogues: whether the forward dense steps of gate_nu,
+//    gated_linear and epnet run on our tiled GEMM with bias, activation,
+//    sigmoid*gamma and the gates applied in its epilogue (one launch per
+//    step), or as cuBLAS SGEMMs followed by an elementwise kernel. Default on
+//    unless DYNREC_CUDA_FUSED_EPILOGUES=0.
 #pragma once
 
 namespace dynrec {
 
 bool cuda_tf32_enabled() noexcept;
 void set_cuda_tf32(bool enabled) noexcept;
+bool cuda_fused_epilogues_enabled() noexcept;
+void set_cuda_fused_epilogues(bool enabled) noexcept;
 
 class ScopedTf32Override {
 public:
@@ -16,6 +23,17 @@ public:
     ~ScopedTf32Override();
     ScopedTf32Override(const ScopedTf32Override&) = delete;
     ScopedTf32Override& operator=(const ScopedTf32Override&) = delete;
+
+private:
+    int previous_;
+};
+
+class ScopedFusedEpiloguesOverride {
+public:
+    explicit ScopedFusedEpiloguesOverride(bool enabled) noexcept;
+    ~ScopedFusedEpiloguesOverride();
+    ScopedFusedEpiloguesOverride(const ScopedFusedEpiloguesOverride&) = delete;
+    ScopedFusedEpiloguesOverride& operator=(const ScopedFusedEpiloguesOverride&) = delete;
 
 private:
     int previous_;

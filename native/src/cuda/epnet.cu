@@ -1,11 +1,16 @@
-// epnet on CUDA: the concat is never formed; x w1^T is two cuBLAS SGEMMs
-// over w1's domain and E column blocks (ldb = n_domain + n_emb, the second
-// accumulating with beta = 1). Elementwise epilogues (grid-stride, one
-// thread per element) apply bias + ReLU and bias + gamma*sigmoid, * E.
+// epnet on CUDA: the concat is never formed. Forward with fused epilogues
+// (the default): two launches of our tiled GEMM, the first reading the
+// concat column by column and applying bias + ReLU, the second applying
+// bias + gamma*sigmoid and * E as it stores. Otherwise x w1^T is two cuBLAS
+// SGEMMs over w1's domain and E column blocks (ldb = n_domain + n_emb, the
+// second accumulating with beta = 1) and elementwise epilogues (grid-stride,
+// one thread per element) apply bias + ReLU and bias + gamma*sigmoid, * E.
 // Backward: d(a2) and grad_emb in one kernel, then SGEMMs (grad_w1 written
 // block-wise through ldc) and deterministic column sums for the biases.
+#include "common/math_mode.h"
 #include "cuda/common.cuh"
 #include "cuda/epnet.cuh"
+#include "cuda/fused_dense.cuh"
 
 namespace dynrec::cuda {
 
@@ -55,6 +60,23 @@ void epnet_forward(void* stream, const EpnetShape& s, const float* domain, const
                    float* out) {
     cudaStream_t st = as_stream(stream);
     const int64_t B = s.batch, nd = s.n_domain, ne = s.n_emb, nh = s.n_hidden, nin = s.n_gate_in();
+    if (cuda_fused_epilogues_enabled()) {
+        FusedDenseInput concat{domain, nd, 0};
+        concat.x2 = emb;
+        concat.ldx2 = ne;
+        concat.k_split = nd;
+        FusedDenseEpilogue relu;
+        relu.activation = DYNREC_ACT_RELU;
+        fused_dense_forward(stream, 1, B, nh, nin, concat, {w1, nin, 0, b1}, relu, hidden, nh);
+        FusedDenseEpilogue gate;
+        gate.gate_output = true;
+        gate.gamma = gamma;
+        gate.act_out = delta;  // may be NULL
+        gate.out_gate = emb;
+        gate.ld_out_gate = ne;
+        fused_dense_forward(stream, 1, B, ne, nh, {hidden, nh, 0}, {w2, nh, 0, b2}, gate, out, ne);
+        return;
+    }
     sgemm(stream, false, true, B, nh, nd, 1.0f, domain, nd, w1, nin, 0.0f, hidden, nh);
     sgemm(stream, false, true, B, nh, ne, 1.0f, emb, ne, w1 + nd, nin, 1.0f, hidden, nh);
     bias_relu_kernel<<<blocks_for(B * nh, kThreads), kThreads, 0, st>>>(B * nh, nh, b1, hidden);

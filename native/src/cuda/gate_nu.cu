@@ -1,10 +1,13 @@
-// gate_nu on CUDA: cuBLAS SGEMMs for the two dense steps; bias+ReLU and
-// bias+sigmoid*gamma run as one elementwise epilogue each (grid-stride, one
-// thread per element). Backward forms d(a2) in the workspace, then d(a1)
+// gate_nu on CUDA. Forward: with fused epilogues (the default) each dense
+// step is one launch of our tiled GEMM that applies bias+ReLU and
+// bias+sigmoid*gamma as it stores; otherwise cuBLAS SGEMMs each followed by
+// one elementwise epilogue (grid-stride, one thread per element). Backward forms d(a2) in the workspace, then d(a1)
 // masked by ReLU, and four GEMMs; bias grads are deterministic column sums.
 // The forward has no workspace argument, so on CUDA `hidden` is required
 // (the API layer rejects NULL there; dynrec.h says so).
+#include "common/math_mode.h"
 #include "cuda/common.cuh"
+#include "cuda/fused_dense.cuh"
 #include "cuda/gate_nu.cuh"
 
 namespace dynrec::cuda {
@@ -50,6 +53,17 @@ int64_t gate_nu_workspace_bytes(int64_t batch, int64_t n_hidden, int64_t n_out) 
 void gate_nu_forward(void* stream, int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_out,
                      const float* x, const float* w1, const float* b1, const float* w2,
                      const float* b2, float gamma, float* hidden, float* delta) {
+    if (cuda_fused_epilogues_enabled()) {
+        FusedDenseEpilogue relu;
+        relu.activation = DYNREC_ACT_RELU;
+        fused_dense_forward(stream, 1, batch, n_hidden, n_in, {x, n_in, 0}, {w1, n_in, 0, b1}, relu, hidden, n_hidden);
+        FusedDenseEpilogue gate;
+        gate.gate_output = true;
+        gate.gamma = gamma;
+        fused_dense_forward(stream, 1, batch, n_out, n_hidden, {hidden, n_hidden, 0}, {w2, n_hidden, 0, b2}, gate,
+                            delta, n_out);
+        return;
+    }
     cudaStream_t s = as_stream(stream);
     sgemm(stream, false, true, batch, n_hidden, n_in, 1.0f, x, n_in, w1, n_in, 0.0f, hidden, n_hidden);
     bias_relu_kernel<<<blocks_for(batch * n_hidden, kThreads), kThreads, 0, s>>>(batch * n_hidden, n_hidden, hidden, b1);

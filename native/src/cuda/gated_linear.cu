@@ -1,5 +1,8 @@
 // gated_linear on CUDA: all T towers in one launch per step.
-//   forward:  [INPUT gate] xg = delta_t * x_t for every tower (one kernel);
+//   forward, fused epilogues (the default): one launch of our tiled GEMM over
+//             the T towers (blockIdx.z), the INPUT gate applied as x is read,
+//             bias, activation, act_out and the OUTPUT gate as y is stored.
+//   forward otherwise: [INPUT gate] xg = delta_t * x_t for every tower (one kernel);
 //             y_t = x_t W_t^T (one cublasSgemmStridedBatched; x stride 0 when
 //             shared); bias + activation (+ act_out, + OUTPUT gate) for every
 //             tower in one epilogue kernel.
@@ -10,7 +13,9 @@
 //             T*n_out); the INPUT gate's grad_x / grad_delta in one kernel
 //             (with shared x the T towers are summed in a fixed order).
 // Elementwise kernels: grid-stride, one thread per element.
+#include "common/math_mode.h"
 #include "cuda/common.cuh"
+#include "cuda/fused_dense.cuh"
 #include "cuda/gated_linear.cuh"
 
 namespace dynrec::cuda {
@@ -102,8 +107,23 @@ int64_t gated_linear_workspace_bytes(const GatedLinearShape& s) {
 
 void gated_linear_forward(void* stream, const GatedLinearShape& s, const float* x, const float* w, const float* b,
                           const float* delta, float* act_out, float* y, void* workspace) {
-    cudaStream_t st = as_stream(stream);
     const int64_t B = s.batch, ni = s.n_in, no = s.n_out, T = s.towers;
+    if (cuda_fused_epilogues_enabled()) {
+        FusedDenseInput in{x, ni, s.x_tower_stride()};
+        FusedDenseEpilogue e;
+        e.activation = s.activation;
+        e.act_out = act_out;
+        if (s.output_gate()) {
+            e.out_gate = delta;
+            e.ld_out_gate = T * no;
+        } else {
+            in.in_gate = delta;
+            in.ld_in_gate = T * ni;
+        }
+        fused_dense_forward(stream, T, B, no, ni, in, {w, ni, no * ni, b}, e, y, no);
+        return;
+    }
+    cudaStream_t st = as_stream(stream);
     const float* a = x;
     int64_t a_stride = s.x_tower_stride();
     if (!s.output_gate()) {

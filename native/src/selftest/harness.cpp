@@ -147,7 +147,8 @@ void Case::expect(const char* name, bool ok) {
 
 const char* Runner::mode() const {
     if (device_ == DYNREC_DEVICE_CPU) return "cpu";
-    return tf32_ ? "cuda tf32" : "cuda fp32";
+    if (fused_) return tf32_ ? "cuda tf32" : "cuda fp32";
+    return tf32_ ? "cuda tf32 unfused" : "cuda fp32 unfused";
 }
 
 void Runner::run(const std::string& label, const std::function<void(Case&)>& body) {

@@ -91,7 +91,8 @@ private:
 // Runs cases and collects the report.
 class Runner {
 public:
-    Runner(int32_t device, bool tf32) : device_(device), tf32_(tf32) {}
+    // fused: the CUDA fused-epilogue mode the cases run under (only gate_nu, gated_linear and epnet differ).
+    Runner(int32_t device, bool tf32, bool fused = true) : device_(device), tf32_(tf32), fused_(fused) {}
 
     int32_t device() const { return device_; }
     bool tf32() const { return tf32_; }
@@ -108,6 +109,7 @@ public:
 private:
     int32_t device_;
     bool tf32_;
+    bool fused_;
     int32_t failures_ = 0;
     int32_t cases_ = 0;
     std::string report_;

@@ -1,8 +1,10 @@
 // dynrec_self_test: every op, forward and backward, on odd shapes, against
 // the naive reference loops. device = CPU checks the optimized CPU kernels;
-// device = CUDA checks the CUDA kernels twice, with exact FP32 and with TF32
-// tensor cores (each with its own tolerance), without touching the
-// process-wide TF32 setting.
+// device = CUDA checks the CUDA kernels with exact FP32 and with TF32 tensor
+// cores (each with its own tolerance), and the ops whose forward has a fused
+// GEMM epilogue (gate_nu, gated_linear, epnet) once more in each with the
+// epilogues unfused (cuBLAS + elementwise kernel), without touching the
+// process-wide settings.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -51,6 +53,14 @@ void run_all(Runner& r, const std::string& only) {
         if (only.empty() || only.find("," + std::string(c.op) + ",") != std::string::npos) c.fn(r);
 }
 
+// The ops of the unfused pass (those with a fused-epilogue forward), within the user's selection.
+std::string unfused_pass_ops(const std::string& only) {
+    std::string ops = ",";
+    for (const char* op : {"gate_nu", "gated_linear", "epnet"})
+        if (only.empty() || only.find("," + std::string(op) + ",") != std::string::npos) ops += std::string(op) + ",";
+    return ops == "," ? ",none," : ops;
+}
+
 void write_report(const std::string& text, char* report, int64_t capacity) {
     if (report == nullptr || capacity <= 0) return;
     static const char kCut[] = "\n[report truncated]\n";
@@ -91,12 +101,17 @@ extern "C" DYNREC_API dynrec_status dynrec_self_test(int32_t device, int32_t* fa
                            "metric per output: max|got - ref| / max(max|ref|, 1e-6); outputs start as NaN\n" +
                            (only.empty() ? "" : "only (DYNREC_SELFTEST_OPS): " + only + "\n");
         int32_t total_failures = 0, total_cases = 0;
-        const bool modes[] = {false, true};
-        for (bool tf32 : modes) {
-            if (device == DYNREC_DEVICE_CPU && tf32) break;  // TF32 is a CUDA-only mode
-            ScopedTf32Override mode(tf32);
-            Runner runner(device, tf32);
-            run_all(runner, only);
+        struct Mode {
+            bool tf32, fused;
+        };
+        const Mode modes[] = {{false, true}, {false, false}, {true, true}, {true, false}};
+        for (const Mode& m : modes) {
+            // TF32 and the fused epilogues are CUDA-only modes.
+            if (device == DYNREC_DEVICE_CPU && (m.tf32 || !m.fused)) continue;
+            ScopedTf32Override tf32(m.tf32);
+            ScopedFusedEpiloguesOverride fused(m.fused);
+            Runner runner(device, m.tf32, m.fused);
+            run_all(runner, m.fused ? only : unfused_pass_ops(only));
             text += runner.report();
             total_failures += runner.failures();
             total_cases += runner.cases();
