@@ -74,6 +74,17 @@ TEST(SelfTest, RejectsAnUnknownOpFilter) {
     EXPECT_NE(std::string(dynrec_last_error()).find("unknown op 'conv2d'"), std::string::npos) << dynrec_last_error();
 }
 
+TEST(SelfTest, RejectsAnUnknownModeFilter) {
+    setenv("DYNREC_SELFTEST_MODES", "fp32,fp16", 1);
+    int32_t failures = 0;
+    const dynrec_status status = dynrec_self_test(DYNREC_DEVICE_CPU, &failures, nullptr, 0);
+    const std::string message = dynrec_last_error();
+    unsetenv("DYNREC_SELFTEST_MODES");
+    EXPECT_EQ(status, DYNREC_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(message.find("unknown mode 'fp16'; valid modes: fp32, fp32-unfused, tf32, tf32-unfused"), std::string::npos)
+        << message;
+}
+
 TEST(SelfTest, TruncatesTheReportWithinCapacity) {
     OnlyOps only("gate_nu");
     std::vector<char> small(200, 'x');

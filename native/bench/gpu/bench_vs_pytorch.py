@@ -741,7 +741,7 @@ def ctypes_smoke(lib):
 
 
 # Ops whose CUDA forward runs its dense steps with fused GEMM epilogues (dynrec_cuda_set_fused_epilogues).
-FUSED_EPILOGUE_OPS = ("gate_nu", "gated_linear", "epnet")
+FUSED_EPILOGUE_OPS = ("gate_nu", "gated_linear", "epnet", "apg_layer")
 
 
 def summary_line(r):

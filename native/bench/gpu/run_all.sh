@@ -107,7 +107,7 @@ grep -E "^FAIL" "$OUT/selftest_cuda.txt" | head -20 | sed 's/^/    /' | tee -a "
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 if [ -n "$SAN" ] && [ "$(remaining)" -gt 40 ]; then
   step "compute-sanitizer memcheck (self-test)" "$(limit 120)" "$OUT/memcheck.txt" \
-    "$SAN" --tool memcheck --error-exitcode 3 "$SELFTEST" --device cuda
+    env DYNREC_SELFTEST_MODES=fp32,tf32 "$SAN" --tool memcheck --error-exitcode 3 "$SELFTEST" --device cuda
   grep -E "ERROR SUMMARY" "$OUT/memcheck.txt" | tail -1 | sed 's/^/    /' | tee -a "$SUMMARY"
 else
   note "- compute-sanitizer memcheck: skipped (${SAN:-not installed}; $(remaining)s left)"

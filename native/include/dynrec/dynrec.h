@@ -602,8 +602,8 @@ DYNREC_API dynrec_status dynrec_adam_step_reference(int64_t num_tensors,
 DYNREC_API dynrec_status dynrec_cuda_set_tf32(int32_t enabled);
 DYNREC_API dynrec_status dynrec_cuda_get_tf32(int32_t* enabled);
 
-/* Fused GEMM epilogues for the forward dense steps of gate_nu, gated_linear
- * and epnet on CUDA: 1 = our tiled GEMM applies bias, activation,
+/* Fused GEMM epilogues for the forward dense steps of gate_nu, gated_linear,
+ * epnet and apg_layer on CUDA: 1 = our tiled GEMM applies bias, activation,
  * gamma*sigmoid and the gate product as it stores each tile (one launch per
  * step, the T towers of a gated_linear in one launch); 0 = cuBLAS SGEMMs
  * followed by one elementwise kernel. Same results to the TF32/FP32

@@ -4,7 +4,7 @@
 //    to a 10-bit mantissa, FP32 accumulation). Default on unless the
 //    environment variable DYNREC_CUDA_TF32=0 is set when the library loads.
 //  - fused epilogues: whether the forward dense steps of gate_nu,
-//    gated_linear and epnet run on our tiled GEMM with bias, activation,
+//    gated_linear, epnet and apg_layer run on our tiled GEMM with bias, activation,
 //    sigmoid*gamma and the gates applied in its epilogue (one launch per
 //    step), or as cuBLAS SGEMMs followed by an elementwise kernel. Default on
 //    unless DYNREC_CUDA_FUSED_EPILOGUES=0.

@@ -1,8 +1,12 @@
-// Dense layer pieces on CUDA: cuBLAS SGEMMs plus one elementwise kernel
-// (grid-stride, one thread per element) for bias + activation or for the
-// activation derivative; bias gradients are deterministic column sums.
+// Dense layer pieces on CUDA. Forward: with fused epilogues (the default) one
+// launch of the tiled GEMM applying bias + activation as it stores; otherwise
+// a cuBLAS SGEMM plus one elementwise kernel (grid-stride, one thread per
+// element). Backward: cuBLAS SGEMMs, the activation derivative as one
+// elementwise kernel, bias gradients as deterministic column sums.
+#include "common/math_mode.h"
 #include "cuda/common.cuh"
 #include "cuda/dense.cuh"
+#include "cuda/fused_dense.cuh"
 
 namespace dynrec::cuda {
 
@@ -30,6 +34,12 @@ void mul_activation_grad(void* stream, int64_t n, int32_t activation, const floa
 
 void dense_forward(void* stream, int64_t batch, int64_t n_in, int64_t n_out, const float* x, const float* w,
                    const float* b, int32_t activation, float* y) {
+    if (cuda_fused_epilogues_enabled()) {
+        FusedDenseEpilogue e;
+        e.activation = activation;
+        fused_dense_forward(stream, 1, batch, n_out, n_in, {x, n_in, 0}, {w, n_in, 0, b}, e, y, n_out);
+        return;
+    }
     sgemm(stream, false, true, batch, n_out, n_in, 1.0f, x, n_in, w, n_in, 0.0f, y, n_out);
     if (b == nullptr && activation == DYNREC_ACT_NONE) return;
     bias_activation_kernel<<<blocks_for(batch * n_out, kThreads), kThreads, 0, as_stream(stream)>>>(

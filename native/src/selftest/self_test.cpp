@@ -2,7 +2,7 @@
 // the naive reference loops. device = CPU checks the optimized CPU kernels;
 // device = CUDA checks the CUDA kernels with exact FP32 and with TF32 tensor
 // cores (each with its own tolerance), and the ops whose forward has a fused
-// GEMM epilogue (gate_nu, gated_linear, epnet) once more in each with the
+// GEMM epilogue (gate_nu, gated_linear, epnet, apg_layer's dense steps) once more in each with the
 // epilogues unfused (cuBLAS + elementwise kernel), without touching the
 // process-wide settings.
 #include <algorithm>
@@ -48,6 +48,33 @@ std::string selected_ops() {
     return "," + list + ",";
 }
 
+struct Mode {
+    const char* name;
+    bool tf32, fused;
+};
+constexpr Mode kModes[] = {{"fp32", false, true}, {"fp32-unfused", false, false}, {"tf32", true, true},
+                           {"tf32-unfused", true, false}};
+
+// DYNREC_SELFTEST_MODES="fp32,tf32": run only those CUDA modes (a diagnostic knob, e.g. to keep a
+// compute-sanitizer pass short; unset = all). Returns ",mode,...," or "" for all.
+std::string selected_modes() {
+    const char* v = std::getenv("DYNREC_SELFTEST_MODES");
+    std::string list = v ? v : "";
+    if (list.empty()) return list;
+    std::string valid;
+    for (const Mode& m : kModes) valid += std::string(valid.empty() ? "" : ", ") + m.name;
+    size_t start = 0;
+    while (start <= list.size()) {
+        const size_t end = std::min(list.find(',', start), list.size());
+        const std::string mode = list.substr(start, end - start);
+        bool known = mode.empty();
+        for (const Mode& m : kModes) known = known || mode == m.name;
+        if (!known) throw_invalid("DYNREC_SELFTEST_MODES: unknown mode '" + mode + "'; valid modes: " + valid);
+        start = end + 1;
+    }
+    return "," + list + ",";
+}
+
 void run_all(Runner& r, const std::string& only) {
     for (const Check& c : kChecks)
         if (only.empty() || only.find("," + std::string(c.op) + ",") != std::string::npos) c.fn(r);
@@ -56,7 +83,7 @@ void run_all(Runner& r, const std::string& only) {
 // The ops of the unfused pass (those with a fused-epilogue forward), within the user's selection.
 std::string unfused_pass_ops(const std::string& only) {
     std::string ops = ",";
-    for (const char* op : {"gate_nu", "gated_linear", "epnet"})
+    for (const char* op : {"gate_nu", "gated_linear", "epnet", "apg_layer"})
         if (only.empty() || only.find("," + std::string(op) + ",") != std::string::npos) ops += std::string(op) + ",";
     return ops == "," ? ",none," : ops;
 }
@@ -97,17 +124,17 @@ extern "C" DYNREC_API dynrec_status dynrec_self_test(int32_t device, int32_t* fa
         if (report_capacity > 0) check_not_null("report", report);
 
         const std::string only = selected_ops();
+        const std::string modes = selected_modes();
         std::string text = std::string("dynrec self-test: ") + dynrec_build_info() + "\n" +
                            "metric per output: max|got - ref| / max(max|ref|, 1e-6); outputs start as NaN\n" +
-                           (only.empty() ? "" : "only (DYNREC_SELFTEST_OPS): " + only + "\n");
+                           (only.empty() ? "" : "only (DYNREC_SELFTEST_OPS): " + only + "\n") +
+                           (modes.empty() ? "" : "only (DYNREC_SELFTEST_MODES): " + modes + "\n");
         int32_t total_failures = 0, total_cases = 0;
-        struct Mode {
-            bool tf32, fused;
-        };
-        const Mode modes[] = {{false, true}, {false, false}, {true, true}, {true, false}};
-        for (const Mode& m : modes) {
+        for (const Mode& m : kModes) {
             // TF32 and the fused epilogues are CUDA-only modes.
             if (device == DYNREC_DEVICE_CPU && (m.tf32 || !m.fused)) continue;
+            if (device == DYNREC_DEVICE_CUDA && !modes.empty() && modes.find("," + std::string(m.name) + ",") == std::string::npos)
+                continue;
             ScopedTf32Override tf32(m.tf32);
             ScopedFusedEpiloguesOverride fused(m.fused);
             Runner runner(device, m.tf32, m.fused);
