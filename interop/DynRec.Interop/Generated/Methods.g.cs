@@ -375,8 +375,8 @@ public static unsafe partial class Methods
     public static extern Status CudaGetTf32([NativeTypeName("int32_t *")] int* enabled);
 
     /// <summary>
-    /// Fused GEMM epilogues for the forward dense steps of gate_nu, gated_linear
-    /// and epnet on CUDA: 1 = our tiled GEMM applies bias, activation,
+    /// Fused GEMM epilogues for the forward dense steps of gate_nu, gated_linear,
+    /// epnet and apg_layer on CUDA: 1 = our tiled GEMM applies bias, activation,
     /// gamma*sigmoid and the gate product as it stores each tile (one launch per
     /// step, the T towers of a gated_linear in one launch); 0 = cuBLAS SGEMMs
     /// followed by one elementwise kernel. Same results to the TF32/FP32
