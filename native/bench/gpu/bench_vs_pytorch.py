@@ -607,6 +607,22 @@ def main():
     if has_fused_switch:
         lib.lib.dynrec_cuda_get_fused_epilogues(ctypes.byref(fused_before))
 
+    meta = dict(gpu=gpu, torch=torch.__version__, cuda=torch.version.cuda, peaks=peaks,
+                dynrec_build=lib.build_info(), iters=args.iters, warmup=args.warmup,
+                timing="CUDA events, median of single forward+backward iterations after warm-up",
+                date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+
+    def flush(adam_rows=()):
+        """Writes results.json and results.md (atomically) so that a run cut short by its time limit leaves a table."""
+        with open(os.path.join(args.out, "results.json.tmp"), "w") as f:
+            json.dump(dict(meta=meta, results=results, adam=list(adam_rows)), f, indent=1, default=str)
+        os.replace(os.path.join(args.out, "results.json.tmp"), os.path.join(args.out, "results.json"))
+        text = markdown(meta, results) + ("\n" + adam_markdown(adam_rows) if adam_rows else "")
+        with open(os.path.join(args.out, "results.md.tmp"), "w") as f:
+            f.write(text)
+        os.replace(os.path.join(args.out, "results.md.tmp"), os.path.join(args.out, "results.md"))
+        return text
+
     for c in cases:
         row = dict(c)
         label = f"{c['name']} B={c['batch']}"
@@ -681,21 +697,11 @@ def main():
                 lib("dynrec_cuda_set_fused_epilogues", enabled=fused_before.value)
         results.append(row)
         print(summary_line(row), flush=True)
+        flush()
 
     adam_rows = bench_adam(torch, lib, args) if not args.only or "adam" in args.only.split(",") else []
 
-    meta = dict(gpu=gpu, torch=torch.__version__, cuda=torch.version.cuda, peaks=peaks,
-                dynrec_build=lib.build_info(), iters=args.iters, warmup=args.warmup,
-                timing="CUDA events, median of single forward+backward iterations after warm-up",
-                date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
-    with open(os.path.join(args.out, "results.json.tmp"), "w") as f:
-        json.dump(dict(meta=meta, results=results, adam=adam_rows), f, indent=1, default=str)
-    os.replace(os.path.join(args.out, "results.json.tmp"), os.path.join(args.out, "results.json"))
-    md = markdown(meta, results) + ("\n" + adam_markdown(adam_rows) if adam_rows else "")
-    with open(os.path.join(args.out, "results.md.tmp"), "w") as f:
-        f.write(md)
-    os.replace(os.path.join(args.out, "results.md.tmp"), os.path.join(args.out, "results.md"))
-    print(md)
+    print(flush(adam_rows))
     wrong = [r for r in results if "error" in r or not (r.get("dynrec_tf32_ok") and r.get("dynrec_fp32_ok"))
              or r.get("dynrec_tf32_unfused_ok") is False or r.get("dynrec_fp32_unfused_ok") is False]
     wrong += [r for r in adam_rows if "error" in r or not r.get("ok")]

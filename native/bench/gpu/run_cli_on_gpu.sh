@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # On the GPU machine: the .NET CLI published by publish_cli_for_gpu.sh (carried
 # in build/gpu-cli) against the machine's PyTorch CUDA LibTorch and the
-# CUDA-built libdynrec. Runs `dynrec info`, `dynrec selftest --device cuda`,
-# PEPNet training for one epoch on CUDA and on the CPU from the same seed and
-# compares the two (train/test loss, AUC per task), then `dynrec bench` on CUDA
-# (native kernels vs the TorchSharp reference path, whole training steps).
+# CUDA-built libdynrec. Runs `dynrec info`, `dynrec selftest --device cuda`
+# (exact FP32 only: the native self-test has run every mode already),
+# PEPNet training for one epoch on CUDA and on the CPU from the same seed on a
+# 200k-row synthetic set and compares the two (train/test loss, AUC per task),
+# then `dynrec bench` on CUDA (native kernels vs the TorchSharp reference path,
+# whole training steps). A smaller data set than the default 660k rows keeps
+# the whole step to ~1-2 minutes of the device slot.
 # Usage: bash native/bench/gpu/run_cli_on_gpu.sh <out dir> [cli dir] [libdynrec.so]
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
@@ -27,13 +30,15 @@ run() {
   [ $rc = 0 ] || status=1
 }
 run cli_info info
-run cli_selftest_cuda selftest --device cuda
+DYNREC_SELFTEST_MODES=fp32 run cli_selftest_cuda selftest --device cuda
+DATA=/tmp/dynrec-synthetic-200k
+run datagen datagen --out "$DATA" --rows 200000
 
 # CUDA vs CPU training from the same initial weights and batch order. Dropout is
 # off (CUDA and CPU dropout masks come from different generators) and libdynrec
 # runs exact FP32 (DYNREC_CUDA_TF32=0), so the two runs differ only by float
 # summation order; expected agreement: train loss within 1e-3 relative, AUC within 2e-3.
-same=(--model pepnet --data synthetic --epochs 1 --seed 1 --set model.dropout=0 --set train.eval_every=1)
+same=(--model pepnet --data "$DATA" --epochs 1 --seed 1 --set model.dropout=0 --set train.eval_every=1)
 DYNREC_CUDA_TF32=0 run train_pepnet_cuda train "${same[@]}" --device cuda --out /tmp/run_cuda --runs-csv /tmp/runs.csv
 run train_pepnet_cpu train "${same[@]}" --device cpu --out /tmp/run_cpu --runs-csv /tmp/runs.csv
 python3 - /tmp/run_cuda/history.json /tmp/run_cpu/history.json <<'PY' | tee "$OUT/train_cuda_vs_cpu.txt"
@@ -60,7 +65,7 @@ cp /tmp/run_cuda/history.json "$OUT/history_cuda.json" 2>/dev/null
 cp /tmp/run_cpu/history.json "$OUT/history_cpu.json" 2>/dev/null
 
 # Whole training steps on the GPU: native kernels vs the TorchSharp reference path.
-run bench_pepnet_cuda bench --model pepnet --device cuda --batch-size 4096 --steps 60 --warmup 10
-run bench_apg_cuda bench --model apg --device cuda --batch-size 4096 --steps 60 --warmup 10
-run bench_pepnet_cuda_16k bench --model pepnet --device cuda --batch-size 16384 --steps 40 --warmup 5
+run bench_pepnet_cuda bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10
+run bench_apg_cuda bench --model apg --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10
+run bench_pepnet_cuda_16k bench --model pepnet --data "$DATA" --device cuda --batch-size 16384 --steps 40 --warmup 5
 exit $status
