@@ -29,25 +29,6 @@ constexpr Check kChecks[] = {{"gate_nu", check_gate_nu},       {"gated_linear", 
                              {"apg_layer", check_apg_layer},   {"tbe", check_embedding_bag},
                              {"adam", check_adam},             {"multi_device", check_multi_device}};
 
-// DYNREC_SELFTEST_OPS="op,op": run only those ops (a diagnostic knob; unset = all).
-std::string selected_ops() {
-    const char* v = std::getenv("DYNREC_SELFTEST_OPS");
-    std::string list = v ? v : "";
-    if (list.empty()) return list;
-    std::string valid;
-    for (const Check& c : kChecks) valid += std::string(valid.empty() ? "" : ", ") + c.op;
-    size_t start = 0;
-    while (start <= list.size()) {
-        const size_t end = std::min(list.find(',', start), list.size());
-        const std::string op = list.substr(start, end - start);
-        bool known = op.empty();
-        for (const Check& c : kChecks) known = known || op == c.op;
-        if (!known) throw_invalid("DYNREC_SELFTEST_OPS: unknown op '" + op + "'; valid ops: " + valid);
-        start = end + 1;
-    }
-    return "," + list + ",";
-}
-
 struct Mode {
     const char* name;
     bool tf32, fused;
@@ -55,25 +36,33 @@ struct Mode {
 constexpr Mode kModes[] = {{"fp32", false, true}, {"fp32-unfused", false, false}, {"tf32", true, true},
                            {"tf32-unfused", true, false}};
 
-// DYNREC_SELFTEST_MODES="fp32,tf32": run only those CUDA modes (a diagnostic knob, e.g. to keep a
-// compute-sanitizer pass short; unset = all). Returns ",mode,...," or "" for all.
-std::string selected_modes() {
-    const char* v = std::getenv("DYNREC_SELFTEST_MODES");
+// A comma-separated filter from the environment (a diagnostic knob; unset = all), each name checked
+// against `valid`. Returns ",name,...," or "" for all.
+template <class Item, size_t N>
+std::string selected(const char* variable, const char* kind, const Item (&items)[N], const char* Item::*name) {
+    const char* v = std::getenv(variable);
     std::string list = v ? v : "";
     if (list.empty()) return list;
     std::string valid;
-    for (const Mode& m : kModes) valid += std::string(valid.empty() ? "" : ", ") + m.name;
+    for (const Item& item : items) valid += std::string(valid.empty() ? "" : ", ") + item.*name;
     size_t start = 0;
     while (start <= list.size()) {
         const size_t end = std::min(list.find(',', start), list.size());
-        const std::string mode = list.substr(start, end - start);
-        bool known = mode.empty();
-        for (const Mode& m : kModes) known = known || mode == m.name;
-        if (!known) throw_invalid("DYNREC_SELFTEST_MODES: unknown mode '" + mode + "'; valid modes: " + valid);
+        const std::string one = list.substr(start, end - start);
+        bool known = one.empty();
+        for (const Item& item : items) known = known || one == item.*name;
+        if (!known)
+            throw_invalid(std::string(variable) + ": unknown " + kind + " '" + one + "'; valid " + kind + "s: " + valid);
         start = end + 1;
     }
     return "," + list + ",";
 }
+
+// DYNREC_SELFTEST_OPS="op,op": run only those ops.
+std::string selected_ops() { return selected("DYNREC_SELFTEST_OPS", "op", kChecks, &Check::op); }
+
+// DYNREC_SELFTEST_MODES="fp32,tf32": run only those CUDA modes (e.g. to keep a compute-sanitizer pass short).
+std::string selected_modes() { return selected("DYNREC_SELFTEST_MODES", "mode", kModes, &Mode::name); }
 
 void run_all(Runner& r, const std::string& only) {
     for (const Check& c : kChecks)
