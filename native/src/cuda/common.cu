@@ -46,7 +46,6 @@ cublasHandle_t blas(void* stream) {
 }
 
 bool device_has_tf32() {
-    constexpr int kMaxDevices = 64;
     static std::atomic<int> major[kMaxDevices];  // 0 = not asked yet
     int device = 0;
     check(cudaGetDevice(&device), "cudaGetDevice");
