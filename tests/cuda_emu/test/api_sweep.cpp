@@ -6,7 +6,9 @@
 //  - the table-batched embedding with dims above 32: each lane of a warp
 //    walks several columns (the self-test's dims are 3..17);
 //  - multi-tensor Adam with tensors over one 16384-element chunk, and over
-//    256 chunks in all (the norm's final reduction loops per thread).
+//    256 chunks in all (the norm's final reduction loops per thread);
+//  - the fused-epilogue dense GEMM (gated_linear forward) on its 64x64 tile
+//    config and on its 32-deep slices (a reduction >= 256 with few blocks).
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -252,9 +254,45 @@ void adam_chunks(const std::vector<int64_t>& numels, const char* label) {
     release();
 }
 
+// gated_linear's fused forward on tile configs the self-test's shapes do not reach.
+void gated_linear_tiles(bool tf32, int64_t T, int64_t B, int64_t ni, int64_t no, int32_t gate, int32_t x_shared,
+                        int32_t act, const char* what) {
+    const double tol = tf32 ? 5e-3 : 2e-5;
+    dynrec_cuda_set_tf32(tf32 ? 1 : 0);
+    const int64_t n_gate = gate == DYNREC_GATE_OUTPUT ? no : ni;
+    const Host x = random_values(size_t((x_shared ? 1 : T) * B * ni), 31), w = random_values(size_t(T * no * ni), 32, 0.2f);
+    const Host b = random_values(size_t(T * no), 33, 0.5f);
+    Host delta = random_values(size_t(B * T * n_gate), 34);
+    for (float& d : delta) d = 1.0f + d;  // a GateNU-like gate in (0, 2)
+    Host act_ref(size_t(T * B * no)), y_ref(act_ref.size());
+    ok_status(dynrec_gated_linear_forward_reference(T, B, ni, no, gate, act, x_shared, x.data(), w.data(), b.data(),
+                                                    delta.data(), act_ref.data(), y_ref.data()),
+              "gated_linear forward reference");
+    const int32_t cuda = DYNREC_DEVICE_CUDA;
+    int64_t ws = 0;
+    ok_status(dynrec_gated_linear_workspace_size(cuda, T, B, ni, no, gate, x_shared, &ws), "gated_linear workspace size");
+    float *dact = out(act_ref.size()), *dy = out(y_ref.size());
+    ok_status(dynrec_gated_linear_forward(cuda, nullptr, T, B, ni, no, gate, act, x_shared, put(x), put(w), put(b),
+                                          put(delta), dact, dy, out(size_t(ws / 4 + 1)), ws),
+              "gated_linear forward");
+    bool failed = false;
+    std::string d = check("y", get(dy, y_ref.size()), y_ref, tol, failed);
+    d += check("act_out", get(dact, act_ref.size()), act_ref, tol, failed);
+    report(std::string("[") + (tf32 ? "tf32" : "fp32") + "] gated_linear forward " + what, failed, d);
+    release();
+}
+
 }  // namespace
 
 int main() {
+    for (bool tf32 : {false, true}) {
+        // 47 x 2 x 3 = 282 tiles of 64x64 (>= 264): the 64x64 config, OUTPUT gate, shared x.
+        gated_linear_tiles(tf32, 3, 3000, 20, 100, DYNREC_GATE_OUTPUT, 1, DYNREC_ACT_RELU,
+                           "towers=3 rows=3000 in=20 out=100 gate=output x=shared (64x64 tiles)");
+        // K = 300 >= 256 over few blocks: 32-deep slices, INPUT gate, per-tower x.
+        gated_linear_tiles(tf32, 3, 70, 300, 40, DYNREC_GATE_INPUT, 0, DYNREC_ACT_TANH,
+                           "towers=3 rows=70 in=300 out=40 gate=input x=per-tower (32-deep slices)");
+    }
     hyper_linear_64x64(false);
     hyper_linear_64x64(true);
     tbe_wide(DYNREC_SPARSE_SGD, "sgd");
