@@ -1,8 +1,9 @@
 // gate_nu on CUDA. Forward: with fused epilogues (the default) each dense
 // step is one launch of our tiled GEMM that applies bias+ReLU and
 // bias+sigmoid*gamma as it stores; otherwise cuBLAS SGEMMs each followed by
-// one elementwise epilogue (grid-stride, one thread per element). Backward forms d(a2) in the workspace, then d(a1)
-// masked by ReLU, and four GEMMs; bias grads are deterministic column sums.
+// one elementwise epilogue (grid-stride, one thread per element). Backward
+// forms d(a2) in the workspace, then d(a1) masked by ReLU, and four GEMMs;
+// bias grads are deterministic column sums.
 // The forward has no workspace argument, so on CUDA `hidden` is required
 // (the API layer rejects NULL there; dynrec.h says so).
 #include "common/math_mode.h"
