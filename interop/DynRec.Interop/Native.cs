@@ -37,5 +37,32 @@ public static unsafe class Native
         }
     }
 
+    /// <summary>CUDA GEMMs may use TF32 tensor cores (process-wide; DYNREC_CUDA_TF32=0 turns the default off).</summary>
+    public static bool CudaTf32
+    {
+        get
+        {
+            int on;
+            Check(Methods.CudaGetTf32(&on));
+            return on == 1;
+        }
+        set => Check(Methods.CudaSetTf32(value ? 1 : 0));
+    }
+
+    /// <summary>
+    /// The CUDA forwards of gate_nu, gated_linear, epnet and apg_layer's dense steps apply bias, activation and gates
+    /// in the GEMM's epilogue (process-wide; DYNREC_CUDA_FUSED_EPILOGUES=0 turns the default off).
+    /// </summary>
+    public static bool CudaFusedEpilogues
+    {
+        get
+        {
+            int on;
+            Check(Methods.CudaGetFusedEpilogues(&on));
+            return on == 1;
+        }
+        set => Check(Methods.CudaSetFusedEpilogues(value ? 1 : 0));
+    }
+
     private static string Utf8(sbyte* p) => p == null ? "" : Marshal.PtrToStringUTF8((IntPtr)p) ?? "";
 }

@@ -14,6 +14,8 @@ public static class InfoCommand
             Console.WriteLine($"libdynrec   {Native.Version}");
             Console.WriteLine($"build       {Native.BuildInfo}");
             Console.WriteLine($"cuda        {Native.CudaDeviceCount} device(s) visible to libdynrec; TorchSharp cuda: {TorchSharp.torch.cuda.is_available()}");
+            Console.WriteLine($"cuda math   TF32 {(Native.CudaTf32 ? "on" : "off")}, fused GEMM epilogues {(Native.CudaFusedEpilogues ? "on" : "off")}" +
+                              " (DYNREC_CUDA_TF32=0 / DYNREC_CUDA_FUSED_EPILOGUES=0 turn them off)");
             Console.WriteLine($"torch       TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}");
             return 0;
         });

@@ -64,6 +64,26 @@ public unsafe class NativeErrorTests
     }
 
     [Test]
+    public void CudaMathModesRoundTrip()
+    {
+        // Process-wide switches: restored so that other tests see the defaults.
+        var (tf32, fused) = (Native.CudaTf32, Native.CudaFusedEpilogues);
+        try
+        {
+            Native.CudaTf32 = !tf32;
+            Native.CudaFusedEpilogues = !fused;
+            Assert.That(Native.CudaTf32, Is.EqualTo(!tf32));
+            Assert.That(Native.CudaFusedEpilogues, Is.EqualTo(!fused));
+        }
+        finally
+        {
+            Native.CudaTf32 = tf32;
+            Native.CudaFusedEpilogues = fused;
+        }
+        Assert.That((Native.CudaTf32, Native.CudaFusedEpilogues), Is.EqualTo((tf32, fused)));
+    }
+
+    [Test]
     public void BuildInfoAndVersionAreReported()
     {
         Assert.That(Native.Version, Does.Match(@"^\d+\.\d+\.\d+$"));
