@@ -59,7 +59,7 @@ public static class DataSource
     }
 
     private static string OptionsKey(KuaiRandSources sources, LoadOptions options) =>
-        $"seq={options.SequenceLength};stats={(sources.VideoStatistic == null ? "" : string.Join(",", options.StatisticColumns))}";
+        $"seq={options.SequenceLength};stats={(sources.HasVideoStatistic ? string.Join(",", options.StatisticColumns) : "")}";
 
     private static string CacheRoot()
     {

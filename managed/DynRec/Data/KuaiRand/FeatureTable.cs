@@ -80,15 +80,18 @@ internal sealed class NumericColumn
 
 /// <summary>
 /// A side table keyed by an integer id (user_features, video_features_basic,
-/// video_features_statistic), with the columns this loader uses.
+/// video_features_statistic), with the columns this loader uses. A table may
+/// come in several part files (KuaiRand-27K), read in order as one table.
 /// </summary>
 internal sealed class FeatureTable
 {
     private readonly Dictionary<long, int> _rowOfId = new();
+    // First table row of each part file, to name the file of an earlier duplicate.
+    private readonly List<int> _partStartRow = new();
 
-    public FeatureTable(string path) => Path = path;
+    private FeatureTable(IReadOnlyList<string> paths) => Paths = paths;
 
-    public string Path { get; }
+    public IReadOnlyList<string> Paths { get; }
     public int Rows => _rowOfId.Count;
     public Dictionary<string, CategoricalColumn> Categoricals { get; } = new();
     public Dictionary<string, NumericColumn> Numerics { get; } = new();
@@ -100,60 +103,69 @@ internal sealed class FeatureTable
     /// <summary>How a categorical value is read before interning.</summary>
     public enum CategoricalKind { Plain, FirstTag, LiveStreamer, OneHot }
 
-    public static FeatureTable Read(string path, string idColumn, IReadOnlyList<string> requiredColumns,
+    public static FeatureTable Read(IReadOnlyList<string> paths, string idColumn, IReadOnlyList<string> requiredColumns,
         IReadOnlyList<(string Name, CategoricalKind Kind)> categoricals, IReadOnlyList<string> numerics,
         IReadOnlyList<string> integers, bool unescape)
     {
-        var table = new FeatureTable(path);
-        using var csv = CsvSource.Open(path, unescape);
-        foreach (var c in requiredColumns) csv.Column(c);
-        var cId = csv.Column(idColumn);
-        var cats = categoricals.Select(c => (Col: csv.Column(c.Name), c.Kind, Column: new CategoricalColumn(c.Name))).ToArray();
-        var nums = numerics.Select(n => (Col: csv.Column(n), Column: new NumericColumn(n))).ToArray();
-        var ints = integers.Select(n => (Col: csv.Column(n), Column: new GrowList<long>(1024))).ToArray();
-        // One-hot columns: remember missing cells; they become max+1 once the max is known.
+        if (paths.Count == 0) throw new ArgumentException("a feature table needs at least one file", nameof(paths));
+        var table = new FeatureTable(paths);
+        var cats = categoricals.Select(c => (c.Kind, Column: new CategoricalColumn(c.Name))).ToArray();
+        var nums = numerics.Select(n => new NumericColumn(n)).ToArray();
+        var ints = integers.Select(_ => new GrowList<long>(1024)).ToArray();
+        // One-hot columns: remember missing cells; they become max+1 once the max over all parts is known.
         var oneHotMissing = cats.Select(_ => new List<int>()).ToArray();
         var oneHotMax = cats.Select(_ => double.NegativeInfinity).ToArray();
-        long rows = 0;
-        foreach (var row in csv.Reader)
+        foreach (var path in paths)
         {
-            rows++;
-            csv.CheckColumnCount(row);
-            var id = csv.Long(row, cId);
-            if (!table._rowOfId.TryAdd(id, table._rowOfId.Count))
-                throw csv.Bad(row, cId, $"duplicate {idColumn} {id}");
-            var r = table._rowOfId.Count - 1;
-            for (var k = 0; k < cats.Length; k++)
+            table._partStartRow.Add(table.Rows);
+            using var csv = CsvSource.Open(path, unescape);
+            foreach (var c in requiredColumns) csv.Column(c);
+            var cId = csv.Column(idColumn);
+            var catCols = categoricals.Select(c => csv.Column(c.Name)).ToArray();
+            var numCols = numerics.Select(csv.Column).ToArray();
+            var intCols = integers.Select(csv.Column).ToArray();
+            long rows = 0;
+            foreach (var row in csv.Reader)
             {
-                var (col, kind, column) = cats[k];
-                var s = row[col].Span.Trim();
-                switch (kind)
+                rows++;
+                csv.CheckColumnCount(row);
+                var id = csv.Long(row, cId);
+                if (!table._rowOfId.TryAdd(id, table._rowOfId.Count))
+                    throw csv.Bad(row, cId, $"duplicate {idColumn} {id}{table.EarlierPart(id, path)}");
+                var r = table._rowOfId.Count - 1;
+                for (var k = 0; k < cats.Length; k++)
                 {
-                    case CategoricalKind.FirstTag:
-                        var comma = s.IndexOf(',');
-                        if (comma >= 0) s = s[..comma].Trim();
-                        break;
-                    case CategoricalKind.LiveStreamer:
-                        if (s.SequenceEqual("-124")) s = "0";  // KuaiRand's code for "no"
-                        break;
-                    case CategoricalKind.OneHot:
-                        if (CsvSource.IsMissing(s))
-                        {
-                            oneHotMissing[k].Add(r);
-                            column.Codes.Add(-1);
-                            continue;
-                        }
-                        if (!CsvSource.TryParseDouble(s, out var v))
-                            throw csv.Bad(row, col, $"'{s}' is not a number (one-hot features are numeric; empty or NaN = missing)");
-                        oneHotMax[k] = Math.Max(oneHotMax[k], v);
-                        break;
+                    var (kind, column) = cats[k];
+                    var col = catCols[k];
+                    var s = row[col].Span.Trim();
+                    switch (kind)
+                    {
+                        case CategoricalKind.FirstTag:
+                            var comma = s.IndexOf(',');
+                            if (comma >= 0) s = s[..comma].Trim();
+                            break;
+                        case CategoricalKind.LiveStreamer:
+                            if (s.SequenceEqual("-124")) s = "0";  // KuaiRand's code for "no"
+                            break;
+                        case CategoricalKind.OneHot:
+                            if (CsvSource.IsMissing(s))
+                            {
+                                oneHotMissing[k].Add(r);
+                                column.Codes.Add(-1);
+                                continue;
+                            }
+                            if (!CsvSource.TryParseDouble(s, out var v))
+                                throw csv.Bad(row, col, $"'{s}' is not a number (one-hot features are numeric; empty or NaN = missing)");
+                            oneHotMax[k] = Math.Max(oneHotMax[k], v);
+                            break;
+                    }
+                    column.Codes.Add(CsvSource.IsMissing(s) ? -1 : column.Values.Code(s));
                 }
-                column.Codes.Add(CsvSource.IsMissing(s) ? -1 : column.Values.Code(s));
+                for (var k = 0; k < nums.Length; k++) nums[k].Values.Add(csv.NumberOrMissing(row, numCols[k]));
+                for (var k = 0; k < ints.Length; k++) ints[k].Add(csv.IntegralNumber(row, intCols[k]));
             }
-            foreach (var (col, column) in nums) column.Values.Add(csv.NumberOrMissing(row, col));
-            foreach (var (col, column) in ints) column.Add(csv.IntegralNumber(row, col));
+            if (rows == 0) throw new DataFormatException(path, 0, null, "file has a header but no data rows");
         }
-        if (rows == 0) throw new DataFormatException(path, 0, null, "file has a header but no data rows");
         for (var k = 0; k < cats.Length; k++)
         {
             var column = cats[k].Column;
@@ -167,8 +179,17 @@ internal sealed class FeatureTable
             }
             table.Categoricals[column.Name] = column;
         }
-        foreach (var (_, column) in nums) table.Numerics[column.Name] = column;
-        for (var k = 0; k < ints.Length; k++) table.Integers[integers[k]] = ints[k].Column;
+        foreach (var column in nums) table.Numerics[column.Name] = column;
+        for (var k = 0; k < ints.Length; k++) table.Integers[integers[k]] = ints[k];
         return table;
+    }
+
+    /// <summary>" (first in FILE)" when an id repeats one from an earlier part file.</summary>
+    private string EarlierPart(long id, string currentPath)
+    {
+        var row = _rowOfId[id];
+        var part = _partStartRow.FindLastIndex(start => start <= row);
+        var first = Paths[part];
+        return first == currentPath ? "" : $" (first in {System.IO.Path.GetFileName(first)})";
     }
 }

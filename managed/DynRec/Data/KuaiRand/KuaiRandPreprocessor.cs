@@ -31,8 +31,8 @@ public static class KuaiRandPreprocessor
         var videos = FeatureTable.Read(sources.VideoBasic, "video_id", KuaiRandColumns.VideoBasic,
             KuaiRandColumns.VideoCategoricals.Select(c => (c, c == "tag" ? FeatureTable.CategoricalKind.FirstTag : FeatureTable.CategoricalKind.Plain)).ToArray(),
             new[] { "video_duration" }, new[] { "author_id" }, unescape: true);
-        var statColumns = sources.VideoStatistic is null ? Array.Empty<string>() : options.StatisticColumns.ToArray();
-        var stats = sources.VideoStatistic is null ? null : FeatureTable.Read(sources.VideoStatistic, "video_id",
+        var statColumns = sources.HasVideoStatistic ? options.StatisticColumns.ToArray() : Array.Empty<string>();
+        var stats = !sources.HasVideoStatistic ? null : FeatureTable.Read(sources.VideoStatistic, "video_id",
             new[] { "video_id" }, Array.Empty<(string, FeatureTable.CategoricalKind)>(), statColumns, Array.Empty<string>(), unescape: true);
 
         var split = Encode(sources, raw, users, videos, stats, statColumns, options);

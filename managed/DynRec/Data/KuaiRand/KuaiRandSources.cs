@@ -1,46 +1,47 @@
 namespace DynRec.Data.KuaiRand;
 
-/// <summary>The files of a KuaiRand folder, found by the release's name patterns.</summary>
+/// <summary>
+/// The files of a KuaiRand folder, found by the release's name patterns. Every
+/// pattern may match several files, read in sorted name order as one table:
+/// KuaiRand-27K ships its logs in two parts per period and
+/// video_features_statistic in three (<c>..._27k_part1.csv</c> ...).
+/// </summary>
 public sealed record KuaiRandSources(
     string Folder,
     IReadOnlyList<string> Logs,
-    string UserFeatures,
-    string VideoBasic,
-    string? VideoStatistic,
+    IReadOnlyList<string> UserFeatures,
+    IReadOnlyList<string> VideoBasic,
+    IReadOnlyList<string> VideoStatistic,
     string? Oracle)
 {
     /// <summary>Side file of synthetic data: the true probabilities of every test row.</summary>
     public const string OracleFileName = "oracle_test.csv";
 
+    public bool HasVideoStatistic => VideoStatistic.Count > 0;
+
     /// <summary>Every file that feeds the preprocessed data (the cache key covers them all).</summary>
     public IEnumerable<string> All =>
-        Logs.Append(UserFeatures).Append(VideoBasic)
-            .Concat(VideoStatistic is null ? Array.Empty<string>() : new[] { VideoStatistic })
+        Logs.Concat(UserFeatures).Concat(VideoBasic).Concat(VideoStatistic)
             .Concat(Oracle is null ? Array.Empty<string>() : new[] { Oracle });
 
     public static KuaiRandSources Find(string folder)
     {
         if (!Directory.Exists(folder))
             throw new DataFormatException(folder, 0, null, "data folder not found (expected a KuaiRand folder or 'synthetic')");
-        var logs = Directory.GetFiles(folder, KuaiRandColumns.LogPattern).Order(StringComparer.Ordinal).ToArray();
-        if (logs.Length == 0)
-            throw new DataFormatException(Path.Combine(folder, KuaiRandColumns.LogPattern), 0, null, "no log file matches this pattern");
         var oracle = Path.Combine(folder, OracleFileName);
-        return new KuaiRandSources(folder, logs,
-            One(folder, KuaiRandColumns.UserPattern, required: true)!,
-            One(folder, KuaiRandColumns.VideoBasicPattern, required: true)!,
-            One(folder, KuaiRandColumns.VideoStatisticPattern, required: false),
+        return new KuaiRandSources(folder,
+            Parts(folder, KuaiRandColumns.LogPattern, required: true),
+            Parts(folder, KuaiRandColumns.UserPattern, required: true),
+            Parts(folder, KuaiRandColumns.VideoBasicPattern, required: true),
+            Parts(folder, KuaiRandColumns.VideoStatisticPattern, required: false),
             File.Exists(oracle) ? oracle : null);
     }
 
-    private static string? One(string folder, string pattern, bool required)
+    private static string[] Parts(string folder, string pattern, bool required)
     {
         var files = Directory.GetFiles(folder, pattern).Order(StringComparer.Ordinal).ToArray();
-        if (files.Length > 1)
-            throw new DataFormatException(Path.Combine(folder, pattern), 0, null,
-                $"{files.Length} files match ({string.Join(", ", files.Select(Path.GetFileName))}); keep one");
         if (files.Length == 0 && required)
             throw new DataFormatException(Path.Combine(folder, pattern), 0, null, "no file matches this pattern");
-        return files.FirstOrDefault();
+        return files;
     }
 }
