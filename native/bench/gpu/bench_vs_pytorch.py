@@ -27,7 +27,14 @@ list and prints FLOPs/bytes per case (used to check the script without a GPU).
 same PyTorch eager math, wall-clock medians, no TF32/fused modes, no peaks): it
 checks the whole script -- every binding, every eager formula, the comparison and
 the tables -- on a machine without a GPU, with any PyTorch >= 1.13, and is itself
-a check of libdynrec against PyTorch's own ops (`tests/run-bench-script-cpu.sh`).
+a check of libdynrec against PyTorch's own ops (tests/native/bench_script_cpu_test.sh).
+
+--device cuda-emu (with --lib pointing at libdynrec_cuda_emu.so, the CUDA sources
+built against tests/cuda_emu) runs the CUDA kernels in every mode (TF32 / exact
+FP32, fused / unfused epilogues) on the CPU emulation of CUDA: tensors live in
+emulated device memory, wrapped for torch with torch.frombuffer. It exercises the
+script's GPU path (CUDA workspace sizes, mode switches, tolerances) and checks the
+CUDA kernels against PyTorch eager. Timings there mean nothing.
 """
 import argparse
 import ctypes
@@ -256,6 +263,31 @@ def require_torch(device):
     return torch
 
 
+def make_placer(torch, lib, device):
+    """place(t) -> t where libdynrec will read it: on the GPU for cuda, as is for cpu, and
+    for cuda-emu a copy in the emulator's device memory (torch.frombuffer over it)."""
+    if device == "cuda":
+        return lambda t: t.to("cuda")
+    if device == "cpu":
+        return lambda t: t
+    malloc = lib.lib.cuda_emu_malloc
+    malloc.argtypes, malloc.restype = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_size_t], ctypes.c_int
+    keep = []  # the emulated allocations live as long as the process
+
+    def place(t):
+        t = t.detach()
+        n = max(1, t.numel())
+        ptr = ctypes.c_void_p()
+        if malloc(ctypes.byref(ptr), n * 4) != 0:
+            raise RuntimeError("cuda_emu_malloc failed")
+        buf = (ctypes.c_float * n).from_address(ptr.value)
+        keep.append(buf)
+        out = torch.frombuffer(buf, dtype=torch.float32)[:t.numel()].view(t.shape)
+        out.copy_(t)
+        return out
+    return place
+
+
 def build_case(torch, lib, c, stream, device="cuda"):
     """Returns (torch_fn, tensors, dynrec_fwd, dynrec_bwd, compare) for one case.
 
@@ -263,18 +295,18 @@ def build_case(torch, lib, c, stream, device="cuda"):
     dynrec_fwd / dynrec_bwd run libdynrec on preallocated buffers; compare() returns
     [(name, dynrec_tensor, torch_leaf_or_output)]."""
     F = torch.nn.functional
-    dev = torch.device(device)
-    code = DEVICE_CUDA if device == "cuda" else DEVICE_CPU
+    code = DEVICE_CPU if device == "cpu" else DEVICE_CUDA
+    place = make_placer(torch, lib, device)
     b = c["batch"]
     g = torch.Generator(device="cpu").manual_seed(1234)
 
     def rnd(*shape, scale=1.0):
-        return ((torch.rand(*shape, generator=g) * 2 - 1) * scale).to(dev).requires_grad_(True)
+        return place((torch.rand(*shape, generator=g) * 2 - 1) * scale).requires_grad_(True)
 
     act_f = {"none": lambda v: v, "relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
              "leaky_relu": lambda v: F.leaky_relu(v, 0.01)}
     common = dict(device=code, stream=stream)
-    empty = lambda *s: torch.empty(*s, device=dev)  # noqa: E731
+    empty = lambda *s: place(torch.empty(*s))  # noqa: E731
 
     if c["op"] == "gate_nu":
         ni, nh, no, gamma = c["n_in"], c["n_hidden"], c["n_out"], 2.0
@@ -284,7 +316,7 @@ def build_case(torch, lib, c, stream, device="cuda"):
 
         def torch_fn(x, w1, b1, w2, b2):
             return gamma * torch.sigmoid(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2))
-        gy = torch.randn(b, no, generator=g).to(dev)
+        gy = place(torch.randn(b, no, generator=g))
         hidden, delta = empty(b, nh), empty(b, no)
         grads = [empty(b, ni), empty(nh, ni), empty(nh), empty(no, nh), empty(no)]
         dims = dict(batch=b, n_in=ni, n_hidden=nh, n_out=no)
@@ -308,7 +340,7 @@ def build_case(torch, lib, c, stream, device="cuda"):
         def torch_fn(dom, emb, w1, b1, w2, b2):
             h = F.relu(F.linear(torch.cat([dom, emb.detach()], dim=1), w1, b1))
             return gamma * torch.sigmoid(F.linear(h, w2, b2)) * emb
-        gy = torch.randn(b, ne, generator=g).to(dev)
+        gy = place(torch.randn(b, ne, generator=g))
         hidden, delta, out = empty(b, nh), empty(b, ne), empty(b, ne)
         grads = [empty(b, nd), empty(b, ne), empty(nh, nd + ne), empty(nh), empty(ne, nh), empty(ne)]
         dims = dict(batch=b, n_domain=nd, n_emb=ne, n_hidden=nh)
@@ -328,7 +360,7 @@ def build_case(torch, lib, c, stream, device="cuda"):
         n_gate = no if gate == GATE_OUTPUT else ni
         x = rnd(b, ni) if shared else rnd(t, b, ni)
         w, bias = rnd(t, no, ni, scale=ni ** -0.5), rnd(t, no, scale=0.1)
-        delta = (torch.rand(b, t * n_gate, generator=g) * 2).to(dev).requires_grad_(True)
+        delta = place(torch.rand(b, t * n_gate, generator=g) * 2).requires_grad_(True)
         leaves = [x, w, bias, delta]
         a = act_f[act]
 
@@ -342,7 +374,7 @@ def build_case(torch, lib, c, stream, device="cuda"):
                 else:
                     ys.append(a(F.linear(dt * xt, w[k], bias[k])))
             return torch.stack(ys)
-        gy = torch.randn(t, b, no, generator=g).to(dev)
+        gy = place(torch.randn(t, b, no, generator=g))
         act_out, y = empty(t, b, no), empty(t, b, no)
         grads = [empty(*x.shape), empty(t, no, ni), empty(t, no), empty(b, t * n_gate)]
         dims = dict(towers=t, batch=b, n_in=ni, n_out=no, gate_position=gate, x_shared=shared)
@@ -366,7 +398,7 @@ def build_case(torch, lib, c, stream, device="cuda"):
 
         def torch_fn(x, z, gw, gb, cw, cb):
             return a(hyper_torch(torch, F, x, z, gw, gb, cw, cb, ni, no))
-        gy = torch.randn(b, no, generator=g).to(dev)
+        gy = place(torch.randn(b, no, generator=g))
         y = empty(b, no)
         grads = [empty(b, ni), empty(b, nc), empty(ni * no, nc), empty(ni * no), empty(no, nc), empty(no)]
         dims = dict(batch=b, n_in=ni, n_out=no, n_cond=nc)
@@ -406,7 +438,7 @@ def build_case(torch, lib, c, stream, device="cuda"):
             if p:
                 h = inner(F.linear(h, P["w_kp"], P["b_kp"]))
             return outer(F.linear(h, P["w_out"], P["b_out"]))
-        gy = torch.randn(b, m, generator=g).to(dev)
+        gy = place(torch.randn(b, m, generator=g))
         mode = dict(batch=b, n=n, m=m, n_cond=nc, uv_shared=uv, mf_k=mf_k, mf_p=mf_p)
         saved_n = lib.int64_out("dynrec_apg_layer_saved_size", batch=b, n=n, m=m, uv_shared=uv, mf_k=mf_k,
                                 mf_p=mf_p)
@@ -459,6 +491,15 @@ def time_cuda(torch, fn, warmup, iters):
     return statistics.median(s.elapsed_time(e) for s, e in times)
 
 
+def l2_rel(a, b):
+    """||a - b|| / ||b||: unlike max_rel, not dominated by the few ReLU units whose sign a TF32
+    forward flips (each flip moves a bias-gradient entry by O(1))."""
+    a, b = a.detach().double(), b.detach().double()
+    if a.shape != b.shape:
+        a = a.reshape(b.shape)
+    return ((a - b).norm() / max(b.norm().item(), 1e-12)).item()
+
+
 def max_rel(a, b):
     a, b = a.detach().float(), b.detach().float()
     if a.shape != b.shape:
@@ -507,29 +548,31 @@ def adam_param_sets():
 def bench_adam(torch, lib, args, timer):
     rows = []
     cuda = args.device == "cuda"
-    dev = torch.device(args.device)
-    code = DEVICE_CUDA if cuda else DEVICE_CPU
+    code = DEVICE_CPU if args.device == "cpu" else DEVICE_CUDA
+    place = make_placer(torch, lib, args.device)
     stream = torch.cuda.current_stream().cuda_stream if cuda else None
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
-    for name, shapes in adam_param_sets():
+    # The emulator runs a thread per element as a fiber: the 36M-element set would take minutes there.
+    sets = adam_param_sets()[:1] if args.device == "cuda-emu" else adam_param_sets()
+    for name, shapes in sets:
         g = torch.Generator(device="cpu").manual_seed(7)
-        params = [torch.randn(*sh, generator=g).to(dev) for sh in shapes]
-        grads = [torch.randn(*sh, generator=g).to(dev) for sh in shapes]
+        params = [place(torch.randn(*sh, generator=g)) for sh in shapes]
+        grads = [place(torch.randn(*sh, generator=g)) for sh in shapes]
         n = len(params)
         numel = sum(p.numel() for p in params)
         row = dict(name=name, tensors=n, numel=numel)
         try:
             # dynrec: state buffers and the host pointer arrays are built once, as FusedAdam does.
-            dp = [p.clone() for p in params]
-            m1 = [torch.zeros_like(p) for p in params]
-            m2 = [torch.zeros_like(p) for p in params]
+            dp = [place(p.clone()) for p in params]
+            m1 = [place(torch.zeros_like(p)) for p in params]
+            m2 = [place(torch.zeros_like(p)) for p in params]
             ptrs = lambda ts: (ctypes.c_void_p * n)(*[t.data_ptr() for t in ts])  # noqa: E731
             arrays = dict(params=ptrs(dp), grads=ptrs(grads), exp_avgs=ptrs(m1), exp_avg_sqs=ptrs(m2),
                           numels=(ctypes.c_int64 * n)(*[p.numel() for p in params]))
             ws_bytes = lib.int64_out("dynrec_adam_workspace_size", device=code, num_tensors=n,
                                      numels=ctypes.addressof(arrays["numels"]))
-            ws = torch.empty(max(1, ceil_div(ws_bytes, 4)), device=dev)
+            ws = place(torch.empty(max(1, ceil_div(ws_bytes, 4))))
             step = lib.bind("dynrec_adam_step", device=code, stream=stream,
                             num_tensors=n, **{k: ctypes.addressof(v) for k, v in arrays.items()},
                             lr=lr, beta1=b1, beta2=b2, eps=eps, weight_decay=0.0, decoupled=0, step=1,
@@ -597,8 +640,9 @@ def main():
     ap.add_argument("--autotune", action="store_true", help="also time torch.compile(mode='max-autotune-no-cudagraphs')")
     ap.add_argument("--only", default="", help="comma-separated ops to run (default: all)")
     ap.add_argument("--dry-run", action="store_true", help="print the cases with FLOPs/bytes; needs no torch or GPU")
-    ap.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
-                    help="cpu: libdynrec's CPU kernels vs PyTorch eager on the CPU (checks the script without a GPU)")
+    ap.add_argument("--device", choices=("cuda", "cpu", "cuda-emu"), default="cuda",
+                    help="cpu: libdynrec's CPU kernels vs PyTorch eager on the CPU; cuda-emu: the CUDA kernels on "
+                         "the CPU emulation of CUDA (--lib libdynrec_cuda_emu.so); both check the script without a GPU")
     ap.add_argument("--threads", type=int, default=0,
                     help="--device cpu: torch and libdynrec threads (default: torch's own setting)")
     args = ap.parse_args()
@@ -621,6 +665,7 @@ def main():
         return 0
 
     cuda = args.device == "cuda"
+    gpu_api = args.device != "cpu"  # libdynrec called with device = CUDA (a GPU or the emulator)
     torch = require_torch(args.device)
     if not os.path.exists(args.lib):
         sys.exit(f"bench_vs_pytorch.py: {args.lib} not found (build with native/bench/gpu/run_all.sh or pass --lib)")
@@ -632,16 +677,21 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     results = []
     tf32_before, fused_before = ctypes.c_int32(0), ctypes.c_int32(1)
-    has_fused_switch = cuda and hasattr(lib.lib, "dynrec_cuda_get_fused_epilogues")
+    has_fused_switch = gpu_api and hasattr(lib.lib, "dynrec_cuda_get_fused_epilogues")
+    if gpu_api:
+        lib.lib.dynrec_cuda_get_tf32(ctypes.byref(tf32_before))
+        if has_fused_switch:
+            lib.lib.dynrec_cuda_get_fused_epilogues(ctypes.byref(fused_before))
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = False  # eager/compile baselines in exact fp32 (torch's default)
         torch.backends.cudnn.allow_tf32 = False
         gpu = torch.cuda.get_device_name(0)
         peaks = gpu_peaks(gpu)
-        lib.lib.dynrec_cuda_get_tf32(ctypes.byref(tf32_before))
-        if has_fused_switch:
-            lib.lib.dynrec_cuda_get_fused_epilogues(ctypes.byref(fused_before))
         timing = "CUDA events, median of single forward+backward iterations after warm-up"
+    elif gpu_api:
+        gpu = "CPU emulation of CUDA (tests/cuda_emu)"
+        peaks = None
+        timing = "wall clock of the emulator (meaningless as performance)"
     else:
         if args.threads > 0:
             torch.set_num_threads(args.threads)
@@ -659,7 +709,7 @@ def main():
         with open(os.path.join(args.out, "results.json.tmp"), "w") as f:
             json.dump(dict(meta=meta, results=results, adam=list(adam_rows)), f, indent=1, default=str)
         os.replace(os.path.join(args.out, "results.json.tmp"), os.path.join(args.out, "results.json"))
-        text = (markdown(meta, results) if cuda else cpu_markdown(meta, results)) + \
+        text = (markdown(meta, results) if cuda else plain_markdown(meta, results)) + \
             ("\n" + adam_markdown(adam_rows) if adam_rows else "")
         with open(os.path.join(args.out, "results.md.tmp"), "w") as f:
             f.write(text)
@@ -703,11 +753,11 @@ def main():
             ref = {"out": ref_out.detach()}
             ref.update({nm: t.grad.detach().clone() for nm, t in zip([n for n, _ in grads], leaves)})
             # The ops with a fused-epilogue forward are also timed with it off (cuBLAS + elementwise kernel).
-            modes = [("tf32", 1, 1), ("fp32", 0, 1)] if cuda else [("fp32", 0, 1)]
+            modes = [("tf32", 1, 1), ("fp32", 0, 1)] if gpu_api else [("fp32", 0, 1)]
             if has_fused_switch and c["op"] in FUSED_EPILOGUE_OPS:
                 modes += [("tf32_unfused", 1, 0), ("fp32_unfused", 0, 0)]
             for mode, tf32, fused in modes:
-                if cuda:
+                if gpu_api:
                     lib("dynrec_cuda_set_tf32", enabled=tf32)
                 if has_fused_switch:
                     lib("dynrec_cuda_set_fused_epilogues", enabled=fused)
@@ -717,8 +767,18 @@ def main():
                 errs = {"out": max_rel(out, ref["out"])}
                 errs.update({nm: max_rel(t, ref[nm]) for nm, t in grads})
                 row[f"dynrec_{mode}_err"] = errs
-                tol = 2e-2 if tf32 else 1e-4  # exact fp32 agrees to ~1e-6 (measured on the CPU); 1e-4 as the self-test's apg_layer
-                row[f"dynrec_{mode}_ok"] = all(v <= tol for v in errs.values())
+                l2 = {"out": l2_rel(out, ref["out"])}
+                l2.update({nm: l2_rel(t, ref[nm]) for nm, t in grads})
+                row[f"dynrec_{mode}_l2"] = l2
+                # Exact fp32: every output and gradient within 1e-4 by max_rel (measured: ~1e-6).
+                # TF32: the output by max_rel, the gradients by l2_rel. A TF32 forward flips the
+                # sign of the few ReLU inputs within its rounding of zero, and each flip moves a
+                # bias-gradient entry by O(1): max_rel of those gradients reaches 0.06-0.21 at
+                # B=1024 even for a correct kernel (measured on the CUDA emulation, whose wmma
+                # rounds as the hardware does), while l2_rel stays ~2e-2; a wrong index gives ~1.
+                check = max([errs["out"]] + [v for k, v in l2.items() if k != "out"]) if tf32 else max(errs.values())
+                row[f"dynrec_{mode}_check"] = check
+                row[f"dynrec_{mode}_ok"] = check <= (5e-2 if tf32 else 1e-4)
                 if cuda:
                     row[f"dynrec_{mode}_eff"] = efficiency(c, row[f"dynrec_{mode}_ms"], bool(tf32), peaks)
             if cuda:
@@ -740,7 +800,7 @@ def main():
         except Exception as e:  # noqa: BLE001
             row["error"] = f"run: {type(e).__name__}: {e}"
         finally:
-            if cuda:
+            if gpu_api:
                 lib("dynrec_cuda_set_tf32", enabled=tf32_before.value)
             if has_fused_switch:
                 lib("dynrec_cuda_set_fused_epilogues", enabled=fused_before.value)
@@ -751,7 +811,7 @@ def main():
     adam_rows = bench_adam(torch, lib, args, timer) if not args.only or "adam" in args.only.split(",") else []
 
     print(flush(adam_rows))
-    wrong = [r for r in results if "error" in r or not r.get("dynrec_fp32_ok") or (cuda and not r.get("dynrec_tf32_ok"))
+    wrong = [r for r in results if "error" in r or not r.get("dynrec_fp32_ok") or (gpu_api and not r.get("dynrec_tf32_ok"))
              or r.get("dynrec_tf32_unfused_ok") is False or r.get("dynrec_fp32_unfused_ok") is False]
     wrong += [r for r in adam_rows if "error" in r or not r.get("ok")]
     return 1 if wrong else 0
@@ -809,7 +869,7 @@ def summary_line(r):
             parts.append(f"{k[:-3]} {r[k]:.3f} ms")
     for mode in ("tf32", "fp32", "tf32_unfused", "fp32_unfused"):
         if f"dynrec_{mode}_ok" in r and not r[f"dynrec_{mode}_ok"]:
-            parts.append(f"WRONG({mode}: {max(r[f'dynrec_{mode}_err'].values()):.2e})")
+            parts.append(f"WRONG({mode}: {r[f'dynrec_{mode}_check']:.2e})")
     if "error" in r:
         parts.append("ERROR " + r["error"])
     return " ".join(parts)
@@ -824,8 +884,10 @@ def markdown(meta, results):
              f"torch {meta['torch']} (CUDA {meta['cuda']}); {meta['timing']}; peaks: {meta['peaks']['basis']}.",
              f"libdynrec: {meta['dynrec_build']}", "",
              "ms = forward + backward. x eager / x compile = speed-up of dynrec (TF32 mode) over that baseline. "
-             "err = max over outputs and gradients of max|dynrec - eager| / max|eager|. "
-             "Eager and compile run exact fp32 (TF32 matmul off).", "",
+             "err = the checked difference to eager fp32: exact fp32 modes, the max over outputs and gradients of "
+             "max|dynrec - eager| / max|eager| (ok <= 1e-4); TF32 modes, that of the output and ||dynrec - eager|| / "
+             "||eager|| of the gradients (ok <= 5e-2: a TF32 forward flips a few ReLU masks, moving single "
+             "bias-gradient entries by O(1)). Eager and compile run exact fp32 (TF32 matmul off).", "",
              "x eager (fp32) = dynrec exact-fp32 mode over eager fp32; x eager-tf32 = dynrec TF32 over eager with "
              "TF32 matmuls allowed (same precision on both sides).", "",
              "| case | B | dynrec tf32 ms | dynrec fp32 ms | eager ms | eager tf32 ms | compile ms | autotune ms "
@@ -839,7 +901,7 @@ def markdown(meta, results):
         t = r["dynrec_tf32_ms"]
         eff = r["dynrec_tf32_eff"]
         ratio = lambda k: (r[k] / t) if k in r else None  # noqa: E731
-        e32, e_fp = max(r["dynrec_tf32_err"].values()), max(r["dynrec_fp32_err"].values())
+        e32, e_fp = r["dynrec_tf32_check"], r["dynrec_fp32_check"]
         ok = "yes" if r["dynrec_tf32_ok"] and r["dynrec_fp32_ok"] else "**WRONG**"
         fp32_ratio = r["eager_ms"] / r["dynrec_fp32_ms"] if "eager_ms" in r and "dynrec_fp32_ms" in r else None
         lines.append(
@@ -854,23 +916,31 @@ def markdown(meta, results):
     return "\n".join(lines)
 
 
-def cpu_markdown(meta, results):
-    """The --device cpu table: libdynrec's CPU kernels vs PyTorch eager on the same CPU."""
+def plain_markdown(meta, results):
+    """The --device cpu / cuda-emu table: libdynrec in each mode it ran vs PyTorch eager, no peaks."""
+    modes = [m for m in ("fp32", "tf32", "fp32_unfused", "tf32_unfused") if any(f"dynrec_{m}_ms" in r for r in results)]
     lines = [f"# libdynrec vs PyTorch on the {meta['gpu']}", "",
              f"torch {meta['torch']}; {meta['timing']}.", f"libdynrec: {meta['dynrec_build']}", "",
-             "ms = forward + backward, exact fp32 on both sides. x eager = eager ms / dynrec ms. "
-             "err = max over outputs and gradients of max|dynrec - eager| / max|eager|.", "",
-             "| case | B | dynrec ms | eager ms | compile ms | x eager | x compile | err | ok |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "ms = forward + backward; eager runs exact fp32. x eager = eager ms / dynrec fp32 ms. "
+             "err = the checked difference to eager: fp32 modes, max over outputs and gradients of "
+             "max|dynrec - eager| / max|eager| (ok <= 1e-4); TF32 modes, that of the output and "
+             "||dynrec - eager|| / ||eager|| of the gradients (ok <= 5e-2).", "",
+             "| case | B | " + " | ".join(f"dynrec {m} ms | err {m}" for m in modes) +
+             " | eager ms | compile ms | x eager | ok |",
+             "|---|---|" + "---|---|" * len(modes) + "---|---|---|---|"]
     for r in results:
         if "dynrec_fp32_ms" not in r:
-            lines.append(f"| {r['name']} | {r['batch']} | ERROR: {r.get('error', '?')} |" + " |" * 6)
+            lines.append(f"| {r['name']} | {r['batch']} | ERROR: {r.get('error', '?')} |" + " |" * (2 * len(modes) + 3))
             continue
-        d = r["dynrec_fp32_ms"]
-        x = lambda k: r[k] / d if k in r else None  # noqa: E731
-        lines.append(f"| {r['name']} | {r['batch']} | {fmt(d)} | {fmt(r.get('eager_ms'))} | "
-                     f"{fmt(r.get('compile_ms'))} | {fmt(x('eager_ms'), '.2f')} | {fmt(x('compile_ms'), '.2f')} | "
-                     f"{max(r['dynrec_fp32_err'].values()):.1e} | {'yes' if r['dynrec_fp32_ok'] else '**WRONG**'} |")
+        cells = []
+        for m in modes:
+            err = r.get(f"dynrec_{m}_check")
+            cells += [fmt(r.get(f"dynrec_{m}_ms")), "—" if err is None else f"{err:.1e}"]
+        oks = [r[k] for k in r if k.startswith("dynrec_") and k.endswith("_ok")]
+        ratio = r["eager_ms"] / r["dynrec_fp32_ms"] if "eager_ms" in r else None
+        lines.append(f"| {r['name']} | {r['batch']} | " + " | ".join(cells) +
+                     f" | {fmt(r.get('eager_ms'))} | {fmt(r.get('compile_ms'))} | {fmt(ratio, '.2f')} | "
+                     f"{'yes' if oks and all(oks) else '**WRONG**'} |")
     return "\n".join(lines + [""])
 
 
@@ -883,8 +953,8 @@ def fused_markdown(results):
              "", "| case | B | tf32 fused ms | tf32 unfused ms | unfused / fused | fp32 fused ms | fp32 unfused ms "
              "| unfused / fused | err (unfused, tf32 / fp32) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        e_t = max(r["dynrec_tf32_unfused_err"].values())
-        e_f = max(r["dynrec_fp32_unfused_err"].values())
+        e_t = r["dynrec_tf32_unfused_check"]
+        e_f = r["dynrec_fp32_unfused_check"]
         lines.append(
             f"| {r['name']} | {r['batch']} | {fmt(r['dynrec_tf32_ms'])} | {fmt(r['dynrec_tf32_unfused_ms'])} | "
             f"{r['dynrec_tf32_unfused_ms'] / r['dynrec_tf32_ms']:.2f} | {fmt(r['dynrec_fp32_ms'])} | "

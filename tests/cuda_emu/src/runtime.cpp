@@ -290,3 +290,9 @@ const char* cudaGetErrorString(cudaError_t error) {
     }
     return "unknown error";
 }
+
+// Unmangled entry points for foreign callers (the benchmark script's
+// --device cuda-emu mode reaches them through ctypes): emulated device memory
+// on the calling thread's current device, 0 on success.
+extern "C" int cuda_emu_malloc(void** ptr, size_t bytes) { return static_cast<int>(cudaMalloc(ptr, bytes)); }
+extern "C" int cuda_emu_free(void* ptr) { return static_cast<int>(cudaFree(ptr)); }
