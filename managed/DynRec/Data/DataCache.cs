@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -9,11 +10,14 @@ namespace DynRec.Data;
 /// Binary columnar cache of a preprocessed <see cref="DataSplit"/>. The file
 /// starts with a key (format version, options, and every source's name, size
 /// and mtime); a key mismatch means "stale" and the data is parsed again.
+/// It ends with an XxHash3 of everything before it, checked before anything
+/// is parsed, so a damaged file (a flipped bit, a partial copy) is rebuilt
+/// rather than read as ids outside their vocabularies.
 /// Written to a temp file and renamed, so a reader never sees a partial file.
 /// </summary>
 public static class DataCache
 {
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
     private const string Magic = "DYNRECDC";
 
     /// <summary>The cache key of a set of source files under some options.</summary>
@@ -43,6 +47,8 @@ public static class DataCache
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            if (!ChecksumMatches(stream)) return null;
+            stream.Position = 0;
             using var r = new BinaryReader(stream, Encoding.UTF8);
             if (Encoding.ASCII.GetString(r.ReadBytes(Magic.Length)) != Magic || r.ReadInt32() != FormatVersion) return null;
             if (r.ReadString() != key) return null;
@@ -65,7 +71,7 @@ public static class DataCache
         var temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20))
             using (var w = new BinaryWriter(stream, Encoding.UTF8))
             {
                 w.Write(Encoding.ASCII.GetBytes(Magic));
@@ -78,6 +84,10 @@ public static class DataCache
                 WriteDataset(w, split.Train);
                 WriteDataset(w, split.Test);
                 w.Flush();
+                var checksum = Checksum(stream, stream.Length);
+                stream.Position = stream.Length;
+                w.Write(checksum);
+                w.Flush();
                 stream.Flush(flushToDisk: true);
             }
             beforeRename?.Invoke();
@@ -87,6 +97,34 @@ public static class DataCache
         {
             if (File.Exists(temp)) File.Delete(temp);
         }
+    }
+
+    /// <summary>XxHash3 of the first <paramref name="length"/> bytes of the stream.</summary>
+    private static ulong Checksum(Stream stream, long length)
+    {
+        var hash = new XxHash3();
+        var buffer = new byte[1 << 20];
+        stream.Position = 0;
+        for (long left = length; left > 0;)
+        {
+            var n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n == 0) throw new EndOfStreamException();
+            hash.Append(buffer.AsSpan(0, n));
+            left -= n;
+        }
+        return hash.GetCurrentHashAsUInt64();
+    }
+
+    /// <summary>Whether the trailing 8 bytes are the checksum of the rest.</summary>
+    private static bool ChecksumMatches(FileStream stream)
+    {
+        var length = stream.Length - sizeof(ulong);
+        if (length <= 0) return false;
+        var expected = Checksum(stream, length);
+        Span<byte> trailer = stackalloc byte[sizeof(ulong)];
+        stream.Position = length;
+        stream.ReadExactly(trailer);
+        return BinaryPrimitives.ReadUInt64LittleEndian(trailer) == expected;
     }
 
     private static void WriteSchema(BinaryWriter w, FeatureSchema s)

@@ -94,6 +94,25 @@ public class DataCacheTests
     }
 
     [Test]
+    public void AnyFlippedByteMakesTheCacheBeRebuiltNotRead()
+    {
+        var fresh = Load();
+        var bytes = File.ReadAllBytes(CachePath);
+        var rng = new Random(5);
+        // Header, schema, row records, entity tables, the checksum itself: a damaged cache is never used.
+        foreach (var at in new[] { 9, bytes.Length / 3, bytes.Length / 2, bytes.Length - 20, bytes.Length - 1 }.Append(rng.Next(bytes.Length)))
+        {
+            var damaged = (byte[])bytes.Clone();
+            damaged[at] ^= (byte)(1 << rng.Next(8));
+            File.WriteAllBytes(CachePath, damaged);
+            var split = Load();
+            Assert.That(split.FromCache, Is.False, $"byte {at} of {bytes.Length} flipped");
+            Assert.That(split.Train.Column("video_id"), Is.EqualTo(fresh.Train.Column("video_id")));
+        }
+        Assert.That(Load().FromCache, Is.True);
+    }
+
+    [Test]
     public void CacheDirectoryOptionPutsTheCacheElsewhere()
     {
         var cacheDir = DataFixtures.NewTempDir();

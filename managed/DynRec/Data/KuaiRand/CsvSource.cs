@@ -26,8 +26,16 @@ internal sealed class CsvSource : IDisposable
     {
         if (!File.Exists(path)) throw new DataFormatException(path, 0, null, "file not found");
         if (new FileInfo(path).Length == 0) throw new DataFormatException(path, 0, null, "file is empty (expected a header line)");
-        var reader = Sep.Reader(o => o with { Unescape = unescape, DisableColCountCheck = true, HasHeader = true })
-            .FromFile(path);
+        SepReader reader;
+        try
+        {
+            reader = Sep.Reader(o => o with { Unescape = unescape, DisableColCountCheck = true, HasHeader = true })
+                .FromFile(path);
+        }
+        catch (ArgumentException e)  // Sep rejects a header that names a column twice
+        {
+            throw new DataFormatException(path, 1, null, $"bad header: {e.Message}");
+        }
         if (reader.Header.IsEmpty)
         {
             reader.Dispose();
