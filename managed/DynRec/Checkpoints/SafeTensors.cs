@@ -138,6 +138,8 @@ public static class SafeTensors
             throw Bad(path, $"header length {length} exceeds the file size ({file.Length} bytes)");
         var headerBytes = new byte[length];
         file.ReadExactly(headerBytes);
+        // JsonDocument defers UTF-8 checks of strings until they are read: check the whole header first.
+        if (!System.Text.Unicode.Utf8.IsValid(headerBytes)) throw Bad(path, "header is not valid UTF-8");
         JsonDocument doc;
         try
         {
@@ -174,12 +176,12 @@ public static class SafeTensors
                     ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
                     _ => 1,
                 };
-                var expected = shape.Aggregate(1L, (a, d) => a * d) * elementSize;
+                var expected = checked(shape.Aggregate(1L, (a, d) => a * d) * elementSize);
                 if (shape.Any(d => d < 0) || offsets[1] - offsets[0] != expected)
                     throw Bad(path, $"tensor '{prop.Name}': data_offsets span {offsets[1] - offsets[0]} bytes, shape [{string.Join(", ", shape)}] {dtypeName} needs {expected}");
                 entries[prop.Name] = new Entry(dtype, shape, offsets[0], offsets[1]);
             }
-            catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+            catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
             {
                 throw Bad(path, $"'{prop.Name}': malformed header entry ({e.Message})");
             }
