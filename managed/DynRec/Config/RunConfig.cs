@@ -81,6 +81,10 @@ public sealed class RunConfig
         {
             throw new ConfigException($"--set {assignment[..eq]}: cannot parse value '{valueText}': {e.Message}");
         }
+        catch (InvalidOperationException e)  // YamlDotNet's scanner throws this on some malformed input
+        {
+            throw new ConfigException($"--set {assignment[..eq]}: cannot parse value '{valueText}': invalid YAML ({e.Message})");
+        }
         var wrapped = value;
         for (var i = path.Length - 1; i >= 0; i--)
             wrapped = new YamlMappingNode(new KeyValuePair<YamlNode, YamlNode>(new YamlScalarNode(path[i]), wrapped));
@@ -181,6 +185,10 @@ public sealed class RunConfig
         catch (YamlException e)
         {
             throw new ConfigException($"{source} line {e.Start.Line}, column {e.Start.Column}: invalid YAML: {e.Message}");
+        }
+        catch (InvalidOperationException e)  // YamlDotNet's scanner throws this on some malformed input
+        {
+            throw new ConfigException($"{source}: invalid YAML ({e.Message})");
         }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new ConfigException($"{source}: expected a mapping with 'model' and/or 'train' sections");

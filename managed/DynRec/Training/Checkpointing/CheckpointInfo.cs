@@ -38,6 +38,9 @@ public sealed record CheckpointInfo
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        // A damaged sidecar fails here, naming the member, instead of as a null deep inside eval or resume.
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
@@ -54,6 +57,9 @@ public sealed record CheckpointInfo
             throw new InvalidDataException($"{source}: not a valid checkpoint sidecar: {e.Message}");
         }
         if (info == null) throw new InvalidDataException($"{source}: empty checkpoint sidecar");
+        // RespectNullableAnnotations does not reach list elements.
+        if (info.Schema.SparseFields.Contains(null!) || info.Schema.Tasks.Contains(null!) || info.History.Contains(null!))
+            throw new InvalidDataException($"{source}: not a valid checkpoint sidecar: a null entry in schema.sparse_fields, schema.tasks or history");
         if (info.Format != CurrentFormat) throw new InvalidDataException($"{source}: checkpoint format '{info.Format}', this build reads '{CurrentFormat}'");
         return info;
     }
