@@ -307,6 +307,9 @@ TEST(Tbe, ValidationNamesTheOffendingArgument) {
     { Tbe u = t; u.offsets[1] = 1; EXPECT_TRUE(rejected_mentioning(fwd(u), "overlap")); }
     { Tbe u = t; u.offsets[1] = u.numel - 1; EXPECT_TRUE(rejected_mentioning(fwd(u), "table_offsets[1]")); }
     { Tbe u = t; u.batch = 0; EXPECT_TRUE(rejected_mentioning(fwd(u), "batch")); }
+    // A huge bag is rejected before the plan sizes anything by it (abi_fuzz.py found it taking hours).
+    { Tbe u = t; u.bags[1] = int64_t(1) << 40; EXPECT_TRUE(rejected_mentioning(fwd(u), "bag_sizes[1]")); }
+    { Tbe u = t; u.bags[0] = (int64_t(1) << 24) - 1; EXPECT_TRUE(rejected_mentioning(fwd(u), "2^24 id slots")); }
     { Tbe u = t; EXPECT_TRUE(rejected_mentioning(fwd(u, 5), "device")); }
     EXPECT_TRUE(rejected_mentioning(dynrec_tbe_forward(0, nullptr, t.T(), t.rows.data(), t.dims.data(), t.offsets.data(),
                                                    t.F(), t.field_table.data(), t.bags.data(), t.pooling.data(),

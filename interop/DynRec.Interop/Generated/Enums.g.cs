@@ -79,7 +79,8 @@ public enum GatePosition : uint
 /// A batch has num_fields fields; field f looks up table field_table[f]
 /// (several fields may share one table), has bag_sizes[f] id slots per
 /// sample (1 = single-valued, &gt; 1 = multi-hot / sequence) and a pooling mode
-/// pooling[f]. ids is int64 [batch, S], S = sum of bag_sizes, field f&apos;s slots
+/// pooling[f] (at most 2^20 tables and 2^20 fields). ids is int64
+/// [batch, S], S = sum of bag_sizes (at most 2^24), field f&apos;s slots
 /// contiguous and in field order. Id 0 is the padding id of every table:
 /// it reads as a zero vector, is not counted by MEAN, and is never updated.
 /// Any id &lt; 0 or &gt;= table_rows is rejected (INVALID_ARGUMENT naming the

@@ -17,7 +17,9 @@
  * stream). A CUDA call runs on the GPU that owns its pointers (all of them
  * must be on one GPU; a call mixing GPUs is DYNREC_ERR_INVALID_ARGUMENT), so
  * `stream` must belong to that GPU; the calling thread's current device is
- * the same after the call as before it.
+ * the same after the call as before it. A CUDA `workspace` (sized by the
+ * op's *_workspace_size export) must be 16-byte aligned, as cudaMalloc,
+ * PyTorch and TorchSharp allocations are.
  */
 #ifndef DYNREC_DYNREC_H
 #define DYNREC_DYNREC_H
@@ -459,7 +461,8 @@ DYNREC_API dynrec_status dynrec_apg_layer_backward_reference(
  * A batch has num_fields fields; field f looks up table field_table[f]
  * (several fields may share one table), has bag_sizes[f] id slots per
  * sample (1 = single-valued, > 1 = multi-hot / sequence) and a pooling mode
- * pooling[f]. ids is int64 [batch, S], S = sum of bag_sizes, field f's slots
+ * pooling[f] (at most 2^20 tables and 2^20 fields). ids is int64
+ * [batch, S], S = sum of bag_sizes (at most 2^24), field f's slots
  * contiguous and in field order. Id 0 is the padding id of every table:
  * it reads as a zero vector, is not counted by MEAN, and is never updated.
  * Any id < 0 or >= table_rows is rejected (INVALID_ARGUMENT naming the

@@ -47,10 +47,7 @@ void check_ids_cpu(const cpu::TbePlan& p, int64_t batch, const int64_t* ids) {
 #if DYNREC_WITH_CUDA
 void check_workspace_cuda(const cpu::TbePlan& p, int64_t batch, const void* workspace, int64_t workspace_bytes) {
     if (batch * p.slots > int64_t(0x7fffffff)) throw_invalid("batch: batch * S must stay below 2^31 on CUDA");
-    const int64_t need = cuda::tbe_workspace_bytes(p, batch);
-    if (workspace_bytes < need || workspace == nullptr)
-        throw_invalid("workspace: needs " + std::to_string(need) + " bytes (dynrec_tbe_workspace_size), got " +
-                      std::to_string(workspace_bytes));
+    check_workspace("dynrec_tbe_workspace_size", cuda::tbe_workspace_bytes(p, batch), workspace, workspace_bytes);
 }
 #endif
 
@@ -84,7 +81,7 @@ DYNREC_API dynrec_status dynrec_tbe_output_width(int64_t num_tables, const int64
                                                  const int64_t* field_table, const int64_t* bag_sizes,
                                                  const int32_t* pooling, int64_t* width) {
     return guard(__func__, [&] {
-        check_positive("num_tables", num_tables);
+        cpu::check_tbe_counts(num_tables, num_fields);
         check_not_null("table_dims", table_dims);
         check_not_null("width", width);
         // Rows/offsets do not matter for the width: lay the tables out as 1-row tables.
@@ -106,8 +103,7 @@ DYNREC_API dynrec_status dynrec_tbe_workspace_size(int32_t device, int64_t num_t
                                                    const int64_t* bag_sizes, int64_t batch, int64_t* bytes) {
     return guard(__func__, [&] {
         check_device(device);
-        check_positive("num_tables", num_tables);
-        check_positive("num_fields", num_fields);
+        cpu::check_tbe_counts(num_tables, num_fields);
         check_not_null("bag_sizes", bag_sizes);
         check_positive("batch", batch);
         check_not_null("bytes", bytes);

@@ -96,9 +96,7 @@ DYNREC_API dynrec_status dynrec_gate_nu_backward(
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
             const int64_t need = cuda::gate_nu_workspace_bytes(batch, n_hidden, n_out);
-            if (workspace_bytes < need || (need > 0 && workspace == nullptr))
-                throw_invalid("workspace: needs " + std::to_string(need) + " bytes (dynrec_gate_nu_workspace_size), got " +
-                              std::to_string(workspace_bytes));
+            check_workspace("dynrec_gate_nu_workspace_size", need, workspace, workspace_bytes);
             cuda::gate_nu_backward(stream, batch, n_in, n_hidden, n_out, x, w1, w2, gamma, hidden, delta,
                                    grad_delta, grad_x, grad_w1, grad_b1, grad_w2, grad_b2, workspace);
 #endif

@@ -92,9 +92,7 @@ DYNREC_API dynrec_status dynrec_adam_step(int32_t device, void* stream, int64_t 
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
             const int64_t need = cuda::adam_workspace_bytes(num_tensors, numels);
-            if (workspace_bytes < need || workspace == nullptr)
-                throw_invalid("workspace: needs " + std::to_string(need) +
-                              " bytes (dynrec_adam_workspace_size), got " + std::to_string(workspace_bytes));
+            check_workspace("dynrec_adam_workspace_size", need, workspace, workspace_bytes);
             cuda::adam_step(stream, num_tensors, params, grads, exp_avgs, exp_avg_sqs, numels, c, grad_norm_out,
                             workspace);
 #endif

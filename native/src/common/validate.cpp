@@ -58,6 +58,13 @@ void check_workspace(const char* size_export, int64_t need, const void* workspac
     if (workspace_bytes < need || (need > 0 && workspace == nullptr))
         throw_invalid("workspace: needs " + std::to_string(need) + " bytes (" + size_export + "), got " +
                       std::to_string(workspace_bytes) + (workspace ? "" : " and NULL"));
+    // The kernels carve int64 and pointer arrays out of it: a misaligned base would be a
+    // misaligned-address fault on the GPU, which poisons the whole CUDA context.
+    const auto misalignment = reinterpret_cast<uintptr_t>(workspace) % kWorkspaceAlignment;
+    if (need > 0 && misalignment != 0)
+        throw_invalid("workspace: must be " + std::to_string(kWorkspaceAlignment) +
+                      "-byte aligned (as cudaMalloc, PyTorch and TorchSharp allocations are); this address is " +
+                      std::to_string(misalignment) + " bytes past a multiple");
 }
 
 int64_t checked_elements(const char* what, std::initializer_list<int64_t> dims) {

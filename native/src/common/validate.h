@@ -23,7 +23,10 @@ void check_finite(const char* name, float value);
 void check_flag(const char* name, int32_t value);  // 0 or 1
 void check_gate_position(const char* name, int32_t position);
 
-// CUDA entry points: workspace must hold `need` bytes (naming the size export).
+// Alignment every CUDA workspace must have.
+constexpr uintptr_t kWorkspaceAlignment = 16;
+
+// CUDA entry points: workspace must hold `need` bytes (naming the size export) and be aligned.
 void check_workspace(const char* size_export, int64_t need, const void* workspace, int64_t workspace_bytes);
 
 // a * b (* c) with overflow and kMaxElements checks; `what` names the buffer.

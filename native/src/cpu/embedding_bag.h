@@ -23,6 +23,15 @@ struct TbePlan {
     int64_t max_dim = 0;
 };
 
+// Limits of a layout: tables and fields per call, and id slots per sample (the plan keeps
+// host metadata per table, field and slot).
+constexpr int64_t kMaxTables = int64_t(1) << 20;
+constexpr int64_t kMaxFields = int64_t(1) << 20;
+constexpr int64_t kMaxSlots = int64_t(1) << 24;
+
+// num_tables and num_fields positive and within the limits (checked before anything is sized by them).
+void check_tbe_counts(int64_t num_tables, int64_t num_fields);
+
 // Checks the layout (names the offending array and index) and derives the plan.
 TbePlan make_tbe_plan(int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims,
                       const int64_t* table_offsets, int64_t num_fields, const int64_t* field_table,

@@ -14,11 +14,17 @@ namespace {
 std::string at(const char* array, int64_t i) { return std::string(array) + "[" + std::to_string(i) + "]"; }
 }  // namespace
 
+void check_tbe_counts(int64_t num_tables, int64_t num_fields) {
+    check_positive("num_tables", num_tables);
+    check_positive("num_fields", num_fields);
+    if (num_tables > kMaxTables) throw_invalid("num_tables: at most 2^20 tables");
+    if (num_fields > kMaxFields) throw_invalid("num_fields: at most 2^20 fields");
+}
+
 TbePlan make_tbe_plan(int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims,
                       const int64_t* table_offsets, int64_t num_fields, const int64_t* field_table,
                       const int64_t* bag_sizes, const int32_t* pooling, int64_t weights_numel) {
-    check_positive("num_tables", num_tables);
-    check_positive("num_fields", num_fields);
+    check_tbe_counts(num_tables, num_fields);
     check_not_null("table_rows", table_rows);
     check_not_null("table_dims", table_dims);
     check_not_null("table_offsets", table_offsets);
@@ -26,8 +32,6 @@ TbePlan make_tbe_plan(int64_t num_tables, const int64_t* table_rows, const int64
     check_not_null("bag_sizes", bag_sizes);
     check_not_null("pooling", pooling);
     check_non_negative("weights_numel", weights_numel);
-    if (num_tables > (int64_t(1) << 20)) throw_invalid("num_tables: at most 2^20 tables");
-    if (num_fields > (int64_t(1) << 20)) throw_invalid("num_fields: at most 2^20 fields");
     TbePlan p;
     p.num_tables = num_tables;
     p.num_fields = num_fields;
@@ -69,11 +73,15 @@ TbePlan make_tbe_plan(int64_t num_tables, const int64_t* table_rows, const int64
         p.pooling.push_back(pooling[f]);
         p.slot_begin.push_back(p.slots);
         p.col_begin.push_back(p.width);
+        // The plan keeps one host entry per slot: cap the slots before allocating them (a bag of
+        // 2^40 would otherwise pass the element limit and spend hours in push_back).
+        if (bag_sizes[f] > kMaxSlots - p.slots)
+            throw_invalid(at("bag_sizes", f) + ": more than 2^24 id slots per sample in all");
         p.slots += bag_sizes[f];
         p.width += pooling[f] == DYNREC_POOLING_NONE ? checked_elements(at("bag_sizes", f).c_str(), {bag_sizes[f], dim})
                                                      : dim;
-        if (p.slots > kMaxElements || p.width > kMaxElements) throw_invalid("bag_sizes: too many slots or columns");
-        for (int64_t s = 0; s < bag_sizes[f]; ++s) p.slot_field.push_back(f);
+        if (p.width > kMaxElements) throw_invalid("bag_sizes: too many output columns");
+        p.slot_field.insert(p.slot_field.end(), static_cast<size_t>(bag_sizes[f]), f);
     }
     return p;
 }

@@ -12,6 +12,7 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -254,6 +255,25 @@ void adam_chunks(const std::vector<int64_t>& numels, const char* label) {
     release();
 }
 
+// A CUDA workspace off its 16-byte alignment is rejected before any kernel runs (the kernels carve
+// int64 and pointer arrays out of it; abi_fuzz.py found a misaligned plan load under UBSan).
+void misaligned_workspace_rejected() {
+    const std::vector<int64_t> numels{5};
+    float* p = put(random_values(5, 1));
+    const float* g = put(random_values(5, 2));
+    float* m = out(5);
+    float* v = out(5);
+    int64_t ws = 0;
+    ok_status(dynrec_adam_workspace_size(DYNREC_DEVICE_CUDA, 1, numels.data(), &ws), "adam workspace size");
+    char* workspace = reinterpret_cast<char*>(out(size_t(ws / 4 + 8)));
+    const dynrec_status s = dynrec_adam_step(DYNREC_DEVICE_CUDA, nullptr, 1, &p, &g, &m, &v, numels.data(), 1e-3, 0.9,
+                                             0.999, 1e-8, 0.0, 0, 1, 0.0, nullptr, workspace + 4, ws);
+    const bool named = s == DYNREC_ERR_INVALID_ARGUMENT && std::strstr(dynrec_last_error(), "16-byte aligned");
+    report("adam step with a workspace 4 bytes off alignment is rejected", !named,
+           std::string(" status ") + std::to_string(s) + ": " + dynrec_last_error());
+    release();
+}
+
 // gated_linear's fused forward on tile configs the self-test's shapes do not reach.
 void gated_linear_tiles(bool tf32, int64_t T, int64_t B, int64_t ni, int64_t no, int32_t gate, int32_t x_shared,
                         int32_t act, const char* what) {
@@ -300,6 +320,7 @@ int main() {
     tbe_wide(DYNREC_SPARSE_LAZY_ADAM, "lazy_adam step=3");
     adam_chunks({40000, 16384, 16385, 3}, "40000+16384+16385+3");
     adam_chunks({257 * 16384 + 5}, "257*16384+5 (258 chunks)");
+    misaligned_workspace_rejected();
     dynrec_cuda_set_tf32(1);
     std::printf("%d failed\n", g_failures);
     return g_failures == 0 ? 0 : 1;
