@@ -25,6 +25,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 TOLERANCE = 1e-4
+# Per parameter: max|diff| / max(max|expected gradient|, 1e-3 * the largest gradient of any
+# parameter). The floor matters for gradients that are zero in exact arithmetic (M2M's score
+# and key biases cancel in their softmax): there both sides hold only rounding noise.
+GRAD_TOLERANCE = 1e-4
 
 # ---------------------------------------------------------------- safetensors
 
@@ -473,7 +477,36 @@ def main(argv=None):
         print(f"{args.model} vs {key}: max abs diff {diff:.3e}, max rel diff {rel:.3e} "
               f"(max |expected| {scale:.3e}) {verdict}")
         ok = ok and rel <= TOLERANCE
+    if "probe" in batch:
+        ok = compare_gradients(args.model, model, batch) and ok
     return 0 if ok else 1
+
+
+def compare_gradients(name, model, batch):
+    """Gradients of sum(logits * probe) by torch.autograd on these modules vs the ones
+    DynRec's native backward produced (grad.<parameter> in the batch file)."""
+    model.zero_grad()
+    (model(batch["sparse"], batch.get("sequence")) * batch["probe"]).sum().backward()
+    ok, worst, checked = True, (0.0, ""), 0
+    scale = max((v.double().abs().max().item() for k, v in batch.items() if k.startswith("grad.") and v.numel()),
+                default=1.0)
+    for pname, p in model.named_parameters():
+        expected = batch.get("grad." + pname)
+        got = p.grad if p.grad is not None else torch.zeros_like(p)
+        if expected is None:
+            if got.abs().max().item() > 0:
+                print(f"FAIL: {pname}: torch has a gradient, DynRec none")
+                ok = False
+            continue
+        checked += 1
+        denom = max(expected.double().abs().max().item() if expected.numel() else 0.0, 1e-3 * scale, 1e-12)
+        rel = (got.double() - expected.double()).abs().max().item() / denom
+        worst = max(worst, (rel, pname))
+        if rel > GRAD_TOLERANCE:
+            print(f"FAIL: gradient of {pname}: max rel diff {rel:.3e} (tolerance {GRAD_TOLERANCE:g})")
+            ok = False
+    print(f"{name} gradients: {checked} parameters, worst max rel diff {worst[0]:.3e} ({worst[1]})")
+    return ok
 
 
 if __name__ == "__main__":

@@ -46,11 +46,21 @@ public class PyTorchParityTests
             return model.forward(batch).detach().clone();
         }
 
-        var files = Write(model, batch, name, new()
+        var expected = new Dictionary<string, Tensor>
         {
             ["expected_logits"] = Logits(Kernels.Native),
             ["expected_logits_reference"] = Logits(Kernels.Reference),
-        });
+        };
+        // Gradients of sum(logits * probe) through the native kernels' backward, for the
+        // script to compare with torch.autograd on its own modules.
+        model.Kernels = Kernels.Native;
+        var probe = randn(expected["expected_logits"].shape, generator: new Generator(23));
+        model.zero_grad();
+        (model.forward(batch) * probe).sum().backward();
+        expected["probe"] = probe;
+        foreach (var (param, p) in model.named_parameters())
+            if (p.grad is { } g) expected["grad." + param] = g.detach().clone();
+        var files = Write(model, batch, name, expected);
         var (code, output) = RunScript(python, name, files);
         TestContext.Out.WriteLine(output);
         Assert.That(code, Is.Zero, $"torch_models.py --model {name} failed:\n{output}");
