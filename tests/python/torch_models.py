@@ -315,7 +315,7 @@ class APG(nn.Module):
         return self.heads.logits([x] * len(self.schema.tasks))
 
 
-# ------------------------------------------------------------------------- DNN
+# ------------------------------------------------- DNN, shared-bottom, MMoE (baselines)
 
 class DNN(nn.Module):
     def __init__(self, schema, o):
@@ -430,7 +430,52 @@ class M2M(nn.Module):
         return self.heads.logits(outputs)
 
 
-MODELS = {"pepnet": PEPNet, "apg": APG, "dnn": DNN, "m2m": M2M}
+class SharedBottom(nn.Module):
+    """One MLP shared by the tasks, then a tower MLP and a head per task."""
+
+    def __init__(self, schema, o):
+        super().__init__()
+        dim = o["emb_dim"]
+        self.schema = schema
+        self.embeddings = field_embeddings(schema, dim)
+        self.bottom = Mlp(dnn_width(schema, dim), o["bottom_units"], o["activation"], o["dropout"])
+        self.towers = nn.ModuleList(
+            Mlp(o["bottom_units"][-1], o["tower_units"], o["activation"], o["dropout"]) for _ in schema.tasks)
+        self.heads = Heads(len(schema.tasks), o["tower_units"][-1])
+
+    def forward(self, sparse, sequence):
+        fields, seq = embed(self.embeddings, self.schema, sparse, sequence)
+        shared = self.bottom(dnn_input(self.schema, fields, seq, sequence))
+        return self.heads.logits([tower(shared) for tower in self.towers])
+
+
+class MMoE(nn.Module):
+    """Expert MLPs; per task a softmax gate (MLP + Linear) mixes them, then a tower and a head."""
+
+    def __init__(self, schema, o):
+        super().__init__()
+        dim, act, drop = o["emb_dim"], o["activation"], o["dropout"]
+        width = dnn_width(schema, dim)
+        self.schema = schema
+        self.embeddings = field_embeddings(schema, dim)
+        self.experts = nn.ModuleList(Mlp(width, o["expert_units"], act, drop) for _ in range(o["num_experts"]))
+        self.gates = nn.ModuleList(Mlp(width, o["gate_units"], act, drop) for _ in schema.tasks)
+        self.gate_outputs = nn.ModuleList(nn.Linear(o["gate_units"][-1], o["num_experts"]) for _ in schema.tasks)
+        self.towers = nn.ModuleList(Mlp(o["expert_units"][-1], o["tower_units"], act, drop) for _ in schema.tasks)
+        self.heads = Heads(len(schema.tasks), o["tower_units"][-1])
+
+    def forward(self, sparse, sequence):
+        fields, seq = embed(self.embeddings, self.schema, sparse, sequence)
+        x = dnn_input(self.schema, fields, seq, sequence)
+        experts = torch.stack([e(x) for e in self.experts], 1)  # [B, E, H]
+        reps = []
+        for gate, out, tower in zip(self.gates, self.gate_outputs, self.towers):
+            weights = torch.softmax(out(gate(x)), 1).unsqueeze(-1)  # [B, E, 1]
+            reps.append(tower((weights * experts).sum(1)))
+        return self.heads.logits(reps)
+
+
+MODELS = {"pepnet": PEPNet, "apg": APG, "dnn": DNN, "m2m": M2M, "shared_bottom": SharedBottom, "mmoe": MMoE}
 
 
 # ------------------------------------------------------------------------- CLI
