@@ -6,7 +6,12 @@ using nietras.SeparatedValues;
 
 namespace DynRec.Cli.Commands;
 
-/// <summary>`dynrec predict`: one CSV row per data row (row_id, user_id, then one probability column per task).</summary>
+/// <summary>
+/// `dynrec predict`: one CSV row per data row: row_id (row of the split), the
+/// row's keys in the source log (raw user_id, video_id, time_ms, date and the
+/// scenario field, e.g. tab) so it joins back to the log, one probability
+/// column per task, then each task's label.
+/// </summary>
 public static class PredictCommand
 {
     public sealed record Arguments(string Checkpoint, string Data, string Split, string Out, string Device, string Kernels, string? Model, int BatchSize);
@@ -35,18 +40,28 @@ public static class PredictCommand
         var (model, _, _) = services.LoadTrained(a.Checkpoint, data.Schema, a.Model, device, kernels);
         using (model)
         {
-            var p = Evaluator.Predict(model, data.Split(a.Split), a.BatchSize, device);
+            var source = data.Split(a.Split);
+            var p = Evaluator.Predict(model, source, a.BatchSize, device);
+            var scenarioColumn = source.Schema.ScenarioField;
+            static string Text(long v) => v.ToString(CultureInfo.InvariantCulture);
             AtomicFile.Write(a.Out, stream =>
             {
                 using var text = new StreamWriter(stream, leaveOpen: true);
                 using var writer = Sep.New(',').Writer(o => o with { Escape = true }).To(text);
                 for (var r = 0; r < p.Rows; r++)
                 {
+                    var key = source.KeyOf(r);
                     using var row = writer.NewRow();
-                    row["row_id"].Set(r.ToString(CultureInfo.InvariantCulture));
-                    row["user_id"].Set(p.UserIds[r].ToString(CultureInfo.InvariantCulture));
+                    row["row_id"].Set(Text(r));
+                    row["user_id"].Set(Text(key.UserId));
+                    row["video_id"].Set(Text(key.VideoId));
+                    row["time_ms"].Set(Text(key.TimeMs));
+                    row["date"].Set(Text(key.Date));
+                    row[scenarioColumn].Set(Text(key.Scenario));
                     for (var t = 0; t < p.Tasks.Count; t++)
                         row[p.Tasks[t]].Set(p.Probabilities[t][r].ToString("R", CultureInfo.InvariantCulture));
+                    for (var t = 0; t < p.Tasks.Count; t++)
+                        row[p.Tasks[t] + "_label"].Set(Text((long)p.Labels[t][r]));
                 }
             });
             Console.WriteLine($"wrote {p.Rows} rows x {p.Tasks.Count} task(s) to {a.Out}");

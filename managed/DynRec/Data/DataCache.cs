@@ -17,7 +17,7 @@ namespace DynRec.Data;
 /// </summary>
 public static class DataCache
 {
-    public const int FormatVersion = 3;
+    public const int FormatVersion = 4;
     private const string Magic = "DYNRECDC";
 
     /// <summary>The cache key of a set of source files under some options.</summary>
@@ -54,8 +54,9 @@ public static class DataCache
             if (r.ReadString() != key) return null;
             var schema = ReadSchema(r);
             var info = new DataInfo(r.ReadString(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
-            var train = ReadDataset(r, schema);
-            var test = ReadDataset(r, schema);
+            var keys = new EntityKeys(ReadArray<long>(r), ReadArray<long>(r), ReadArray<long>(r));
+            var train = ReadDataset(r, schema, keys);
+            var test = ReadDataset(r, schema, keys);
             return new DataSplit(schema, train, test, info) { FromCache = true };
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidDataException)
@@ -81,6 +82,8 @@ public static class DataCache
                 var i = split.Info;
                 w.Write(i.Source); w.Write(i.RowsRead); w.Write(i.RowsDroppedByTab);
                 w.Write(i.Users); w.Write(i.Videos); w.Write(i.Authors); w.Write(i.TestDate);
+                var keys = split.Train.Keys;
+                WriteArray<long>(w, keys.UserIds); WriteArray<long>(w, keys.VideoIds); WriteArray<long>(w, keys.ScenarioValues);
                 WriteDataset(w, split.Train);
                 WriteDataset(w, split.Test);
                 w.Flush();
@@ -159,10 +162,11 @@ public static class DataCache
         WriteArray<int>(w, d.UserTable);
         WriteArray<int>(w, d.ItemTable);
         WriteArray<int>(w, d.Sequences);
+        WriteArray<long>(w, d.TimeMs);
         if (d.Oracle != null) foreach (var c in d.Oracle) WriteArray<float>(w, c);
     }
 
-    private static Dataset ReadDataset(BinaryReader r, FeatureSchema s)
+    private static Dataset ReadDataset(BinaryReader r, FeatureSchema s, EntityKeys keys)
     {
         var rows = r.ReadInt32();
         var userFields = r.ReadInt32();
@@ -172,13 +176,14 @@ public static class DataCache
         var userTable = ReadArray<int>(r);
         var itemTable = ReadArray<int>(r);
         var sequences = ReadArray<int>(r);
+        var timeMs = ReadArray<long>(r);
         float[][]? oracle = null;
         if (hasOracle)
         {
             oracle = new float[s.Tasks.Count][];
             for (var t = 0; t < oracle.Length; t++) oracle[t] = ReadArray<float>(r);
         }
-        return new Dataset(s, userFields, itemFields, rows, rowData, userTable, itemTable, sequences, oracle);
+        return new Dataset(s, userFields, itemFields, rows, rowData, userTable, itemTable, sequences, oracle, keys, timeMs);
     }
 
     /// <summary>

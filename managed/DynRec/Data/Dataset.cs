@@ -22,8 +22,10 @@ public sealed class Dataset : DynRec.Training.IBatchSource
     /// <param name="rowData">[rows * RowStride]: user entity, item entity, sequence group, scenario, date (yyyymmdd), context ids, labels (0/1).</param>
     /// <param name="sequences">[groups * L] (most recent first, 0-padded); empty when the schema has no sequence.</param>
     /// <param name="oracle">oracle[task][row]: planted true probabilities (synthetic data), or null.</param>
+    /// <param name="keys">raw user_id / video_id / tab behind the user and item entities and scenarios.</param>
+    /// <param name="timeMs">[rows]: each row's time_ms in the source log.</param>
     public Dataset(FeatureSchema schema, int userFieldCount, int itemFieldCount, int rows, int[] rowData,
-        int[] userTable, int[] itemTable, int[] sequences, float[][]? oracle)
+        int[] userTable, int[] itemTable, int[] sequences, float[][]? oracle, EntityKeys keys, long[] timeMs)
     {
         Schema = schema;
         UserFieldCount = userFieldCount;
@@ -39,6 +41,7 @@ public sealed class Dataset : DynRec.Training.IBatchSource
         if (seqLength > 0 && sequences.Length % seqLength != 0) throw new ArgumentException("sequences must hold whole sequences");
         if (oracle != null && (oracle.Length != schema.Tasks.Count || oracle.Any(c => c.Length != rows)))
             throw new ArgumentException("oracle must have one column of rows per task");
+        if (timeMs.Length != rows) throw new ArgumentException($"timeMs must have one entry per row ({rows}), got {timeMs.Length}");
         UserIdField = schema.IndexOf("user_id");
         if (UserIdField < 0 || UserIdField >= userFieldCount) throw new ArgumentException("user_id must be one of the user fields");
         Rows = rows;
@@ -47,8 +50,13 @@ public sealed class Dataset : DynRec.Training.IBatchSource
         ItemTable = itemTable;
         Sequences = sequences;
         Oracle = oracle;
+        Keys = keys;
+        TimeMs = timeMs;
         var users = userTable.Length / userFieldCount;
         var items = itemFieldCount == 0 ? 0 : itemTable.Length / itemFieldCount;
+        if (keys.UserIds.Length != users || keys.VideoIds.Length != items || keys.ScenarioValues.Length != schema.ScenarioCount)
+            throw new ArgumentException($"entity keys ({keys.UserIds.Length} users, {keys.VideoIds.Length} videos, {keys.ScenarioValues.Length} scenarios) "
+                + $"do not match the tables ({users} users, {items} videos, {schema.ScenarioCount} scenarios)");
         var groups = seqLength == 0 ? 0 : sequences.Length / seqLength;
         for (var r = 0; r < rows; r++)
         {
@@ -67,6 +75,10 @@ public sealed class Dataset : DynRec.Training.IBatchSource
     /// <summary>Oracle[task][row]: the planted true probability (synthetic data), or null.</summary>
     public float[][]? Oracle { get; }
 
+    /// <summary>The raw values behind the entity and scenario indices (shared with the other split).</summary>
+    public EntityKeys Keys { get; }
+
+    internal long[] TimeMs { get; }
     internal int RowStride { get; }
     internal int UserIdField { get; }
     internal int[] RowData { get; }
@@ -106,6 +118,13 @@ public sealed class Dataset : DynRec.Training.IBatchSource
     }
 
     public int ScenarioOf(int row) => RowData[row * RowStride + RowScenario];
+
+    public RowKey KeyOf(int row)
+    {
+        var d = RowData.AsSpan(row * RowStride, RowStride);
+        return new RowKey(Keys.UserIds[d[RowUser]], ItemFieldCount == 0 ? 0 : Keys.VideoIds[d[RowItem]], TimeMs[row], d[RowDate],
+            Keys.ScenarioValues[d[RowScenario]]);
+    }
     public int DateOf(int row) => RowData[row * RowStride + RowDate];
     public int UserIdOf(int row) => UserTable[RowData[row * RowStride + RowUser] * UserFieldCount + UserIdField];
 

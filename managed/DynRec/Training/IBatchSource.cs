@@ -22,5 +22,8 @@ public interface IBatchSource
     /// </summary>
     float[][]? Oracle { get; }
 
+    /// <summary>Row <paramref name="row"/>'s identity in the source log (raw user_id, video_id, time_ms, date, tab).</summary>
+    RowKey KeyOf(int row);
+
     Batch GetBatch(ReadOnlySpan<int> rows, Device? device = null);
 }

@@ -117,10 +117,21 @@ public class TrainingCommandsTests
         result = Run("predict", "--checkpoint", Path.Combine(run, "checkpoints", "last"), "--out", csv);
         Assert.That(result.Code, Is.Zero, result.Error);
         var lines = File.ReadAllLines(csv);
-        Assert.That(lines[0], Is.EqualTo("row_id,user_id,is_click,long_view"));
+        Assert.That(lines[0], Is.EqualTo("row_id,user_id,video_id,time_ms,date,tab,is_click,long_view,is_click_label,long_view_label"));
         Assert.That(lines, Has.Length.EqualTo(201));
-        var p = double.Parse(lines[1].Split(',')[2], System.Globalization.CultureInfo.InvariantCulture);
-        Assert.That(p, Is.InRange(0.0, 1.0));
+        var test = new FakeBatchSource(200, 2);
+        using (var batch = test.GetBatch(Enumerable.Range(0, 200).ToArray()))
+        {
+            var y = batch.Labels.data<float>().ToArray();
+            for (var r = 0; r < 200; r++)
+            {
+                var cells = lines[r + 1].Split(',');
+                var k = test.KeyOf(r);
+                Assert.That(cells[..6], Is.EqualTo(new[] { $"{r}", $"{k.UserId}", $"{k.VideoId}", $"{k.TimeMs}", $"{k.Date}", $"{k.Scenario}" }), $"row {r} keys");
+                Assert.That(double.Parse(cells[6], System.Globalization.CultureInfo.InvariantCulture), Is.InRange(0.0, 1.0));
+                Assert.That(cells[8..], Is.EqualTo(new[] { $"{y[r * 2]}", $"{y[r * 2 + 1]}" }), $"row {r} labels");
+            }
+        }
 
         AssertUserError(Run("eval", "--checkpoint", run, "--model", "pepnet"), "holds a 'dnn' model, not 'pepnet'");
         var noData = new TrainingServices { LoadData = _ => throw new InvalidOperationException("data loaded"), BuildModel = FakeModel.Builder };

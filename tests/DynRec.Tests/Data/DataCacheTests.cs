@@ -32,6 +32,7 @@ public class DataCacheTests
             for (var f = 0; f < parsed.Schema.SparseFields.Count; f++) Assert.That(b.Column(f), Is.EqualTo(a.Column(f)));
             for (var t = 0; t < parsed.Schema.Tasks.Count; t++) Assert.That(b.LabelColumn(t), Is.EqualTo(a.LabelColumn(t)));
             for (var r = 0; r < a.Rows; r++) Assert.That(b.SequenceOf(r).ToArray(), Is.EqualTo(a.SequenceOf(r).ToArray()));
+            for (var r = 0; r < a.Rows; r++) Assert.That(b.KeyOf(r), Is.EqualTo(a.KeyOf(r)));
         }
     }
 

@@ -54,6 +54,22 @@ public class KuaiRandLoaderTests
     }
 
     [Test]
+    public void RowKeysAreTheRawLogValues()
+    {
+        // Test rows (date 0410, tab 5 dropped): the log's own user_id, video_id, time_ms, date and tab,
+        // including user 40 and video 400 that are outside the train vocabularies (encoded 0).
+        Assert.That(Enumerable.Range(0, _split.Test.Rows).Select(_split.Test.KeyOf), Is.EqualTo(new[]
+        {
+            new RowKey(10, 400, 1649602800000, 20220410, 0),
+            new RowKey(20, 100, 1649520000000, 20220410, 2),
+            new RowKey(40, 200, 1649571300000, 20220410, 1),
+        }));
+        Assert.That(Test("user_id")[2], Is.Zero);
+        Assert.That(_split.Train.KeyOf(3), Is.EqualTo(new RowKey(10, 300, 1649469600000, 20220409, 4)));
+        Assert.That(_split.Train.KeyOf(4), Is.EqualTo(new RowKey(30, 200, 1649475000000, 20220409, 6)));
+    }
+
+    [Test]
     public void TabsBecomeScenariosZeroToFourAndTheTabField()
     {
         Assert.That(_split.Train.ScenarioColumn(), Is.EqualTo(new[] { 0, 1, 2, 3, 4, 0 }));

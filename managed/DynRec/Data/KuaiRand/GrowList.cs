@@ -46,6 +46,9 @@ internal sealed class IdInterner
     }
 
     public long Raw(int dense) => _raw[dense];
+
+    /// <summary>The raw value of every dense index (a new array).</summary>
+    public long[] RawValues() => _raw.ToArray();
 }
 
 /// <summary>Maps string values (looked up by span, no allocation on a hit) to codes 0..Count-1.</summary>

@@ -206,9 +206,11 @@ public static class KuaiRandPreprocessor
             DistinctAuthors(videoDense, videoRow, authorDenseOfRow), testDate);
         var fu = userIds.Count;
         var fi = itemIds.Count;
+        var keys = new EntityKeys(raw.Users.RawValues(), raw.Videos.RawValues(), KuaiRandColumns.KeptTabs.Select(t => (long)t).ToArray());
+        long[] TimesOf(int[] rows) => rows.Select(r => raw.TimeMs[r]).ToArray();
         return new DataSplit(schema,
-            new Dataset(schema, fu, fi, nTrain, RowData(trainRows), userTable, itemTable, sequences, null),
-            new Dataset(schema, fu, fi, nTest, RowData(testRows), userTable, itemTable, sequences, oracle),
+            new Dataset(schema, fu, fi, nTrain, RowData(trainRows), userTable, itemTable, sequences, null, keys, TimesOf(trainRows)),
+            new Dataset(schema, fu, fi, nTest, RowData(testRows), userTable, itemTable, sequences, oracle, keys, TimesOf(testRows)),
             info);
     }
 
