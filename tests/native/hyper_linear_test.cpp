@@ -97,6 +97,11 @@ std::vector<Case> odd_cases() {
         }
     cases.push_back({33, 1, 1, 1, DYNREC_ACT_TANH, 7});
     cases.push_back({33, 1, 1, 1, DYNREC_ACT_NONE, 0});
+    // The weight-gradient GEMM has two orientations (weight_grad_by_rows in
+    // hyper_linear.cpp); the shapes above reach both (13->37 cond 5: rows,
+    // 37->13 cond 16: columns), and so do these two at APG / M2M-like sizes.
+    cases.push_back({67, 64, 64, 16, DYNREC_ACT_RELU, 7});  // rows
+    cases.push_back({67, 40, 1, 9, DYNREC_ACT_NONE, 7});    // columns (n_out = 1)
     return cases;
 }
 

@@ -13,8 +13,10 @@
 //             y_i[b] = act(sum_c z~_ic T_i[(c,b)] + c_b[b])            (epilogue)
 //   backward: R_i[(c,a)] = gpre_i . P[a, c, :]  (GEMM, K = n_out)
 //             grad_x_ia = sum_c z~_ic R_i[(c,a)],  grad_z_ic = sum_a x~_ia R_i[(c,a)]
-//             [grad_g_w | grad_g_b | grad_c_w] = z~^T (x~ (x) gpre)     (GEMM, K = batch, the
-//             outer product formed one B sliver at a time, in L1)
+//             [grad_g_w | grad_g_b | grad_c_w] = z~^T (x~ (x) gpre)     (GEMM, K = batch,
+//             oriented by weight_grad_by_rows: either rows (z~ (x) x~) times gpre, or
+//             z~^T times columns (x~ (x) gpre); the outer product is formed one
+//             sliver at a time, in L1)
 //             grad_c_b = column sums of gpre (deterministic).
 // Threads split batch row blocks (forward, R) or output column slivers
 // (parameter gradients); every output is summed in a fixed order, so results
@@ -106,6 +108,35 @@ struct OuterProductB {
     }
 };
 
+// op(A)[(c - c_lo) * na + (a - a_lo), i] = z~[i, c] * x~[i, a]: the outer
+// product z~ (x) x~ with rows c-major, one row sliver at a time (an 8-wide
+// multiply per sample when the sliver stays inside one c and inside x).
+struct CondInputOuterA {
+    const float *x, *z;
+    int64_t n_in, n_cond, c_lo, a_lo, na;
+    float zt(int64_t i, int64_t c) const { return c < n_cond ? z[i * n_cond + c] : 1.0f; }
+    float xt(int64_t i, int64_t a) const { return a < n_in ? x[i * n_in + a] : 1.0f; }
+    void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
+        for (int64_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
+            const int64_t row0 = i0 + ir, mr = std::min(MR, mc - ir);
+            const int64_t c = c_lo + row0 / na, a0 = a_lo + row0 % na;
+            if (row0 % na + mr <= na && a0 + mr <= n_in) {
+                for (int64_t p = 0; p < kc; ++p) {
+                    const int64_t i = p0 + p;
+                    const float zc = zt(i, c);
+                    const float* xr = x + i * n_in + a0;
+                    float* d = dst + p * MR;
+                    for (int64_t r = 0; r < mr; ++r) d[r] = zc * xr[r];
+                    for (int64_t r = mr; r < MR; ++r) d[r] = 0.0f;
+                }
+                continue;
+            }
+            gemm::pack_a_by([&](int64_t row, int64_t i) { return zt(i, c_lo + row / na) * xt(i, a_lo + row % na); },
+                            row0, mr, p0, kc, dst);
+        }
+    }
+};
+
 // sum_k a[k] b[k] with 16 independent partial sums: vectorizes without
 // -ffast-math, and the summation order is fixed (deterministic).
 inline float dot_lanes(const float* a, const float* b, int64_t n) {
@@ -133,6 +164,19 @@ struct BilinearWeights {
 };
 
 }  // namespace
+
+// Padded micro-kernel work of each orientation plus the cost of forming its
+// outer-product operand: ~15 kernel FMAs per formed element (perf profile of
+// the M2M training step on AVX-512). Columns form x~ (x) gpre (n_a * n_out per
+// sample) for round_up(n_z, MR) rows; rows form z~ (x) x~ (n_z * n_a per
+// sample) against n_out columns.
+bool weight_grad_by_rows(int64_t n_z, int64_t n_a, int64_t n_out) {
+    constexpr int64_t kFormCost = 15;
+    using gemm::round_up;
+    const int64_t columns = round_up(n_z, MR) * round_up(n_a * n_out, NR) + kFormCost * n_a * n_out;
+    const int64_t rows = round_up(n_z * n_a, MR) * round_up(n_out, NR) + kFormCost * n_z * n_a + n_out;
+    return rows < columns;
+}
 
 void hyper_linear_forward(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                           const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y) {
@@ -228,30 +272,40 @@ void hyper_linear_backward_pre(const HyperLinearShape& s, const float* x, const 
     }
 
     if (g.g_w || g.g_b || g.c_w) {
-        // C[c - c_lo, (a - a_lo)*n_out + b] = sum_i z~_ic x~_ia gpre_ib for the
-        // requested blocks: c < n_cond & a < n_in -> grad_g_w, c = n_cond -> grad_g_b,
-        // a = n_in -> grad_c_w.
+        // W~[c, a, b] = sum_i z~_ic x~_ia gpre_ib for the requested blocks:
+        // c < n_cond & a < n_in -> grad_g_w, c = n_cond -> grad_g_b, a = n_in -> grad_c_w.
         const int64_t c_lo = (g.g_w || g.c_w) ? 0 : nc, c_hi = nc + (g.g_b ? 1 : 0);
         const int64_t a_lo = (g.g_w || g.g_b) ? 0 : nin, a_hi = nin + (g.c_w ? 1 : 0);
-        const int64_t M = c_hi - c_lo, N = (a_hi - a_lo) * nout;
-        std::vector<float> C(static_cast<size_t>(M * N));
-        gemm::gemm_small_m(M, N, B, CondTransposedA{z, nc, c_lo}, OuterProductB{x, gpre, nin, nout, a_lo}, C.data(),
-                           N);
-        auto at = [&](int64_t c, int64_t a, int64_t b) { return C[(c - c_lo) * N + (a - a_lo) * nout + b]; };
-        if (g.g_w)
-            parallel_for(0, nin, 4, [&](int64_t a0, int64_t a1) {
-                for (int64_t a = a0; a < a1; ++a)
-                    for (int64_t b = 0; b < nout; ++b) {
-                        float* dst = g.g_w + (a * nout + b) * nc;
-                        for (int64_t c = 0; c < nc; ++c) dst[c] = at(c, a, b);
-                    }
+        const int64_t M = c_hi - c_lo, NA = a_hi - a_lo;
+        // Stores W~[c, a, 0..n_out) into whichever gradient (c, a) belongs to.
+        auto store = [&](int64_t c, int64_t a, const float* w) {
+            if (a < nin && c < nc) {
+                if (g.g_w)
+                    for (int64_t b = 0; b < nout; ++b) g.g_w[(a * nout + b) * nc + c] = w[b];
+            } else if (a < nin) {
+                if (g.g_b) std::memcpy(g.g_b + a * nout, w, static_cast<size_t>(nout) * sizeof(float));
+            } else if (c < nc && g.c_w) {
+                for (int64_t b = 0; b < nout; ++b) g.c_w[b * nc + c] = w[b];
+            }
+        };
+        // Oriented by the op's shape, not by which gradients are asked for, so
+        // a gradient's bits do not depend on the NULL pattern of the others.
+        if (weight_grad_by_rows(nc + (g_b ? 1 : 0), nin + (c_w ? 1 : 0), nout)) {
+            gemm::gemm_rows(M * NA, nout, B, CondInputOuterA{x, z, nin, nc, c_lo, a_lo, NA},
+                            gemm::StridedB{gpre, nout, false},
+                            [&](int64_t r0, int64_t rows, const float* tile, int64_t ldt) {
+                                for (int64_t r = 0; r < rows; ++r)
+                                    store(c_lo + (r0 + r) / NA, a_lo + (r0 + r) % NA, tile + r * ldt);
+                            });
+        } else {
+            const int64_t N = NA * nout;
+            std::vector<float> C(static_cast<size_t>(M * N));
+            gemm::gemm_small_m(M, N, B, CondTransposedA{z, nc, c_lo}, OuterProductB{x, gpre, nin, nout, a_lo},
+                               C.data(), N);
+            parallel_for(0, M * NA, 16, [&](int64_t r0, int64_t r1) {
+                for (int64_t r = r0; r < r1; ++r) store(c_lo + r / NA, a_lo + r % NA, C.data() + r * nout);
             });
-        if (g.g_b)
-            for (int64_t a = 0; a < nin; ++a)
-                for (int64_t b = 0; b < nout; ++b) g.g_b[a * nout + b] = at(nc, a, b);
-        if (g.c_w)
-            for (int64_t b = 0; b < nout; ++b)
-                for (int64_t c = 0; c < nc; ++c) g.c_w[b * nc + c] = at(c, nin, b);
+        }
     }
     if (g.c_b) column_sums(B, nout, gpre, g.c_b);
 }

@@ -36,4 +36,10 @@ void hyper_linear_backward_pre_reference(const HyperLinearShape& s, const float*
                                          const float* g_w, const float* g_b, const float* c_w, const float* gpre,
                                          const HyperLinearGrads& grads);
 
+// Orientation of the weight-gradient GEMM for n_z rows of z~ (n_cond, +1 with
+// the g_b bias), n_a of x~ (n_in, +1 with c_w) and n_out: true = the rows of
+// z~ (x) x~ times gpre, false = z~^T times x~ (x) gpre. Exposed so tests can
+// check that their shapes reach both.
+bool weight_grad_by_rows(int64_t n_z, int64_t n_a, int64_t n_out);
+
 }  // namespace dynrec::cpu
