@@ -11,8 +11,8 @@ TrainingServices.Default = new TrainingServices
     LoadData = request =>
     {
         // Progress of generation/parsing goes to stderr so stdout stays the metrics.
-        var split = DataSource.Load(request.Data, new LoadOptions { Log = message => Console.Error.WriteLine(message) });
-        return new LoadedData(split.Schema, split.Train, split.Test);
+        var split = DataSource.Load(request.Data, new LoadOptions { Encoding = request.Encoding, Log = message => Console.Error.WriteLine(message) });
+        return new LoadedData(split.Schema, split.Train, split.Test, encoding: split.Encoding);
     },
     BuildModel = ModelFactory.Create,
 };

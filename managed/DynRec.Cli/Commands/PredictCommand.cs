@@ -36,7 +36,7 @@ public static class PredictCommand
     public static int Run(Arguments a, TrainingServices services)
     {
         var (device, kernels) = TrainingServices.CheckInferenceOptions(a.Device, a.Kernels, a.BatchSize, a.Split, a.Checkpoint, a.Model);
-        using var data = services.Load(a.Data);
+        using var data = services.Load(a.Data, TrainingServices.EncodingOf(a.Checkpoint));
         var (model, _, _) = services.LoadTrained(a.Checkpoint, data.Schema, a.Model, device, kernels);
         using (model)
         {

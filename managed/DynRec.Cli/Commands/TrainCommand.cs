@@ -1,5 +1,6 @@
 using System.CommandLine;
 using DynRec.Config;
+using DynRec.Data;
 using DynRec.Training;
 using DynRec.Training.Checkpointing;
 using TorchSharp;
@@ -46,6 +47,7 @@ public static class TrainCommand
         var overrides = TrainingOptionParsing.Overrides(a.Sets, a.Epochs, a.Seed);
 
         Checkpoint? resumeFrom = null;
+        FeatureEncoding? encoding = null;
         RunConfig config;
         string outDir;
         if (a.Resume)
@@ -59,6 +61,7 @@ public static class TrainCommand
             if (a.Model != null && a.Model != resumeFrom.Info.Model)
                 throw new UserException($"--resume: the checkpoint in {outDir} is of model '{resumeFrom.Info.Model}', not '{a.Model}'");
             config = RunConfig.LoadText(resumeFrom.Info.Model, resumeFrom.Info.ConfigYaml, Path.Combine(last, CheckpointStore.InfoFile), overrides);
+            encoding = TrainingServices.EncodingOf(last);  // the ids the run was trained with, whatever --data holds now
         }
         else
         {
@@ -71,7 +74,7 @@ public static class TrainCommand
         try
         {
             random.manual_seed(config.Train.Seed);
-            using var data = services.Load(a.Data);
+            using var data = services.Load(a.Data, encoding);
             var model = services.BuildModel(config.ModelName, data.Schema, config.Model, kernels);
             model.Kernels = kernels;
             model.to(device);
@@ -80,7 +83,7 @@ public static class TrainCommand
             RunOutputs.WriteConfig(outDir, config);
             Console.WriteLine($"training {config.ModelName} ({kernels.ToString().ToLowerInvariant()} kernels, {device.type.ToString().ToLowerInvariant()}) on {a.Data}: " +
                               $"{data.Train.Rows} train rows, {data.Test.Rows} test rows -> {outDir}");
-            var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"));
+            var store = TrainingServices.StoreFor(outDir, data.Encoding);
             var result = TrainingConsole.WithProgress(config.Train.LogEverySeconds,
                 progress => new Trainer(model, config, optimizer, device, progress).Fit(data.Train, data.Test, store, resumeFrom));
             if (result.BestMetrics != null)

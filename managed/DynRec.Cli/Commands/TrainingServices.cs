@@ -11,12 +11,17 @@ namespace DynRec.Cli.Commands;
 
 /// <summary>What the train/eval/predict/bench commands ask of the data layer.</summary>
 /// <param name="Data">"synthetic" or a KuaiRand folder (already checked to exist).</param>
-public sealed record DataRequest(string Data);
+/// <param name="Encoding">encode with this (a checkpoint's) instead of learning from the data's train rows.</param>
+public sealed record DataRequest(string Data, FeatureEncoding? Encoding = null);
 
 /// <summary>A loaded data set: its schema and the train/test splits (the test split is the last date).</summary>
-public sealed class LoadedData(FeatureSchema schema, IBatchSource train, IBatchSource test, IDisposable? owner = null) : IDisposable
+public sealed class LoadedData(FeatureSchema schema, IBatchSource train, IBatchSource test, IDisposable? owner = null,
+    FeatureEncoding? encoding = null) : IDisposable
 {
     public FeatureSchema Schema { get; } = schema;
+
+    /// <summary>The encoding the ids were made with (saved with every checkpoint); null when the source has none.</summary>
+    public FeatureEncoding? Encoding { get; } = encoding;
     public IBatchSource Train { get; } = train;
     public IBatchSource Test { get; } = test;
 
@@ -59,14 +64,32 @@ public sealed class TrainingServices
     };
 
     /// <summary>Loads --data after checking the folder exists (a user error otherwise).</summary>
-    public LoadedData Load(string data)
+    public LoadedData Load(string data, FeatureEncoding? encoding = null)
     {
         if (string.IsNullOrWhiteSpace(data))
             throw new UserException("--data is required: 'synthetic' or a KuaiRand folder");
         if (data != "synthetic" && !Directory.Exists(data))
             throw new UserException($"data folder not found: {data}; pass --data synthetic or a KuaiRand folder (log_standard_*.csv, user_features_*.csv, video_features_basic_*.csv)");
-        return LoadData(new DataRequest(data));
+        return LoadData(new DataRequest(data, encoding));
     }
+
+    /// <summary>
+    /// The feature encoding saved with a checkpoint (encoding.json), to load --data exactly as the model's
+    /// training data was encoded; null for a checkpoint written before encodings were saved.
+    /// </summary>
+    public static FeatureEncoding? EncodingOf(string checkpointPath)
+    {
+        var path = Path.Combine(CheckpointStore.Resolve(checkpointPath), FeatureEncoding.FileName);
+        return File.Exists(path) ? FeatureEncoding.Read(path) : null;
+    }
+
+    /// <summary>The checkpoint store of a run, carrying the data's encoding in every checkpoint.</summary>
+    public static CheckpointStore StoreFor(string runDirectory, FeatureEncoding? encoding) => new(Path.Combine(runDirectory, "checkpoints"))
+    {
+        AttachedFiles = encoding == null
+            ? new Dictionary<string, string>()
+            : new Dictionary<string, string> { [FeatureEncoding.FileName] = encoding.ToJson() },
+    };
 
     /// <summary>
     /// The option checks eval and predict share, all before any data is loaded: device, kernels, a batch size

@@ -17,7 +17,7 @@ namespace DynRec.Data;
 /// </summary>
 public static class DataCache
 {
-    public const int FormatVersion = 4;
+    public const int FormatVersion = 5;
     private const string Magic = "DYNRECDC";
 
     /// <summary>The cache key of a set of source files under some options.</summary>
@@ -32,12 +32,17 @@ public static class DataCache
         return sb.ToString();
     }
 
-    /// <summary>Cache path for a data folder: in the folder itself, or in cacheDirectory named by the folder's hash.</summary>
-    public static string PathFor(string folder, string? cacheDirectory)
+    /// <summary>
+    /// Cache path for a data folder: in the folder itself, or in cacheDirectory named by the folder's hash.
+    /// Data encoded with a given encoding (<paramref name="encodingFingerprint"/>) has a file of its own, so
+    /// scoring a folder with a checkpoint's encoding does not evict the folder's own cache.
+    /// </summary>
+    public static string PathFor(string folder, string? cacheDirectory, string? encodingFingerprint = null)
     {
-        if (cacheDirectory == null) return Path.Combine(folder, ".dynrec-cache.bin");
+        var suffix = encodingFingerprint == null ? "" : $"-enc-{encodingFingerprint}";
+        if (cacheDirectory == null) return Path.Combine(folder, $".dynrec-cache{suffix}.bin");
         var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(folder))))[..16].ToLowerInvariant();
-        return Path.Combine(cacheDirectory, $"dynrec-cache-{hash}.bin");
+        return Path.Combine(cacheDirectory, $"dynrec-cache-{hash}{suffix}.bin");
     }
 
     /// <summary>The cached split, or null when the file is absent, stale or unreadable.</summary>
@@ -54,10 +59,11 @@ public static class DataCache
             if (r.ReadString() != key) return null;
             var schema = ReadSchema(r);
             var info = new DataInfo(r.ReadString(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
+            var encoding = FeatureEncoding.FromJson(r.ReadString(), path);
             var keys = new EntityKeys(ReadArray<long>(r), ReadArray<long>(r), ReadArray<long>(r));
             var train = ReadDataset(r, schema, keys);
             var test = ReadDataset(r, schema, keys);
-            return new DataSplit(schema, train, test, info) { FromCache = true };
+            return new DataSplit(schema, train, test, info, encoding) { FromCache = true };
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidDataException)
         {
@@ -82,6 +88,7 @@ public static class DataCache
                 var i = split.Info;
                 w.Write(i.Source); w.Write(i.RowsRead); w.Write(i.RowsDroppedByTab);
                 w.Write(i.Users); w.Write(i.Videos); w.Write(i.Authors); w.Write(i.TestDate);
+                w.Write(split.Encoding.ToJson());
                 var keys = split.Train.Keys;
                 WriteArray<long>(w, keys.UserIds); WriteArray<long>(w, keys.VideoIds); WriteArray<long>(w, keys.ScenarioValues);
                 WriteDataset(w, split.Train);

@@ -37,8 +37,9 @@ public static class DataSource
     {
         var sources = KuaiRandSources.Find(folder);
         if (!options.UseCache) return KuaiRandPreprocessor.Load(sources, options);
-        var key = DataCache.Key(sources.All, OptionsKey(sources, options));
-        var cachePath = DataCache.PathFor(folder, options.CacheDirectory);
+        var fingerprint = options.Encoding?.Fingerprint();
+        var key = DataCache.Key(sources.All, OptionsKey(sources, options) + $";encoding={fingerprint}");
+        var cachePath = DataCache.PathFor(folder, options.CacheDirectory, fingerprint);
         var cached = DataCache.TryRead(cachePath, key);
         if (cached != null)
         {

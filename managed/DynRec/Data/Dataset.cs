@@ -256,8 +256,11 @@ public sealed record DataInfo(
     int Authors,
     int TestDate);
 
-/// <summary>The preprocessed data: schema, train rows (all dates but the last), test rows (the last date).</summary>
-public sealed record DataSplit(FeatureSchema Schema, Dataset Train, Dataset Test, DataInfo Info)
+/// <summary>
+/// The preprocessed data: schema, train rows (all dates but the last), test rows (the last date),
+/// and the encoding the ids were made with (learned from the train rows, or given).
+/// </summary>
+public sealed record DataSplit(FeatureSchema Schema, Dataset Train, Dataset Test, DataInfo Info, FeatureEncoding Encoding)
 {
     /// <summary>True when this split was read from the binary cache rather than parsed.</summary>
     public bool FromCache { get; init; }

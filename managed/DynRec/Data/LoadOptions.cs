@@ -24,6 +24,12 @@ public sealed record LoadOptions
     /// <summary>The synthetic set's shape and seed.</summary>
     public SyntheticConfig Synthetic { get; init; } = SyntheticConfig.Default;
 
+    /// <summary>
+    /// Encode with this (a checkpoint's encoding.json) instead of learning vocabularies, bucket edges and
+    /// one-hot fills from the data's own train rows; null = learn them.
+    /// </summary>
+    public FeatureEncoding? Encoding { get; init; }
+
     /// <summary>Progress lines (parse, cache hit/miss, generation); null = quiet.</summary>
     public Action<string>? Log { get; init; }
 }

@@ -155,6 +155,56 @@ public class TrainingCommandsTests
         AssertUserError(Run(other, "eval", "--checkpoint", run), "was trained on other data: tasks differ");
     }
 
+    /// <summary>The real data layer (no cache), as Program.cs connects it.</summary>
+    private static readonly TrainingServices RealData = new()
+    {
+        LoadData = request =>
+        {
+            var split = DynRec.Data.DataSource.Load(request.Data, new DynRec.Data.LoadOptions { UseCache = false, Encoding = request.Encoding });
+            return new LoadedData(split.Schema, split.Train, split.Test, encoding: split.Encoding);
+        },
+        BuildModel = DynRec.Models.ModelFactory.Create,
+    };
+
+    [Test]
+    public void CheckpointsCarryTheEncodingSoOtherDataCanBeScored()
+    {
+        var trainData = Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "kuairand_small");
+        var run = Path.Combine(_dir, "run");
+        var result = Run(RealData, ["train", "--model", "dnn", "--data", trainData, "--out", run, "--epochs", "1", .. Tiny()]);
+        Assert.That(result.Code, Is.Zero, result.Error);
+        var checkpoint = DynRec.Training.Checkpointing.CheckpointStore.Resolve(run);
+        var saved = DynRec.Data.FeatureEncoding.Read(Path.Combine(checkpoint, DynRec.Data.FeatureEncoding.FileName));
+        Assert.That(saved.CategoriesOf("user_id"), Is.EqualTo(new[] { "10", "20", "30" }));
+
+        // Later data: user 50 is new, so learning its own vocabularies would change the schema.
+        var later = Path.Combine(_dir, "later");
+        Directory.CreateDirectory(later);
+        foreach (var f in Directory.GetFiles(trainData).Where(f => !Path.GetFileName(f).StartsWith("log_", StringComparison.Ordinal)))
+            File.Copy(f, Path.Combine(later, Path.GetFileName(f)));
+        var header = File.ReadLines(Path.Combine(trainData, "log_standard_4_10_to_4_10_pure.csv")).First();
+        File.WriteAllLines(Path.Combine(later, "log_standard_4_11_to_4_12_pure.csv"), new[]
+        {
+            header, "50,400,20220411,1200,1649678400000,1,0,0,0,0,0,0,800,10000,0,0,0,0,0",
+            "10,100,20220411,1300,1649682000000,0,0,0,0,0,0,0,800,10000,0,0,0,0,1",
+            "50,300,20220412,900,1649754000000,1,0,0,0,0,0,1,800,10000,0,0,0,0,2",
+        });
+        var csv = Path.Combine(_dir, "later.csv");
+        result = Run(RealData, "predict", "--checkpoint", run, "--data", later, "--out", csv);
+        Assert.That(result.Code, Is.Zero, result.Error);
+        var lines = File.ReadAllLines(csv);
+        Assert.That(lines, Has.Length.EqualTo(2));
+        Assert.That(lines[1], Does.StartWith("0,50,300,1649754000000,20220412,2,"));
+        result = Run(RealData, "eval", "--checkpoint", run, "--data", later, "--split", "train");
+        Assert.That(result.Code, Is.Zero, result.Error);
+
+        // A checkpoint without its encoding (written before encodings were saved) can only read its own data.
+        File.Delete(Path.Combine(checkpoint, DynRec.Data.FeatureEncoding.FileName));
+        AssertUserError(Run(RealData, "predict", "--checkpoint", run, "--data", later, "--out", csv), "was trained on other data");
+        File.WriteAllText(Path.Combine(checkpoint, DynRec.Data.FeatureEncoding.FileName), "{\"format\": 1}");
+        AssertUserError(Run(RealData, "predict", "--checkpoint", run, "--data", later, "--out", csv), "encoding.json: not a feature encoding");
+    }
+
     [Test]
     public void BenchComparesBothKernelPaths()
     {

@@ -134,8 +134,11 @@ internal static class ModelTestData
             ("mmoe", "mmoe", sets["mmoe"].Options),
         };
         // FunRec's simplified M2M (raw attention scores, no residual, linear MLPs)
-        // fits the table more slowly: measured 0.48 after 300 steps, 0.23 for the paper's.
-        return cases.Select(c => new TestCaseData(c.Model, c.Options, c.Label == "m2m funrec simplifications" ? 0.55 : 0.45)
+        // fits the table more slowly, and where it ends after 300 steps depends on
+        // float rounding: measured 0.41, 0.49 and 0.56 (native kernels before and
+        // after a change in the order of one weight-gradient sum, and the
+        // TorchSharp reference); the paper's M2M 0.25-0.31. An untrained model is 0.69.
+        return cases.Select(c => new TestCaseData(c.Model, c.Options, c.Label == "m2m funrec simplifications" ? 0.62 : 0.45)
             .SetArgDisplayNames(c.Label));
     }
 

@@ -36,7 +36,7 @@ public class TrainingTests
         }
         var final = ModelTestData.EvalLoss(model, eval);
         TestContext.Out.WriteLine($"{TestContext.CurrentContext.Test.Name}: held-out BCE {initial:F4} -> {final:F4}");
-        Assert.That(final, Is.LessThan(0.8 * initial), $"loss {initial:F4} -> {final:F4}");
+        Assert.That(initial, Is.GreaterThan(0.68), "an untrained model predicts ~0.5 everywhere");
         Assert.That(final, Is.LessThan(bound), $"loss {initial:F4} -> {final:F4}");
     }
 }

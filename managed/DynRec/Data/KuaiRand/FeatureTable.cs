@@ -14,21 +14,35 @@ internal sealed class CategoricalColumn
     /// <summary>
     /// Label encoding with the vocabulary of the values seen on rows in
     /// <paramref name="used"/> (the train rows' entities): ids 1..n in ordinal
-    /// order of the values, 0 = missing or unseen.
+    /// order of the values, 0 = missing or unseen. With <paramref name="fitted"/>
+    /// (a vocabulary learned on other data) the ids are those of that vocabulary.
+    /// Returns the vocabulary too (the value of id k at index k - 1).
     /// </summary>
-    public (int[] Ids, int VocabularySize) Encode(bool[] used)
+    public (int[] Ids, int VocabularySize, string[] Vocabulary) Encode(bool[] used, string[]? fitted = null)
     {
         var codes = Codes.Span;
-        var seen = new bool[Values.Count];
-        for (var r = 0; r < codes.Length; r++)
-            if (used[r] && codes[r] >= 0) seen[codes[r]] = true;
-        var vocab = Enumerable.Range(0, Values.Count).Where(c => seen[c])
-            .OrderBy(c => Values.Value(c), StringComparer.Ordinal).ToArray();
         var idOfCode = new int[Values.Count];
-        for (var i = 0; i < vocab.Length; i++) idOfCode[vocab[i]] = i + 1;
-        var ids = new int[codes.Length];
-        for (var r = 0; r < codes.Length; r++) ids[r] = codes[r] < 0 ? 0 : idOfCode[codes[r]];
-        return (ids, vocab.Length + 1);
+        string[] vocabulary;
+        if (fitted != null)
+        {
+            var ids = new Dictionary<string, int>(fitted.Length, StringComparer.Ordinal);
+            for (var i = 0; i < fitted.Length; i++) ids[fitted[i]] = i + 1;
+            for (var c = 0; c < Values.Count; c++) idOfCode[c] = ids.GetValueOrDefault(Values.Value(c));
+            vocabulary = fitted;
+        }
+        else
+        {
+            var seen = new bool[Values.Count];
+            for (var r = 0; r < codes.Length; r++)
+                if (used[r] && codes[r] >= 0) seen[codes[r]] = true;
+            var vocab = Enumerable.Range(0, Values.Count).Where(c => seen[c])
+                .OrderBy(c => Values.Value(c), StringComparer.Ordinal).ToArray();
+            for (var i = 0; i < vocab.Length; i++) idOfCode[vocab[i]] = i + 1;
+            vocabulary = vocab.Select(Values.Value).ToArray();
+        }
+        var result = new int[codes.Length];
+        for (var r = 0; r < codes.Length; r++) result[r] = codes[r] < 0 ? 0 : idOfCode[codes[r]];
+        return (result, vocabulary.Length + 1, vocabulary);
     }
 }
 
@@ -44,19 +58,14 @@ internal sealed class NumericColumn
 
     /// <summary>
     /// Bucket ids 1..10 by the deciles of the values on rows in
-    /// <paramref name="used"/> (numpy's linear interpolation); a value v lands in
-    /// 1 + #(edges &lt; v); missing -> 0. Vocabulary size 11.
+    /// <paramref name="used"/> (numpy's linear interpolation), or by
+    /// <paramref name="fittedEdges"/> (learned on other data); a value v lands
+    /// in 1 + #(edges &lt; v); missing -> 0. Vocabulary size 11. Returns the edges too.
     /// </summary>
-    public int[] Bucketize(bool[] used)
+    public (int[] Ids, double[] Edges) Bucketize(bool[] used, double[]? fittedEdges = null)
     {
         var values = Values.Span;
-        var train = new List<double>();
-        for (var r = 0; r < values.Length; r++)
-            if (used[r] && !double.IsNaN(values[r])) train.Add(values[r]);
-        train.Sort();
-        var edges = new double[Buckets - 1];
-        for (var i = 1; i < Buckets; i++)
-            edges[i - 1] = train.Count == 0 ? 0 : Quantile(train, i / (double)Buckets);
+        var edges = fittedEdges ?? TrainEdges(values, used);
         var ids = new int[values.Length];
         for (var r = 0; r < values.Length; r++)
         {
@@ -66,7 +75,19 @@ internal sealed class NumericColumn
             while (b < edges.Length && edges[b] < v) b++;
             ids[r] = b + 1;
         }
-        return ids;
+        return (ids, edges);
+    }
+
+    private static double[] TrainEdges(ReadOnlySpan<double> values, bool[] used)
+    {
+        var train = new List<double>();
+        for (var r = 0; r < values.Length; r++)
+            if (used[r] && !double.IsNaN(values[r])) train.Add(values[r]);
+        train.Sort();
+        var edges = new double[Buckets - 1];
+        for (var i = 1; i < Buckets; i++)
+            edges[i - 1] = train.Count == 0 ? 0 : Quantile(train, i / (double)Buckets);
+        return edges;
     }
 
     private static double Quantile(List<double> sorted, double q)
@@ -103,9 +124,14 @@ internal sealed class FeatureTable
     /// <summary>How a categorical value is read before interning.</summary>
     public enum CategoricalKind { Plain, FirstTag, LiveStreamer, OneHot }
 
+    /// <summary>One-hot column -> the value its missing cells were read as (max + 1, or the fitted fill).</summary>
+    public Dictionary<string, string> MissingFill { get; } = new();
+
+    /// <param name="fittedFill">one-hot column -> the value missing cells stand for, learned on other data
+    /// (null: FunRec's max + 1 of this table).</param>
     public static FeatureTable Read(IReadOnlyList<string> paths, string idColumn, IReadOnlyList<string> requiredColumns,
         IReadOnlyList<(string Name, CategoricalKind Kind)> categoricals, IReadOnlyList<string> numerics,
-        IReadOnlyList<string> integers, bool unescape)
+        IReadOnlyList<string> integers, bool unescape, IReadOnlyDictionary<string, string>? fittedFill = null)
     {
         if (paths.Count == 0) throw new ArgumentException("a feature table needs at least one file", nameof(paths));
         var table = new FeatureTable(paths);
@@ -169,13 +195,20 @@ internal sealed class FeatureTable
         for (var k = 0; k < cats.Length; k++)
         {
             var column = cats[k].Column;
-            if (oneHotMissing[k].Count > 0)
+            if (cats[k].Kind == CategoricalKind.OneHot)
             {
                 // FunRec fills a one-hot feature's missing values with max + 1 (a category of its own).
-                var fill = double.IsNegativeInfinity(oneHotMax[k]) ? 0 : oneHotMax[k] + 1;
-                var code = column.Values.Code(fill.ToString(CultureInfo.InvariantCulture));
-                var codes = column.Codes.Span;
-                foreach (var r in oneHotMissing[k]) codes[r] = code;
+                var fill = fittedFill != null
+                    ? fittedFill.TryGetValue(column.Name, out var f) ? f
+                        : throw new InvalidDataException($"the feature encoding has no missing-value fill for '{column.Name}'")
+                    : (double.IsNegativeInfinity(oneHotMax[k]) ? 0 : oneHotMax[k] + 1).ToString(CultureInfo.InvariantCulture);
+                table.MissingFill[column.Name] = fill;
+                if (oneHotMissing[k].Count > 0)
+                {
+                    var code = column.Values.Code(fill);
+                    var codes = column.Codes.Span;
+                    foreach (var r in oneHotMissing[k]) codes[r] = code;
+                }
             }
             table.Categoricals[column.Name] = column;
         }

@@ -10,6 +10,10 @@ namespace DynRec.Data.KuaiRand;
 /// first tag; video_duration and statistics in 10 train-quantile buckets;
 /// the last L clicked videos of the user on strictly earlier dates, most
 /// recent first. Tasks is_click, long_view, is_like.
+/// With <see cref="LoadOptions.Encoding"/> (learned on other data, e.g. a
+/// checkpoint's encoding.json) every vocabulary, bucket edge and one-hot fill
+/// comes from it instead of this data's train rows, so the schema and the ids
+/// are the ones the model was trained with (values it never saw are 0).
 /// </summary>
 public static class KuaiRandPreprocessor
 {
@@ -27,7 +31,7 @@ public static class KuaiRandPreprocessor
                 "is_live_streamer" => FeatureTable.CategoricalKind.LiveStreamer,
                 _ when c.StartsWith("onehot_feat", StringComparison.Ordinal) => FeatureTable.CategoricalKind.OneHot,
                 _ => FeatureTable.CategoricalKind.Plain,
-            })).ToArray(), Array.Empty<string>(), Array.Empty<string>(), unescape: true);
+            })).ToArray(), Array.Empty<string>(), Array.Empty<string>(), unescape: true, options.Encoding?.MissingFill);
         var videos = FeatureTable.Read(sources.VideoBasic, "video_id", KuaiRandColumns.VideoBasic,
             KuaiRandColumns.VideoCategoricals.Select(c => (c, c == "tag" ? FeatureTable.CategoricalKind.FirstTag : FeatureTable.CategoricalKind.Plain)).ToArray(),
             new[] { "video_duration" }, new[] { "author_id" }, unescape: true);
@@ -35,14 +39,40 @@ public static class KuaiRandPreprocessor
         var stats = !sources.HasVideoStatistic ? null : FeatureTable.Read(sources.VideoStatistic, "video_id",
             new[] { "video_id" }, Array.Empty<(string, FeatureTable.CategoricalKind)>(), statColumns, Array.Empty<string>(), unescape: true);
 
-        var split = Encode(sources, raw, users, videos, stats, statColumns, options);
+        var split = Encode(sources, raw, users, videos, stats, statColumns, options, options.Encoding);
         log?.Invoke($"preprocessed into {split.Train.Rows:N0} train + {split.Test.Rows:N0} test rows in {clock.Elapsed.TotalSeconds:F2}s");
         return split;
     }
 
     private static DataSplit Encode(KuaiRandSources sources, RawLog raw, FeatureTable users, FeatureTable videos,
-        FeatureTable? stats, string[] statColumns, LoadOptions options)
+        FeatureTable? stats, string[] statColumns, LoadOptions options, FeatureEncoding? fitted)
     {
+        var categories = new Dictionary<string, string[]>();
+        var bucketEdges = new Dictionary<string, double[]>();
+        (int[] Ids, int Vocab) Categorical(string name, CategoricalColumn column, bool[] used)
+        {
+            var (ids, vocab, values) = column.Encode(used, fitted?.CategoriesOf(name));
+            categories[name] = values;
+            return (ids, vocab);
+        }
+        int[] Buckets(string name, NumericColumn column, bool[] used)
+        {
+            var edges = fitted?.EdgesOf(name);
+            if (edges != null && edges.Length != NumericColumn.Buckets - 1)
+                throw new InvalidDataException($"the feature encoding's '{name}' has {edges.Length} bucket edges, expected {NumericColumn.Buckets - 1}");
+            var (ids, learned) = column.Bucketize(used, edges);
+            bucketEdges[name] = learned;
+            return ids;
+        }
+        int[] Ids(string name, IdInterner interner, bool[] inTrain, out int vocabularySize)
+        {
+            var ids = fitted == null
+                ? LabelEncode(interner.Count, interner.Raw, inTrain, out vocabularySize)
+                : FittedIds(interner, fitted.CategoriesOf(name), out vocabularySize);
+            categories[name] = fitted?.CategoriesOf(name) ?? VocabularyOf(ids, interner);
+            return ids;
+        }
+
         var n = raw.Count;
         if (n == 0) throw new DataFormatException(sources.Logs[0], 0, "tab", "no row has a kept tab (0, 1, 2, 4, 6)");
         var dates = raw.Date.ToArray();
@@ -73,8 +103,8 @@ public static class KuaiRandPreprocessor
             trainUser[userDense[r]] = true;
             trainVideo[videoDense[r]] = true;
         }
-        var userId = LabelEncode(raw.Users.Count, raw.Users.Raw, trainUser, out var userVocab);
-        var videoId = LabelEncode(raw.Videos.Count, raw.Videos.Raw, trainVideo, out var videoVocab);
+        var userId = Ids("user_id", raw.Users, trainUser, out var userVocab);
+        var videoId = Ids("video_id", raw.Videos, trainVideo, out var videoVocab);
 
         // Side-table rows of each dense user/video, and which table rows train rows touch.
         var userRow = new int[raw.Users.Count];
@@ -100,7 +130,7 @@ public static class KuaiRandPreprocessor
         var trainAuthor = new bool[authorInterner.Count];
         for (var r = 0; r < videos.Rows; r++)
             if (usedVideoRow[r]) trainAuthor[authorDenseOfRow[r]] = true;
-        var authorId = LabelEncode(authorInterner.Count, authorInterner.Raw, trainAuthor, out var authorVocab);
+        var authorId = Ids("author_id", authorInterner, trainAuthor, out var authorVocab);
         var authorOfVideoRow = new int[videos.Rows];
         for (var r = 0; r < videos.Rows; r++) authorOfVideoRow[r] = authorId[authorDenseOfRow[r]];
 
@@ -112,7 +142,7 @@ public static class KuaiRandPreprocessor
         userIds.Add((new SparseField("user_id", userVocab, FieldGroup.User | FieldGroup.Persona), userId));
         foreach (var name in KuaiRandColumns.UserCategoricals)
         {
-            var (ids, vocab) = users.Categoricals[name].Encode(usedUserRow);
+            var (ids, vocab) = Categorical(name, users.Categoricals[name], usedUserRow);
             userIds.Add((new SparseField(name, vocab, FieldGroup.User), Gather(ids, userRow)));
         }
 
@@ -120,11 +150,11 @@ public static class KuaiRandPreprocessor
         itemIds.Add((new SparseField("author_id", authorVocab, FieldGroup.Item | FieldGroup.Persona), Gather(authorOfVideoRow, videoRow)));
         foreach (var name in KuaiRandColumns.VideoCategoricals)
         {
-            var (ids, vocab) = videos.Categoricals[name].Encode(usedVideoRow);
+            var (ids, vocab) = Categorical(name, videos.Categoricals[name], usedVideoRow);
             itemIds.Add((new SparseField(name, vocab, FieldGroup.Item), Gather(ids, videoRow)));
         }
         itemIds.Add((new SparseField("video_duration", NumericColumn.Buckets + 1, FieldGroup.Item),
-            Gather(videos.Numerics["video_duration"].Bucketize(usedVideoRow), videoRow)));
+            Gather(Buckets("video_duration", videos.Numerics["video_duration"], usedVideoRow), videoRow)));
         if (stats != null)
         {
             var statRow = new int[raw.Videos.Count];
@@ -136,7 +166,7 @@ public static class KuaiRandPreprocessor
             }
             foreach (var name in statColumns)
                 itemIds.Add((new SparseField(name, NumericColumn.Buckets + 1, FieldGroup.Item),
-                    Gather(stats.Numerics[name].Bucketize(usedStatRow), statRow)));
+                    Gather(Buckets(name, stats.Numerics[name], usedStatRow), statRow)));
         }
 
         // Context fields: the tab (the scenario field), the hour of hourmin, is_rand.
@@ -211,7 +241,7 @@ public static class KuaiRandPreprocessor
         return new DataSplit(schema,
             new Dataset(schema, fu, fi, nTrain, RowData(trainRows), userTable, itemTable, sequences, null, keys, TimesOf(trainRows)),
             new Dataset(schema, fu, fi, nTest, RowData(testRows), userTable, itemTable, sequences, oracle, keys, TimesOf(testRows)),
-            info);
+            info, fitted ?? new FeatureEncoding(categories, bucketEdges, users.MissingFill));
     }
 
     /// <summary>Columns of ids per entity -> one row-major record per entity.</summary>
@@ -224,6 +254,31 @@ public static class KuaiRandPreprocessor
             for (var e = 0; e < entities; e++) table[(long)e * columns.Length + c] = col[e];
         }
         return table;
+    }
+
+    /// <summary>Ids of interned raw ids under a fitted vocabulary (decimal text of the raw id); unknown -> 0.</summary>
+    private static int[] FittedIds(IdInterner interner, string[] vocabulary, out int vocabularySize)
+    {
+        var idOfRaw = new Dictionary<long, int>(vocabulary.Length);
+        for (var i = 0; i < vocabulary.Length; i++)
+        {
+            if (!long.TryParse(vocabulary[i], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var raw))
+                throw new InvalidDataException($"the feature encoding lists '{vocabulary[i]}' as an id; ids are integers");
+            idOfRaw[raw] = i + 1;
+        }
+        var ids = new int[interner.Count];
+        for (var d = 0; d < ids.Length; d++) ids[d] = idOfRaw.GetValueOrDefault(interner.Raw(d));
+        vocabularySize = vocabulary.Length + 1;
+        return ids;
+    }
+
+    /// <summary>The raw ids in id order (decimal text): the vocabulary LabelEncode built.</summary>
+    private static string[] VocabularyOf(int[] ids, IdInterner interner)
+    {
+        var vocabulary = new string[ids.Max(x => (int?)x) ?? 0];
+        for (var d = 0; d < ids.Length; d++)
+            if (ids[d] > 0) vocabulary[ids[d] - 1] = interner.Raw(d).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return vocabulary;
     }
 
     /// <summary>Ids 1..n for the entities marked in <paramref name="inTrain"/>, in order of raw id; others 0.</summary>

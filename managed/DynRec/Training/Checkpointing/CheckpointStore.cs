@@ -27,6 +27,12 @@ public sealed class CheckpointStore
 
     public string Directory { get; }
 
+    /// <summary>
+    /// Text files every checkpoint of this run also carries (name -> content), e.g. the data's
+    /// feature encoding (encoding.json) that eval and predict need to encode other data alike.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> AttachedFiles { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Called after each file of a checkpoint is written (crash tests throw from here).</summary>
     public Action<string>? AfterFileWritten { get; init; }
 
@@ -44,6 +50,8 @@ public sealed class CheckpointStore
             WriteFile(tmp, ModelFile, s => SafeTensors.Write(s, checkpoint.Weights, metadata));
             WriteFile(tmp, StateFile, s => SafeTensors.Write(s, checkpoint.TrainingState));
             WriteFile(tmp, InfoFile, s => s.Write(System.Text.Encoding.UTF8.GetBytes(checkpoint.Info.ToJson())));
+            foreach (var (file, text) in AttachedFiles.OrderBy(f => f.Key, StringComparer.Ordinal))
+                WriteFile(tmp, file, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
             WriteFile(tmp, CompleteMarker, s => s.Write("ok\n"u8));
             if (System.IO.Directory.Exists(final))
             {
