@@ -89,14 +89,19 @@ public sealed class FeatureEncoding
         }
         if (d == null) throw new InvalidDataException($"{source}: not a feature encoding (null)");
         if (d.Format != FormatVersion) throw new InvalidDataException($"{source}: feature encoding format {d.Format}, expected {FormatVersion}");
+        // Collections' own entries are not covered by RespectNullableAnnotations.
         foreach (var (field, values) in d.Categories)
         {
+            if (values == null) throw new InvalidDataException($"{source}: the vocabulary of '{field}' is null");
             if (values.Any(v => v == null)) throw new InvalidDataException($"{source}: '{field}' has a null value");
             if (values.Distinct(StringComparer.Ordinal).Count() != values.Length) throw new InvalidDataException($"{source}: '{field}' lists a value twice");
         }
         foreach (var (field, edges) in d.BucketEdges)
+        {
+            if (edges == null) throw new InvalidDataException($"{source}: the bucket edges of '{field}' are null");
             for (var i = 1; i < edges.Length; i++)
                 if (!(edges[i - 1] <= edges[i])) throw new InvalidDataException($"{source}: bucket edges of '{field}' are not ascending");
+        }
         if (d.MissingFill.Values.Any(v => v == null)) throw new InvalidDataException($"{source}: a missing-value fill is null");
         return new FeatureEncoding(d.Categories, d.BucketEdges, d.MissingFill);
     }
