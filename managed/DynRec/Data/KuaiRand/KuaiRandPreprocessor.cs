@@ -39,14 +39,15 @@ public static class KuaiRandPreprocessor
         var stats = !sources.HasVideoStatistic ? null : FeatureTable.Read(sources.VideoStatistic, "video_id",
             new[] { "video_id" }, Array.Empty<(string, FeatureTable.CategoricalKind)>(), statColumns, Array.Empty<string>(), unescape: true);
 
-        var split = Encode(sources, raw, users, videos, stats, statColumns, options, options.Encoding);
+        var split = Encode(sources, raw, users, videos, stats, statColumns, options);
         log?.Invoke($"preprocessed into {split.Train.Rows:N0} train + {split.Test.Rows:N0} test rows in {clock.Elapsed.TotalSeconds:F2}s");
         return split;
     }
 
     private static DataSplit Encode(KuaiRandSources sources, RawLog raw, FeatureTable users, FeatureTable videos,
-        FeatureTable? stats, string[] statColumns, LoadOptions options, FeatureEncoding? fitted)
+        FeatureTable? stats, string[] statColumns, LoadOptions options)
     {
+        var fitted = options.Encoding;
         var categories = new Dictionary<string, string[]>();
         var bucketEdges = new Dictionary<string, double[]>();
         (int[] Ids, int Vocab) Categorical(string name, CategoricalColumn column, bool[] used)
