@@ -131,8 +131,19 @@ struct CondInputOuterA {
                 }
                 continue;
             }
-            gemm::pack_a_by([&](int64_t row, int64_t i) { return zt(i, c_lo + row / na) * xt(i, a_lo + row % na); },
-                            row0, mr, p0, kc, dst);
+            // A sliver across a c boundary or over the ones column: each row's
+            // (c, a) worked out once, then two loads and a multiply per sample.
+            int64_t cs[MR], as[MR];
+            for (int64_t r = 0; r < mr; ++r) {
+                cs[r] = c_lo + (row0 + r) / na;
+                as[r] = a_lo + (row0 + r) % na;
+            }
+            for (int64_t p = 0; p < kc; ++p) {
+                const int64_t i = p0 + p;
+                float* d = dst + p * MR;
+                for (int64_t r = 0; r < mr; ++r) d[r] = zt(i, cs[r]) * xt(i, as[r]);
+                for (int64_t r = mr; r < MR; ++r) d[r] = 0.0f;
+            }
         }
     }
 };
