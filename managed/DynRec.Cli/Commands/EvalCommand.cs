@@ -31,6 +31,8 @@ public static class EvalCommand
     {
         var (device, kernels) = TrainingServices.CheckInferenceOptions(a.Device, a.Kernels, a.BatchSize, a.Split, a.Checkpoint, a.Model);
         using var data = services.Load(a.Data, TrainingServices.EncodingOf(a.Checkpoint));
+        if (!data.Split(a.Split).HasLabels)
+            throw new UserException($"the {a.Split} rows of {a.Data} have no labels (an impression log, rows to score): use predict");
         var (model, _, info) = services.LoadTrained(a.Checkpoint, data.Schema, a.Model, device, kernels);
         using (model)
         {

@@ -10,7 +10,7 @@ namespace DynRec.Cli.Commands;
 /// `dynrec predict`: one CSV row per data row: row_id (row of the split), the
 /// row's keys in the source log (raw user_id, video_id, time_ms, date and the
 /// scenario field, e.g. tab) so it joins back to the log, one probability
-/// column per task, then each task's label.
+/// column per task, then each task's label (not for an impression log, which has none).
 /// </summary>
 public static class PredictCommand
 {
@@ -60,8 +60,9 @@ public static class PredictCommand
                     row[scenarioColumn].Set(Text(key.Scenario));
                     for (var t = 0; t < p.Tasks.Count; t++)
                         row[p.Tasks[t]].Set(p.Probabilities[t][r].ToString("R", CultureInfo.InvariantCulture));
-                    for (var t = 0; t < p.Tasks.Count; t++)
-                        row[p.Tasks[t] + "_label"].Set(Text((long)p.Labels[t][r]));
+                    if (source.HasLabels)
+                        for (var t = 0; t < p.Tasks.Count; t++)
+                            row[p.Tasks[t] + "_label"].Set(Text((long)p.Labels[t][r]));
                 }
             });
             Console.WriteLine($"wrote {p.Rows} rows x {p.Tasks.Count} task(s) to {a.Out}");

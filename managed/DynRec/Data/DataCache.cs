@@ -17,7 +17,7 @@ namespace DynRec.Data;
 /// </summary>
 public static class DataCache
 {
-    public const int FormatVersion = 5;
+    public const int FormatVersion = 6;
     private const string Magic = "DYNRECDC";
 
     /// <summary>The cache key of a set of source files under some options.</summary>
@@ -165,6 +165,7 @@ public static class DataCache
         w.Write(d.UserFieldCount);
         w.Write(d.ItemFieldCount);
         w.Write(d.Oracle != null);
+        w.Write(d.HasLabels);
         WriteStrided(w, d.RowData, d.RowStride);
         WriteArray<int>(w, d.UserTable);
         WriteArray<int>(w, d.ItemTable);
@@ -179,6 +180,7 @@ public static class DataCache
         var userFields = r.ReadInt32();
         var itemFields = r.ReadInt32();
         var hasOracle = r.ReadBoolean();
+        var hasLabels = r.ReadBoolean();
         var rowData = ReadStrided(r, rows);
         var userTable = ReadArray<int>(r);
         var itemTable = ReadArray<int>(r);
@@ -190,7 +192,7 @@ public static class DataCache
             oracle = new float[s.Tasks.Count][];
             for (var t = 0; t < oracle.Length; t++) oracle[t] = ReadArray<float>(r);
         }
-        return new Dataset(s, userFields, itemFields, rows, rowData, userTable, itemTable, sequences, oracle, keys, timeMs);
+        return new Dataset(s, userFields, itemFields, rows, rowData, userTable, itemTable, sequences, oracle, keys, timeMs, hasLabels);
     }
 
     /// <summary>

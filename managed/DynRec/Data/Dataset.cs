@@ -24,8 +24,9 @@ public sealed class Dataset : DynRec.Training.IBatchSource
     /// <param name="oracle">oracle[task][row]: planted true probabilities (synthetic data), or null.</param>
     /// <param name="keys">raw user_id / video_id / tab behind the user and item entities and scenarios.</param>
     /// <param name="timeMs">[rows]: each row's time_ms in the source log.</param>
+    /// <param name="hasLabels">false for rows to score (an impression log): their labels are 0, not observed.</param>
     public Dataset(FeatureSchema schema, int userFieldCount, int itemFieldCount, int rows, int[] rowData,
-        int[] userTable, int[] itemTable, int[] sequences, float[][]? oracle, EntityKeys keys, long[] timeMs)
+        int[] userTable, int[] itemTable, int[] sequences, float[][]? oracle, EntityKeys keys, long[] timeMs, bool hasLabels = true)
     {
         Schema = schema;
         UserFieldCount = userFieldCount;
@@ -52,6 +53,7 @@ public sealed class Dataset : DynRec.Training.IBatchSource
         Oracle = oracle;
         Keys = keys;
         TimeMs = timeMs;
+        HasLabels = hasLabels;
         var users = userTable.Length / userFieldCount;
         var items = itemFieldCount == 0 ? 0 : itemTable.Length / itemFieldCount;
         if (keys.UserIds.Length != users || keys.VideoIds.Length != items || keys.ScenarioValues.Length != schema.ScenarioCount)
@@ -74,6 +76,8 @@ public sealed class Dataset : DynRec.Training.IBatchSource
     public int ContextFieldCount { get; }
     /// <summary>Oracle[task][row]: the planted true probability (synthetic data), or null.</summary>
     public float[][]? Oracle { get; }
+
+    public bool HasLabels { get; }
 
     /// <summary>The raw values behind the entity and scenario indices (shared with the other split).</summary>
     public EntityKeys Keys { get; }

@@ -22,6 +22,9 @@ public interface IBatchSource
     /// </summary>
     float[][]? Oracle { get; }
 
+    /// <summary>False when the rows are impressions to score: their labels are 0, not observed.</summary>
+    bool HasLabels { get; }
+
     /// <summary>Row <paramref name="row"/>'s identity in the source log (raw user_id, video_id, time_ms, date, tab).</summary>
     RowKey KeyOf(int row);
 

@@ -76,6 +76,9 @@ public sealed class Trainer
     /// </summary>
     public TrainingResult Fit(IBatchSource train, IBatchSource test, CheckpointStore checkpoints, Checkpoint? resumeFrom = null)
     {
+        if (!train.HasLabels || !test.HasLabels)
+            throw new InvalidDataException("training needs labeled train and test rows; the last date of this data is an impression log " +
+                                           "(rows to score, no feedback columns): train on data whose last date has labels, then predict");
         var t = _config.Train;
         var schema = train.Schema;
         var taskWeights = t.WeightsFor(schema.Tasks);

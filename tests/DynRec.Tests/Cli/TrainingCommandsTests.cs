@@ -206,6 +206,36 @@ public class TrainingCommandsTests
     }
 
     [Test]
+    public void AnImpressionLogIsScoredButNotEvaluatedOrTrainedOn()
+    {
+        var trainData = Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "kuairand_small");
+        var run = Path.Combine(_dir, "run");
+        Assert.That(Run(RealData, ["train", "--model", "dnn", "--data", trainData, "--out", run, "--epochs", "1", .. Tiny()]).Code, Is.Zero);
+
+        // The same folder with its last day as an impression log: no feedback columns, only what the features use.
+        var toScore = Path.Combine(_dir, "to-score");
+        Directory.CreateDirectory(toScore);
+        foreach (var f in Directory.GetFiles(trainData)) File.Copy(f, Path.Combine(toScore, Path.GetFileName(f)));
+        File.WriteAllLines(Path.Combine(toScore, "log_standard_4_10_to_4_10_pure.csv"), new[]
+        {
+            "user_id,video_id,date,hourmin,time_ms,is_rand,tab",
+            "10,400,20220410,2300,1649602800000,0,0",
+            "40,200,20220410,1415,1649571300000,0,1",
+        });
+        var csv = Path.Combine(_dir, "scores.csv");
+        var result = Run(RealData, "predict", "--checkpoint", run, "--data", toScore, "--out", csv);
+        Assert.That(result.Code, Is.Zero, result.Error);
+        var lines = File.ReadAllLines(csv);
+        Assert.That(lines[0], Is.EqualTo("row_id,user_id,video_id,time_ms,date,tab,is_click,long_view,is_like"));
+        Assert.That(lines[1..].Select(l => string.Join(',', l.Split(',')[1..6])),
+            Is.EqualTo(new[] { "10,400,1649602800000,20220410,0", "40,200,1649571300000,20220410,1" }));
+
+        AssertUserError(Run(RealData, "eval", "--checkpoint", run, "--data", toScore), "the test rows of " + toScore + " have no labels");
+        AssertUserError(Run(RealData, ["train", "--model", "dnn", "--data", toScore, "--out", Path.Combine(_dir, "run2"), "--epochs", "1", .. Tiny()]),
+            "training needs labeled train and test rows");
+    }
+
+    [Test]
     public void BenchComparesBothKernelPaths()
     {
         var result = Run("bench", "--model", "dnn", "--steps", "3", "--warmup", "1", "--batch-size", "32", "--set", "model.emb_dim=4");

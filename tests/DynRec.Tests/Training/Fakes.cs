@@ -70,6 +70,8 @@ internal sealed class FakeBatchSource : IBatchSource
 
     public float[][]? Oracle => _truth;
 
+    public bool HasLabels => true;
+
     /// <summary>Raw ids offset from the encoded ones, so a writer that prints encoded ids is caught.</summary>
     public RowKey KeyOf(int row) => new(1000 + _ids[row * 3], 5000 + _ids[row * 3 + 1], 1_649_520_000_000 + row, 20220410, 10 * _ids[row * 3 + 2]);
 }

@@ -44,6 +44,8 @@ internal sealed class CsvSource : IDisposable
         return new CsvSource(path, reader);
     }
 
+    public bool HasColumn(string name) => Reader.Header.TryIndexOf(name, out _);
+
     /// <summary>Index of a required column, or an error listing what the header has.</summary>
     public int Column(string name)
     {

@@ -15,6 +15,19 @@ public static class KuaiRandColumns
         "comment_stay_time", "is_profile_enter", "is_rand", "tab",
     };
 
+    /// <summary>
+    /// What the user did with an impression. A log file with none of these is an impression log: rows
+    /// to score, without labels, which needs only <see cref="Impression"/>.
+    /// </summary>
+    public static readonly string[] Feedback =
+    {
+        "is_click", "is_like", "is_follow", "is_comment", "is_forward", "is_hate", "long_view", "play_time_ms",
+        "profile_stay_time", "comment_stay_time", "is_profile_enter",
+    };
+
+    /// <summary>The columns of an impression log (the ones the features use).</summary>
+    public static readonly string[] Impression = { "user_id", "video_id", "date", "hourmin", "time_ms", "is_rand", "tab" };
+
     public static readonly string[] UserOneHot = Enumerable.Range(0, 18).Select(i => $"onehot_feat{i}").ToArray();
 
     public static readonly string[] User = new[]

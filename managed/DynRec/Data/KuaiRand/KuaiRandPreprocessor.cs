@@ -84,6 +84,7 @@ public static class KuaiRandPreprocessor
         for (var r = 0; r < n; r++)
             if (dates[r] == testDate) { isTest[r] = true; nTest++; }
         var nTrain = n - nTest;
+        var testLabeled = CheckImpressionLogs(raw, dates, testDate, nTest);
         if (nTrain == 0)
             throw new DataFormatException(sources.Logs[^1], 0, "date", $"every row is on date {testDate}; a train/test split needs at least two dates");
 
@@ -241,8 +242,32 @@ public static class KuaiRandPreprocessor
         long[] TimesOf(int[] rows) => rows.Select(r => raw.TimeMs[r]).ToArray();
         return new DataSplit(schema,
             new Dataset(schema, fu, fi, nTrain, RowData(trainRows), userTable, itemTable, sequences, null, keys, TimesOf(trainRows)),
-            new Dataset(schema, fu, fi, nTest, RowData(testRows), userTable, itemTable, sequences, oracle, keys, TimesOf(testRows)),
+            new Dataset(schema, fu, fi, nTest, RowData(testRows), userTable, itemTable, sequences, oracle, keys, TimesOf(testRows), testLabeled),
             info, fitted ?? new FeatureEncoding(categories, bucketEdges, users.MissingFill));
+    }
+
+    /// <summary>
+    /// Impression logs (files without feedback columns) hold the rows to score: all on the last date, which
+    /// then has no labeled rows. Returns whether the test rows (the last date) are labeled.
+    /// </summary>
+    private static bool CheckImpressionLogs(RawLog raw, int[] dates, int testDate, int nTest)
+    {
+        var unlabeledTest = 0;
+        foreach (var f in raw.Files.Where(f => !f.Labeled))
+            for (var r = f.FirstRow; r < f.FirstRow + f.Rows; r++)
+            {
+                if (dates[r] != testDate)
+                    throw new DataFormatException(f.Path, 0, "date",
+                        $"this file has no feedback columns, so its rows are impressions to score; they must all be on the last date ({testDate}), the scored day, but one is on {dates[r]}");
+                unlabeledTest++;
+            }
+        if (unlabeledTest > 0 && unlabeledTest < nTest)
+        {
+            var path = raw.Files.First(f => !f.Labeled).Path;
+            throw new DataFormatException(path, 0, "date",
+                $"the last date ({testDate}) mixes labeled rows and this impression log's rows; keep the day to score in impression logs only");
+        }
+        return unlabeledTest == 0;
     }
 
     /// <summary>Columns of ids per entity -> one row-major record per entity.</summary>

@@ -2,10 +2,17 @@ namespace DynRec.Data.KuaiRand;
 
 /// <summary>
 /// The interaction log as parsed columns (rows of dropped tabs never stored).
-/// User and video ids are interned to dense indices while parsing.
+/// User and video ids are interned to dense indices while parsing. A file
+/// without feedback columns is an impression log: its rows get labels 0 and
+/// are marked unlabeled (<see cref="Files"/>).
 /// </summary>
 internal sealed class RawLog
 {
+    /// <summary>Kept rows FirstRow..FirstRow+Rows-1 came from Path; Labeled = it had the feedback columns.</summary>
+    public readonly record struct LogFile(string Path, int FirstRow, int Rows, bool Labeled);
+
+    public readonly List<LogFile> Files = new();
+
     public readonly IdInterner Users = new();
     public readonly IdInterner Videos = new();
     public readonly GrowList<int> User = new(), Video = new(), Date = new();
@@ -34,11 +41,14 @@ internal sealed class RawLog
     public void Read(string path)
     {
         using var csv = CsvSource.Open(path, unescape: false);
-        foreach (var name in KuaiRandColumns.Log) csv.Column(name);
+        var labeled = KuaiRandColumns.Feedback.Any(csv.HasColumn);
+        foreach (var name in labeled ? KuaiRandColumns.Log : KuaiRandColumns.Impression) csv.Column(name);
         int cUser = csv.Column("user_id"), cVideo = csv.Column("video_id"), cDate = csv.Column("date"),
-            cHourMin = csv.Column("hourmin"), cTime = csv.Column("time_ms"), cClick = csv.Column("is_click"),
-            cLong = csv.Column("long_view"), cLike = csv.Column("is_like"), cRand = csv.Column("is_rand"),
+            cHourMin = csv.Column("hourmin"), cTime = csv.Column("time_ms"), cRand = csv.Column("is_rand"),
             cTab = csv.Column("tab");
+        int cClick = labeled ? csv.Column("is_click") : -1, cLong = labeled ? csv.Column("long_view") : -1,
+            cLike = labeled ? csv.Column("is_like") : -1;
+        var firstRow = Count;
         long rows = 0;
         foreach (var row in csv.Reader)
         {
@@ -61,13 +71,14 @@ internal sealed class RawLog
             Date.Add(date);
             HourMin.Add((short)hourMin);
             TimeMs.Add(csv.IntegralNumber(row, cTime));
-            Click.Add(csv.Flag(row, cClick));
-            LongView.Add(csv.Flag(row, cLong));
-            Like.Add(csv.Flag(row, cLike));
+            Click.Add(labeled ? csv.Flag(row, cClick) : (byte)0);
+            LongView.Add(labeled ? csv.Flag(row, cLong) : (byte)0);
+            Like.Add(labeled ? csv.Flag(row, cLike) : (byte)0);
             IsRand.Add(csv.Flag(row, cRand));
             Scenario.Add((byte)scenario);
         }
         if (rows == 0) throw new DataFormatException(path, 0, null, "file has a header but no data rows");
         RowsRead += rows;
+        Files.Add(new LogFile(path, firstRow, Count - firstRow, labeled));
     }
 }
