@@ -17,7 +17,7 @@ namespace DynRec.Data;
 /// </summary>
 public static class DataCache
 {
-    public const int FormatVersion = 6;
+    public const int FormatVersion = 7;
     private const string Magic = "DYNRECDC";
 
     /// <summary>The cache key of a set of source files under some options.</summary>
@@ -170,7 +170,7 @@ public static class DataCache
         WriteArray<int>(w, d.UserTable);
         WriteArray<int>(w, d.ItemTable);
         WriteArray<int>(w, d.Sequences);
-        WriteArray<long>(w, d.TimeMs);
+        WriteOffsets(w, d.TimeMs);
         if (d.Oracle != null) foreach (var c in d.Oracle) WriteArray<float>(w, c);
     }
 
@@ -185,7 +185,7 @@ public static class DataCache
         var userTable = ReadArray<int>(r);
         var itemTable = ReadArray<int>(r);
         var sequences = ReadArray<int>(r);
-        var timeMs = ReadArray<long>(r);
+        var timeMs = ReadOffsets(r);
         float[][]? oracle = null;
         if (hasOracle)
         {
@@ -261,6 +261,51 @@ public static class DataCache
             }
         }
         return data;
+    }
+
+    /// <summary>
+    /// An int64 column (time_ms) as its minimum plus each value's offset in 4 bytes when the range fits
+    /// (~49 days of milliseconds), else 8: half the bytes for any KuaiRand release.
+    /// </summary>
+    private static void WriteOffsets(BinaryWriter w, long[] a)
+    {
+        var min = a.Length == 0 ? 0 : a.Min();
+        var narrow = a.Length == 0 || (ulong)(a.Max() - min) <= uint.MaxValue;
+        w.Write(a.Length);
+        w.Write(min);
+        w.Write(narrow);
+        if (narrow)
+        {
+            var offsets = new uint[a.Length];
+            for (var i = 0; i < a.Length; i++) offsets[i] = (uint)(a[i] - min);
+            w.Write(MemoryMarshal.AsBytes(offsets.AsSpan()));
+        }
+        else
+        {
+            w.Write(MemoryMarshal.AsBytes(a.AsSpan()));
+        }
+    }
+
+    private static long[] ReadOffsets(BinaryReader r)
+    {
+        var length = r.ReadInt32();
+        var min = r.ReadInt64();
+        var narrow = r.ReadBoolean();
+        var width = narrow ? sizeof(uint) : sizeof(long);
+        if (length < 0 || length > (r.BaseStream.Length - r.BaseStream.Position) / width)
+            throw new InvalidDataException($"cache column of {length} entries does not fit the file");
+        var a = GC.AllocateUninitializedArray<long>(length);
+        if (narrow)
+        {
+            var offsets = GC.AllocateUninitializedArray<uint>(length);
+            r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(offsets.AsSpan()));
+            for (var i = 0; i < length; i++) a[i] = min + offsets[i];
+        }
+        else
+        {
+            r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan()));
+        }
+        return a;
     }
 
     private static void WriteArray<T>(BinaryWriter w, T[] a) where T : unmanaged

@@ -36,6 +36,30 @@ public class DataCacheTests
         }
     }
 
+    /// <summary>time_ms is cached as 4-byte offsets from the minimum when the range allows, else as 8 bytes.</summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void TimesRoundTripNarrowOrWide(bool wide)
+    {
+        if (wide)
+        {
+            // One row ~100 years later: the range no longer fits 32 bits of milliseconds.
+            var log = Directory.GetFiles(_dir, "log_standard_*.csv").Order(StringComparer.Ordinal).First();
+            var lines = File.ReadAllLines(log);
+            var cells = lines[1].Split(',');
+            cells[4] = (long.Parse(cells[4]) + 3_155_760_000_000L).ToString();
+            lines[1] = string.Join(',', cells);
+            File.WriteAllLines(log, lines);
+        }
+        var parsed = Load();
+        var cached = Load();
+        Assert.That(cached.FromCache, Is.True);
+        foreach (var (a, b) in new[] { (parsed.Train, cached.Train), (parsed.Test, cached.Test) })
+            Assert.That(Enumerable.Range(0, b.Rows).Select(b.KeyOf), Is.EqualTo(Enumerable.Range(0, a.Rows).Select(a.KeyOf)));
+        var times = Enumerable.Range(0, cached.Train.Rows).Select(r => cached.Train.KeyOf(r).TimeMs).ToArray();
+        Assert.That(times.Max() - times.Min() > uint.MaxValue, Is.EqualTo(wide));
+    }
+
     [Test]
     public void TouchingASourceInvalidatesTheCache()
     {
