@@ -30,22 +30,21 @@ public static class EvalCommand
     public static int Run(Arguments a, TrainingServices services)
     {
         var (device, kernels) = TrainingServices.CheckInferenceOptions(a.Device, a.Kernels, a.BatchSize, a.Split, a.Checkpoint, a.Model);
-        using var data = services.Load(a.Data, TrainingServices.EncodingOf(a.Checkpoint));
+        using var trained = services.LoadTrained(a.Checkpoint, a.Model, device, kernels);
+        using var data = services.Load(a.Data, trained.Encoding);
+        TrainingServices.CheckData(trained, a.Checkpoint, data.Schema);
         if (!data.Split(a.Split).HasLabels)
             throw new UserException($"the {a.Split} rows of {a.Data} have no labels (an impression log, rows to score): use predict");
-        var (model, _, info) = services.LoadTrained(a.Checkpoint, data.Schema, a.Model, device, kernels);
-        using (model)
+        var (model, info) = (trained.Model, trained.Info);
+        var predictions = Evaluator.Predict(model, data.Split(a.Split), a.BatchSize, device);
+        var report = MetricsReport.Compute(predictions, data.Schema.ScenarioField, data.Schema.ScenarioCount);
+        TrainingConsole.PrintMetrics(report.Values, data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount,
+            $"{info.Model} epoch {info.Epoch} on {a.Split} ({predictions.Rows} rows)");
+        if (a.Out != null)
         {
-            var predictions = Evaluator.Predict(model, data.Split(a.Split), a.BatchSize, device);
-            var report = MetricsReport.Compute(predictions, data.Schema.ScenarioField, data.Schema.ScenarioCount);
-            TrainingConsole.PrintMetrics(report.Values, data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount,
-                $"{info.Model} epoch {info.Epoch} on {a.Split} ({predictions.Rows} rows)");
-            if (a.Out != null)
-            {
-                var path = Path.Combine(a.Out, RunOutputs.MetricsFile);
-                RunOutputs.WriteMetrics(path, report.Values);
-                Console.WriteLine($"wrote {path}");
-            }
+            var path = Path.Combine(a.Out, RunOutputs.MetricsFile);
+            RunOutputs.WriteMetrics(path, report.Values);
+            Console.WriteLine($"wrote {path}");
         }
         return 0;
     }

@@ -36,37 +36,36 @@ public static class PredictCommand
     public static int Run(Arguments a, TrainingServices services)
     {
         var (device, kernels) = TrainingServices.CheckInferenceOptions(a.Device, a.Kernels, a.BatchSize, a.Split, a.Checkpoint, a.Model);
-        using var data = services.Load(a.Data, TrainingServices.EncodingOf(a.Checkpoint));
-        var (model, _, _) = services.LoadTrained(a.Checkpoint, data.Schema, a.Model, device, kernels);
-        using (model)
+        using var trained = services.LoadTrained(a.Checkpoint, a.Model, device, kernels);
+        using var data = services.Load(a.Data, trained.Encoding);
+        TrainingServices.CheckData(trained, a.Checkpoint, data.Schema);
+        var model = trained.Model;
+        var source = data.Split(a.Split);
+        var p = Evaluator.Predict(model, source, a.BatchSize, device);
+        var scenarioColumn = source.Schema.ScenarioField;
+        static string Text(long v) => v.ToString(CultureInfo.InvariantCulture);
+        AtomicFile.Write(a.Out, stream =>
         {
-            var source = data.Split(a.Split);
-            var p = Evaluator.Predict(model, source, a.BatchSize, device);
-            var scenarioColumn = source.Schema.ScenarioField;
-            static string Text(long v) => v.ToString(CultureInfo.InvariantCulture);
-            AtomicFile.Write(a.Out, stream =>
+            using var text = new StreamWriter(stream, leaveOpen: true);
+            using var writer = Sep.New(',').Writer(o => o with { Escape = true }).To(text);
+            for (var r = 0; r < p.Rows; r++)
             {
-                using var text = new StreamWriter(stream, leaveOpen: true);
-                using var writer = Sep.New(',').Writer(o => o with { Escape = true }).To(text);
-                for (var r = 0; r < p.Rows; r++)
-                {
-                    var key = source.KeyOf(r);
-                    using var row = writer.NewRow();
-                    row["row_id"].Set(Text(r));
-                    row["user_id"].Set(Text(key.UserId));
-                    row["video_id"].Set(Text(key.VideoId));
-                    row["time_ms"].Set(Text(key.TimeMs));
-                    row["date"].Set(Text(key.Date));
-                    row[scenarioColumn].Set(Text(key.Scenario));
+                var key = source.KeyOf(r);
+                using var row = writer.NewRow();
+                row["row_id"].Set(Text(r));
+                row["user_id"].Set(Text(key.UserId));
+                row["video_id"].Set(Text(key.VideoId));
+                row["time_ms"].Set(Text(key.TimeMs));
+                row["date"].Set(Text(key.Date));
+                row[scenarioColumn].Set(Text(key.Scenario));
+                for (var t = 0; t < p.Tasks.Count; t++)
+                    row[p.Tasks[t]].Set(p.Probabilities[t][r].ToString("R", CultureInfo.InvariantCulture));
+                if (source.HasLabels)
                     for (var t = 0; t < p.Tasks.Count; t++)
-                        row[p.Tasks[t]].Set(p.Probabilities[t][r].ToString("R", CultureInfo.InvariantCulture));
-                    if (source.HasLabels)
-                        for (var t = 0; t < p.Tasks.Count; t++)
-                            row[p.Tasks[t] + "_label"].Set(Text((long)p.Labels[t][r]));
-                }
-            });
-            Console.WriteLine($"wrote {p.Rows} rows x {p.Tasks.Count} task(s) to {a.Out}");
-        }
+                        row[p.Tasks[t] + "_label"].Set(Text((long)p.Labels[t][r]));
+            }
+        });
+        Console.WriteLine($"wrote {p.Rows} rows x {p.Tasks.Count} task(s) to {a.Out}");
         return 0;
     }
 }

@@ -121,26 +121,20 @@ public sealed class TrainingServices
     }
 
     /// <summary>
-    /// Rebuilds a checkpoint's model for <paramref name="data"/> and loads its weights: the data must have the
-    /// checkpoint's schema, and --model (when given) must name the checkpoint's model.
+    /// Reads a checkpoint's model (and the encoding to load data with); --model, when given, must name
+    /// the checkpoint's model. Check the loaded data with <see cref="CheckData"/>.
     /// </summary>
-    public (MultiTaskModel Model, RunConfig Config, CheckpointInfo Info) LoadTrained(string checkpointPath, FeatureSchema dataSchema, string? expectedModel,
-        Device device, Ops.Kernels kernels)
+    public TrainedModel LoadTrained(string checkpointPath, string? expectedModel, Device device, Ops.Kernels kernels)
     {
-        var dir = CheckpointStore.Resolve(checkpointPath);
-        using var checkpoint = CheckpointStore.Load(dir);
-        var info = checkpoint.Info;
-        if (expectedModel != null && expectedModel != info.Model)
-            throw new UserException($"--checkpoint {checkpointPath} holds a '{info.Model}' model, not '{ModelNames.Validate(expectedModel)}'");
-        if (info.Schema.Difference(dataSchema) is { } diff)
+        CheckCheckpoint(checkpointPath, expectedModel);
+        return TrainedModel.Load(checkpointPath, device, kernels, BuildModel);
+    }
+
+    /// <summary>A user error when <paramref name="data"/> does not have the schema the checkpoint was trained on.</summary>
+    public static void CheckData(TrainedModel trained, string checkpointPath, FeatureSchema data)
+    {
+        if (trained.Info.Schema.Difference(data) is { } diff)
             throw new UserException($"--checkpoint {checkpointPath} was trained on other data: {diff}");
-        var config = RunConfig.FromYaml(info.ConfigYaml, Path.Combine(dir, CheckpointStore.InfoFile));
-        var model = BuildModel(config.ModelName, dataSchema, config.Model, kernels);
-        model.Kernels = kernels;
-        ModelWeights.Load(model, checkpoint.Weights, Path.Combine(dir, CheckpointStore.ModelFile));
-        model.to(device);
-        model.eval();
-        return (model, config, info);
     }
 }
 

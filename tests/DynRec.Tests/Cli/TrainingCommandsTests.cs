@@ -198,6 +198,17 @@ public class TrainingCommandsTests
         result = Run(RealData, "eval", "--checkpoint", run, "--data", later, "--split", "train");
         Assert.That(result.Code, Is.Zero, result.Error);
 
+        // The same through the library API a .NET app uses.
+        using (var trained = DynRec.Training.Checkpointing.TrainedModel.Load(run))
+        {
+            var split = DynRec.Data.DataSource.Load(later, trained.DataOptions(new DynRec.Data.LoadOptions { UseCache = false }));
+            trained.CheckData(split.Schema);
+            var p = DynRec.Training.Evaluator.Predict(trained.Model, split.Test, 64, CPU);
+            Assert.That(p.Probabilities[0][0].ToString("R", System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(lines[1].Split(',')[6]));
+            var refit = DynRec.Data.DataSource.Load(later, new DynRec.Data.LoadOptions { UseCache = false });
+            Assert.That(() => trained.CheckData(refit.Schema), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("was trained on other data"));
+        }
+
         // A checkpoint without its encoding (written before encodings were saved) can only read its own data.
         File.Delete(Path.Combine(checkpoint, DynRec.Data.FeatureEncoding.FileName));
         AssertUserError(Run(RealData, "predict", "--checkpoint", run, "--data", later, "--out", csv), "was trained on other data");
