@@ -64,5 +64,21 @@ public static unsafe class Native
         set => Check(Methods.CudaSetFusedEpilogues(value ? 1 : 0));
     }
 
+    /// <summary>
+    /// CUDA TBE calls check every id first (one device-to-host copy + stream synchronize per call, a bad id named
+    /// in the error). Off: no host round trip; an id outside its table reads as padding, unreported. Process-wide;
+    /// DYNREC_CUDA_TBE_ID_CHECK=0 turns the default off.
+    /// </summary>
+    public static bool CudaTbeIdCheck
+    {
+        get
+        {
+            int on;
+            Check(Methods.CudaGetTbeIdCheck(&on));
+            return on == 1;
+        }
+        set => Check(Methods.CudaSetTbeIdCheck(value ? 1 : 0));
+    }
+
     private static string Utf8(sbyte* p) => p == null ? "" : Marshal.PtrToStringUTF8((IntPtr)p) ?? "";
 }

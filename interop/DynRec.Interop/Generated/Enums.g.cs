@@ -93,9 +93,10 @@ public enum GatePosition : uint
 /// (an all-padding bag gives zeros).
 /// All layout arrays (table_*, field_table, bag_sizes, pooling) are HOST
 /// arrays for every device. On CUDA the library copies them into
-/// `workspace` (dynrec_tbe_workspace_size bytes, device memory) and checks
-/// the ids with one small device-to-host copy + stream synchronize per call
-/// (the price of rejecting bad ids instead of writing out of bounds).
+/// `workspace` (dynrec_tbe_workspace_size bytes, device memory) and, unless
+/// dynrec_cuda_set_tbe_id_check(0), checks the ids with one small
+/// device-to-host copy + stream synchronize per call (the price of naming a
+/// bad id); the kernels themselves read an id outside its table as padding.
 /// </summary>
 [NativeTypeName("enum dynrec_pooling : unsigned int")]
 public enum Pooling : uint

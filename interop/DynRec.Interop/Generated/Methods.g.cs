@@ -395,6 +395,28 @@ public static unsafe partial class Methods
     public static extern Status CudaGetFusedEpilogues([NativeTypeName("int32_t *")] int* enabled);
 
     /// <summary>
+    /// Id check of the CUDA TBE calls: 1 = every call checks every id first and
+    /// returns DYNREC_ERR_INVALID_ARGUMENT naming the first one outside its table
+    /// (one 8-byte device-to-host copy + stream synchronize per call: the one
+    /// host round trip in the library); 0 = no check and no host round trip: the
+    /// kernels read an id outside its table as padding (no contribution, no
+    /// update), never out of bounds, and nothing reports it. For callers whose
+    /// ids are valid by construction. Default 1, unless the environment variable
+    /// DYNREC_CUDA_TBE_ID_CHECK=0 is set when the library loads. Process-wide; the
+    /// CPU calls always check (it costs them no synchronization).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_set_tbe_id_check", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status CudaSetTbeIdCheck([NativeTypeName("int32_t")] int enabled);
+
+    /// <summary>
+    /// <c>dynrec_cuda_get_tbe_id_check</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_get_tbe_id_check", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status CudaGetTbeIdCheck([NativeTypeName("int32_t *")] int* enabled);
+
+    /// <summary>
     /// Checks every op (forward and backward, every mode, activation and gate
     /// position) on odd shapes (1, 7, 33, 1000 rows) against the naive reference
     /// loops. device = CPU: the optimized CPU kernels; device = CUDA: the CUDA

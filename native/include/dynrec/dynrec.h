@@ -477,9 +477,10 @@ DYNREC_API dynrec_status dynrec_apg_layer_backward_reference(
  *
  * All layout arrays (table_*, field_table, bag_sizes, pooling) are HOST
  * arrays for every device. On CUDA the library copies them into
- * `workspace` (dynrec_tbe_workspace_size bytes, device memory) and checks
- * the ids with one small device-to-host copy + stream synchronize per call
- * (the price of rejecting bad ids instead of writing out of bounds).
+ * `workspace` (dynrec_tbe_workspace_size bytes, device memory) and, unless
+ * dynrec_cuda_set_tbe_id_check(0), checks the ids with one small
+ * device-to-host copy + stream synchronize per call (the price of naming a
+ * bad id); the kernels themselves read an id outside its table as padding.
  */
 typedef enum dynrec_pooling {
     DYNREC_POOLING_SUM = 0,
@@ -614,6 +615,18 @@ DYNREC_API dynrec_status dynrec_cuda_get_tf32(int32_t* enabled);
  * DYNREC_CUDA_FUSED_EPILOGUES=0 is set when the library loads. Process-wide. */
 DYNREC_API dynrec_status dynrec_cuda_set_fused_epilogues(int32_t enabled);
 DYNREC_API dynrec_status dynrec_cuda_get_fused_epilogues(int32_t* enabled);
+
+/* Id check of the CUDA TBE calls: 1 = every call checks every id first and
+ * returns DYNREC_ERR_INVALID_ARGUMENT naming the first one outside its table
+ * (one 8-byte device-to-host copy + stream synchronize per call: the one
+ * host round trip in the library); 0 = no check and no host round trip: the
+ * kernels read an id outside its table as padding (no contribution, no
+ * update), never out of bounds, and nothing reports it. For callers whose
+ * ids are valid by construction. Default 1, unless the environment variable
+ * DYNREC_CUDA_TBE_ID_CHECK=0 is set when the library loads. Process-wide; the
+ * CPU calls always check (it costs them no synchronization). */
+DYNREC_API dynrec_status dynrec_cuda_set_tbe_id_check(int32_t enabled);
+DYNREC_API dynrec_status dynrec_cuda_get_tbe_id_check(int32_t* enabled);
 
 /* Checks every op (forward and backward, every mode, activation and gate
  * position) on odd shapes (1, 7, 33, 1000 rows) against the naive reference

@@ -1,4 +1,4 @@
-// Exports for the CUDA math modes (TF32 tensor cores, fused GEMM epilogues).
+// Exports for the CUDA modes (TF32 tensor cores, fused GEMM epilogues, TBE id check).
 #include "common/error.h"
 #include "common/math_mode.h"
 #include "common/validate.h"
@@ -30,6 +30,20 @@ DYNREC_API dynrec_status dynrec_cuda_get_fused_epilogues(int32_t* enabled) {
     return dynrec::guard(__func__, [&] {
         dynrec::check_not_null("enabled", enabled);
         *enabled = dynrec::cuda_fused_epilogues_enabled() ? 1 : 0;
+    });
+}
+
+DYNREC_API dynrec_status dynrec_cuda_set_tbe_id_check(int32_t enabled) {
+    return dynrec::guard(__func__, [&] {
+        dynrec::check_flag("enabled", enabled);
+        dynrec::set_cuda_tbe_id_check(enabled == 1);
+    });
+}
+
+DYNREC_API dynrec_status dynrec_cuda_get_tbe_id_check(int32_t* enabled) {
+    return dynrec::guard(__func__, [&] {
+        dynrec::check_not_null("enabled", enabled);
+        *enabled = dynrec::cuda_tbe_id_check_enabled() ? 1 : 0;
     });
 }
 

@@ -1,10 +1,12 @@
 // Table-batched embedding exports: validate the layout (into a TbePlan),
-// the buffers and every id, then dispatch to CPU or CUDA. An invalid id is
-// reported naming its field and table before anything is written.
+// the buffers and every id (on CUDA unless that check is turned off), then
+// dispatch to CPU or CUDA. An invalid id is reported naming its field and
+// table before anything is written.
 #include <string>
 #include <vector>
 
 #include "common/error.h"
+#include "common/math_mode.h"
 #include "common/validate.h"
 #include "cpu/embedding_bag.h"
 #if DYNREC_WITH_CUDA
@@ -45,6 +47,15 @@ void check_ids_cpu(const cpu::TbePlan& p, int64_t batch, const int64_t* ids) {
 }
 
 #if DYNREC_WITH_CUDA
+// Unless turned off (dynrec_cuda_set_tbe_id_check(0)): the device check, one
+// host round trip; the kernels mask bad ids either way.
+void check_ids_cuda(void* stream, const cpu::TbePlan& p, int64_t batch, const int64_t* ids, void* workspace) {
+    if (!cuda_tbe_id_check_enabled()) return;
+    int64_t bad_id = 0;
+    const int64_t bad = cuda::tbe_first_invalid_id(stream, p, batch, ids, workspace, &bad_id);
+    if (bad >= 0) throw_bad_id(p, bad, bad_id);
+}
+
 void check_workspace_cuda(const cpu::TbePlan& p, int64_t batch, const void* workspace, int64_t workspace_bytes) {
     if (batch * p.slots > int64_t(0x7fffffff)) throw_invalid("batch: batch * S must stay below 2^31 on CUDA");
     check_workspace("dynrec_tbe_workspace_size", cuda::tbe_workspace_bytes(p, batch), workspace, workspace_bytes);
@@ -143,9 +154,8 @@ DYNREC_API dynrec_status dynrec_tbe_forward(int32_t device, void* stream, int64_
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
             check_workspace_cuda(p, batch, workspace, workspace_bytes);
-            int64_t bad_id = 0;
-            const int64_t bad = cuda::tbe_first_invalid_id(stream, p, batch, ids, workspace, &bad_id);
-            if (bad >= 0) throw_bad_id(p, bad, bad_id);
+            cuda::tbe_upload_plan(stream, p, workspace);
+            check_ids_cuda(stream, p, batch, ids, workspace);
             cuda::tbe_forward(stream, p, weights, batch, ids, out, workspace);
 #endif
             return;
@@ -178,9 +188,8 @@ DYNREC_API dynrec_status dynrec_tbe_backward_update(
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
             check_workspace_cuda(p, batch, workspace, workspace_bytes);
-            int64_t bad_id = 0;
-            const int64_t bad = cuda::tbe_first_invalid_id(stream, p, batch, ids, workspace, &bad_id);
-            if (bad >= 0) throw_bad_id(p, bad, bad_id);
+            cuda::tbe_upload_plan(stream, p, workspace);
+            check_ids_cuda(stream, p, batch, ids, workspace);
             cuda::tbe_backward_update(stream, p, weights, batch, ids, grad_out, opt, workspace);
 #endif
             return;

@@ -17,7 +17,12 @@ std::atomic<bool> g_tf32{enabled_by_environment("DYNREC_CUDA_TF32")};
 thread_local int t_override = -1;  // -1: none, 0/1: forced for this thread
 std::atomic<bool> g_fused{enabled_by_environment("DYNREC_CUDA_FUSED_EPILOGUES")};
 thread_local int t_fused_override = -1;
+std::atomic<bool> g_tbe_id_check{enabled_by_environment("DYNREC_CUDA_TBE_ID_CHECK")};
 }  // namespace
+
+bool cuda_tbe_id_check_enabled() noexcept { return g_tbe_id_check.load(std::memory_order_relaxed); }
+
+void set_cuda_tbe_id_check(bool enabled) noexcept { g_tbe_id_check.store(enabled, std::memory_order_relaxed); }
 
 bool cuda_tf32_enabled() noexcept {
     return t_override >= 0 ? t_override == 1 : g_tf32.load(std::memory_order_relaxed);

@@ -8,6 +8,11 @@
 //    sigmoid*gamma and the gates applied in its epilogue (one launch per
 //    step), or as cuBLAS SGEMMs followed by an elementwise kernel. Default on
 //    unless DYNREC_CUDA_FUSED_EPILOGUES=0.
+//  - TBE id check: whether CUDA TBE calls check every id before use (one
+//    8-byte device-to-host copy + stream synchronize per call, a bad id named
+//    in the error) or only mask them in the kernels (no host round trip; an
+//    id outside its table reads as padding). Default on unless
+//    DYNREC_CUDA_TBE_ID_CHECK=0.
 #pragma once
 
 namespace dynrec {
@@ -16,6 +21,8 @@ bool cuda_tf32_enabled() noexcept;
 void set_cuda_tf32(bool enabled) noexcept;
 bool cuda_fused_epilogues_enabled() noexcept;
 void set_cuda_fused_epilogues(bool enabled) noexcept;
+bool cuda_tbe_id_check_enabled() noexcept;
+void set_cuda_tbe_id_check(bool enabled) noexcept;
 
 class ScopedTf32Override {
 public:

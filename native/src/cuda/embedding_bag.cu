@@ -9,8 +9,9 @@
 // position; a stable CUB radix sort groups duplicates in sample/slot order;
 // one warp per sorted position, only the warp at a segment head works: it
 // sums the segment's gradient in that fixed order (no float atomics:
-// deterministic) and applies the optimizer to the row. Ids are assumed
-// valid (the API layer runs tbe_first_invalid_id first).
+// deterministic) and applies the optimizer to the row. An id outside its
+// table reads as padding in every kernel (the API layer may have rejected
+// it already with tbe_first_invalid_id, or skipped that check).
 // The narrow CUB header: <cub/cub.cuh> pulls in parts of libstdc++ 12 that
 // nvcc 11.8 + clang 14 cannot parse.
 #include <cub/device/device_radix_sort.cuh>
@@ -89,7 +90,9 @@ DevPlan dev_plan(const cpu::TbePlan& p, void* workspace) {
     return d;
 }
 
-void upload_plan(void* stream, const cpu::TbePlan& p, void* workspace) {
+}  // namespace
+
+void tbe_upload_plan(void* stream, const cpu::TbePlan& p, void* workspace) {
     std::vector<int64_t> h;
     h.reserve(static_cast<size_t>(plan_words(p)));
     h.insert(h.end(), p.rows.begin(), p.rows.end());
@@ -107,6 +110,11 @@ void upload_plan(void* stream, const cpu::TbePlan& p, void* workspace) {
     check(cudaMemcpyAsync(workspace, h.data(), h.size() * sizeof(int64_t), cudaMemcpyHostToDevice, as_stream(stream)),
           "cudaMemcpyAsync (TBE plan)");
 }
+
+namespace {
+
+// A real row of table t: not padding (0) and inside the table.
+__device__ __forceinline__ bool live_id(const DevPlan& d, int64_t t, int64_t id) { return id > 0 && id < d.rows[t]; }
 
 __global__ void check_ids_kernel(DevPlan d, int64_t n, const int64_t* __restrict__ ids,
                                  unsigned long long* __restrict__ first_bad) {
@@ -130,16 +138,17 @@ __global__ void forward_kernel(DevPlan d, int64_t bags, const float* __restrict_
         if (d.pooling[f] == DYNREC_POOLING_NONE) {
             for (int64_t s = 0; s < bag_size; ++s) {
                 const int64_t id = bag[s];
-                for (int64_t j = lane; j < dim; j += 32) o[s * dim + j] = id == 0 ? 0.0f : table[id * dim + j];
+                const bool live = live_id(d, t, id);
+                for (int64_t j = lane; j < dim; j += 32) o[s * dim + j] = live ? table[id * dim + j] : 0.0f;
             }
             continue;
         }
         int64_t count = 0;
-        for (int64_t s = 0; s < bag_size; ++s) count += bag[s] != 0;
+        for (int64_t s = 0; s < bag_size; ++s) count += live_id(d, t, bag[s]);
         for (int64_t j = lane; j < dim; j += 32) {
             float acc = 0.0f;
             for (int64_t s = 0; s < bag_size; ++s)
-                if (bag[s] != 0) acc += table[bag[s] * dim + j];
+                if (live_id(d, t, bag[s])) acc += table[bag[s] * dim + j];
             if (d.pooling[f] == DYNREC_POOLING_MEAN) acc = count > 0 ? acc / float(count) : 0.0f;
             o[j] = acc;
         }
@@ -153,7 +162,7 @@ __global__ void scale_kernel(DevPlan d, int64_t bags, const int64_t* __restrict_
         if (d.pooling[f] == DYNREC_POOLING_MEAN) {
             const int64_t* bag = ids + b * d.slots + d.slot_begin[f];
             int64_t count = 0;
-            for (int64_t k = 0; k < d.bag[f]; ++k) count += bag[k] != 0;
+            for (int64_t k = 0; k < d.bag[f]; ++k) count += live_id(d, d.table[f], bag[k]);
             s = 1.0f / float(count > 0 ? count : 1);
         }
         scale[w] = s;
@@ -163,8 +172,8 @@ __global__ void scale_kernel(DevPlan d, int64_t bags, const int64_t* __restrict_
 __global__ void keys_kernel(DevPlan d, int64_t n, const int64_t* __restrict__ ids,
                             unsigned long long* __restrict__ keys, long long* __restrict__ vals) {
     for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x) {
-        const int64_t id = ids[k];
-        const int64_t grow = id == 0 ? d.total_rows : d.row_base[d.table[d.slot_field[k % d.slots]]] + id;
+        const int64_t id = ids[k], t = d.table[d.slot_field[k % d.slots]];
+        const int64_t grow = live_id(d, t, id) ? d.row_base[t] + id : d.total_rows;  // padding or masked: the sentinel
         keys[k] = static_cast<unsigned long long>(grow);
         vals[k] = k;
     }
@@ -262,7 +271,6 @@ int64_t tbe_first_invalid_id(void* stream, const cpu::TbePlan& p, int64_t batch,
                              int64_t* bad_id) {
     const Layout l = layout_for(p, batch);
     cudaStream_t s = as_stream(stream);
-    upload_plan(stream, p, workspace);
     auto* first_bad = reinterpret_cast<unsigned long long*>(static_cast<char*>(workspace) + l.plan_bytes);
     check(cudaMemsetAsync(first_bad, 0xff, sizeof(unsigned long long), s), "cudaMemsetAsync");
     const int64_t n = batch * p.slots;

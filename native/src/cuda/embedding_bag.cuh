@@ -12,14 +12,18 @@ namespace dynrec::cuda {
 
 int64_t tbe_workspace_bytes(const cpu::TbePlan& plan, int64_t batch);
 
-// Copies the plan into the workspace and checks the ids on the device; one
-// device-to-host copy + stream synchronize. Returns the flat index
-// (b * S + slot) of the first invalid id or -1; *bad_id receives its value.
+// Copies the plan into the workspace (one asynchronous copy; every call
+// below reads it from there).
+void tbe_upload_plan(void* stream, const cpu::TbePlan& plan, void* workspace);
+
+// Checks the ids on the device; one device-to-host copy + stream
+// synchronize. Returns the flat index (b * S + slot) of the first invalid id
+// or -1; *bad_id receives its value.
 int64_t tbe_first_invalid_id(void* stream, const cpu::TbePlan& plan, int64_t batch, const int64_t* ids,
                              void* workspace, int64_t* bad_id);
 
-// Both assume tbe_first_invalid_id ran on the same workspace and stream
-// (the plan is already on the device) and found no invalid id.
+// An id outside its table reads as padding here (masked, never out of
+// bounds), whether or not tbe_first_invalid_id ran.
 void tbe_forward(void* stream, const cpu::TbePlan& plan, const float* weights, int64_t batch, const int64_t* ids,
                  float* out, void* workspace);
 void tbe_backward_update(void* stream, const cpu::TbePlan& plan, float* weights, int64_t batch, const int64_t* ids,

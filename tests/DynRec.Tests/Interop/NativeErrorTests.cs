@@ -67,20 +67,25 @@ public unsafe class NativeErrorTests
     public void CudaMathModesRoundTrip()
     {
         // Process-wide switches: restored so that other tests see the defaults.
-        var (tf32, fused) = (Native.CudaTf32, Native.CudaFusedEpilogues);
+        var (tf32, fused, idCheck) = (Native.CudaTf32, Native.CudaFusedEpilogues, Native.CudaTbeIdCheck);
+        if (Environment.GetEnvironmentVariable("DYNREC_CUDA_TBE_ID_CHECK") == null)
+            Assert.That(idCheck, Is.True, "ids are checked by default");
         try
         {
             Native.CudaTf32 = !tf32;
             Native.CudaFusedEpilogues = !fused;
+            Native.CudaTbeIdCheck = !idCheck;
             Assert.That(Native.CudaTf32, Is.EqualTo(!tf32));
             Assert.That(Native.CudaFusedEpilogues, Is.EqualTo(!fused));
+            Assert.That(Native.CudaTbeIdCheck, Is.EqualTo(!idCheck));
         }
         finally
         {
             Native.CudaTf32 = tf32;
             Native.CudaFusedEpilogues = fused;
+            Native.CudaTbeIdCheck = idCheck;
         }
-        Assert.That((Native.CudaTf32, Native.CudaFusedEpilogues), Is.EqualTo((tf32, fused)));
+        Assert.That((Native.CudaTf32, Native.CudaFusedEpilogues, Native.CudaTbeIdCheck), Is.EqualTo((tf32, fused, idCheck)));
     }
 
     [Test]

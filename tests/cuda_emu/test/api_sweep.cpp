@@ -8,7 +8,10 @@
 //  - multi-tensor Adam with tensors over one 16384-element chunk, and over
 //    256 chunks in all (the norm's final reduction loops per thread);
 //  - the fused-epilogue dense GEMM (gated_linear forward) on its 64x64 tile
-//    config and on its 32-deep slices (a reduction >= 256 with few blocks).
+//    config and on its 32-deep slices (a reduction >= 256 with few blocks);
+//  - the TBE with its id check off (dynrec_cuda_set_tbe_id_check(0)): ids
+//    outside their table read as padding, as in the reference given 0 there,
+//    and with the check on the same ids are rejected before anything is written.
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -137,7 +140,7 @@ void hyper_linear_64x64(bool tf32) {
     release();
 }
 
-void tbe_wide(int32_t optimizer, const char* name) {
+void tbe_wide(int32_t optimizer, const char* name, bool bad_ids = false) {
     const Ids rows{50, 20, 7}, dims{33, 64, 100}, offsets{0, 50 * 33, 50 * 33 + 20 * 64};
     const int64_t numel = 50 * 33 + 20 * 64 + 7 * 100, total_rows = 77;
     const Ids field_table{0, 1, 2, 1}, bags{3, 4, 2, 1};
@@ -157,6 +160,15 @@ void tbe_wide(int32_t optimizer, const char* name) {
         const int64_t r = rows[size_t(slot_table[k % S])];
         ids[k] = u < 0.15f ? 0 : 1 + std::min(r - 2, static_cast<int64_t>((u - 0.15f) / 0.85f * float(r - 1)));
     }
+    // With bad_ids: ~4% of the ids outside their table (negative, = rows, far beyond); the
+    // reference reads them as what the unchecked kernels must make of them: padding.
+    Ids ref_ids = ids;
+    if (bad_ids)
+        for (size_t k = 0; k < ids.size(); k += 23) {
+            const int64_t r = rows[size_t(slot_table[k % S])];
+            ids[k] = k % 3 == 0 ? -1 - int64_t(k) : k % 3 == 1 ? r : r + 1000003;
+            ref_ids[k] = 0;
+        }
     const Host weights = random_values(size_t(numel), 12), grad_out = random_values(size_t(batch * width), 13);
     const bool adam = optimizer == DYNREC_SPARSE_LAZY_ADAM;
     const size_t n1 = adam ? size_t(numel) : optimizer == DYNREC_SPARSE_ROWWISE_ADAGRAD ? size_t(total_rows) : 0;
@@ -170,11 +182,11 @@ void tbe_wide(int32_t optimizer, const char* name) {
 
     Host ref_out(size_t(batch * width)), w_ref = weights, s1_ref = s1, s2_ref = s2;
     ok_status(dynrec_tbe_forward_reference(T, rows.data(), dims.data(), offsets.data(), F, field_table.data(),
-                                           bags.data(), pooling.data(), weights.data(), numel, batch, ids.data(),
+                                           bags.data(), pooling.data(), weights.data(), numel, batch, ref_ids.data(),
                                            ref_out.data()),
               "tbe forward reference");
     ok_status(dynrec_tbe_backward_update_reference(T, rows.data(), dims.data(), offsets.data(), F, field_table.data(),
-                                                   bags.data(), pooling.data(), w_ref.data(), numel, batch, ids.data(),
+                                                   bags.data(), pooling.data(), w_ref.data(), numel, batch, ref_ids.data(),
                                                    grad_out.data(), optimizer, lr, eps, 0.9f, 0.999f, step,
                                                    n1 ? s1_ref.data() : nullptr, n2 ? s2_ref.data() : nullptr,
                                                    nullptr),
@@ -186,6 +198,18 @@ void tbe_wide(int32_t optimizer, const char* name) {
     float* dw = put(weights);
     const int64_t* dids = put(ids);
     float* dout = out(ref_out.size());
+    if (bad_ids) {
+        // Checked (the default): rejected, naming the id, and nothing written.
+        const dynrec_status st = dynrec_tbe_forward(cuda, nullptr, T, rows.data(), dims.data(), offsets.data(), F,
+                                                    field_table.data(), bags.data(), pooling.data(), dw, numel, batch,
+                                                    dids, dout, work, ws);
+        const bool named = st == DYNREC_ERR_INVALID_ARGUMENT && std::strstr(dynrec_last_error(), "-1") != nullptr;
+        const std::string message = dynrec_last_error();
+        bool untouched = true;
+        for (float v : get(dout, ref_out.size())) untouched = untouched && std::isnan(v);
+        report("tbe checked rejects an id outside its table, writing nothing: " + message, !named || !untouched, "");
+        ok_status(dynrec_cuda_set_tbe_id_check(0), "tbe id check off");
+    }
     ok_status(dynrec_tbe_forward(cuda, nullptr, T, rows.data(), dims.data(), offsets.data(), F, field_table.data(),
                                  bags.data(), pooling.data(), dw, numel, batch, dids, dout, work, ws),
               "tbe forward");
@@ -203,7 +227,9 @@ void tbe_wide(int32_t optimizer, const char* name) {
          check("update", minus(w_got, weights), minus(w_ref, weights), 2e-5, failed);
     if (n1) d += check("state1", get(d1, n1), s1_ref, adam ? 1e-6 : 2e-5, failed);
     if (n2) d += check("state2", get(d2, n2), s2_ref, 1e-6, failed);
-    report(std::string("tbe dims=33,64,100 rows=300 opt=") + name, failed, d);
+    report(std::string("tbe dims=33,64,100 rows=300 opt=") + name + (bad_ids ? " ids outside tables masked" : ""),
+           failed, d);
+    ok_status(dynrec_cuda_set_tbe_id_check(1), "tbe id check on");
     release();
 }
 
@@ -318,6 +344,8 @@ int main() {
     tbe_wide(DYNREC_SPARSE_SGD, "sgd");
     tbe_wide(DYNREC_SPARSE_ROWWISE_ADAGRAD, "rowwise_adagrad");
     tbe_wide(DYNREC_SPARSE_LAZY_ADAM, "lazy_adam step=3");
+    tbe_wide(DYNREC_SPARSE_LAZY_ADAM, "lazy_adam step=3", true);
+    tbe_wide(DYNREC_SPARSE_ROWWISE_ADAGRAD, "rowwise_adagrad", true);
     adam_chunks({40000, 16384, 16385, 3}, "40000+16384+16385+3");
     adam_chunks({257 * 16384 + 5}, "257*16384+5 (258 chunks)");
     misaligned_workspace_rejected();
