@@ -56,7 +56,9 @@ public static class DataCommand
                 $"{s.TrainRowsPerScenario[sc]:N0}", $"{s.TestRowsPerScenario[sc]:N0}");
         foreach (var (task, n) in s.TrainPositives)
             table.AddRow($"positives {task}", $"{n:N0} ({n / (double)Math.Max(1, s.TrainRows):P1})",
-                $"{s.TestPositives[task]:N0} ({s.TestPositives[task] / (double)Math.Max(1, s.TestRows):P1})");
+                s.TestHasLabels
+                    ? $"{s.TestPositives[task]:N0} ({s.TestPositives[task] / (double)Math.Max(1, s.TestRows):P1})"
+                    : "no labels (impression log)");
         AnsiConsole.Write(new Rule(Markup.Escape(s.Source)));
         AnsiConsole.MarkupLine(Markup.Escape(
             $"log rows read {s.RowsRead:N0}, dropped (tab not in 0,1,2,4,6) {s.RowsDroppedByTab:N0}; users {s.Users:N0}, videos {s.Videos:N0}, authors {s.Authors:N0}; test date {s.TestDate}; {s.Fields.Count} sparse fields"));

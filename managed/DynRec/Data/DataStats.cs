@@ -20,7 +20,8 @@ public sealed record DataStats(
     IReadOnlyList<long> TestRowsPerScenario,
     IReadOnlyDictionary<string, long> TrainPositives,
     IReadOnlyDictionary<string, long> TestPositives,
-    OracleAuc? Oracle)
+    OracleAuc? Oracle,
+    bool TestHasLabels = true)
 {
     public static DataStats Of(DataSplit split)
     {
@@ -37,7 +38,7 @@ public sealed record DataStats(
             split.Test.Rows, split.Info.Users, split.Info.Videos, split.Info.Authors, split.Info.TestDate,
             s.SparseFields.Select(f => f.Name).ToArray(), s.SparseFields.ToDictionary(f => f.Name, f => f.VocabularySize),
             PerScenario(split.Train), PerScenario(split.Test), Positives(split.Train), Positives(split.Test),
-            OracleAuc.Of(split));
+            OracleAuc.Of(split), split.Test.HasLabels);
     }
 }
 

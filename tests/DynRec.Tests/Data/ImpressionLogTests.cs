@@ -64,6 +64,7 @@ public class ImpressionLogTests
             Assert.That(scored.Test.KeyOf(r), Is.EqualTo(labeled.Test.KeyOf(r)));
         }
         Assert.That(scored.Test.LabelColumn(0), Is.All.Zero);
+        Assert.That((DataStats.Of(scored).TestHasLabels, DataStats.Of(labeled).TestHasLabels), Is.EqualTo((false, true)));
         Assert.That(labeled.Test.LabelColumn(0), Has.Some.EqualTo(1f), "the fixture's test day does have a click");
     }
 
