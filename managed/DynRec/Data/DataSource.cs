@@ -38,14 +38,20 @@ public static class DataSource
         var sources = KuaiRandSources.Find(folder);
         if (!options.UseCache) return KuaiRandPreprocessor.Load(sources, options);
         var fingerprint = options.Encoding?.Fingerprint();
-        var key = DataCache.Key(sources.All, OptionsKey(sources, options) + $";encoding={fingerprint}");
-        var cachePath = DataCache.PathFor(folder, options.CacheDirectory, fingerprint);
-        var cached = DataCache.TryRead(cachePath, key);
-        if (cached != null)
+        (string Key, string Path) Entry(string? encoding) =>
+            (DataCache.Key(sources.All, OptionsKey(sources, options) + $";encoding={encoding}"),
+             DataCache.PathFor(folder, options.CacheDirectory, encoding));
+        DataSplit? Cached((string Key, string Path) entry)
         {
-            options.Log?.Invoke($"loaded preprocessed data from cache {cachePath}");
-            return cached;
+            var hit = DataCache.TryRead(entry.Path, entry.Key);
+            if (hit != null) options.Log?.Invoke($"loaded preprocessed data from cache {entry.Path}");
+            return hit;
         }
+        // The folder's own cache serves an encoding equal to the one learned from it
+        // (eval / predict on the training data): no second copy of the same data.
+        if (fingerprint != null && Cached(Entry(null)) is { } own && own.Encoding.Fingerprint() == fingerprint) return own;
+        var (key, cachePath) = Entry(fingerprint);
+        if (Cached((key, cachePath)) is { } cached) return cached;
         var split = KuaiRandPreprocessor.Load(sources, options);
         try
         {

@@ -128,6 +128,17 @@ public class FeatureEncodingTests
         Assert.That(Directory.GetFiles(other, ".dynrec-cache*.bin"), Has.Length.EqualTo(2));
     }
 
+    [Test]
+    public void TheTrainingFoldersOwnCacheServesItsOwnEncoding()
+    {
+        var dir = DataFixtures.Copy("kuairand_small");
+        _dirs.Add(dir);
+        var own = DataSource.Load(dir);
+        var again = DataSource.Load(dir, new LoadOptions { Encoding = own.Encoding });
+        Assert.That(again.FromCache, Is.True);
+        Assert.That(Directory.GetFiles(dir, ".dynrec-cache*.bin").Select(Path.GetFileName), Is.EqualTo(new[] { ".dynrec-cache.bin" }));
+    }
+
     [TestCase("{", "not a feature encoding")]
     [TestCase("null", "not a feature encoding")]
     [TestCase("{\"format\": 1}", "not a feature encoding")]
