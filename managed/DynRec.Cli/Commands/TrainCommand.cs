@@ -61,7 +61,7 @@ public static class TrainCommand
             if (a.Model != null && a.Model != resumeFrom.Info.Model)
                 throw new UserException($"--resume: the checkpoint in {outDir} is of model '{resumeFrom.Info.Model}', not '{a.Model}'");
             config = RunConfig.LoadText(resumeFrom.Info.Model, resumeFrom.Info.ConfigYaml, Path.Combine(last, CheckpointStore.InfoFile), overrides);
-            encoding = TrainingServices.EncodingOf(last);  // the ids the run was trained with, whatever --data holds now
+            encoding = TrainedModel.EncodingOf(last);  // the ids the run was trained with, whatever --data holds now
         }
         else
         {

@@ -73,16 +73,6 @@ public sealed class TrainingServices
         return LoadData(new DataRequest(data, encoding));
     }
 
-    /// <summary>
-    /// The feature encoding saved with a checkpoint (encoding.json), to load --data exactly as the model's
-    /// training data was encoded; null for a checkpoint written before encodings were saved.
-    /// </summary>
-    public static FeatureEncoding? EncodingOf(string checkpointPath)
-    {
-        var path = Path.Combine(CheckpointStore.Resolve(checkpointPath), FeatureEncoding.FileName);
-        return File.Exists(path) ? FeatureEncoding.Read(path) : null;
-    }
-
     /// <summary>The checkpoint store of a run, carrying the data's encoding in every checkpoint.</summary>
     public static CheckpointStore StoreFor(string runDirectory, FeatureEncoding? encoding) => new(Path.Combine(runDirectory, "checkpoints"))
     {

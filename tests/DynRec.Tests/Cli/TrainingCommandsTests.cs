@@ -209,6 +209,14 @@ public class TrainingCommandsTests
             Assert.That(() => trained.CheckData(refit.Schema), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("was trained on other data"));
         }
 
+        // Resuming keeps the run's encoding (here: on the later data, whose own vocabularies would differ).
+        result = Run(RealData, "train", "--out", run, "--resume", "--epochs", "2", "--data", later);
+        Assert.That(result.Code, Is.Zero, result.Error);
+        var resumed = DynRec.Training.Checkpointing.CheckpointStore.Resolve(Path.Combine(run, "checkpoints", "last"));
+        Assert.That(Path.GetFileName(resumed), Is.EqualTo("epoch-0002"));
+        Assert.That(File.ReadAllText(Path.Combine(resumed, DynRec.Data.FeatureEncoding.FileName)), Is.EqualTo(saved.ToJson()));
+        checkpoint = DynRec.Training.Checkpointing.CheckpointStore.Resolve(run);  // what --checkpoint run reads now
+
         // A checkpoint without its encoding (written before encodings were saved) can only read its own data.
         File.Delete(Path.Combine(checkpoint, DynRec.Data.FeatureEncoding.FileName));
         AssertUserError(Run(RealData, "predict", "--checkpoint", run, "--data", later, "--out", csv), "was trained on other data");

@@ -50,8 +50,7 @@ public sealed class TrainedModel : IDisposable
         using var checkpoint = CheckpointStore.Load(dir);
         var info = checkpoint.Info;
         var config = RunConfig.FromYaml(info.ConfigYaml, Path.Combine(dir, CheckpointStore.InfoFile));
-        var encodingPath = Path.Combine(dir, FeatureEncoding.FileName);
-        var encoding = File.Exists(encodingPath) ? FeatureEncoding.Read(encodingPath) : null;
+        var encoding = EncodingOf(dir);
         build ??= ModelFactory.Create;
         var model = build(config.ModelName, info.Schema.ToSchema(), config.Model, kernels);
         try
@@ -67,6 +66,16 @@ public sealed class TrainedModel : IDisposable
             throw;
         }
         return new TrainedModel(dir, model, config, info, encoding);
+    }
+
+    /// <summary>
+    /// The feature encoding saved in a checkpoint folder (encoding.json); null for a checkpoint written
+    /// before encodings were saved.
+    /// </summary>
+    public static FeatureEncoding? EncodingOf(string checkpointDirectory)
+    {
+        var path = Path.Combine(checkpointDirectory, FeatureEncoding.FileName);
+        return File.Exists(path) ? FeatureEncoding.Read(path) : null;
     }
 
     /// <summary>Load options that encode data as the training data was (<paramref name="options"/>' other settings kept).</summary>
