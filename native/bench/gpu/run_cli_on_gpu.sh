@@ -5,6 +5,7 @@
 # (exact FP32 only: the native self-test has run every mode already),
 # PEPNet training for one epoch on CUDA and on the CPU from the same seed on a
 # 200k-row synthetic set and compares the two (train/test loss, AUC per task),
+# scores the CPU checkpoint on CUDA and on the CPU and compares the predictions,
 # then `dynrec bench` on CUDA (native kernels vs the TorchSharp reference path,
 # whole training steps). A smaller data set than the default 660k rows keeps
 # the whole step to ~1-2 minutes of the device slot.
@@ -63,6 +64,27 @@ PY
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 cp /tmp/run_cuda/history.json "$OUT/history_cuda.json" 2>/dev/null
 cp /tmp/run_cpu/history.json "$OUT/history_cpu.json" 2>/dev/null
+
+# The CPU-trained checkpoint scored on CUDA and on the CPU (exact FP32): the
+# inference path (TrainedModel on CUDA, the checkpoint's encoding) must give the
+# same probabilities to ~1e-5.
+DYNREC_CUDA_TF32=0 run predict_cuda predict --checkpoint /tmp/run_cpu --data "$DATA" --device cuda --out /tmp/pred_cuda.csv
+run predict_cpu predict --checkpoint /tmp/run_cpu --data "$DATA" --device cpu --out /tmp/pred_cpu.csv
+python3 - /tmp/pred_cuda.csv /tmp/pred_cpu.csv <<'PY' | tee "$OUT/predict_cuda_vs_cpu.txt"
+import csv, sys
+try:
+    a, b = (list(csv.DictReader(open(p))) for p in sys.argv[1:3])
+except Exception as e:
+    sys.exit(f"no comparison: {e}")
+tasks = [c for c in a[0] if c not in ("row_id", "user_id", "video_id", "time_ms", "date", "tab") and not c.endswith("_label")]
+keys_same = len(a) == len(b) and all(x["time_ms"] == y["time_ms"] and x["user_id"] == y["user_id"] for x, y in zip(a, b))
+worst = max(abs(float(x[t]) - float(y[t])) for x, y in zip(a, b) for t in tasks)
+ok = keys_same and worst <= 1e-4
+print(f"{len(a)} rows x {len(tasks)} tasks; keys equal: {keys_same}; max |p_cuda - p_cpu| = {worst:.2e}")
+print("CUDA vs CPU predictions: " + ("MATCH" if ok else "MISMATCH") + " (<= 1e-4)")
+sys.exit(0 if ok else 1)
+PY
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
 
 # Whole training steps on the GPU: native kernels vs the TorchSharp reference path.
 run bench_pepnet_cuda bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10
