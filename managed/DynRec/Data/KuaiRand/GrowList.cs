@@ -24,6 +24,18 @@ internal sealed class GrowList<T> where T : unmanaged
     }
 
     public T[] ToArray() => Span.ToArray();
+
+    /// <summary>
+    /// The items as an exact-size array, the list emptied: its buffer (with up to 2x doubling slack) is
+    /// handed over or dropped rather than kept beside a copy.
+    /// </summary>
+    public T[] TakeArray()
+    {
+        var items = Count == _items.Length ? _items : Span.ToArray();
+        _items = new T[16];
+        Count = 0;
+        return items;
+    }
 }
 
 /// <summary>Maps raw 64-bit ids to dense indices 0..Count-1 in first-seen order.</summary>

@@ -75,8 +75,9 @@ public static class KuaiRandPreprocessor
         }
 
         var n = raw.Count;
+        // The per-row columns are taken out of the raw log (TakeArray), so each is held once, at its exact size.
         if (n == 0) throw new DataFormatException(sources.Logs[0], 0, "tab", "no row has a kept tab (0, 1, 2, 4, 6)");
-        var dates = raw.Date.ToArray();
+        var dates = raw.Date.TakeArray();
         var testDate = 0;
         foreach (var d in dates) testDate = Math.Max(testDate, d);
         var isTest = new bool[n];
@@ -94,8 +95,8 @@ public static class KuaiRandPreprocessor
         for (int r = 0, a = 0, b = 0; r < n; r++)
             if (isTest[r]) testRows[b++] = r; else trainRows[a++] = r;
 
-        var userDense = raw.User.ToArray();
-        var videoDense = raw.Video.ToArray();
+        var userDense = raw.User.TakeArray();
+        var videoDense = raw.Video.TakeArray();
 
         // Entities seen on train rows define the vocabularies.
         var trainUser = new bool[raw.Users.Count];
@@ -187,12 +188,12 @@ public static class KuaiRandPreprocessor
         var itemTable = RowMajor(itemIds.Select(x => x.IdOfEntity).ToArray(), raw.Videos.Count);
 
         var uDense = userDense;
-        var hourMin = raw.HourMin.ToArray();
-        var scenario = raw.Scenario.ToArray();
-        var isRand = raw.IsRand.ToArray();
-        var click = raw.Click.ToArray();
-        var longView = raw.LongView.ToArray();
-        var like = raw.Like.ToArray();
+        var hourMin = raw.HourMin.TakeArray();
+        var scenario = raw.Scenario.TakeArray();
+        var isRand = raw.IsRand.TakeArray();
+        var click = raw.Click.TakeArray();
+        var longView = raw.LongView.TakeArray();
+        var like = raw.Like.TakeArray();
         int[] groupOfRow;
         int[] sequences;
         if (len > 0)
