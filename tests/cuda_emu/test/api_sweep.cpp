@@ -344,6 +344,7 @@ int main() {
     tbe_wide(DYNREC_SPARSE_SGD, "sgd");
     tbe_wide(DYNREC_SPARSE_ROWWISE_ADAGRAD, "rowwise_adagrad");
     tbe_wide(DYNREC_SPARSE_LAZY_ADAM, "lazy_adam step=3");
+    tbe_wide(DYNREC_SPARSE_SGD, "sgd", true);
     tbe_wide(DYNREC_SPARSE_LAZY_ADAM, "lazy_adam step=3", true);
     tbe_wide(DYNREC_SPARSE_ROWWISE_ADAGRAD, "rowwise_adagrad", true);
     adam_chunks({40000, 16384, 16385, 3}, "40000+16384+16385+3");
