@@ -77,7 +77,7 @@ struct ApgBuffers {
         check(dynrec_apg_layer_forward(DYNREC_DEVICE_CPU, nullptr, b, n, m, nc, uv, mf_k, mf_p, inner, act, x.data(),
                                        z.data(), P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10),
                                        P(11), P(12), P(13), P(14), P(15), P(16), P(17), P(18), P(19), saved.data(),
-                                       y.data()));
+                                       y.data(), nullptr, 0));
         check(dynrec_apg_layer_backward(DYNREC_DEVICE_CPU, nullptr, b, n, m, nc, uv, mf_k, mf_p, inner, act,
                                         x.data(), z.data(), P(0), P(2), P(4), P(5), P(6), P(8), P(10), P(12), P(13),
                                         P(14), P(16), P(17), P(18), saved.data(), y.data(), gy.data(), gx.data(),

@@ -26,7 +26,7 @@ struct HyperLinearBuffers {
                                                              ggw.data(), ggb.data(), gcw.data(), gcb.data()));
         } else {
             check(dynrec_hyper_linear_forward(DYNREC_DEVICE_CPU, nullptr, b, ni, no, nc, x.data(), z.data(),
-                                              gw.data(), gb.data(), cw.data(), cb.data(), act, y.data()));
+                                              gw.data(), gb.data(), cw.data(), cb.data(), act, y.data(), nullptr, 0));
             if (backward)
                 check(dynrec_hyper_linear_backward(DYNREC_DEVICE_CPU, nullptr, b, ni, no, nc, x.data(), z.data(),
                                                    gw.data(), gb.data(), cw.data(), act, y.data(), gy.data(),

@@ -107,7 +107,7 @@ Fwd forward(const Data& d, bool reference) {
             : dynrec_apg_layer_forward(DYNREC_DEVICE_CPU, nullptr, c.batch, c.n, c.m, c.n_cond, c.uv_shared, c.mf_k,
                                        c.mf_p, c.inner, c.act, d.x.data(), d.z.data(), P(0), P(1), P(2), P(3), P(4),
                                        P(5), P(6), P(7), P(8), P(9), P(10), P(11), P(12), P(13), P(14), P(15), P(16),
-                                       P(17), P(18), P(19), f.saved.data(), f.y.data());
+                                       P(17), P(18), P(19), f.saved.data(), f.y.data(), nullptr, 0);
     EXPECT_EQ(st, DYNREC_OK) << dynrec_last_error();
     return f;
 }
@@ -310,7 +310,7 @@ TEST(ApgLayer, ForwardWithoutSavedGivesSameOutput) {
     ASSERT_EQ(dynrec_apg_layer_forward(DYNREC_DEVICE_CPU, nullptr, 33, 13, 37, 5, 1, 4, 3, c.inner, c.act, d.x.data(),
                                        d.z.data(), P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10),
                                        P(11), P(12), P(13), P(14), P(15), P(16), P(17), P(18), P(19), nullptr,
-                                       y.data()),
+                                       y.data(), nullptr, 0),
               DYNREC_OK)
         << dynrec_last_error();
     EXPECT_TRUE(all_close(y, f.y, 0.0f, 0.0f));
@@ -347,7 +347,7 @@ TEST(ApgLayer, ValidationNamesTheOffendingArgument) {
         return dynrec_apg_layer_forward(dev, nullptr, B, n, 5, 3, uv, mf_k, mf_p, inner, DYNREC_ACT_NONE, x,
                                         d.z.data(), p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10],
                                         p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19], saved.data(),
-                                        yy);
+                                        yy, nullptr, 0);
     };
     const float* x = d.x.data();
     ASSERT_EQ(fwd(0, 4, 6, 1, 2, 2, 1, x, P, y.data()), DYNREC_OK) << dynrec_last_error();

@@ -55,7 +55,7 @@ std::vector<float> forward(const Data& d, bool reference) {
                                                           d.g_w.data(), d.pgb(), d.pcw(), d.pcb(), c.act, y.data())
                   : dynrec_hyper_linear_forward(DYNREC_DEVICE_CPU, nullptr, c.batch, c.n_in, c.n_out, c.n_cond,
                                                 d.x.data(), d.z.data(), d.g_w.data(), d.pgb(), d.pcw(), d.pcb(),
-                                                c.act, y.data());
+                                                c.act, y.data(), nullptr, 0);
     EXPECT_EQ(st, DYNREC_OK) << dynrec_last_error();
     return y;
 }
@@ -269,7 +269,7 @@ TEST(HyperLinear, ValidationNamesTheOffendingArgument) {
     auto fwd = [&](int32_t dev, int64_t B, int64_t ni, int64_t no, int64_t nc, const float* xx, const float* zz,
                    const float* ww, int32_t act, float* yy) {
         return dynrec_hyper_linear_forward(dev, nullptr, B, ni, no, nc, xx, zz, ww, nullptr, nullptr, nullptr, act,
-                                           yy);
+                                           yy, nullptr, 0);
     };
     ASSERT_EQ(fwd(0, 4, 3, 2, 5, x, z, gw, 1, y.data()), DYNREC_OK);
     EXPECT_TRUE(rejected_naming(fwd(0, 4, 3, 2, 5, nullptr, z, gw, 1, y.data()), "x"));

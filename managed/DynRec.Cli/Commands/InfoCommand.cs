@@ -15,7 +15,7 @@ public static class InfoCommand
             Console.WriteLine($"build       {Native.BuildInfo}");
             Console.WriteLine($"cuda        {Native.CudaDeviceCount} device(s) visible to libdynrec; TorchSharp cuda: {TorchSharp.torch.cuda.is_available()}");
             Console.WriteLine($"cuda math   TF32 {(Native.CudaTf32 ? "on" : "off")}, fused GEMM epilogues {(Native.CudaFusedEpilogues ? "on" : "off")}" +
-                              " (DYNREC_CUDA_TF32=0 / DYNREC_CUDA_FUSED_EPILOGUES=0 turn them off)");
+                              " (DYNREC_CUDA_TF32=0 turns TF32 off, DYNREC_CUDA_FUSED_EPILOGUES=1 the fused epilogues on)");
             Console.WriteLine($"cuda tbe    id check {(Native.CudaTbeIdCheck ? "on (one host round trip per call)" : "off (bad ids read as padding)")}" +
                               " (DYNREC_CUDA_TBE_ID_CHECK=0 turns it off)");
             Console.WriteLine($"torch       TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}");

@@ -50,6 +50,8 @@ internal sealed class ApgLayerFunction : MultiTensorFunction<ApgLayerFunction>
         }
         var saved = empty(Math.Max(savedCount, 1), device: x.device);
         var y = empty(batch, spec.NOut, device: x.device);
+        // On CUDA the generated steps' GEMMs split their reduction through scratch when the batch is small.
+        using var workspace = Workspace(device, batch, nCond, uv, spec, x.device, out var wsBytes);
         unsafe
         {
             float* P(int i) => TensorPointers.PtrOrNull(p[i], SlotName(i));
@@ -58,7 +60,8 @@ internal sealed class ApgLayerFunction : MultiTensorFunction<ApgLayerFunction>
                 TensorPointers.Ptr(x, "x"), TensorPointers.Ptr(z, "z"),
                 P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10), P(11),
                 P(12), P(13), P(14), P(15), P(16), P(17), P(18), P(19),
-                TensorPointers.Ptr(saved, "saved"), TensorPointers.Ptr(y, "y")));
+                TensorPointers.Ptr(saved, "saved"), TensorPointers.Ptr(y, "y"),
+                workspace is null ? null : TensorPointers.Ptr(workspace, "workspace"), wsBytes));
         }
         // Saved: x, z, saved, y, then every present slot (the mask records which).
         var present = p.Select(t => t is not null).ToArray();
@@ -83,12 +86,7 @@ internal sealed class ApgLayerFunction : MultiTensorFunction<ApgLayerFunction>
         var gx = x.requires_grad ? empty_like(x) : null;
         var gz = z.requires_grad ? empty_like(z) : null;
         var g = p.Select(t => t is null ? null : empty_like(t)).ToArray();
-        long wsBytes;
-        unsafe
-        {
-            Native.Check(Methods.ApgLayerWorkspaceSize(device, batch, spec.NIn, spec.NOut, nCond, uv, spec.MfK, spec.MfP, &wsBytes));
-        }
-        using var workspace = wsBytes > 0 ? empty((wsBytes + 3) / 4, device: x.device) : null;
+        using var workspace = Workspace(device, batch, nCond, uv, spec, x.device, out var wsBytes);
         unsafe
         {
             float* P(int i) => TensorPointers.PtrOrNull(p[i], SlotName(i));
@@ -105,6 +103,16 @@ internal sealed class ApgLayerFunction : MultiTensorFunction<ApgLayerFunction>
         }
         // One slot per forward input: x, z, the 20 parameter slots, the spec.
         return new List<Tensor> { gx!, gz! }.Concat(g.Select(t => t!)).Append(null!).ToList();
+    }
+
+    /// <summary>The layer's scratch (forward and backward take the same size); null when it needs none (CPU).</summary>
+    private static unsafe Tensor? Workspace(int device, long batch, long nCond, int uv, ApgLayerSpec spec, TorchSharp.torch.Device on,
+        out long bytes)
+    {
+        long b;
+        Native.Check(Methods.ApgLayerWorkspaceSize(device, batch, spec.NIn, spec.NOut, nCond, uv, spec.MfK, spec.MfP, &b));
+        bytes = b;
+        return b > 0 ? empty((b + 3) / 4, device: on) : null;
     }
 
     private static string SlotName(int i) => i switch

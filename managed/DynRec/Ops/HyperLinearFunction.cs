@@ -19,12 +19,15 @@ internal sealed class HyperLinearFunction : MultiTensorFunction<HyperLinearFunct
         var device = TensorPointers.CommonDevice(x, z, g, gBias, gb, gbBias);
         long batch = x.shape[0], nIn = x.shape[1], nOut = gb.shape[0], nCond = z.shape[1];
         var y = empty(batch, nOut, device: x.device);
+        // On CUDA the forward GEMM splits its reduction through scratch when the batch is small.
+        using var workspace = Workspace(device, batch, nIn, nOut, nCond, x.device, out var wsBytes);
         unsafe
         {
             Native.Check(Methods.HyperLinearForward(device, null, batch, nIn, nOut, nCond,
                 TensorPointers.Ptr(x, "x"), TensorPointers.Ptr(z, "z"), TensorPointers.Ptr(g, "g_w"),
                 TensorPointers.PtrOrNull(gBias, "g_b"), TensorPointers.Ptr(gb, "c_w"),
-                TensorPointers.PtrOrNull(gbBias, "c_b"), (int)act, TensorPointers.Ptr(y, "y")));
+                TensorPointers.PtrOrNull(gbBias, "c_b"), (int)act, TensorPointers.Ptr(y, "y"),
+                workspace is null ? null : TensorPointers.Ptr(workspace, "workspace"), wsBytes));
         }
         var saved = new List<Tensor> { x, z, g, gb, y };
         if (gBias is not null) saved.Add(gBias);
@@ -51,12 +54,7 @@ internal sealed class HyperLinearFunction : MultiTensorFunction<HyperLinearFunct
         var ggBias = hasGBias ? empty(nIn * nOut, device: x.device) : null;
         var ggb = empty_like(gb);
         var ggbBias = (bool)ctx.get_data("has_c_b") ? empty(nOut, device: x.device) : null;
-        long wsBytes;
-        unsafe
-        {
-            Native.Check(Methods.HyperLinearWorkspaceSize(device, batch, nIn, nOut, nCond, &wsBytes));
-        }
-        using var workspace = wsBytes > 0 ? empty((wsBytes + 3) / 4, device: x.device) : null;
+        using var workspace = Workspace(device, batch, nIn, nOut, nCond, x.device, out var wsBytes);
         unsafe
         {
             Native.Check(Methods.HyperLinearBackward(device, null, batch, nIn, nOut, nCond,
@@ -70,5 +68,15 @@ internal sealed class HyperLinearFunction : MultiTensorFunction<HyperLinearFunct
         }
         // One slot per forward input: x, z, G, g, Gb, gb, activation (not a tensor).
         return new List<Tensor> { gx!, gz!, gg, ggBias!, ggb, ggbBias!, null! };
+    }
+
+    /// <summary>The op's scratch (forward and backward take the same size); null when it needs none (CPU).</summary>
+    private static unsafe Tensor? Workspace(int device, long batch, long nIn, long nOut, long nCond, TorchSharp.torch.Device on,
+        out long bytes)
+    {
+        long b;
+        Native.Check(Methods.HyperLinearWorkspaceSize(device, batch, nIn, nOut, nCond, &b));
+        bytes = b;
+        return b > 0 ? empty((b + 3) / 4, device: on) : null;
     }
 }

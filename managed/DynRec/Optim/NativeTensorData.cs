@@ -16,14 +16,19 @@ internal static unsafe class NativeTensorData
         return (long*)(storage.data_ptr() + (nint)(t.storage_offset() * sizeof(long)));
     }
 
-    /// <summary>A scratch tensor of at least <paramref name="bytes"/> bytes on <paramref name="device"/>, reused when big enough.</summary>
+    /// <summary>
+    /// A scratch tensor of at least <paramref name="bytes"/> bytes on <paramref name="device"/>, reused when big enough.
+    /// The cache outlives the caller's dispose scope (a training step's): it is detached from it, and one that a
+    /// scope disposed anyway is replaced rather than touched (its handle is gone).
+    /// </summary>
     public static Tensor? Workspace(ref Tensor? cache, long bytes, Device device)
     {
         if (bytes <= 0) return null;
-        if (cache is null || cache.NumberOfElements * sizeof(float) < bytes || cache.device_type != device.type || cache.device_index != device.index)
+        if (cache is null || cache.IsInvalid || cache.NumberOfElements * sizeof(float) < bytes ||
+            cache.device_type != device.type || cache.device_index != device.index)
         {
-            cache?.Dispose();
-            cache = empty((bytes + 3) / 4, dtype: ScalarType.Float32, device: device);
+            if (cache is { IsInvalid: false }) cache.Dispose();
+            cache = empty((bytes + 3) / 4, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
         }
         return cache;
     }

@@ -405,7 +405,7 @@ def build_case(torch, lib, c, stream, device="cuda"):
         ws_bytes = lib.int64_out("dynrec_hyper_linear_workspace_size", device=code, **dims)
         ws = empty(max(1, ceil_div(ws_bytes, 4)))
         fwd = lib.bind("dynrec_hyper_linear_forward", **common, **dims, x=x, z=z, g_w=gw, g_b=gb, c_w=cw, c_b=cb,
-                       activation=ACT[act], y=y)
+                       activation=ACT[act], y=y, workspace=ws, workspace_bytes=ws_bytes)
         bwd = lib.bind("dynrec_hyper_linear_backward", **common, **dims, x=x, z=z, g_w=gw, g_b=gb, c_w=cw,
                        activation=ACT[act], y=y, grad_y=gy, grad_x=grads[0], grad_z=grads[1], grad_g_w=grads[2],
                        grad_g_b=grads[3], grad_c_w=grads[4], grad_c_b=grads[5], workspace=ws,
@@ -448,7 +448,8 @@ def build_case(torch, lib, c, stream, device="cuda"):
         acts = dict(inner_activation=ACT[c["inner"]], activation=ACT[c["act"]])
         gx, gz = empty(b, n), empty(b, nc)
         gparams = {q: empty(*params[q].shape) for q in pnames}
-        fwd = lib.bind("dynrec_apg_layer_forward", **common, **mode, **acts, x=x, z=z, **params, saved=saved, y=y)
+        fwd = lib.bind("dynrec_apg_layer_forward", **common, **mode, **acts, x=x, z=z, **params, saved=saved, y=y,
+                       workspace=ws, workspace_bytes=ws_bytes)
         weights = {q: params[q] for q in pnames if not q.startswith("b_") and q != "kk_cb"}
         bwd = lib.bind("dynrec_apg_layer_backward", **common, **mode, **acts, x=x, z=z, **weights, saved=saved, y=y,
                        grad_y=gy, grad_x=gx, grad_z=gz, **{"grad_" + q: t for q, t in gparams.items()},
@@ -752,10 +753,11 @@ def main():
             ref_out.backward(gy)
             ref = {"out": ref_out.detach()}
             ref.update({nm: t.grad.detach().clone() for nm, t in zip([n for n, _ in grads], leaves)})
-            # The ops with a fused-epilogue forward are also timed with it off (cuBLAS + elementwise kernel).
-            modes = [("tf32", 1, 1), ("fp32", 0, 1)] if gpu_api else [("fp32", 0, 1)]
+            # The default path (cuBLAS + elementwise epilogue kernels); the ops with a fused-epilogue
+            # forward are also timed with it on (our tiled GEMM applying the epilogue as it stores).
+            modes = [("tf32", 1, 0), ("fp32", 0, 0)] if gpu_api else [("fp32", 0, 0)]
             if has_fused_switch and c["op"] in FUSED_EPILOGUE_OPS:
-                modes += [("tf32_unfused", 1, 0), ("fp32_unfused", 0, 0)]
+                modes += [("tf32_fused", 1, 1), ("fp32_fused", 0, 1)]
             for mode, tf32, fused in modes:
                 if gpu_api:
                     lib("dynrec_cuda_set_tf32", enabled=tf32)
@@ -770,15 +772,19 @@ def main():
                 l2 = {"out": l2_rel(out, ref["out"])}
                 l2.update({nm: l2_rel(t, ref[nm]) for nm, t in grads})
                 row[f"dynrec_{mode}_l2"] = l2
-                # Exact fp32: every output and gradient within 1e-4 by max_rel (measured: ~1e-6).
-                # TF32: the output by max_rel, the gradients by l2_rel. A TF32 forward flips the
-                # sign of the few ReLU inputs within its rounding of zero, and each flip moves a
-                # bias-gradient entry by O(1): max_rel of those gradients reaches 0.06-0.21 at
-                # B=1024 even for a correct kernel (measured on the CUDA emulation, whose wmma
-                # rounds as the hardware does), while l2_rel stays ~2e-2; a wrong index gives ~1.
-                check = max([errs["out"]] + [v for k, v in l2.items() if k != "out"]) if tf32 else max(errs.values())
+                # The output by max_rel, the gradients by l2_rel. A forward flips the sign of the
+                # few ReLU inputs within its rounding of zero, and each flip moves single gradient
+                # entries by O(1) (the derivative is 0 on one side, 1 on the other), so max_rel
+                # of a correct kernel's gradients is no bound: TF32 reaches 0.06-0.21 at B=1024
+                # (measured on the CUDA emulation, whose wmma rounds as the hardware does), and
+                # exact fp32 reached 2e-2 at B=16384 on an H200 (output max_rel 4e-7, gradient
+                # l2_rel 3e-4) where 4M pre-activations leave a few within 1e-7 of zero, while
+                # l2_rel stays ~2e-2 (TF32) / ~1e-6 (fp32); a wrong index gives ~1.
+                # Exact fp32: output <= 1e-4 and gradients <= 1e-3; TF32: both <= 5e-2.
+                grad_l2 = max([v for k, v in l2.items() if k != "out"] or [0.0])
+                check = max(errs["out"], grad_l2)
                 row[f"dynrec_{mode}_check"] = check
-                row[f"dynrec_{mode}_ok"] = check <= (5e-2 if tf32 else 1e-4)
+                row[f"dynrec_{mode}_ok"] = check <= 5e-2 if tf32 else (errs["out"] <= 1e-4 and grad_l2 <= 1e-3)
                 if cuda:
                     row[f"dynrec_{mode}_eff"] = efficiency(c, row[f"dynrec_{mode}_ms"], bool(tf32), peaks)
             if cuda:
@@ -812,7 +818,7 @@ def main():
 
     print(flush(adam_rows))
     wrong = [r for r in results if "error" in r or not r.get("dynrec_fp32_ok") or (gpu_api and not r.get("dynrec_tf32_ok"))
-             or r.get("dynrec_tf32_unfused_ok") is False or r.get("dynrec_fp32_unfused_ok") is False]
+             or r.get("dynrec_tf32_fused_ok") is False or r.get("dynrec_fp32_fused_ok") is False]
     wrong += [r for r in adam_rows if "error" in r or not r.get("ok")]
     return 1 if wrong else 0
 
@@ -863,11 +869,11 @@ def summary_line(r):
     if "error" in r and "eager_ms" not in r:
         return f"[error] {r['name']} B={r['batch']}: {r['error']}"
     parts = [f"{r['name']} B={r['batch']}:"]
-    for k in ("dynrec_tf32_ms", "dynrec_fp32_ms", "dynrec_tf32_unfused_ms", "dynrec_fp32_unfused_ms", "eager_ms",
+    for k in ("dynrec_tf32_ms", "dynrec_fp32_ms", "dynrec_tf32_fused_ms", "dynrec_fp32_fused_ms", "eager_ms",
               "eager_tf32_ms", "compile_ms", "autotune_ms"):
         if k in r:
             parts.append(f"{k[:-3]} {r[k]:.3f} ms")
-    for mode in ("tf32", "fp32", "tf32_unfused", "fp32_unfused"):
+    for mode in ("tf32", "fp32", "tf32_fused", "fp32_fused"):
         if f"dynrec_{mode}_ok" in r and not r[f"dynrec_{mode}_ok"]:
             parts.append(f"WRONG({mode}: {r[f'dynrec_{mode}_check']:.2e})")
     if "error" in r:
@@ -884,10 +890,11 @@ def markdown(meta, results):
              f"torch {meta['torch']} (CUDA {meta['cuda']}); {meta['timing']}; peaks: {meta['peaks']['basis']}.",
              f"libdynrec: {meta['dynrec_build']}", "",
              "ms = forward + backward. x eager / x compile = speed-up of dynrec (TF32 mode) over that baseline. "
-             "err = the checked difference to eager fp32: exact fp32 modes, the max over outputs and gradients of "
-             "max|dynrec - eager| / max|eager| (ok <= 1e-4); TF32 modes, that of the output and ||dynrec - eager|| / "
-             "||eager|| of the gradients (ok <= 5e-2: a TF32 forward flips a few ReLU masks, moving single "
-             "bias-gradient entries by O(1)). Eager and compile run exact fp32 (TF32 matmul off).", "",
+             "err = the checked difference to eager fp32: the larger of the output's max|dynrec - eager| / max|eager| "
+             "and the gradients' ||dynrec - eager|| / ||eager|| (exact fp32 ok: output <= 1e-4, gradients <= 1e-3; "
+             "TF32 ok: <= 5e-2). Gradients are judged by norm because a forward flips the few ReLU masks whose "
+             "input lies within rounding of zero, moving single gradient entries by O(1) in a correct kernel. "
+             "Eager and compile run exact fp32 (TF32 matmul off).", "",
              "x eager (fp32) = dynrec exact-fp32 mode over eager fp32; x eager-tf32 = dynrec TF32 over eager with "
              "TF32 matmuls allowed (same precision on both sides).", "",
              "| case | B | dynrec tf32 ms | dynrec fp32 ms | eager ms | eager tf32 ms | compile ms | autotune ms "
@@ -918,13 +925,13 @@ def markdown(meta, results):
 
 def plain_markdown(meta, results):
     """The --device cpu / cuda-emu table: libdynrec in each mode it ran vs PyTorch eager, no peaks."""
-    modes = [m for m in ("fp32", "tf32", "fp32_unfused", "tf32_unfused") if any(f"dynrec_{m}_ms" in r for r in results)]
+    modes = [m for m in ("fp32", "tf32", "fp32_fused", "tf32_fused") if any(f"dynrec_{m}_ms" in r for r in results)]
     lines = [f"# libdynrec vs PyTorch on the {meta['gpu']}", "",
              f"torch {meta['torch']}; {meta['timing']}.", f"libdynrec: {meta['dynrec_build']}", "",
              "ms = forward + backward; eager runs exact fp32. x eager = eager ms / dynrec fp32 ms. "
-             "err = the checked difference to eager: fp32 modes, max over outputs and gradients of "
-             "max|dynrec - eager| / max|eager| (ok <= 1e-4); TF32 modes, that of the output and "
-             "||dynrec - eager|| / ||eager|| of the gradients (ok <= 5e-2).", "",
+             "err = the checked difference to eager: the larger of the output's max|dynrec - eager| / max|eager| "
+             "and the gradients' ||dynrec - eager|| / ||eager|| (fp32 ok: output <= 1e-4, gradients <= 1e-3; "
+             "TF32 ok: <= 5e-2).", "",
              "| case | B | " + " | ".join(f"dynrec {m} ms | err {m}" for m in modes) +
              " | eager ms | compile ms | x eager | ok |",
              "|---|---|" + "---|---|" * len(modes) + "---|---|---|---|"]
@@ -945,23 +952,24 @@ def plain_markdown(meta, results):
 
 
 def fused_markdown(results):
-    """Fused GEMM epilogues (the default) vs cuBLAS + an elementwise kernel, same op, same run."""
-    rows = [r for r in results if "dynrec_tf32_unfused_ms" in r and "dynrec_fp32_unfused_ms" in r]
+    """cuBLAS + an elementwise kernel (the default) vs fused GEMM epilogues, same op, same run."""
+    rows = [r for r in results if "dynrec_tf32_fused_ms" in r and "dynrec_fp32_fused_ms" in r]
     if not rows:
         return []
-    lines = ["## Fused GEMM epilogues vs cuBLAS + elementwise kernel (forward + backward; only the forward differs)",
-             "", "| case | B | tf32 fused ms | tf32 unfused ms | unfused / fused | fp32 fused ms | fp32 unfused ms "
-             "| unfused / fused | err (unfused, tf32 / fp32) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["## Default (cuBLAS + elementwise kernel) vs fused GEMM epilogues (forward + backward; only the "
+             "forward differs)", "",
+             "| case | B | tf32 default ms | tf32 fused ms | fused / default | fp32 default ms | fp32 fused ms "
+             "| fused / default | err (fused, tf32 / fp32) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        e_t = r["dynrec_tf32_unfused_check"]
-        e_f = r["dynrec_fp32_unfused_check"]
+        e_t = r["dynrec_tf32_fused_check"]
+        e_f = r["dynrec_fp32_fused_check"]
         lines.append(
-            f"| {r['name']} | {r['batch']} | {fmt(r['dynrec_tf32_ms'])} | {fmt(r['dynrec_tf32_unfused_ms'])} | "
-            f"{r['dynrec_tf32_unfused_ms'] / r['dynrec_tf32_ms']:.2f} | {fmt(r['dynrec_fp32_ms'])} | "
-            f"{fmt(r['dynrec_fp32_unfused_ms'])} | {r['dynrec_fp32_unfused_ms'] / r['dynrec_fp32_ms']:.2f} | "
+            f"| {r['name']} | {r['batch']} | {fmt(r['dynrec_tf32_ms'])} | {fmt(r['dynrec_tf32_fused_ms'])} | "
+            f"{r['dynrec_tf32_fused_ms'] / r['dynrec_tf32_ms']:.2f} | {fmt(r['dynrec_fp32_ms'])} | "
+            f"{fmt(r['dynrec_fp32_fused_ms'])} | {r['dynrec_fp32_fused_ms'] / r['dynrec_fp32_ms']:.2f} | "
             f"{e_t:.1e} / {e_f:.1e} |")
-    lines += ["", "A ratio above 1 means the fused epilogues are faster. The default is fused; "
-              "`DYNREC_CUDA_FUSED_EPILOGUES=0` or `dynrec_cuda_set_fused_epilogues(0)` selects the other path.", ""]
+    lines += ["", "A ratio above 1 means the default (cuBLAS) path is faster. "
+              "`DYNREC_CUDA_FUSED_EPILOGUES=1` or `dynrec_cuda_set_fused_epilogues(1)` selects the fused path.", ""]
     return lines
 
 

@@ -180,15 +180,22 @@ void check_backward(int32_t device, const ApgPlan& plan, const float* x, const f
 DYNREC_API dynrec_status dynrec_apg_layer_forward(int32_t device, void* stream, int64_t batch, int64_t n, int64_t m,
                                                   int64_t n_cond, int32_t uv_shared, int64_t mf_k, int64_t mf_p,
                                                   int32_t inner_activation, int32_t activation, const float* x,
-                                                  const float* z, DYNREC_APG_PARAMS, float* saved, float* y) {
+                                                  const float* z, DYNREC_APG_PARAMS, float* saved, float* y,
+                                                  void* workspace, int64_t workspace_bytes) {
     return guard(__func__, [&] {
         check_device(device);
         const ApgPlan plan = check_plan(batch, n, m, n_cond, uv_shared, mf_k, mf_p, inner_activation, activation);
         const float* const params[kApgSlots] = DYNREC_APG_PARAM_ARRAY;
         check_forward(device, plan, x, z, params, saved, y);
+        check_non_negative("workspace_bytes", workspace_bytes);
+        check_pointer_location(device, "workspace", workspace);
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
-            cuda::apg_layer_forward(stream, plan, x, z, params, saved, y);
+            // Optional in the forward: NULL runs the generated steps' GEMMs unsplit.
+            if (workspace != nullptr)
+                check_workspace("dynrec_apg_layer_workspace_size", workspace_need(device, plan), workspace,
+                                workspace_bytes);
+            cuda::apg_layer_forward(stream, plan, x, z, params, saved, y, workspace);
 #endif
             return;
         }

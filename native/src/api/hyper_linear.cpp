@@ -60,16 +60,22 @@ extern "C" {
 DYNREC_API dynrec_status dynrec_hyper_linear_forward(int32_t device, void* stream, int64_t batch, int64_t n_in,
                                                      int64_t n_out, int64_t n_cond, const float* x, const float* z,
                                                      const float* g_w, const float* g_b, const float* c_w,
-                                                     const float* c_b, int32_t activation, float* y) {
+                                                     const float* c_b, int32_t activation, float* y,
+                                                     void* workspace, int64_t workspace_bytes) {
     return guard(__func__, [&] {
         check_device(device);
         const auto s = check_shape(batch, n_in, n_out, n_cond);
         check_forward_args(x, z, g_w, y, activation);
+        check_non_negative("workspace_bytes", workspace_bytes);
         check_locations(device, {{"x", x}, {"z", z}, {"g_w", g_w}, {"g_b", g_b}, {"c_w", c_w}, {"c_b", c_b},
-                                 {"y", y}});
+                                 {"y", y}, {"workspace", workspace}});
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
-            cuda::hyper_linear_forward(stream, s, x, z, g_w, g_b, c_w, c_b, activation, y);
+            // Optional in the forward: NULL runs the GEMM unsplit.
+            if (workspace != nullptr)
+                check_workspace("dynrec_hyper_linear_workspace_size", workspace_need(device, s), workspace,
+                                workspace_bytes);
+            cuda::hyper_linear_forward(stream, s, x, z, g_w, g_b, c_w, c_b, activation, y, workspace);
 #endif
             return;
         }

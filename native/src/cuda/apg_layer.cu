@@ -4,7 +4,8 @@
 // gradients held in two workspace buffers, the previous step's activation
 // derivative applied to each input gradient; grad_z is accumulated over the
 // generated steps. Scratch: two gradient buffers plus the split-K partial
-// sums of the generated steps' weight gradients (hyper_linear_pre_workspace_bytes).
+// sums of the generated steps' GEMMs (hyper_linear_pre_workspace_bytes), which
+// the forward uses too.
 #include <utility>
 
 #include "cuda/apg_layer.cuh"
@@ -34,7 +35,10 @@ int64_t apg_layer_workspace_bytes(const ApgPlan& plan) {
 }
 
 void apg_layer_forward(void* stream, const ApgPlan& plan, const float* x, const float* z, const float* const* params,
-                       float* saved, float* y) {
+                       float* saved, float* y, void* workspace) {
+    // The forward needs only the generated steps' split-K scratch (NULL: unsplit).
+    void* hyper_scratch =
+        workspace ? static_cast<float*>(workspace) + 2 * plan.batch * plan.max_width() : nullptr;
     const float* h = x;
     for (int s = 0; s < plan.n_steps; ++s) {
         const ApgStep& st = plan.steps[s];
@@ -42,7 +46,7 @@ void apg_layer_forward(void* stream, const ApgPlan& plan, const float* x, const 
         const float* const* p = params + st.slot;
         if (st.generated)
             hyper_linear_forward(stream, {plan.batch, st.n_in, st.n_out, plan.n_cond}, h, z, p[0], p[1], p[2], p[3],
-                                 plan.step_activation(s), out);
+                                 plan.step_activation(s), out, hyper_scratch);
         else
             dense_forward(stream, plan.batch, st.n_in, st.n_out, h, p[0], p[1], plan.step_activation(s), out);
         h = out;

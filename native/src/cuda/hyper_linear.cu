@@ -3,6 +3,8 @@
 //   forward:  y = act([x,1] ⊗ [z,1] · W), one kernel, where W(a, c, b) is
 //             g_w[(a*n_out + b)*n_cond + c], g_b[a*n_out + b] (c = n_cond),
 //             c_w[b*n_cond + c] (a = n_in), c_b[b] (both).
+//   (every GEMM splits its reduction through the workspace when its output is
+//   too small to fill the GPU; see outer_gemm.cu)
 //   backward: gpre = grad_y * act'(y) (elementwise), then
 //             grad_x = (gpre ⊗ [z,1]) · W  (rows form, epilogue * act'(x) for chains),
 //             grad_z = ([x,1] ⊗ gpre) · W  (rows form, optionally accumulated),
@@ -37,8 +39,16 @@ OuterRegions<const float> forward_weights(const HyperLinearShape& s, const float
 }  // namespace
 
 int64_t hyper_linear_pre_workspace_bytes(const HyperLinearShape& s) {
-    // Always both ones columns, so the split (and this size) depends on the shape alone.
-    return int64_t(sizeof(float)) * outer_gemm_wgrad_workspace_floats(s.batch, s.n_out, s.n_in + 1, s.n_cond + 1);
+    // The split-K partial sums of whichever of the four outer-product GEMMs needs
+    // most (they run one after another on the stream, so they share it). Sized with
+    // every ones column present, so it depends on the shape alone.
+    const int64_t ni = s.n_in, no = s.n_out, nc = s.n_cond, b = s.batch;
+    int64_t floats = outer_gemm_wgrad_workspace_floats(b, no, ni + 1, nc + 1);
+    for (const int64_t f : {outer_gemm_rows_workspace_floats(b, no, ni + 1, nc + 1),   // forward
+                            outer_gemm_rows_workspace_floats(b, ni, no, nc + 1),       // grad_x
+                            outer_gemm_rows_workspace_floats(b, nc, ni + 1, no)})      // grad_z
+        floats = f > floats ? f : floats;
+    return int64_t(sizeof(float)) * floats;
 }
 
 int64_t hyper_linear_workspace_bytes(const HyperLinearShape& s) {
@@ -46,12 +56,14 @@ int64_t hyper_linear_workspace_bytes(const HyperLinearShape& s) {
 }
 
 void hyper_linear_forward(void* stream, const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
-                          const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y) {
+                          const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y,
+                          void* workspace) {
     const OuterFactors f{x, s.n_in, s.n_in, c_w != nullptr || c_b != nullptr,
                          z, s.n_cond, s.n_cond, g_b != nullptr || c_b != nullptr};
     RowsEpilogue e;
     e.activation = activation;
-    outer_gemm_rows(stream, s.batch, s.n_out, f, forward_weights(s, g_w, g_b, c_w, c_b), e, y, s.n_out);
+    outer_gemm_rows(stream, s.batch, s.n_out, f, forward_weights(s, g_w, g_b, c_w, c_b), e, y, s.n_out,
+                    static_cast<float*>(workspace));
 }
 
 void hyper_linear_backward_pre(void* stream, const HyperLinearShape& s, const float* x, const float* z,
@@ -66,7 +78,7 @@ void hyper_linear_backward_pre(void* stream, const HyperLinearShape& s, const fl
         w.q_aug = g_b, w.q_aug_p = 1, w.q_aug_n = no;
         RowsEpilogue e;
         if (x_activation != DYNREC_ACT_NONE) e.grad_of = x, e.grad_act = x_activation;
-        outer_gemm_rows(stream, s.batch, ni, f, w, e, g.x, ni);
+        outer_gemm_rows(stream, s.batch, ni, f, w, e, g.x, ni, static_cast<float*>(workspace));
     }
     if (g.z) {
         // grad_z[i, c] = sum_{a, b} [x,1][i,a] gpre[i,b] W(a, c, b): p = a, q = b, n = c.
@@ -76,7 +88,7 @@ void hyper_linear_backward_pre(void* stream, const HyperLinearShape& s, const fl
         w.p_aug = c_w, w.p_aug_q = nc, w.p_aug_n = 1;
         RowsEpilogue e;
         e.accumulate = accumulate_z;
-        outer_gemm_rows(stream, s.batch, nc, f, w, e, g.z, nc);
+        outer_gemm_rows(stream, s.batch, nc, f, w, e, g.z, nc, static_cast<float*>(workspace));
     }
     if (g.g_w || g.g_b || g.c_w || g.c_b) {
         // D(a, c, b) = sum_i [x,1][i,a] [z,1][i,c] gpre[i,b], scattered into the four gradients.

@@ -8,15 +8,16 @@
 
 namespace dynrec::cuda {
 
-// Scratch of hyper_linear_backward_pre's split-K weight-gradient reduction.
+// Split-K scratch of the outer-product GEMMs (forward and hyper_linear_backward_pre).
 int64_t hyper_linear_pre_workspace_bytes(const HyperLinearShape& s);
 
-// Backward scratch: gpre [batch, n_out] + hyper_linear_pre_workspace_bytes.
+// The op's scratch: gpre [batch, n_out] (backward) + hyper_linear_pre_workspace_bytes.
 int64_t hyper_linear_workspace_bytes(const HyperLinearShape& s);
 
-// Needs no scratch (the forward has no workspace argument).
+// `workspace` (at least hyper_linear_pre_workspace_bytes) may be NULL: the GEMM then runs unsplit.
 void hyper_linear_forward(void* stream, const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
-                          const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y);
+                          const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y,
+                          void* workspace);
 
 void hyper_linear_backward(void* stream, const HyperLinearShape& s, const float* x, const float* z,
                            const float* g_w, const float* g_b, const float* c_w, int32_t activation, const float* y,
@@ -25,7 +26,7 @@ void hyper_linear_backward(void* stream, const HyperLinearShape& s, const float*
 // From gpre = dL/d(pre-activation) (device, [batch, n_out]); grad_x is
 // multiplied by act'(x) for `x_activation`, grad_z added to when
 // `accumulate_z` (chains: apg_layer). `workspace` (hyper_linear_pre_workspace_bytes)
-// may be NULL: the weight-gradient reduction then runs unsplit (fewer blocks).
+// may be NULL: the GEMMs then run unsplit (fewer blocks).
 void hyper_linear_backward_pre(void* stream, const HyperLinearShape& s, const float* x, const float* z,
                                const float* g_w, const float* g_b, const float* c_w, const float* gpre,
                                const HyperLinearGrads& grads, int32_t x_activation, bool accumulate_z,

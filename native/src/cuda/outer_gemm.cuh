@@ -55,9 +55,15 @@ struct RowsEpilogue {
     bool accumulate = false;
 };
 
-// C[i, n] for i < m, n < n_cols, row stride ldc.
+// Floats of scratch outer_gemm_rows needs to split its reduction (0: it never splits this shape).
+int64_t outer_gemm_rows_workspace_floats(int64_t m, int64_t n_cols, int64_t p, int64_t q);
+
+// C[i, n] for i < m, n < n_cols, row stride ldc. With workspace = NULL the
+// reduction is not split (fewer blocks, no scratch); else the workspace holds
+// outer_gemm_rows_workspace_floats(m, n_cols, P, Q) floats (P, Q at least f's).
 void outer_gemm_rows(void* stream, int64_t m, int64_t n_cols, const OuterFactors& f,
-                     const OuterRegions<const float>& w, const RowsEpilogue& epilogue, float* c, int64_t ldc);
+                     const OuterRegions<const float>& w, const RowsEpilogue& epilogue, float* c, int64_t ldc,
+                     float* workspace);
 
 // Floats of scratch outer_gemm_wgrad needs (split-K partial sums).
 int64_t outer_gemm_wgrad_workspace_floats(int64_t m, int64_t n_cols, int64_t p, int64_t q);

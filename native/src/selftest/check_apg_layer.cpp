@@ -127,23 +127,23 @@ void check_apg_layer(Runner& r) {
 
                         float* dx = c.buf.put(x);
                         float* dz = c.buf.put(z);
+                        int64_t ws = 0;
+                        c.call(dynrec_apg_layer_workspace_size(dev, rows, d.n, d.m, d.cond, mode.uv_shared, mf_k,
+                                                               mf_p, &ws),
+                               "dynrec_apg_layer_workspace_size");
+                        void* work = c.buf.scratch(ws);
                         float* d_saved = c.buf.out(saved_n);
                         float* d_y = c.buf.out(rows * d.m);
                         c.call(dynrec_apg_layer_forward(dev, nullptr, rows, d.n, d.m, d.cond, mode.uv_shared, mf_k,
                                                         mf_p, inner, act, dx, dz, dp[0], dp[1], dp[2], dp[3], dp[4],
                                                         dp[5], dp[6], dp[7], dp[8], dp[9], dp[10], dp[11], dp[12],
                                                         dp[13], dp[14], dp[15], dp[16], dp[17], dp[18], dp[19],
-                                                        d_saved, d_y),
+                                                        d_saved, d_y, work, ws),
                                "dynrec_apg_layer_forward");
                         c.note("fwd");
                         c.compare("y", d_y, y, kTol);
                         c.compare("saved", d_saved, saved, kTol);
 
-                        int64_t ws = 0;
-                        c.call(dynrec_apg_layer_workspace_size(dev, rows, d.n, d.m, d.cond, mode.uv_shared, mf_k,
-                                                               mf_p, &ws),
-                               "dynrec_apg_layer_workspace_size");
-                        void* work = c.buf.scratch(ws);
                         float* g_x = c.buf.out(rows * d.n);
                         float* g_z = c.buf.out(rows * d.cond);
                         float* dg[kSlots] = {};

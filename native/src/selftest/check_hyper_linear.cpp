@@ -76,17 +76,23 @@ void check_hyper_linear(Runner& r) {
                         float* dgb = has_gb ? c.buf.put(gb) : nullptr;
                         float* dcw = has_cw ? c.buf.put(cw) : nullptr;
                         float* dcb = has_cb ? c.buf.put(cb) : nullptr;
-                        float* dy = c.buf.out(rows * d.out);
-                        c.call(dynrec_hyper_linear_forward(dev, nullptr, rows, d.in, d.out, d.cond, dx, dz, dgw, dgb,
-                                                           dcw, dcb, act, dy),
-                               "dynrec_hyper_linear_forward");
-                        c.note("fwd");
-                        c.compare("y", dy, y, kTol);
-
                         int64_t ws = 0;
                         c.call(dynrec_hyper_linear_workspace_size(dev, rows, d.in, d.out, d.cond, &ws),
                                "dynrec_hyper_linear_workspace_size");
                         void* work = c.buf.scratch(ws);
+                        // With the workspace (split-K when the output is small) and without (unsplit).
+                        float* dy = c.buf.out(rows * d.out);
+                        c.call(dynrec_hyper_linear_forward(dev, nullptr, rows, d.in, d.out, d.cond, dx, dz, dgw, dgb,
+                                                           dcw, dcb, act, dy, work, ws),
+                               "dynrec_hyper_linear_forward");
+                        float* dy_unsplit = c.buf.out(rows * d.out);
+                        c.call(dynrec_hyper_linear_forward(dev, nullptr, rows, d.in, d.out, d.cond, dx, dz, dgw, dgb,
+                                                           dcw, dcb, act, dy_unsplit, nullptr, 0),
+                               "dynrec_hyper_linear_forward (no workspace)");
+                        c.note("fwd");
+                        c.compare("y", dy, y, kTol);
+                        c.compare("y_unsplit", dy_unsplit, y, kTol);
+
                         float* g_x = c.buf.out(rows * d.in);
                         float* g_z = c.buf.out(rows * d.cond);
                         float* g_gw = c.buf.out(static_cast<int64_t>(gw.size()));

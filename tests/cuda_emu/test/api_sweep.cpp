@@ -119,11 +119,11 @@ void hyper_linear_64x64(bool tf32) {
               "hyper_linear backward reference");
     float* dy = out(y.size());
     const int32_t cuda = DYNREC_DEVICE_CUDA;
-    ok_status(dynrec_hyper_linear_forward(cuda, nullptr, B, ni, no, nc, put(x), put(z), put(gw), put(gb), put(cw),
-                                          put(cb), DYNREC_ACT_RELU, dy),
-              "hyper_linear forward");
     int64_t ws = 0;
     ok_status(dynrec_hyper_linear_workspace_size(cuda, B, ni, no, nc, &ws), "hyper_linear workspace size");
+    ok_status(dynrec_hyper_linear_forward(cuda, nullptr, B, ni, no, nc, put(x), put(z), put(gw), put(gb), put(cw),
+                                          put(cb), DYNREC_ACT_RELU, dy, out(size_t(ws / 4 + 1)), ws),
+              "hyper_linear forward");
     float *dgx = out(gx.size()), *dgz = out(gz.size()), *dgw = out(ggw.size()), *dgb = out(ggb.size());
     float *dcw = out(gcw.size()), *dcb = out(gcb.size());
     ok_status(dynrec_hyper_linear_backward(cuda, nullptr, B, ni, no, nc, put(x), put(z), put(gw), put(gb), put(cw),
