@@ -66,6 +66,22 @@ public static unsafe class Native
     }
 
     /// <summary>
+    /// How CUDA hyper_linear and apg_layer's generated steps evaluate x_i S_i: Auto (by shape, from measured
+    /// timings), Outer (outer-product GEMMs, S never formed) or Materialized (S formed per chunk of rows by cuBLAS).
+    /// Process-wide; DYNREC_CUDA_HYPER_PATH=outer|materialized changes the default.
+    /// </summary>
+    public static HyperPath CudaHyperPath
+    {
+        get
+        {
+            int path;
+            Check(Methods.CudaGetHyperPath(&path));
+            return (HyperPath)path;
+        }
+        set => Check(Methods.CudaSetHyperPath((int)value));
+    }
+
+    /// <summary>
     /// CUDA TBE calls check every id first (one device-to-host copy + stream synchronize per call, a bad id named
     /// in the error). Off: no host round trip; an id outside its table reads as padding, unreported. Process-wide;
     /// DYNREC_CUDA_TBE_ID_CHECK=0 turns the default off.

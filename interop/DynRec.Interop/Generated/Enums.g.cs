@@ -136,3 +136,17 @@ public enum SparseOptimizer : uint
     /// <summary><c>DYNREC_SPARSE_LAZY_ADAM</c></summary>
     LazyAdam = 2,
 }
+
+/// <summary>
+/// How CUDA hyper_linear (and apg_layer&apos;s generated steps) evaluate x_i S_i.
+/// </summary>
+[NativeTypeName("enum dynrec_hyper_path : unsigned int")]
+public enum HyperPath : uint
+{
+    /// <summary><c>DYNREC_HYPER_PATH_AUTO</c> — by shape, from H200 timings of both: MATERIALIZED when (n_in+1)(n_cond+1) &gt;= 4096, or with TF32 on when n_cond &gt;= 8 and batch &gt;= 2048; else OUTER</summary>
+    Auto = 0,
+    /// <summary><c>DYNREC_HYPER_PATH_OUTER</c> — outer-product GEMMs over g_w: S never formed</summary>
+    Outer = 1,
+    /// <summary><c>DYNREC_HYPER_PATH_MATERIALIZED</c> — S = z g_w^T formed by cuBLAS for a chunk of rows at a time (at most 64 MiB of workspace), then per-row products; cuBLAS for every reduction</summary>
+    Materialized = 2,
+}

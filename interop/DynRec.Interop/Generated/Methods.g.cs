@@ -380,8 +380,9 @@ public static unsafe partial class Methods
     /// gamma*sigmoid and the gate product as it stores each tile (one launch per
     /// step, the T towers of a gated_linear in one launch); 0 = cuBLAS SGEMMs
     /// followed by one elementwise kernel. Same results to the TF32/FP32
-    /// tolerance. Default 1, unless the environment variable
-    /// DYNREC_CUDA_FUSED_EPILOGUES=0 is set when the library loads. Process-wide.
+    /// tolerance. Default 0 (cuBLAS measured faster at batch &gt;= 4096 on an H200),
+    /// unless the environment variable DYNREC_CUDA_FUSED_EPILOGUES=1 is set when
+    /// the library loads. Process-wide.
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_set_fused_epilogues", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
@@ -393,6 +394,23 @@ public static unsafe partial class Methods
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_get_fused_epilogues", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
     public static extern Status CudaGetFusedEpilogues([NativeTypeName("int32_t *")] int* enabled);
+
+    /// <summary>
+    /// Selects the path (process-wide; default AUTO unless the environment
+    /// variable DYNREC_CUDA_HYPER_PATH=outer|materialized is set when the library
+    /// loads). Same results to the TF32/FP32 tolerance; the workspace size covers
+    /// both paths, so switching between calls is safe.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_set_hyper_path", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status CudaSetHyperPath([NativeTypeName("int32_t")] int path);
+
+    /// <summary>
+    /// <c>dynrec_cuda_get_hyper_path</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_get_hyper_path", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status CudaGetHyperPath([NativeTypeName("int32_t *")] int* path);
 
     /// <summary>
     /// Id check of the CUDA TBE calls: 1 = every call checks every id first and

@@ -677,12 +677,15 @@ def main():
     compile_spent = 0.0
     os.makedirs(args.out, exist_ok=True)
     results = []
-    tf32_before, fused_before = ctypes.c_int32(0), ctypes.c_int32(1)
+    tf32_before, fused_before, path_before = ctypes.c_int32(0), ctypes.c_int32(1), ctypes.c_int32(0)
     has_fused_switch = gpu_api and hasattr(lib.lib, "dynrec_cuda_get_fused_epilogues")
+    has_path_switch = gpu_api and hasattr(lib.lib, "dynrec_cuda_get_hyper_path")
     if gpu_api:
         lib.lib.dynrec_cuda_get_tf32(ctypes.byref(tf32_before))
         if has_fused_switch:
             lib.lib.dynrec_cuda_get_fused_epilogues(ctypes.byref(fused_before))
+        if has_path_switch:
+            lib.lib.dynrec_cuda_get_hyper_path(ctypes.byref(path_before))
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = False  # eager/compile baselines in exact fp32 (torch's default)
         torch.backends.cudnn.allow_tf32 = False
@@ -755,14 +758,21 @@ def main():
             ref.update({nm: t.grad.detach().clone() for nm, t in zip([n for n, _ in grads], leaves)})
             # The default path (cuBLAS + elementwise epilogue kernels); the ops with a fused-epilogue
             # forward are also timed with it on (our tiled GEMM applying the epilogue as it stores).
-            modes = [("tf32", 1, 0), ("fp32", 0, 0)] if gpu_api else [("fp32", 0, 0)]
+            # The ops with a generated (hyper_linear) step are also timed on each path forced:
+            # outer-product GEMMs and materialized S (the default picks one by shape).
+            modes = [("tf32", 1, 0, 0), ("fp32", 0, 0, 0)] if gpu_api else [("fp32", 0, 0, 0)]
             if has_fused_switch and c["op"] in FUSED_EPILOGUE_OPS:
-                modes += [("tf32_fused", 1, 1), ("fp32_fused", 0, 1)]
-            for mode, tf32, fused in modes:
+                modes += [("tf32_fused", 1, 1, 0), ("fp32_fused", 0, 1, 0)]
+            if has_path_switch and c["op"] in HYPER_PATH_OPS:
+                modes += [(f"{p}_{name}", tf32, 0, code) for name, code in HYPER_PATHS.items()
+                          for p, tf32 in (("tf32", 1), ("fp32", 0))]
+            for mode, tf32, fused, path in modes:
                 if gpu_api:
                     lib("dynrec_cuda_set_tf32", enabled=tf32)
                 if has_fused_switch:
                     lib("dynrec_cuda_set_fused_epilogues", enabled=fused)
+                if has_path_switch:
+                    lib("dynrec_cuda_set_hyper_path", path=path)
                 row[f"dynrec_{mode}_ms"] = timer(torch, dynrec_step, args.warmup, args.iters)
                 dynrec_step()
                 sync()
@@ -810,6 +820,8 @@ def main():
                 lib("dynrec_cuda_set_tf32", enabled=tf32_before.value)
             if has_fused_switch:
                 lib("dynrec_cuda_set_fused_epilogues", enabled=fused_before.value)
+            if has_path_switch:
+                lib("dynrec_cuda_set_hyper_path", path=path_before.value)
         results.append(row)
         print(summary_line(row), flush=True)
         flush()
@@ -818,7 +830,7 @@ def main():
 
     print(flush(adam_rows))
     wrong = [r for r in results if "error" in r or not r.get("dynrec_fp32_ok") or (gpu_api and not r.get("dynrec_tf32_ok"))
-             or r.get("dynrec_tf32_fused_ok") is False or r.get("dynrec_fp32_fused_ok") is False]
+             or any(r.get(f"dynrec_{m}_ok") is False for m in EXTRA_MODES)]
     wrong += [r for r in adam_rows if "error" in r or not r.get("ok")]
     return 1 if wrong else 0
 
@@ -863,17 +875,20 @@ def ctypes_smoke(lib):
 
 # Ops whose CUDA forward runs its dense steps with fused GEMM epilogues (dynrec_cuda_set_fused_epilogues).
 FUSED_EPILOGUE_OPS = ("gate_nu", "gated_linear", "epnet", "apg_layer")
+HYPER_PATH_OPS = ("hyper_linear", "apg_layer")
+HYPER_PATHS = {"outer": 1, "materialized": 2}  # dynrec_hyper_path
+EXTRA_MODES = ("tf32_fused", "fp32_fused") + tuple(f"{p}_{n}" for n in HYPER_PATHS for p in ("tf32", "fp32"))
 
 
 def summary_line(r):
     if "error" in r and "eager_ms" not in r:
         return f"[error] {r['name']} B={r['batch']}: {r['error']}"
     parts = [f"{r['name']} B={r['batch']}:"]
-    for k in ("dynrec_tf32_ms", "dynrec_fp32_ms", "dynrec_tf32_fused_ms", "dynrec_fp32_fused_ms", "eager_ms",
-              "eager_tf32_ms", "compile_ms", "autotune_ms"):
+    for k in ["dynrec_tf32_ms", "dynrec_fp32_ms"] + [f"dynrec_{m}_ms" for m in EXTRA_MODES] + [
+            "eager_ms", "eager_tf32_ms", "compile_ms", "autotune_ms"]:
         if k in r:
             parts.append(f"{k[:-3]} {r[k]:.3f} ms")
-    for mode in ("tf32", "fp32", "tf32_fused", "fp32_fused"):
+    for mode in ("tf32", "fp32") + EXTRA_MODES:
         if f"dynrec_{mode}_ok" in r and not r[f"dynrec_{mode}_ok"]:
             parts.append(f"WRONG({mode}: {r[f'dynrec_{mode}_check']:.2e})")
     if "error" in r:
@@ -920,12 +935,13 @@ def markdown(meta, results):
     lines += ["", "Acceptance targets (issue 4, at B=4096): apg_layer >= 5x eager, gated 3-tower layer >= 2x eager, "
               "both faster than torch.compile.", ""]
     lines += fused_markdown(results)
+    lines += paths_markdown(results)
     return "\n".join(lines)
 
 
 def plain_markdown(meta, results):
     """The --device cpu / cuda-emu table: libdynrec in each mode it ran vs PyTorch eager, no peaks."""
-    modes = [m for m in ("fp32", "tf32", "fp32_fused", "tf32_fused") if any(f"dynrec_{m}_ms" in r for r in results)]
+    modes = [m for m in ("fp32", "tf32") + EXTRA_MODES if any(f"dynrec_{m}_ms" in r for r in results)]
     lines = [f"# libdynrec vs PyTorch on the {meta['gpu']}", "",
              f"torch {meta['torch']}; {meta['timing']}.", f"libdynrec: {meta['dynrec_build']}", "",
              "ms = forward + backward; eager runs exact fp32. x eager = eager ms / dynrec fp32 ms. "
@@ -970,6 +986,26 @@ def fused_markdown(results):
             f"{e_t:.1e} / {e_f:.1e} |")
     lines += ["", "A ratio above 1 means the default (cuBLAS) path is faster. "
               "`DYNREC_CUDA_FUSED_EPILOGUES=1` or `dynrec_cuda_set_fused_epilogues(1)` selects the fused path.", ""]
+    return lines
+
+
+def paths_markdown(results):
+    """hyper_linear's two CUDA paths forced, beside the default (which picks one by shape)."""
+    rows = [r for r in results if all(f"dynrec_{p}_{n}_ms" in r for n in HYPER_PATHS for p in ("tf32", "fp32"))]
+    if not rows:
+        return []
+    lines = ["## hyper_linear paths: outer-product GEMMs vs materialized S (forward + backward)", "",
+             "| case | B | tf32 default ms | tf32 outer ms | tf32 materialized ms | fp32 default ms | fp32 outer ms "
+             "| fp32 materialized ms | err (outer / materialized, tf32) | err (outer / materialized, fp32) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ms = lambda m: fmt(r.get(f"dynrec_{m}_ms"))  # noqa: E731
+        err = lambda m: f"{r[f'dynrec_{m}_check']:.1e}"  # noqa: E731
+        lines.append(f"| {r['name']} | {r['batch']} | {ms('tf32')} | {ms('tf32_outer')} | {ms('tf32_materialized')} | "
+                     f"{ms('fp32')} | {ms('fp32_outer')} | {ms('fp32_materialized')} | "
+                     f"{err('tf32_outer')} / {err('tf32_materialized')} | {err('fp32_outer')} / "
+                     f"{err('fp32_materialized')} |")
+    lines += ["", "`DYNREC_CUDA_HYPER_PATH=outer|materialized` or `dynrec_cuda_set_hyper_path()` forces a path.", ""]
     return lines
 
 

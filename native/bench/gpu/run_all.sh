@@ -103,11 +103,12 @@ step "dynrec_selftest --device cuda" "$(limit 150)" "$OUT/selftest_cuda.txt" "$S
 grep -E "^summary:" "$OUT/selftest_cuda.txt" | sed 's/^/    self-test /' | tee -a "$SUMMARY"
 grep -E "^FAIL" "$OUT/selftest_cuda.txt" | head -20 | sed 's/^/    /' | tee -a "$SUMMARY"
 
-# 4. memcheck over the self-test (before the benchmark: correctness first) -----------------------------------------------------------
+# 4. memcheck over the self-test (before the benchmark: correctness first), with 1 MiB chunks so that
+#    hyper_linear's materialized path crosses chunk boundaries on the hardware too ---------------------
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 if [ -n "$SAN" ] && [ "$(remaining)" -gt 40 ]; then
   step "compute-sanitizer memcheck (self-test)" "$(limit 120)" "$OUT/memcheck.txt" \
-    env DYNREC_SELFTEST_MODES=fp32,tf32 "$SAN" --tool memcheck --error-exitcode 3 "$SELFTEST" --device cuda
+    env DYNREC_SELFTEST_MODES=fp32,tf32 DYNREC_CUDA_HYPER_CHUNK_MIB=1 "$SAN" --tool memcheck --error-exitcode 3 "$SELFTEST" --device cuda
   grep -E "ERROR SUMMARY" "$OUT/memcheck.txt" | tail -1 | sed 's/^/    /' | tee -a "$SUMMARY"
 else
   note "- compute-sanitizer memcheck: skipped (${SAN:-not installed}; $(remaining)s left)"

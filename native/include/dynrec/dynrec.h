@@ -623,6 +623,24 @@ DYNREC_API dynrec_status dynrec_cuda_get_tf32(int32_t* enabled);
 DYNREC_API dynrec_status dynrec_cuda_set_fused_epilogues(int32_t enabled);
 DYNREC_API dynrec_status dynrec_cuda_get_fused_epilogues(int32_t* enabled);
 
+/* How CUDA hyper_linear (and apg_layer's generated steps) evaluate x_i S_i. */
+typedef enum dynrec_hyper_path {
+    DYNREC_HYPER_PATH_AUTO = 0,        /* by shape, from H200 timings of both: MATERIALIZED when
+                                          (n_in+1)(n_cond+1) >= 4096, or with TF32 on when
+                                          n_cond >= 8 and batch >= 2048; else OUTER */
+    DYNREC_HYPER_PATH_OUTER = 1,       /* outer-product GEMMs over g_w: S never formed */
+    DYNREC_HYPER_PATH_MATERIALIZED = 2 /* S = z g_w^T formed by cuBLAS for a chunk of rows
+                                          at a time (at most 64 MiB of workspace), then
+                                          per-row products; cuBLAS for every reduction */
+} dynrec_hyper_path;
+
+/* Selects the path (process-wide; default AUTO unless the environment
+ * variable DYNREC_CUDA_HYPER_PATH=outer|materialized is set when the library
+ * loads). Same results to the TF32/FP32 tolerance; the workspace size covers
+ * both paths, so switching between calls is safe. */
+DYNREC_API dynrec_status dynrec_cuda_set_hyper_path(int32_t path);
+DYNREC_API dynrec_status dynrec_cuda_get_hyper_path(int32_t* path);
+
 /* Id check of the CUDA TBE calls: 1 = every call checks every id first and
  * returns DYNREC_ERR_INVALID_ARGUMENT naming the first one outside its table
  * (one 8-byte device-to-host copy + stream synchronize per call: the one

@@ -1,4 +1,6 @@
-// Exports for the CUDA modes (TF32 tensor cores, fused GEMM epilogues, TBE id check).
+// Exports for the CUDA modes (TF32 tensor cores, fused GEMM epilogues, hyper_linear path, TBE id check).
+#include <string>
+
 #include "common/error.h"
 #include "common/math_mode.h"
 #include "common/validate.h"
@@ -30,6 +32,22 @@ DYNREC_API dynrec_status dynrec_cuda_get_fused_epilogues(int32_t* enabled) {
     return dynrec::guard(__func__, [&] {
         dynrec::check_not_null("enabled", enabled);
         *enabled = dynrec::cuda_fused_epilogues_enabled() ? 1 : 0;
+    });
+}
+
+DYNREC_API dynrec_status dynrec_cuda_set_hyper_path(int32_t path) {
+    return dynrec::guard(__func__, [&] {
+        if (path < DYNREC_HYPER_PATH_AUTO || path > DYNREC_HYPER_PATH_MATERIALIZED)
+            dynrec::throw_invalid("path: must be DYNREC_HYPER_PATH_AUTO (0), _OUTER (1) or _MATERIALIZED (2), got " +
+                                  std::to_string(path));
+        dynrec::set_cuda_hyper_path(path);
+    });
+}
+
+DYNREC_API dynrec_status dynrec_cuda_get_hyper_path(int32_t* path) {
+    return dynrec::guard(__func__, [&] {
+        dynrec::check_not_null("path", path);
+        *path = dynrec::cuda_hyper_path();
     });
 }
 

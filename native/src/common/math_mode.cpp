@@ -27,7 +27,37 @@ thread_local int t_override = -1;  // -1: none, 0/1: forced for this thread
 std::atomic<bool> g_fused{requested_by_environment("DYNREC_CUDA_FUSED_EPILOGUES")};
 thread_local int t_fused_override = -1;
 std::atomic<bool> g_tbe_id_check{enabled_by_environment("DYNREC_CUDA_TBE_ID_CHECK")};
+
+int hyper_path_from_environment() noexcept {
+    const char* v = std::getenv("DYNREC_CUDA_HYPER_PATH");
+    if (v && std::strcmp(v, "outer") == 0) return 1;
+    if (v && std::strcmp(v, "materialized") == 0) return 2;
+    return 0;
+}
+std::atomic<int> g_hyper_path{hyper_path_from_environment()};
+
+int64_t hyper_chunk_floats_from_environment() noexcept {
+    const char* v = std::getenv("DYNREC_CUDA_HYPER_CHUNK_MIB");
+    const long mib = v ? std::strtol(v, nullptr, 10) : 0;
+    return (mib >= 1 && mib <= 65536 ? int64_t(mib) : int64_t(64)) << 18;  // MiB -> floats
+}
+const int64_t g_hyper_chunk_floats = hyper_chunk_floats_from_environment();
+thread_local int t_hyper_override = -1;
 }  // namespace
+
+int cuda_hyper_path() noexcept {
+    return t_hyper_override >= 0 ? t_hyper_override : g_hyper_path.load(std::memory_order_relaxed);
+}
+
+void set_cuda_hyper_path(int path) noexcept { g_hyper_path.store(path, std::memory_order_relaxed); }
+
+int64_t cuda_hyper_chunk_floats() noexcept { return g_hyper_chunk_floats; }
+
+ScopedHyperPathOverride::ScopedHyperPathOverride(int path) noexcept : previous_(t_hyper_override) {
+    t_hyper_override = path;
+}
+
+ScopedHyperPathOverride::~ScopedHyperPathOverride() { t_hyper_override = previous_; }
 
 bool cuda_tbe_id_check_enabled() noexcept { return g_tbe_id_check.load(std::memory_order_relaxed); }
 

@@ -15,6 +15,8 @@
 //    DYNREC_CUDA_TBE_ID_CHECK=0.
 #pragma once
 
+#include <cstdint>
+
 namespace dynrec {
 
 bool cuda_tf32_enabled() noexcept;
@@ -24,12 +26,34 @@ void set_cuda_fused_epilogues(bool enabled) noexcept;
 bool cuda_tbe_id_check_enabled() noexcept;
 void set_cuda_tbe_id_check(bool enabled) noexcept;
 
+// How the CUDA hyper_linear (and apg_layer's generated steps) evaluate x_i S_i:
+// values of dynrec_cuda_hyper_path (dynrec.h): 0 auto (by shape), 1 the
+// outer-product GEMMs (S never formed), 2 S formed per chunk of rows by cuBLAS.
+// Default auto (rule in cuda/hyper_linear.cu) unless DYNREC_CUDA_HYPER_PATH=outer|materialized.
+int cuda_hyper_path() noexcept;
+void set_cuda_hyper_path(int path) noexcept;
+// Floats of S the materialized path forms at once (its workspace): 64 MiB
+// unless DYNREC_CUDA_HYPER_CHUNK_MIB (1..65536) says otherwise when the library
+// loads (smaller: less memory, more launches; the tests use 1 to cross chunks).
+int64_t cuda_hyper_chunk_floats() noexcept;
+
 class ScopedTf32Override {
 public:
     explicit ScopedTf32Override(bool enabled) noexcept;
     ~ScopedTf32Override();
     ScopedTf32Override(const ScopedTf32Override&) = delete;
     ScopedTf32Override& operator=(const ScopedTf32Override&) = delete;
+
+private:
+    int previous_;
+};
+
+class ScopedHyperPathOverride {
+public:
+    explicit ScopedHyperPathOverride(int path) noexcept;
+    ~ScopedHyperPathOverride();
+    ScopedHyperPathOverride(const ScopedHyperPathOverride&) = delete;
+    ScopedHyperPathOverride& operator=(const ScopedHyperPathOverride&) = delete;
 
 private:
     int previous_;

@@ -11,8 +11,12 @@
 //             all of grad_g_w, grad_g_b, grad_c_w, grad_c_b = one wgrad form
 //             sum_i [x,1]_i ⊗ [z,1]_i ⊗ gpre_i with a deterministic split-K reduction.
 // TF32 tensor cores (wmma) unless disabled (dynrec_cuda_set_tf32 / DYNREC_CUDA_TF32=0).
+// The other path, S formed per chunk of rows by cuBLAS, is hyper_materialized.cu;
+// `materialized` below picks one (dynrec_cuda_set_hyper_path, else by shape).
+#include "common/math_mode.h"
 #include "cuda/common.cuh"
 #include "cuda/hyper_linear.cuh"
+#include "cuda/hyper_materialized.cuh"
 #include "cuda/outer_gemm.cuh"
 
 namespace dynrec::cuda {
@@ -36,6 +40,23 @@ OuterRegions<const float> forward_weights(const HyperLinearShape& s, const float
     return w;
 }
 
+// The materialized path needs its workspace. AUTO follows the side-by-side H200 timings of both
+// paths (2026-11-28, fwd+bwd, batch 1024/4096/16384, native/bench/gpu): the outer-product GEMMs
+// lose once their reduction (n_in + 1)(n_cond + 1) is long (>= 4096: 2-3x slower at any batch);
+// below that, with TF32 on, cuBLAS's TF32 GEMMs on S win from batch ~4096 on a condition of 8+
+// (10-15%; at batch 1024 the outer path's fewer launches win by ~20%), while in exact FP32 our
+// FMA tiles beat cuBLAS's SGEMMs (15-25%).
+bool materialized(const HyperLinearShape& s, const void* workspace) {
+    if (workspace == nullptr) return false;
+    switch (cuda_hyper_path()) {
+        case DYNREC_HYPER_PATH_OUTER: return false;
+        case DYNREC_HYPER_PATH_MATERIALIZED: return true;
+        default: break;
+    }
+    if ((s.n_in + 1) * (s.n_cond + 1) >= 4096) return true;
+    return cuda_tf32_enabled() && device_has_tf32() && s.n_cond >= 8 && s.batch >= 2048;
+}
+
 }  // namespace
 
 int64_t hyper_linear_pre_workspace_bytes(const HyperLinearShape& s) {
@@ -46,7 +67,8 @@ int64_t hyper_linear_pre_workspace_bytes(const HyperLinearShape& s) {
     int64_t floats = outer_gemm_wgrad_workspace_floats(b, no, ni + 1, nc + 1);
     for (const int64_t f : {outer_gemm_rows_workspace_floats(b, no, ni + 1, nc + 1),   // forward
                             outer_gemm_rows_workspace_floats(b, ni, no, nc + 1),       // grad_x
-                            outer_gemm_rows_workspace_floats(b, nc, ni + 1, no)})      // grad_z
+                            outer_gemm_rows_workspace_floats(b, nc, ni + 1, no),       // grad_z
+                            hyper_materialized_workspace_floats(s)})                   // the other path
         floats = f > floats ? f : floats;
     return int64_t(sizeof(float)) * floats;
 }
@@ -58,6 +80,10 @@ int64_t hyper_linear_workspace_bytes(const HyperLinearShape& s) {
 void hyper_linear_forward(void* stream, const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                           const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y,
                           void* workspace) {
+    if (materialized(s, workspace)) {
+        hyper_materialized_forward(stream, s, x, z, g_w, g_b, c_w, c_b, activation, y, static_cast<float*>(workspace));
+        return;
+    }
     const OuterFactors f{x, s.n_in, s.n_in, c_w != nullptr || c_b != nullptr,
                          z, s.n_cond, s.n_cond, g_b != nullptr || c_b != nullptr};
     RowsEpilogue e;
@@ -69,6 +95,11 @@ void hyper_linear_forward(void* stream, const HyperLinearShape& s, const float* 
 void hyper_linear_backward_pre(void* stream, const HyperLinearShape& s, const float* x, const float* z,
                                const float* g_w, const float* g_b, const float* c_w, const float* gpre,
                                const HyperLinearGrads& g, int32_t x_activation, bool accumulate_z, void* workspace) {
+    if (materialized(s, workspace)) {
+        hyper_materialized_backward_pre(stream, s, x, z, g_w, g_b, c_w, gpre, g, x_activation, accumulate_z,
+                                        static_cast<float*>(workspace));
+        return;
+    }
     const int64_t ni = s.n_in, no = s.n_out, nc = s.n_cond;
     if (g.x) {
         // grad_x[i, a] = sum_{b, c} gpre[i,b] [z,1][i,c] W(a, c, b): p = b, q = c, n = a.

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/math_mode.h"
 #include "selftest/harness.h"
 
 namespace dynrec::selftest {
@@ -83,85 +84,88 @@ void check_apg_layer(Runner& r) {
                                               mode.name + " mf_k=" + std::to_string(mf_k) + " mf_p=" +
                                               std::to_string(mf_p) + " inner=" + activation_name(inner) +
                                               " act=" + activation_name(act);
-                    r.run(label, [&](Case& c) {
-                        const uint32_t seed = static_cast<uint32_t>(rows * 271 + d.n + mode.mf_p * 13 +
-                                                                    mode.uv_shared * 5 + inner * 3 + act);
-                        int64_t k = 0, p = 0, saved_n = 0;
-                        c.call(dynrec_apg_layer_dims(d.n, d.m, mode.uv_shared, mf_k, mf_p, &k, &p),
-                               "dynrec_apg_layer_dims");
-                        c.call(dynrec_apg_layer_saved_size(rows, d.n, d.m, mode.uv_shared, mf_k, mf_p, &saved_n),
-                               "dynrec_apg_layer_saved_size");
-                        const std::vector<int64_t> sizes = slot_sizes(d, mode.uv_shared, k, p);
-                        Host x = random_values(rows * d.n, seed);
-                        Host z = random_values(rows * d.cond, seed + 1);
-                        Host gy = random_values(rows * d.m, seed + 2);
-                        std::vector<Host> host(kSlots);
-                        const float* hp[kSlots] = {};
-                        const float* dp[kSlots] = {};
-                        for (int s = 0; s < kSlots; ++s) {
-                            if (!sizes[s]) continue;
-                            host[s] = random_values(sizes[s], seed + 10 + s, slot_scale(s, d, k, p, mode.uv_shared));
-                            hp[s] = host[s].data();
-                            dp[s] = c.buf.put(host[s]);
-                        }
+                    for (const HyperPathCase& path_case : hyper_paths(dev)) {
+                        const ScopedHyperPathOverride path(path_case.path);
+                        r.run(label + path_case.suffix, [&](Case& c) {
+                            const uint32_t seed = static_cast<uint32_t>(rows * 271 + d.n + mode.mf_p * 13 +
+                                                                        mode.uv_shared * 5 + inner * 3 + act);
+                            int64_t k = 0, p = 0, saved_n = 0;
+                            c.call(dynrec_apg_layer_dims(d.n, d.m, mode.uv_shared, mf_k, mf_p, &k, &p),
+                                   "dynrec_apg_layer_dims");
+                            c.call(dynrec_apg_layer_saved_size(rows, d.n, d.m, mode.uv_shared, mf_k, mf_p, &saved_n),
+                                   "dynrec_apg_layer_saved_size");
+                            const std::vector<int64_t> sizes = slot_sizes(d, mode.uv_shared, k, p);
+                            Host x = random_values(rows * d.n, seed);
+                            Host z = random_values(rows * d.cond, seed + 1);
+                            Host gy = random_values(rows * d.m, seed + 2);
+                            std::vector<Host> host(kSlots);
+                            const float* hp[kSlots] = {};
+                            const float* dp[kSlots] = {};
+                            for (int s = 0; s < kSlots; ++s) {
+                                if (!sizes[s]) continue;
+                                host[s] = random_values(sizes[s], seed + 10 + s, slot_scale(s, d, k, p, mode.uv_shared));
+                                hp[s] = host[s].data();
+                                dp[s] = c.buf.put(host[s]);
+                            }
 
-                        Host saved(saved_n), y(rows * d.m);
-                        c.call(dynrec_apg_layer_forward_reference(
-                                   rows, d.n, d.m, d.cond, mode.uv_shared, mf_k, mf_p, inner, act, x.data(), z.data(),
-                                   hp[0], hp[1], hp[2], hp[3], hp[4], hp[5], hp[6], hp[7], hp[8], hp[9], hp[10],
-                                   hp[11], hp[12], hp[13], hp[14], hp[15], hp[16], hp[17], hp[18], hp[19],
-                                   saved.data(), y.data()),
-                               "dynrec_apg_layer_forward_reference");
-                        Host gx(rows * d.n), gz(rows * d.cond);
-                        std::vector<Host> hg(kSlots);
-                        float* hgp[kSlots] = {};
-                        for (int s = 0; s < kSlots; ++s)
-                            if (sizes[s]) hg[s].resize(sizes[s]), hgp[s] = hg[s].data();
-                        c.call(dynrec_apg_layer_backward_reference(
-                                   rows, d.n, d.m, d.cond, mode.uv_shared, mf_k, mf_p, inner, act, x.data(), z.data(),
-                                   hp[0], hp[2], hp[4], hp[5], hp[6], hp[8], hp[10], hp[12], hp[13], hp[14], hp[16],
-                                   hp[17], hp[18], saved.data(), y.data(), gy.data(), gx.data(), gz.data(), hgp[0],
-                                   hgp[1], hgp[2], hgp[3], hgp[4], hgp[5], hgp[6], hgp[7], hgp[8], hgp[9], hgp[10],
-                                   hgp[11], hgp[12], hgp[13], hgp[14], hgp[15], hgp[16], hgp[17], hgp[18], hgp[19]),
-                               "dynrec_apg_layer_backward_reference");
+                            Host saved(saved_n), y(rows * d.m);
+                            c.call(dynrec_apg_layer_forward_reference(
+                                       rows, d.n, d.m, d.cond, mode.uv_shared, mf_k, mf_p, inner, act, x.data(), z.data(),
+                                       hp[0], hp[1], hp[2], hp[3], hp[4], hp[5], hp[6], hp[7], hp[8], hp[9], hp[10],
+                                       hp[11], hp[12], hp[13], hp[14], hp[15], hp[16], hp[17], hp[18], hp[19],
+                                       saved.data(), y.data()),
+                                   "dynrec_apg_layer_forward_reference");
+                            Host gx(rows * d.n), gz(rows * d.cond);
+                            std::vector<Host> hg(kSlots);
+                            float* hgp[kSlots] = {};
+                            for (int s = 0; s < kSlots; ++s)
+                                if (sizes[s]) hg[s].resize(sizes[s]), hgp[s] = hg[s].data();
+                            c.call(dynrec_apg_layer_backward_reference(
+                                       rows, d.n, d.m, d.cond, mode.uv_shared, mf_k, mf_p, inner, act, x.data(), z.data(),
+                                       hp[0], hp[2], hp[4], hp[5], hp[6], hp[8], hp[10], hp[12], hp[13], hp[14], hp[16],
+                                       hp[17], hp[18], saved.data(), y.data(), gy.data(), gx.data(), gz.data(), hgp[0],
+                                       hgp[1], hgp[2], hgp[3], hgp[4], hgp[5], hgp[6], hgp[7], hgp[8], hgp[9], hgp[10],
+                                       hgp[11], hgp[12], hgp[13], hgp[14], hgp[15], hgp[16], hgp[17], hgp[18], hgp[19]),
+                                   "dynrec_apg_layer_backward_reference");
 
-                        float* dx = c.buf.put(x);
-                        float* dz = c.buf.put(z);
-                        int64_t ws = 0;
-                        c.call(dynrec_apg_layer_workspace_size(dev, rows, d.n, d.m, d.cond, mode.uv_shared, mf_k,
-                                                               mf_p, &ws),
-                               "dynrec_apg_layer_workspace_size");
-                        void* work = c.buf.scratch(ws);
-                        float* d_saved = c.buf.out(saved_n);
-                        float* d_y = c.buf.out(rows * d.m);
-                        c.call(dynrec_apg_layer_forward(dev, nullptr, rows, d.n, d.m, d.cond, mode.uv_shared, mf_k,
-                                                        mf_p, inner, act, dx, dz, dp[0], dp[1], dp[2], dp[3], dp[4],
-                                                        dp[5], dp[6], dp[7], dp[8], dp[9], dp[10], dp[11], dp[12],
-                                                        dp[13], dp[14], dp[15], dp[16], dp[17], dp[18], dp[19],
-                                                        d_saved, d_y, work, ws),
-                               "dynrec_apg_layer_forward");
-                        c.note("fwd");
-                        c.compare("y", d_y, y, kTol);
-                        c.compare("saved", d_saved, saved, kTol);
+                            float* dx = c.buf.put(x);
+                            float* dz = c.buf.put(z);
+                            int64_t ws = 0;
+                            c.call(dynrec_apg_layer_workspace_size(dev, rows, d.n, d.m, d.cond, mode.uv_shared, mf_k,
+                                                                   mf_p, &ws),
+                                   "dynrec_apg_layer_workspace_size");
+                            void* work = c.buf.scratch(ws);
+                            float* d_saved = c.buf.out(saved_n);
+                            float* d_y = c.buf.out(rows * d.m);
+                            c.call(dynrec_apg_layer_forward(dev, nullptr, rows, d.n, d.m, d.cond, mode.uv_shared, mf_k,
+                                                            mf_p, inner, act, dx, dz, dp[0], dp[1], dp[2], dp[3], dp[4],
+                                                            dp[5], dp[6], dp[7], dp[8], dp[9], dp[10], dp[11], dp[12],
+                                                            dp[13], dp[14], dp[15], dp[16], dp[17], dp[18], dp[19],
+                                                            d_saved, d_y, work, ws),
+                                   "dynrec_apg_layer_forward");
+                            c.note("fwd");
+                            c.compare("y", d_y, y, kTol);
+                            c.compare("saved", d_saved, saved, kTol);
 
-                        float* g_x = c.buf.out(rows * d.n);
-                        float* g_z = c.buf.out(rows * d.cond);
-                        float* dg[kSlots] = {};
-                        for (int s = 0; s < kSlots; ++s)
-                            if (sizes[s]) dg[s] = c.buf.out(sizes[s]);
-                        c.call(dynrec_apg_layer_backward(
-                                   dev, nullptr, rows, d.n, d.m, d.cond, mode.uv_shared, mf_k, mf_p, inner, act, dx,
-                                   dz, dp[0], dp[2], dp[4], dp[5], dp[6], dp[8], dp[10], dp[12], dp[13], dp[14],
-                                   dp[16], dp[17], dp[18], c.buf.put(saved), c.buf.put(y), c.buf.put(gy), g_x, g_z,
-                                   dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dg[8], dg[9], dg[10],
-                                   dg[11], dg[12], dg[13], dg[14], dg[15], dg[16], dg[17], dg[18], dg[19], work, ws),
-                               "dynrec_apg_layer_backward");
-                        c.note("| bwd");
-                        c.compare("grad_x", g_x, gx, kTol);
-                        c.compare("grad_z", g_z, gz, kTol);
-                        for (int s = 0; s < kSlots; ++s)
-                            if (sizes[s]) c.compare((std::string("grad_") + kSlotNames[s]).c_str(), dg[s], hg[s], kTol);
-                    });
+                            float* g_x = c.buf.out(rows * d.n);
+                            float* g_z = c.buf.out(rows * d.cond);
+                            float* dg[kSlots] = {};
+                            for (int s = 0; s < kSlots; ++s)
+                                if (sizes[s]) dg[s] = c.buf.out(sizes[s]);
+                            c.call(dynrec_apg_layer_backward(
+                                       dev, nullptr, rows, d.n, d.m, d.cond, mode.uv_shared, mf_k, mf_p, inner, act, dx,
+                                       dz, dp[0], dp[2], dp[4], dp[5], dp[6], dp[8], dp[10], dp[12], dp[13], dp[14],
+                                       dp[16], dp[17], dp[18], c.buf.put(saved), c.buf.put(y), c.buf.put(gy), g_x, g_z,
+                                       dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7], dg[8], dg[9], dg[10],
+                                       dg[11], dg[12], dg[13], dg[14], dg[15], dg[16], dg[17], dg[18], dg[19], work, ws),
+                                   "dynrec_apg_layer_backward");
+                            c.note("| bwd");
+                            c.compare("grad_x", g_x, gx, kTol);
+                            c.compare("grad_z", g_z, gz, kTol);
+                            for (int s = 0; s < kSlots; ++s)
+                                if (sizes[s]) c.compare((std::string("grad_") + kSlotNames[s]).c_str(), dg[s], hg[s], kTol);
+                        });
+                    }
                 }
             }
         }

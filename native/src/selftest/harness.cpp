@@ -182,6 +182,11 @@ const std::vector<int64_t>& test_rows() {
     return rows;
 }
 
+std::vector<HyperPathCase> hyper_paths(int32_t device) {
+    if (device != DYNREC_DEVICE_CUDA) return {{DYNREC_HYPER_PATH_AUTO, ""}};
+    return {{DYNREC_HYPER_PATH_OUTER, " path=outer"}, {DYNREC_HYPER_PATH_MATERIALIZED, " path=materialized"}};
+}
+
 const char* activation_name(int32_t activation) {
     switch (activation) {
         case DYNREC_ACT_NONE: return "none";

@@ -120,6 +120,15 @@ const std::vector<int64_t>& test_rows();
 
 const char* activation_name(int32_t activation);
 
+// The hyper_linear paths a case runs under (dynrec_hyper_path + a label suffix): on
+// CUDA both the outer-product and the materialized path, so every shape checks
+// both; on the CPU one pass (the path is a CUDA setting).
+struct HyperPathCase {
+    int32_t path;
+    const char* suffix;
+};
+std::vector<HyperPathCase> hyper_paths(int32_t device);
+
 // One entry per op; each runs all its shapes, modes and both directions.
 void check_gate_nu(Runner& runner);
 void check_gated_linear(Runner& runner);

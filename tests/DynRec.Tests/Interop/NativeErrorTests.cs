@@ -89,6 +89,27 @@ public unsafe class NativeErrorTests
     }
 
     [Test]
+    public void CudaHyperPathRoundTripsAndRejectsUnknownValuesWithTheNativeMessage()
+    {
+        var before = Native.CudaHyperPath;
+        try
+        {
+            foreach (var path in new[] { HyperPath.Outer, HyperPath.Materialized, HyperPath.Auto })
+            {
+                Native.CudaHyperPath = path;
+                Assert.That(Native.CudaHyperPath, Is.EqualTo(path));
+            }
+            var e = Assert.Throws<DynRecArgumentException>(() => Native.CudaHyperPath = (HyperPath)7)!;
+            Assert.That(e.Message, Does.Contain("path"));
+            Assert.That(Native.CudaHyperPath, Is.EqualTo(HyperPath.Auto), "a rejected value changes nothing");
+        }
+        finally
+        {
+            Native.CudaHyperPath = before;
+        }
+    }
+
+    [Test]
     public void BuildInfoAndVersionAreReported()
     {
         Assert.That(Native.Version, Does.Match(@"^\d+\.\d+\.\d+$"));
