@@ -20,7 +20,7 @@ bool requested_by_environment(const char* name) noexcept {
 }
 
 std::atomic<bool> g_tf32{enabled_by_environment("DYNREC_CUDA_TF32")};
-thread_local int t_override = -1;  // -1: none, 0/1: forced for this thread
+thread_local int t_tf32_override = -1;  // -1: none, 0/1: forced for this thread
 // Off by default: measured on an H200 (2026-11-28, fwd+bwd, TF32), cuBLAS + one elementwise kernel
 // beat our fused tiled GEMM at B=4096 by 1.4-2.5x (gated 3-tower 512->256: 0.132 vs 0.316 ms);
 // fused won only at B=1024, by at most 1.2x.
@@ -53,27 +53,15 @@ void set_cuda_hyper_path(int path) noexcept { g_hyper_path.store(path, std::memo
 
 int64_t cuda_hyper_chunk_floats() noexcept { return g_hyper_chunk_floats; }
 
-ScopedHyperPathOverride::ScopedHyperPathOverride(int path) noexcept : previous_(t_hyper_override) {
-    t_hyper_override = path;
-}
-
-ScopedHyperPathOverride::~ScopedHyperPathOverride() { t_hyper_override = previous_; }
-
 bool cuda_tbe_id_check_enabled() noexcept { return g_tbe_id_check.load(std::memory_order_relaxed); }
 
 void set_cuda_tbe_id_check(bool enabled) noexcept { g_tbe_id_check.store(enabled, std::memory_order_relaxed); }
 
 bool cuda_tf32_enabled() noexcept {
-    return t_override >= 0 ? t_override == 1 : g_tf32.load(std::memory_order_relaxed);
+    return t_tf32_override >= 0 ? t_tf32_override == 1 : g_tf32.load(std::memory_order_relaxed);
 }
 
 void set_cuda_tf32(bool enabled) noexcept { g_tf32.store(enabled, std::memory_order_relaxed); }
-
-ScopedTf32Override::ScopedTf32Override(bool enabled) noexcept : previous_(t_override) {
-    t_override = enabled ? 1 : 0;
-}
-
-ScopedTf32Override::~ScopedTf32Override() { t_override = previous_; }
 
 bool cuda_fused_epilogues_enabled() noexcept {
     return t_fused_override >= 0 ? t_fused_override == 1 : g_fused.load(std::memory_order_relaxed);
@@ -81,10 +69,21 @@ bool cuda_fused_epilogues_enabled() noexcept {
 
 void set_cuda_fused_epilogues(bool enabled) noexcept { g_fused.store(enabled, std::memory_order_relaxed); }
 
-ScopedFusedEpiloguesOverride::ScopedFusedEpiloguesOverride(bool enabled) noexcept : previous_(t_fused_override) {
-    t_fused_override = enabled ? 1 : 0;
+namespace {
+int& override_slot(CudaMode mode) noexcept {
+    switch (mode) {
+        case CudaMode::kTf32: return t_tf32_override;
+        case CudaMode::kFusedEpilogues: return t_fused_override;
+        default: return t_hyper_override;
+    }
+}
+}  // namespace
+
+ScopedModeOverride::ScopedModeOverride(CudaMode mode, int value) noexcept
+    : mode_(mode), previous_(override_slot(mode)) {
+    override_slot(mode) = value;
 }
 
-ScopedFusedEpiloguesOverride::~ScopedFusedEpiloguesOverride() { t_fused_override = previous_; }
+ScopedModeOverride::~ScopedModeOverride() { override_slot(mode_) = previous_; }
 
 }  // namespace dynrec

@@ -37,36 +37,19 @@ void set_cuda_hyper_path(int path) noexcept;
 // loads (smaller: less memory, more launches; the tests use 1 to cross chunks).
 int64_t cuda_hyper_chunk_floats() noexcept;
 
-class ScopedTf32Override {
+// A per-thread override of one mode for the object's lifetime (the self-test
+// switches modes without changing them under other threads); nests.
+enum class CudaMode { kTf32, kFusedEpilogues, kHyperPath };
+
+class ScopedModeOverride {
 public:
-    explicit ScopedTf32Override(bool enabled) noexcept;
-    ~ScopedTf32Override();
-    ScopedTf32Override(const ScopedTf32Override&) = delete;
-    ScopedTf32Override& operator=(const ScopedTf32Override&) = delete;
+    ScopedModeOverride(CudaMode mode, int value) noexcept;
+    ~ScopedModeOverride();
+    ScopedModeOverride(const ScopedModeOverride&) = delete;
+    ScopedModeOverride& operator=(const ScopedModeOverride&) = delete;
 
 private:
-    int previous_;
-};
-
-class ScopedHyperPathOverride {
-public:
-    explicit ScopedHyperPathOverride(int path) noexcept;
-    ~ScopedHyperPathOverride();
-    ScopedHyperPathOverride(const ScopedHyperPathOverride&) = delete;
-    ScopedHyperPathOverride& operator=(const ScopedHyperPathOverride&) = delete;
-
-private:
-    int previous_;
-};
-
-class ScopedFusedEpiloguesOverride {
-public:
-    explicit ScopedFusedEpiloguesOverride(bool enabled) noexcept;
-    ~ScopedFusedEpiloguesOverride();
-    ScopedFusedEpiloguesOverride(const ScopedFusedEpiloguesOverride&) = delete;
-    ScopedFusedEpiloguesOverride& operator=(const ScopedFusedEpiloguesOverride&) = delete;
-
-private:
+    CudaMode mode_;
     int previous_;
 };
 

@@ -85,7 +85,7 @@ void check_apg_layer(Runner& r) {
                                               std::to_string(mf_p) + " inner=" + activation_name(inner) +
                                               " act=" + activation_name(act);
                     for (const HyperPathCase& path_case : hyper_paths(dev)) {
-                        const ScopedHyperPathOverride path(path_case.path);
+                        const ScopedModeOverride path(CudaMode::kHyperPath, path_case.path);
                         r.run(label + path_case.suffix, [&](Case& c) {
                             const uint32_t seed = static_cast<uint32_t>(rows * 271 + d.n + mode.mf_p * 13 +
                                                                         mode.uv_shared * 5 + inner * 3 + act);

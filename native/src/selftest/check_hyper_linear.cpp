@@ -45,7 +45,7 @@ void check_hyper_linear(Runner& r) {
                                               " cond=" + std::to_string(d.cond) + " " + bias_name(mask) +
                                               " act=" + activation_name(act);
                     for (const HyperPathCase& path_case : hyper_paths(dev)) {
-                        const ScopedHyperPathOverride path(path_case.path);
+                        const ScopedModeOverride path(CudaMode::kHyperPath, path_case.path);
                         r.run(label + path_case.suffix, [&](Case& c) {
                             const uint32_t seed = static_cast<uint32_t>(rows * 613 + d.in + mask * 17 + act);
                             const bool has_gb = mask & 1, has_cw = mask & 2, has_cb = mask & 4;

@@ -124,8 +124,8 @@ extern "C" DYNREC_API dynrec_status dynrec_self_test(int32_t device, int32_t* fa
             if (device == DYNREC_DEVICE_CPU && (m.tf32 || !m.fused)) continue;
             if (device == DYNREC_DEVICE_CUDA && !modes.empty() && modes.find("," + std::string(m.name) + ",") == std::string::npos)
                 continue;
-            ScopedTf32Override tf32(m.tf32);
-            ScopedFusedEpiloguesOverride fused(m.fused);
+            ScopedModeOverride tf32(CudaMode::kTf32, m.tf32 ? 1 : 0);
+            ScopedModeOverride fused(CudaMode::kFusedEpilogues, m.fused ? 1 : 0);
             Runner runner(device, m.tf32, m.fused);
             run_all(runner, m.fused ? only : unfused_pass_ops(only));
             text += runner.report();
