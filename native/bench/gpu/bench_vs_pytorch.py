@@ -546,6 +546,75 @@ def adam_param_sets():
     return [("PEPNet dense parameters", dense), ("PEPNet dense + 4.37M x 8 embedding table", dense + [(4_370_000, 8)])]
 
 
+def graph_replay_ms(torch, timer, args, step, stream):
+    """Captures one call of `step` in a CUDA graph on `stream` (where step's work runs; after 3
+    warm-up calls there) and times its replay: the GPU time without the host's launch overhead."""
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            step()
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, stream=stream):
+        step()
+    torch.cuda.synchronize()
+    with torch.cuda.stream(stream):
+        return timer(torch, graph.replay, args.warmup, args.iters)
+
+
+def bench_graphs(torch, lib, args, timer, cases):
+    """Diagnostic, run last so that a failed capture cannot touch the main table: the issue's
+    B=4096 cases as one CUDA-graph replay each, dynrec (its defaults, TF32) and eager, beside
+    the launched timings on the same stream. The gap is what host launch overhead costs; a
+    capture error says an op is not graph-safe (it would allocate or synchronize)."""
+    rows = []
+    for c in cases:
+        if not c["name"].startswith("issue's") or c["batch"] != 4096:
+            continue
+        row = {"name": c["name"], "batch": c["batch"]}
+        try:
+            # libdynrec's calls are bound to this stream; torch's work and the timing events go
+            # there too (torch.cuda.stream), so that everything is ordered on one stream.
+            side = torch.cuda.Stream()
+            torch_fn, leaves, gy, fwd, bwd, _, _ = build_case(torch, lib, c, side.cuda_stream, "cuda")
+            lib("dynrec_cuda_set_tf32", enabled=1)
+
+            def dynrec_step():
+                fwd()
+                bwd()
+
+            def eager_step():
+                for t in leaves:
+                    t.grad = None
+                torch_fn(*leaves).backward(gy)
+            torch.cuda.synchronize()
+            with torch.cuda.stream(side):
+                row["dynrec_launched_ms"] = timer(torch, dynrec_step, args.warmup, args.iters)
+                row["eager_launched_ms"] = timer(torch, eager_step, args.warmup, args.iters)
+            for key, step in (("dynrec_graph_ms", dynrec_step), ("eager_graph_ms", eager_step)):
+                try:
+                    row[key] = graph_replay_ms(torch, timer, args, step, side)
+                except Exception as e:  # noqa: BLE001
+                    row[key + "_error"] = f"{type(e).__name__}: {e}"[:300]
+                    torch.cuda.synchronize()
+        except Exception as e:  # noqa: BLE001
+            row["error"] = f"{type(e).__name__}: {e}"[:300]
+        print("graphs " + json.dumps(row, default=str), flush=True)
+        rows.append(row)
+    return rows
+
+
+def graphs_markdown(rows):
+    lines = ["## CUDA-graph replay (diagnostic: GPU time without launch overhead; dynrec TF32 defaults, eager fp32)",
+             "", "| case | B | dynrec launched ms | dynrec graph ms | eager launched ms | eager graph ms | note |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        note = "; ".join(f"{k}: {v}" for k, v in r.items() if k.endswith("error")) or ""
+        lines.append(f"| {r['name']} | {r['batch']} | {fmt(r.get('dynrec_launched_ms'))} | "
+                     f"{fmt(r.get('dynrec_graph_ms'))} | {fmt(r.get('eager_launched_ms'))} | "
+                     f"{fmt(r.get('eager_graph_ms'))} | {note} |")
+    return "\n".join(lines + [""])
+
+
 def bench_adam(torch, lib, args, timer):
     rows = []
     cuda = args.device == "cuda"
@@ -638,6 +707,8 @@ def main():
                     help="batches for which torch.compile is timed (compiling costs ~10-60 s per case)")
     ap.add_argument("--compile-budget", type=float, default=240.0,
                     help="seconds of torch.compile work after which remaining compile timings are skipped")
+    ap.add_argument("--no-graphs", dest="graphs", action="store_false",
+                    help="skip the CUDA-graph replay diagnostic (run last, on the B=4096 cases of the issue)")
     ap.add_argument("--autotune", action="store_true", help="also time torch.compile(mode='max-autotune-no-cudagraphs')")
     ap.add_argument("--only", default="", help="comma-separated ops to run (default: all)")
     ap.add_argument("--dry-run", action="store_true", help="print the cases with FLOPs/bytes; needs no torch or GPU")
@@ -708,13 +779,15 @@ def main():
                 dynrec_build=lib.build_info(), iters=args.iters, warmup=args.warmup, timing=timing,
                 date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
 
-    def flush(adam_rows=()):
+    def flush(adam_rows=(), graph_rows=()):
         """Writes results.json and results.md (atomically) so that a run cut short by its time limit leaves a table."""
         with open(os.path.join(args.out, "results.json.tmp"), "w") as f:
-            json.dump(dict(meta=meta, results=results, adam=list(adam_rows)), f, indent=1, default=str)
+            json.dump(dict(meta=meta, results=results, adam=list(adam_rows), graphs=list(graph_rows)), f, indent=1,
+                      default=str)
         os.replace(os.path.join(args.out, "results.json.tmp"), os.path.join(args.out, "results.json"))
         text = (markdown(meta, results) if cuda else plain_markdown(meta, results)) + \
-            ("\n" + adam_markdown(adam_rows) if adam_rows else "")
+            ("\n" + adam_markdown(adam_rows) if adam_rows else "") + \
+            ("\n" + graphs_markdown(graph_rows) if graph_rows else "")
         with open(os.path.join(args.out, "results.md.tmp"), "w") as f:
             f.write(text)
         os.replace(os.path.join(args.out, "results.md.tmp"), os.path.join(args.out, "results.md"))
@@ -829,6 +902,9 @@ def main():
     adam_rows = bench_adam(torch, lib, args, timer) if not args.only or "adam" in args.only.split(",") else []
 
     print(flush(adam_rows))
+    graph_rows = bench_graphs(torch, lib, args, timer, cases) if cuda and args.graphs else []
+    if graph_rows:
+        print(flush(adam_rows, graph_rows))
     wrong = [r for r in results if "error" in r or not r.get("dynrec_fp32_ok") or (gpu_api and not r.get("dynrec_tf32_ok"))
              or any(r.get(f"dynrec_{m}_ok") is False for m in EXTRA_MODES)]
     wrong += [r for r in adam_rows if "error" in r or not r.get("ok")]
