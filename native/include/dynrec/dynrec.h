@@ -291,8 +291,9 @@ DYNREC_API dynrec_status dynrec_hyper_linear_forward(int32_t device, void* strea
     int32_t activation,
     float* y,          /* [batch, n_out] */
     void* workspace, int64_t workspace_bytes); /* dynrec_hyper_linear_workspace_size
-                          bytes, or NULL: on CUDA the GEMMs then run without
-                          splitting their reduction (slower at small batches) */
+                          bytes, or NULL: on CUDA the op then runs the
+                          outer-product path without splitting its reduction
+                          (slower at small batches; see dynrec_cuda_set_hyper_path) */
 
 /* Bytes of scratch dynrec_hyper_linear_forward and _backward take (0 on the CPU). */
 DYNREC_API dynrec_status dynrec_hyper_linear_workspace_size(int32_t device,
@@ -387,8 +388,8 @@ DYNREC_API dynrec_status dynrec_apg_layer_forward(int32_t device, void* stream,
     float* saved,     /* saved_size floats, kept for backward; or NULL (CPU only) */
     float* y,         /* [batch, m] */
     void* workspace, int64_t workspace_bytes); /* dynrec_apg_layer_workspace_size
-                         bytes, or NULL: on CUDA the generated steps' GEMMs then
-                         run without splitting their reduction */
+                         bytes, or NULL: on CUDA the generated steps then run
+                         the outer-product path without splitting its reduction */
 
 /* Gradients of apg_layer. Takes the weights that carry gradients (biases
  * are not needed) in the forward's slots, the forward's `saved` and y.
