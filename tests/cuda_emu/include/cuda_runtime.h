@@ -3,11 +3,14 @@
 // cudaPointerGetAttributes tells device from host pointers (and which of the
 // emulated devices owns it). Everything is synchronous: a launch or copy has
 // finished when the call returns. Error codes carry the real runtime's values.
+// Stream capture records a capturing stream's work instead of running it; a
+// CUDA graph replays the recorded work in order (see src/runtime.cpp).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 
 enum cudaError {
     cudaSuccess = 0,
@@ -19,7 +22,13 @@ enum cudaError {
     cudaErrorNoDevice = 100,
     cudaErrorInvalidDevice = 101,
     cudaErrorInvalidResourceHandle = 400,
+    cudaErrorIllegalState = 401,
     cudaErrorNotSupported = 801,
+    cudaErrorStreamCaptureUnsupported = 900,
+    cudaErrorStreamCaptureInvalidated = 901,
+    cudaErrorStreamCaptureUnmatched = 903,
+    cudaErrorStreamCaptureImplicit = 906,
+    cudaErrorStreamCaptureWrongThread = 908,
 };
 typedef enum cudaError cudaError_t;
 
@@ -57,6 +66,35 @@ enum cudaDeviceAttr {
 struct CUstream_st;
 typedef struct CUstream_st* cudaStream_t;
 
+// cudaStreamCreateWithFlags: a blocking stream (cudaStreamCreate's kind)
+// synchronizes with the legacy NULL stream; a non-blocking one does not.
+#define cudaStreamDefault 0x00
+#define cudaStreamNonBlocking 0x01
+
+enum cudaStreamCaptureMode {
+    cudaStreamCaptureModeGlobal = 0,
+    cudaStreamCaptureModeThreadLocal = 1,
+    cudaStreamCaptureModeRelaxed = 2,
+};
+
+enum cudaStreamCaptureStatus {
+    cudaStreamCaptureStatusNone = 0,
+    cudaStreamCaptureStatusActive = 1,
+    cudaStreamCaptureStatusInvalidated = 2,
+};
+
+enum cudaGraphInstantiateFlags {
+    cudaGraphInstantiateFlagAutoFreeOnLaunch = 1,
+    cudaGraphInstantiateFlagUpload = 2,
+    cudaGraphInstantiateFlagDeviceLaunch = 4,
+    cudaGraphInstantiateFlagUseNodePriority = 8,
+};
+
+struct CUgraph_st;
+typedef struct CUgraph_st* cudaGraph_t;
+struct CUgraphExec_st;
+typedef struct CUgraphExec_st* cudaGraphExec_t;
+
 struct uint3 {
     unsigned int x, y, z;
 };
@@ -84,8 +122,20 @@ cudaError_t cudaMemset(void* dst, int value, size_t bytes);
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t stream = nullptr);
 
 cudaError_t cudaStreamCreate(cudaStream_t* stream);
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags);
 cudaError_t cudaStreamDestroy(cudaStream_t stream);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
+
+// Stream capture and graphs. cudaGraphInstantiate is left out on purpose: its
+// signature differs between CUDA 11 and 12; cudaGraphInstantiateWithFlags is
+// the same in both.
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph);
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, enum cudaStreamCaptureStatus* status);
+cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long flags);
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 
 cudaError_t cudaGetLastError();
 cudaError_t cudaPeekAtLastError();
@@ -109,6 +159,30 @@ int device_of_range(const void* ptr, size_t bytes);
 cudaError_t set_error(cudaError_t error);
 // The device `stream` belongs to (NULL: the current device); fatal for an unknown stream.
 int stream_device(cudaStream_t stream);
+
+// Stream capture, for every stream-ordered operation (kernel launch, async
+// copy / memset, cuBLAS, CUB). Before doing the work, ask issue():
+//   Run      execute it now (the stream is not capturing);
+//   Capture  the stream is capturing: check the arguments as the real call
+//            would, then hand record() a closure that does the work;
+//   Refused  the work must not happen: *error says why (already the thread's
+//            last error): the stream's capture was invalidated earlier, or the
+//            legacy NULL stream was used while a blocking stream of its device
+//            captures (cudaErrorStreamCaptureImplicit; that capture is
+//            invalidated).
+// A recorded closure runs once per graph launch, with the stream the graph is
+// launched into and that stream's device current. It holds everything by
+// value (pointers, sizes, scalars as they were at the call) and reads and
+// writes memory only when it runs; checks that depend on memory still being
+// allocated belong in it (and are fatal there: a GPU would fault).
+enum class Issue { Run, Capture, Refused };
+using StreamOp = std::function<void(cudaStream_t)>;
+Issue issue(cudaStream_t stream, const char* what, cudaError_t* error);
+void record(cudaStream_t stream, const char* what, StreamOp op);
+// An argument error in work issued to the capturing `stream`: prints why,
+// invalidates the capture (cudaStreamEndCapture then fails) and returns
+// `error` as the thread's last error.
+cudaError_t capture_error(cudaStream_t stream, cudaError_t error, const char* what, const char* why);
 // TF32 as the hardware's cvt.rna.tf32.f32: keep 10 mantissa bits, round to
 // nearest with ties away from zero (NaN and infinities pass through).
 inline float round_to_tf32(float value) {

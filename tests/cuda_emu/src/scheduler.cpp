@@ -254,6 +254,22 @@ uint64_t gcd(uint64_t a, uint64_t b) {
 
 void print_context();
 
+Issue launch_issue(const Site& site, const LaunchConfig& cfg) {
+    cudaError_t error;
+    const Issue how = issue(cfg.stream, site.kernel, &error);
+    if (how != Issue::Capture) return how;
+    if (const cudaError_t e = check_config(cfg); e != cudaSuccess) {
+        char what[256];
+        std::snprintf(what, sizeof what, "kernel %s (%s:%d)", site.kernel, site.file, site.line);
+        capture_error(cfg.stream, e, what, "invalid launch configuration on a capturing stream");
+        return Issue::Refused;
+    }
+    if (stream_device(cfg.stream) != current_device())
+        fatal("kernel %s (%s:%d): launched on a stream of device %d while device %d is current", site.kernel,
+              site.file, site.line, stream_device(cfg.stream), current_device());
+    return Issue::Capture;
+}
+
 void run_grid(const Site& site, const LaunchConfig& cfg, void (*body)(void*), void* ctx, const KernelArg* args,
               size_t n_args) {
     std::lock_guard<std::mutex> lock(g_launch_mutex);

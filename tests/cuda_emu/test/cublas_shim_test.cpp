@@ -1,6 +1,7 @@
 // The emulated cuBLAS against results worked out by hand, so a shim bug
 // cannot pass itself off as a kernel bug (or hide one). Column-major
-// throughout: element (r, c) of a stored matrix is at p[r + c * ld].
+// throughout: element (r, c) of a stored matrix is at p[r + c * ld]. Ends
+// with GEMMs captured into a CUDA graph.
 #include <cublas_v2.h>
 
 #include <cmath>
@@ -136,6 +137,73 @@ int main() {
                CUBLAS_STATUS_NOT_INITIALIZED,
            "NULL handle: NOT_INITIALIZED");
     expect(cublasDestroy(h) == CUBLAS_STATUS_SUCCESS, "cublasDestroy");
+    // Stream capture: a GEMM on a capturing stream is recorded with alpha,
+    // beta, the math mode and the pointers as they are at the call, and reads
+    // and writes the operands at every graph launch. The handle may be gone by then.
+    {
+        cudaStream_t s = nullptr, blocking = nullptr;
+        cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+        cudaStreamCreate(&blocking);
+        cublasHandle_t hc = nullptr;
+        cublasCreate(&hc);
+        cublasSetStream(hc, s);
+        // A = [1 2; 3 4], B = [1 0; 0 1] (stored column-major), C = [10 20; 30 40].
+        std::vector<float> a_host = {1, 3, 2, 4};
+        float* a = device_copy({nan, nan, nan, nan});
+        float* b = device_copy({1, 0, 0, 1});
+        float* c = device_copy({10, 30, 20, 40});
+        float* t = device_copy({nan});
+        const float tie = 1.0f + std::ldexp(1.0f, -11);
+        float* ta = device_copy({tie});
+        float alpha = 2.0f, beta = 1.0f;
+        cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal);
+        const cudaError_t copy = cudaMemcpyAsync(a, a_host.data(), 4 * sizeof(float), cudaMemcpyHostToDevice, s);
+        // C = alpha A B + beta C with alpha 2, beta 1 (changed below: the graph keeps 2 and 1).
+        const cublasStatus_t st1 = cublasSgemm(hc, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &alpha, a, 2, b, 2, &beta, c, 2);
+        cublasSetMathMode(hc, CUBLAS_TF32_TENSOR_OP_MATH);  // the second GEMM is a TF32 one
+        const cublasStatus_t st2 = cublasSgemm(hc, CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, ta, 1, b, 1, &zero, t, 1);
+        cublasSetMathMode(hc, CUBLAS_DEFAULT_MATH);
+        alpha = 100.0f, beta = 0.0f;
+        const bool idle = same(host_copy(a, 4), {nan, nan, nan, nan}) && same(host_copy(c, 4), {10, 30, 20, 40}) &&
+                          same(host_copy(t, 1), {nan});
+        cudaGraph_t graph = nullptr;
+        cudaGraphExec_t exec = nullptr;
+        const cudaError_t ended = cudaStreamEndCapture(s, &graph);
+        cudaGraphInstantiateWithFlags(&exec, graph, 0);
+        cudaGraphDestroy(graph);
+        cublasDestroy(hc);
+        expect(copy == cudaSuccess && st1 == CUBLAS_STATUS_SUCCESS && st2 == CUBLAS_STATUS_SUCCESS && idle &&
+                   ended == cudaSuccess && same(host_copy(c, 4), {10, 30, 20, 40}),
+               "captured Sgemm: recorded, nothing computed during the capture or at instantiation");
+        // Launch 1: C = 2 A I + C. Then A's host source and B change; launch 2
+        // (on another stream): C = 2 A' B' + C (beta 1 reads the C of launch 1).
+        cudaGraphLaunch(exec, s);
+        const bool first = same(host_copy(c, 4), {12, 36, 24, 48}) && same(host_copy(t, 1), {1.0f + std::ldexp(1.0f, -10)});
+        a_host = {1, 1, 1, 1};
+        const float b2[] = {0, 1, 1, 0};  // swaps columns
+        cudaMemcpy(b, b2, sizeof b2, cudaMemcpyHostToDevice);
+        cudaGraphLaunch(exec, blocking);
+        expect(first, "graph launch 1: C = 2 A B + C with alpha, beta and TF32 math as at capture");
+        expect(same(host_copy(c, 4), {14, 38, 26, 50}) && same(host_copy(t, 1), {0}),
+               "graph launch 2 reads A, B and C as they are then (new host data, new B, C of launch 1)");
+        cudaGraphExecDestroy(exec);
+
+        // A cuBLAS call on the legacy stream while a blocking stream captures
+        // would depend on it: refused (its kernel launch fails), capture invalidated.
+        cublasHandle_t hl = nullptr;
+        cublasCreate(&hl);
+        cudaStreamBeginCapture(blocking, cudaStreamCaptureModeGlobal);
+        const cublasStatus_t refused = cublasSgemm(hl, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a, 2, b, 2, &zero, c, 2);
+        const cudaError_t end2 = cudaStreamEndCapture(blocking, &graph);
+        cudaGetLastError();
+        expect(refused == CUBLAS_STATUS_EXECUTION_FAILED && end2 == cudaErrorStreamCaptureInvalidated &&
+                   same(host_copy(c, 4), {14, 38, 26, 50}),
+               "Sgemm on the legacy stream while a blocking stream captures: EXECUTION_FAILED, capture invalidated");
+        cublasDestroy(hl);
+        cudaFree(a), cudaFree(b), cudaFree(c), cudaFree(t), cudaFree(ta);
+        cudaStreamDestroy(s);
+        cudaStreamDestroy(blocking);
+    }
     std::printf("%d failed\n", g_failures);
     return g_failures == 0 ? 0 : 1;
 }

@@ -1,8 +1,9 @@
 // The emulator's semantics, pinned down with small kernels (rewritten and
 // built like the library's): barriers with exited threads, warp collectives,
 // fresh shared memory per block, atomics, wmma, TF32 rounding, launch errors,
-// pointer attributes over two devices, CUB's sort. With --expect-fatal KIND
-// it runs one bug the emulator must stop on (CTest checks the message).
+// pointer attributes over two devices, CUB's sort, stream capture and graph
+// replay. With --expect-fatal KIND it runs one bug the emulator must stop on
+// (CTest checks the message).
 #include <cub/device/device_radix_sort.cuh>
 #include <cuda_runtime.h>
 #include <mma.h>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -130,6 +132,23 @@ __global__ void wmma_kernel(const float* a, const float* b, float* d, int* count
     if (threadIdx.x == 0) counts[0] = af.num_elements, counts[1] = bf.num_elements, counts[2] = cf.num_elements;
 }
 
+// y = a x + y, grid-stride.
+__global__ void axpy_kernel(int n, float a, const float* x, float* y) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) y[i] = a * x[i] + y[i];
+}
+
+// out[b] = sum of the block's 32 values of in, plus `bias` (shared memory and a barrier).
+__global__ void sum32_kernel(const float* in, float bias, float* out) {
+    __shared__ float buf[32];
+    buf[threadIdx.x] = in[blockIdx.x * 32 + threadIdx.x];
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float s = bias;
+        for (int i = 0; i < 32; ++i) s += buf[i];
+        out[blockIdx.x] = s;
+    }
+}
+
 // --- bugs the emulator must stop on -------------------------------------------------
 
 __global__ void divergent_barrier_kernel() {
@@ -180,10 +199,325 @@ __global__ void shared_oob_kernel(float* out) {
     out[threadIdx.x] = s[threadIdx.x];
 }
 
+// A graph of one write_kernel launch into `out` on a non-blocking stream.
+cudaGraphExec_t write_graph(float* out) {
+    cudaStream_t s = nullptr;
+    cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal);
+    write_kernel<<<1, 32, 0, s>>>(out);
+    cudaStreamEndCapture(s, &graph);
+    cudaGraphInstantiateWithFlags(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    cudaStreamDestroy(s);
+    return exec;
+}
+
+// Stream capture and graph replay (see src/runtime.cpp).
+bool all_nan(const std::vector<float>& v) {
+    for (float x : v)
+        if (!std::isnan(x)) return false;
+    return true;
+}
+
+void graph_tests() {
+    constexpr int n = 64;
+    float* dx = dev_alloc<float>(n);
+    float* dy = dev_alloc<float>(n);
+    float* dsum = dev_alloc<float>(2);
+    float* dother = dev_alloc<float>(n);
+    std::vector<float> hx(n, 0.0f), hsum(2, -1.0f);
+    cudaStream_t s = nullptr, s2 = nullptr, blocking = nullptr;
+    expect(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) == cudaSuccess &&
+               cudaStreamCreateWithFlags(&s2, cudaStreamNonBlocking) == cudaSuccess &&
+               cudaStreamCreate(&blocking) == cudaSuccess && cudaStreamCreateWithFlags(&s2, 2) == cudaErrorInvalidValue,
+           "cudaStreamCreateWithFlags: default, non-blocking; unknown flags rejected");
+    cudaGetLastError();
+    cudaStreamCaptureStatus st = cudaStreamCaptureStatusActive, st_null = cudaStreamCaptureStatusActive;
+    expect(cudaStreamIsCapturing(nullptr, &st_null) == cudaSuccess && st_null == cudaStreamCaptureStatusNone &&
+               cudaStreamIsCapturing(s, &st) == cudaSuccess && st == cudaStreamCaptureStatusNone,
+           "nothing captures: cudaStreamIsCapturing says None for NULL and a stream");
+    expect(cudaStreamBeginCapture(nullptr, cudaStreamCaptureModeGlobal) == cudaErrorStreamCaptureUnsupported &&
+               cudaGetLastError() == cudaErrorStreamCaptureUnsupported,
+           "the legacy NULL stream cannot capture: cudaErrorStreamCaptureUnsupported");
+
+    // Captured: x <- hx (host to device), y <- 0, y += a x (a = 2 at the
+    // capture), y += x (2 blocks), two block sums of y plus 0.5 (shared memory,
+    // barrier), the sums copied to hsum (device to host).
+    float a = 2.0f;
+    cudaError_t err[7];
+    err[0] = cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal);
+    err[1] = cudaMemcpyAsync(dx, hx.data(), n * sizeof(float), cudaMemcpyHostToDevice, s);
+    err[2] = cudaMemsetAsync(dy, 0, n * sizeof(float), s);
+    axpy_kernel<<<1, 32, 0, s>>>(n, a, dx, dy);
+    axpy_kernel<<<2, 16, 0, s>>>(n, 1.0f, dx, dy);
+    sum32_kernel<<<2, 32, 0, s>>>(dy, 0.5f, dsum);
+    err[3] = cudaMemcpyAsync(hsum.data(), dsum, 2 * sizeof(float), cudaMemcpyDeviceToHost, s);
+    a = 100.0f;  // the graph keeps a = 2
+    err[4] = cudaStreamIsCapturing(s, &st);
+    err[5] = cudaStreamIsCapturing(nullptr, &st_null);
+    // The legacy stream and other streams run at once (a non-blocking stream captures).
+    err[6] = cudaMemsetAsync(dother, 0, n * sizeof(float), nullptr);
+    write_kernel<<<1, 32>>>(dother);
+    const auto other = download(dother, n);  // cudaMemcpy: legacy stream, not synced with s
+    bool other_ok = true;
+    for (int k = 0; k < n; ++k) other_ok = other_ok && other[size_t(k)] == (k < 32 ? 1.0f : 0.0f);
+    bool errs_ok = cudaGetLastError() == cudaSuccess;
+    for (cudaError_t e : err) errs_ok = errs_ok && e == cudaSuccess;
+    expect(errs_ok && st == cudaStreamCaptureStatusActive && st_null == cudaStreamCaptureStatusNone,
+           "capture on a non-blocking stream: copies, memset, 3 launches recorded; IsCapturing Active (NULL: None)");
+    expect(other_ok, "while a non-blocking stream captures, legacy-stream work and cudaMemcpy run at once");
+    expect(all_nan(download(dx, n)) && all_nan(download(dy, n)) && hsum[0] == -1.0f && hsum[1] == -1.0f,
+           "nothing captured ran during the capture");
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t end = cudaStreamEndCapture(s, &graph);
+    cudaStreamIsCapturing(s, &st);
+    const cudaError_t inst = cudaGraphInstantiateWithFlags(&exec, graph, 0);
+    expect(end == cudaSuccess && graph != nullptr && st == cudaStreamCaptureStatusNone && inst == cudaSuccess &&
+               exec != nullptr && all_nan(download(dy, n)),
+           "cudaStreamEndCapture gives a graph, the stream stops capturing; instantiation runs nothing");
+
+    // Three launches with new host input each time: on the capture stream, a
+    // blocking stream and the legacy stream (with device 1 current: the graph runs on device 0).
+    bool replay_ok = true;
+    for (int round = 0; round < 3; ++round) {
+        for (int k = 0; k < n; ++k) hx[size_t(k)] = float(round == 0 ? k : round == 1 ? 2 * k - 40 : (k * 7) % 13);
+        cudaError_t launched;
+        if (round == 0) launched = cudaGraphLaunch(exec, s);
+        else if (round == 1) launched = cudaGraphLaunch(exec, blocking);
+        else {
+            cudaSetDevice(1);
+            launched = cudaGraphLaunch(exec, s);
+            int current = -1;
+            cudaGetDevice(&current);
+            replay_ok = replay_ok && current == 1;
+            cudaSetDevice(0);
+        }
+        const auto y = download(dy, n);
+        for (int b = 0; b < 2; ++b) {
+            float sum = 0.5f;
+            for (int k = 0; k < 32; ++k) {
+                const float want = 3.0f * hx[size_t(b * 32 + k)];
+                replay_ok = replay_ok && y[size_t(b * 32 + k)] == want;
+                sum += want;
+            }
+            replay_ok = replay_ok && hsum[size_t(b)] == sum;
+        }
+        replay_ok = replay_ok && launched == cudaSuccess;
+    }
+    expect(replay_ok, "graph launches replay in order, reading memory (host input too) at launch time; the scalar "
+                      "stays as captured; on any stream of the device");
+
+    // A graph launched into a capturing stream is recorded as one operation (a child graph).
+    cudaGraph_t outer = nullptr;
+    cudaGraphExec_t outer_exec = nullptr;
+    cudaStreamBeginCapture(s2, cudaStreamCaptureModeThreadLocal);
+    const cudaError_t child = cudaGraphLaunch(exec, s2);
+    axpy_kernel<<<1, 32, 0, s2>>>(n, 1.0f, dx, dy);  // y = 4x after the child's y = 3x
+    const bool child_idle = hsum[0] == 0.5f + 3.0f * [&] {
+        float t = 0.0f;
+        for (int k = 0; k < 32; ++k) t += hx[size_t(k)];
+        return t;
+    }();
+    cudaStreamEndCapture(s2, &outer);
+    cudaGraphInstantiateWithFlags(&outer_exec, outer, cudaGraphInstantiateFlagAutoFreeOnLaunch);
+    cudaGraphDestroy(outer);
+    for (int k = 0; k < n; ++k) hx[size_t(k)] = float(k % 5);
+    cudaGraphLaunch(outer_exec, s);
+    {
+        const auto y = download(dy, n);
+        bool ok = child == cudaSuccess && child_idle;
+        float sum0 = 0.5f;
+        for (int k = 0; k < n; ++k) ok = ok && y[size_t(k)] == 4.0f * hx[size_t(k)];
+        for (int k = 0; k < 32; ++k) sum0 += 3.0f * hx[size_t(k)];
+        expect(ok && hsum[0] == sum0, "cudaGraphLaunch into a capturing stream records the graph as a child");
+    }
+
+    // Device of the launch stream must be the graph's.
+    {
+        cudaSetDevice(1);
+        cudaStream_t s1 = nullptr;
+        cudaStreamCreate(&s1);
+        cudaSetDevice(0);
+        expect(cudaGraphLaunch(exec, s1) == cudaErrorInvalidValue && cudaGetLastError() == cudaErrorInvalidValue,
+               "cudaGraphLaunch into a stream of another device: cudaErrorInvalidValue");
+        cudaStreamDestroy(s1);
+    }
+    cudaGraphExecDestroy(outer_exec);
+    expect(cudaGraphExecDestroy(exec) == cudaSuccess && cudaGraphDestroy(graph) == cudaSuccess,
+           "cudaGraphExecDestroy, cudaGraphDestroy");
+
+    // Errors during a capture invalidate it: later work on the stream is refused
+    // and cudaStreamEndCapture gives no graph.
+    const auto invalidated_by = [&](const char* what, cudaError_t want, auto&& bad) {
+        cudaGetLastError();
+        cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal);
+        const cudaError_t got = bad();
+        cudaStreamCaptureStatus mid = cudaStreamCaptureStatusNone;
+        cudaStreamIsCapturing(s, &mid);
+        const cudaError_t later = cudaMemsetAsync(dother, 0, sizeof(float), s);
+        cudaGraph_t g = graph;  // any non-NULL value
+        const cudaError_t ended = cudaStreamEndCapture(s, &g);
+        cudaGetLastError();
+        expect(got == want && mid == cudaStreamCaptureStatusInvalidated &&
+                   later == cudaErrorStreamCaptureInvalidated && ended == cudaErrorStreamCaptureInvalidated &&
+                   g == nullptr,
+               std::string(what) + ": " + cudaGetErrorName(want) + ", capture invalidated, no graph");
+    };
+    invalidated_by("launch of 2048 threads into a capturing stream", cudaErrorInvalidConfiguration, [&] {
+        write_kernel<<<1, 2048, 0, s>>>(dother);
+        return cudaGetLastError();
+    });
+    invalidated_by("cudaMemcpyAsync of a host range as device-to-device", cudaErrorInvalidValue,
+                   [&] { return cudaMemcpyAsync(dother, hx.data(), 4, cudaMemcpyDeviceToDevice, s); });
+    invalidated_by("cudaMemsetAsync past the allocation", cudaErrorInvalidValue,
+                   [&] { return cudaMemsetAsync(dother, 0, (n + 1) * sizeof(float), s); });
+    invalidated_by("cudaStreamSynchronize of the capturing stream", cudaErrorStreamCaptureUnsupported,
+                   [&] { return cudaStreamSynchronize(s); });
+    invalidated_by("cudaDeviceSynchronize", cudaErrorStreamCaptureUnsupported, [&] { return cudaDeviceSynchronize(); });
+    invalidated_by("cudaMalloc (global mode)", cudaErrorStreamCaptureUnsupported, [&] {
+        void* p = &hx;
+        const cudaError_t e = cudaMalloc(&p, 16);
+        return p == nullptr ? e : cudaErrorNotSupported;
+    });
+    invalidated_by("cudaFree (global mode)", cudaErrorStreamCaptureUnsupported, [&] { return cudaFree(dother); });
+    invalidated_by("cudaMalloc on another thread (global mode)", cudaErrorStreamCaptureUnsupported, [&] {
+        cudaError_t e = cudaSuccess;
+        std::thread t([&] {
+            void* p = nullptr;
+            e = cudaMalloc(&p, 16);
+        });
+        t.join();
+        return e;
+    });
+    invalidated_by("cudaStreamDestroy of the capturing stream (the stream is kept)",
+                   cudaErrorStreamCaptureUnsupported, [&] { return cudaStreamDestroy(s); });
+
+    // Relaxed mode allows cudaMalloc / cudaFree; thread-local mode allows them on other threads.
+    {
+        cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed);
+        void* p = nullptr;
+        const cudaError_t m = cudaMalloc(&p, 16), f = cudaFree(p);
+        cudaGraph_t g = nullptr;
+        const cudaError_t e = cudaStreamEndCapture(s, &g);
+        cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal);
+        cudaError_t other_m = cudaErrorNotSupported, other_f = cudaErrorNotSupported;
+        std::thread t([&] {
+            void* q = nullptr;
+            other_m = cudaMalloc(&q, 16);
+            other_f = cudaFree(q);
+        });
+        t.join();
+        cudaGraph_t g2 = nullptr;
+        const cudaError_t e2 = cudaStreamEndCapture(s, &g2);
+        expect(m == cudaSuccess && f == cudaSuccess && e == cudaSuccess && g != nullptr && other_m == cudaSuccess &&
+                   other_f == cudaSuccess && e2 == cudaSuccess && g2 != nullptr,
+               "cudaMalloc / cudaFree: allowed in a relaxed capture, and on other threads of a thread-local one");
+        cudaGraphDestroy(g);
+        cudaGraphDestroy(g2);
+    }
+
+    // A blocking stream's capture: legacy-stream work would depend on it.
+    {
+        float one = 1.0f;
+        cudaMemcpy(dother, &one, sizeof one, cudaMemcpyHostToDevice);
+        cudaStreamBeginCapture(blocking, cudaStreamCaptureModeGlobal);
+        const cudaError_t query = cudaStreamIsCapturing(nullptr, &st_null);
+        cudaStreamIsCapturing(blocking, &st);
+        const bool still_active = st == cudaStreamCaptureStatusActive;
+        const cudaError_t memset_null = cudaMemsetAsync(dother, 0, sizeof(float), nullptr);
+        const cudaError_t copy = cudaMemcpy(dother, &hx[0], sizeof(float), cudaMemcpyHostToDevice);
+        cudaStreamIsCapturing(blocking, &st);
+        cudaGraph_t g = nullptr;
+        const cudaError_t ended = cudaStreamEndCapture(blocking, &g);
+        cudaGetLastError();
+        expect(query == cudaErrorStreamCaptureImplicit && still_active &&
+                   memset_null == cudaErrorStreamCaptureImplicit && copy == cudaErrorStreamCaptureImplicit &&
+                   st == cudaStreamCaptureStatusInvalidated && ended == cudaErrorStreamCaptureInvalidated &&
+                   g == nullptr && download(dother, 1)[0] == 1.0f,
+               "blocking stream capturing: IsCapturing(NULL) is cudaErrorStreamCaptureImplicit (capture kept); "
+               "legacy-stream work is refused with it, not run, and invalidates the capture");
+    }
+
+    // Begin twice, end without a capture, end on another thread.
+    {
+        cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal);
+        const cudaError_t twice = cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal);
+        cudaGraph_t g = nullptr;
+        cudaError_t other_end = cudaSuccess;
+        std::thread t([&] { other_end = cudaStreamEndCapture(s, &g); });
+        t.join();
+        cudaStreamIsCapturing(s, &st);
+        const bool kept = st == cudaStreamCaptureStatusActive;
+        const cudaError_t ended = cudaStreamEndCapture(s, &g);
+        const cudaError_t again = cudaStreamEndCapture(s, &g);
+        cudaGetLastError();
+        cudaGraphExec_t e = nullptr;
+        const cudaError_t inst_empty = cudaGraphInstantiateWithFlags(&e, g, 0);
+        const cudaError_t run_empty = cudaGraphLaunch(e, s);
+        cudaGraphExecDestroy(e);
+        cudaGraphDestroy(g);
+        expect(twice == cudaErrorIllegalState && other_end == cudaErrorStreamCaptureWrongThread && kept &&
+                   ended == cudaSuccess && again == cudaErrorIllegalState && inst_empty == cudaSuccess &&
+                   run_empty == cudaSuccess,
+               "BeginCapture twice / EndCapture without a capture: cudaErrorIllegalState; EndCapture on another "
+               "thread: cudaErrorStreamCaptureWrongThread (the capture goes on); an empty graph runs");
+    }
+
+    // CUB's sort on a capturing stream: recorded, run with the keys at launch time.
+    {
+        auto* k_in = dev_alloc<unsigned long long>(4);
+        auto* k_out = dev_alloc<unsigned long long>(4);
+        auto* v_in = dev_alloc<long long>(4);
+        auto* v_out = dev_alloc<long long>(4);
+        const long long vals[] = {0, 1, 2, 3};
+        cudaMemcpy(v_in, vals, sizeof vals, cudaMemcpyHostToDevice);
+        size_t bytes = 0;
+        cub::DeviceRadixSort::SortPairs(nullptr, bytes, k_in, k_out, v_in, v_out, 4);
+        void* temp = dev_alloc<char>(bytes);
+        cudaGraph_t g = nullptr;
+        cudaGraphExec_t e = nullptr;
+        cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal);
+        const cudaError_t sorted = cub::DeviceRadixSort::SortPairs(temp, bytes, k_in, k_out, v_in, v_out, 4, 0, 64, s);
+        cudaStreamEndCapture(s, &g);
+        cudaGraphInstantiateWithFlags(&e, g, 0);
+        const unsigned long long keys[] = {9, 2, 7, 2};
+        cudaMemcpy(k_in, keys, sizeof keys, cudaMemcpyHostToDevice);
+        cudaGraphLaunch(e, s);
+        cudaGraphExecDestroy(e);
+        cudaGraphDestroy(g);
+        expect(sorted == cudaSuccess && download(k_out, 4) == std::vector<unsigned long long>{2, 2, 7, 9} &&
+                   download(v_out, 4) == std::vector<long long>{1, 3, 2, 0},
+               "cub SortPairs captured: sorts the keys present at graph launch");
+    }
+
+    expect(std::strcmp(cudaGetErrorName(cudaErrorStreamCaptureImplicit), "cudaErrorStreamCaptureImplicit") == 0 &&
+               std::strcmp(cudaGetErrorName(cudaErrorStreamCaptureUnmatched), "cudaErrorStreamCaptureUnmatched") == 0 &&
+               std::strcmp(cudaGetErrorString(cudaErrorStreamCaptureInvalidated), "unknown error") != 0 &&
+               cudaErrorStreamCaptureWrongThread == 908 && cudaErrorIllegalState == 401,
+           "capture error codes: real values, names and strings");
+    cudaStreamDestroy(s);
+    cudaStreamDestroy(s2);
+    cudaStreamDestroy(blocking);
+}
+
 int run_bug(const std::string& kind) {
     float* f = dev_alloc<float>(64);
     int* i = dev_alloc<int>(64);
-    if (kind == "divergent_barrier") divergent_barrier_kernel<<<1, 32>>>();
+    if (kind == "graph_exec_destroyed") {
+        cudaGraphExec_t exec = write_graph(f);
+        cudaGraphExecDestroy(exec);
+        cudaGraphLaunch(exec, nullptr);
+    } else if (kind == "graph_replay_freed_memory") {
+        void* p = nullptr;
+        cudaMalloc(&p, 32 * sizeof(float));
+        cudaGraphExec_t exec = write_graph(static_cast<float*>(p));
+        cudaGraphLaunch(exec, nullptr);  // fine
+        cudaFree(p);
+        cudaGraphLaunch(exec, nullptr);  // the kernel's argument is freed memory now
+    } else if (kind == "divergent_barrier") divergent_barrier_kernel<<<1, 32>>>();
     else if (kind == "deadlock") deadlock_kernel<<<1, 32>>>(i);
     else if (kind == "host_pointer_argument") {
         std::vector<float> host(32);
@@ -200,7 +534,8 @@ int run_bug(const std::string& kind) {
 // child died (signal or non-zero exit).
 int expect_fatal(const std::string& kind) {
     const char* const kinds[] = {"divergent_barrier", "deadlock", "host_pointer_argument", "mma_partial_warp",
-                                 "misaligned_wmma", "shared_oob"};
+                                 "misaligned_wmma", "shared_oob", "graph_exec_destroyed",
+                                 "graph_replay_freed_memory"};
     bool known = false;
     for (const char* k : kinds) known = known || kind == k;
     if (!known) {
@@ -391,6 +726,7 @@ int main(int argc, char** argv) {
         const auto vb = download(v_out, 6);
         expect(full && vb == std::vector<long long>{3, 1, 4, 0, 2, 5}, "cub SortPairs: stable, on bits [begin, end)");
     }
+    graph_tests();
     for (void* p : g_allocations) cudaFree(p);
     std::printf("%d failed\n", g_failures);
     return g_failures == 0 ? 0 : 1;

@@ -117,21 +117,47 @@ T shuffle_from(const WarpResult& r, int src, const T&) {
 
 }  // namespace detail
 
+namespace detail {
+
+// How a launch proceeds (see emu::issue): on a capturing stream the launch
+// configuration is checked now (an error invalidates the capture).
+Issue launch_issue(const Site& site, const LaunchConfig& cfg);
+
+template <class Body, class Params>
+void run_launch(const Site& site, const LaunchConfig& cfg, const Body& body, const Params& params) {
+    KernelArg info[std::tuple_size_v<Params> + 1] = {};
+    std::apply(
+        [&](const auto&... p) {
+            size_t i = 0;
+            ((info[i++] = kernel_arg(p)), ...);
+        },
+        params);
+    auto run = [&] { std::apply(body, params); };
+    run_grid(
+        site, cfg, [](void* p) { (*static_cast<decltype(run)*>(p))(); }, &run, info, std::tuple_size_v<Params>);
+}
+
+}  // namespace detail
+
 template <class Body, class... Args>
 void launch(const Site& site, const LaunchConfig& cfg, Body body, Args&&... args) {
     // The parameter buffer: arguments are evaluated once, on the host; every
     // thread's kernel call copies them into its own parameters.
     std::tuple<std::decay_t<Args>...> params(std::forward<Args>(args)...);
-    detail::KernelArg info[sizeof...(Args) + 1] = {};
-    std::apply(
-        [&](const auto&... p) {
-            size_t i = 0;
-            ((info[i++] = detail::kernel_arg(p)), ...);
-        },
-        params);
-    auto run = [&] { std::apply(body, params); };
-    detail::run_grid(
-        site, cfg, [](void* p) { (*static_cast<decltype(run)*>(p))(); }, &run, info, sizeof...(Args));
+    switch (detail::launch_issue(site, cfg)) {
+        case Issue::Refused: return;
+        case Issue::Capture:
+            // The graph keeps its own copy of the parameter buffer, site and
+            // configuration; the kernel runs on the stream the graph is launched into.
+            record(cfg.stream, site.kernel, [site, cfg, body, params](cudaStream_t stream) {
+                LaunchConfig replay_cfg = cfg;
+                replay_cfg.stream = stream;
+                detail::run_launch(site, replay_cfg, body, params);
+            });
+            return;
+        case Issue::Run: break;
+    }
+    detail::run_launch(site, cfg, body, params);
 }
 
 }  // namespace emu
