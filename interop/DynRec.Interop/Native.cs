@@ -97,5 +97,32 @@ public static unsafe class Native
         set => Check(Methods.CudaSetTbeIdCheck(value ? 1 : 0));
     }
 
+    /// <summary>
+    /// CUDA graphs for the multi-launch ops (apg_layer, hyper_linear, gate_nu, gated_linear, epnet): a call that
+    /// repeats an earlier one exactly (every argument and pointer equal) replays its kernels as one cached graph.
+    /// Same results; off by default (DYNREC_CUDA_GRAPHS=1 turns the default on). Process-wide.
+    /// </summary>
+    public static bool CudaGraphs
+    {
+        get
+        {
+            int on;
+            Check(Methods.CudaGetGraphs(&on));
+            return on == 1;
+        }
+        set => Check(Methods.CudaSetGraphs(value ? 1 : 0));
+    }
+
+    /// <summary>Graphs captured, calls served by a graph launch, and captures CUDA refused, since the library loaded.</summary>
+    public static (long Captured, long Replayed, long Failed) CudaGraphCounters
+    {
+        get
+        {
+            long captured, replayed, failed;
+            Check(Methods.CudaGraphCounters(&captured, &replayed, &failed));
+            return (captured, replayed, failed);
+        }
+    }
+
     private static string Utf8(sbyte* p) => p == null ? "" : Marshal.PtrToStringUTF8((IntPtr)p) ?? "";
 }

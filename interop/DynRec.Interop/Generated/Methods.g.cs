@@ -435,11 +435,48 @@ public static unsafe partial class Methods
     public static extern Status CudaGetTbeIdCheck([NativeTypeName("int32_t *")] int* enabled);
 
     /// <summary>
+    /// CUDA graphs for the multi-launch ops (apg_layer, hyper_linear, gate_nu,
+    /// gated_linear, epnet; forward and backward): 1 = a call that repeats an
+    /// earlier one exactly (same export, every argument equal: shapes, flags,
+    /// pointers, stream; same CUDA modes) replays that call&apos;s kernels as one
+    /// cached CUDA graph (one launch instead of up to ~25); 0 = every call
+    /// launches its kernels one by one. With 1, the first sighting of a call runs
+    /// eagerly, the second captures and instantiates its graph, later ones replay
+    /// it into the caller&apos;s stream; a graph holds pointers, never data, so replays
+    /// read the buffers&apos; current contents. Up to 64 graphs per host thread and
+    /// device, least recently used evicted. Calls on a stream the caller is itself
+    /// capturing run eagerly into that capture. Same results either way. Default
+    /// 0 (not yet measured on a GPU), unless the environment variable
+    /// DYNREC_CUDA_GRAPHS=1 is set when the library loads. Process-wide.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_set_graphs", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status CudaSetGraphs([NativeTypeName("int32_t")] int enabled);
+
+    /// <summary>
+    /// <c>dynrec_cuda_get_graphs</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_get_graphs", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status CudaGetGraphs([NativeTypeName("int32_t *")] int* enabled);
+
+    /// <summary>
+    /// Totals since the library loaded, over all threads: graphs captured and
+    /// instantiated, calls served by a graph launch, and captures that CUDA
+    /// refused (those calls run eagerly from then on). Any pointer may be NULL.
+    /// All zero in a build without CUDA.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_graph_counters", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status CudaGraphCounters([NativeTypeName("int64_t *")] long* captured, [NativeTypeName("int64_t *")] long* replayed, [NativeTypeName("int64_t *")] long* failed);
+
+    /// <summary>
     /// Checks every op (forward and backward, every mode, activation and gate
     /// position) on odd shapes (1, 7, 33, 1000 rows) against the naive reference
     /// loops. device = CPU: the optimized CPU kernels; device = CUDA: the CUDA
     /// kernels with exact FP32 and with TF32, each with the fused epilogues on
-    /// and off (per-op tolerances; the process-wide settings are left as they
+    /// and off, and the CUDA graph cache (repeated calls on the same buffers with
+    /// new data; per-op tolerances; the process-wide settings are left as they
     /// were). Writes one line per
     /// op/shape/mode into `report` (NUL-terminated, truncated to report_capacity
     /// bytes; report may be NULL when report_capacity is 0) and the number of
@@ -448,7 +485,7 @@ public static unsafe partial class Methods
     /// or without a visible device. Allocates its own buffers: a diagnostic, not
     /// for a hot path. The environment variable DYNREC_SELFTEST_OPS=&quot;gate_nu,epnet&quot;
     /// restricts the run to those ops (ops: gate_nu, gated_linear, epnet,
-    /// hyper_linear, apg_layer).
+    /// hyper_linear, apg_layer, tbe, adam, multi_device, graphs).
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_self_test", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]

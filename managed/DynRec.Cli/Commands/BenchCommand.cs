@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using DynRec.Benchmarks;
 using DynRec.Config;
+using DynRec.Interop;
 using DynRec.Ops;
 using DynRec.Training;
 using Spectre.Console;
@@ -99,6 +100,12 @@ public static class BenchCommand
         AnsiConsole.Write(table);
         var ratio = results[Kernels.Native].SamplesPerSecond / results[Kernels.Reference].SamplesPerSecond;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"native / reference: {ratio:F2}x samples/s"));
+        if (device.type == DeviceType.CUDA && Native.CudaGraphs)
+        {
+            // Whether the training loop's calls repeated exactly (buffers reused) and so replayed cached graphs.
+            var g = Native.CudaGraphCounters;
+            Console.WriteLine($"cuda graphs: {g.Captured} captured, {g.Replayed} replayed, {g.Failed} refused");
+        }
         return 0;
     }
 }

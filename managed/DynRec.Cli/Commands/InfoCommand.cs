@@ -20,6 +20,9 @@ public static class InfoCommand
                               " path for hyper_linear / APG generated steps (DYNREC_CUDA_HYPER_PATH=outer|materialized forces one)");
             Console.WriteLine($"cuda tbe    id check {(Native.CudaTbeIdCheck ? "on (one host round trip per call)" : "off (bad ids read as padding)")}" +
                               " (DYNREC_CUDA_TBE_ID_CHECK=0 turns it off)");
+            var graphs = Native.CudaGraphCounters;
+            Console.WriteLine($"cuda graphs {(Native.CudaGraphs ? "on (repeated calls replay a cached graph)" : "off")}" +
+                              $" (DYNREC_CUDA_GRAPHS=1 turns them on; {graphs.Captured} captured, {graphs.Replayed} replayed, {graphs.Failed} refused)");
             Console.WriteLine($"torch       TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}");
             return 0;
         });

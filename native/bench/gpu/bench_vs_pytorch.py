@@ -751,6 +751,10 @@ def main():
     tf32_before, fused_before, path_before = ctypes.c_int32(0), ctypes.c_int32(1), ctypes.c_int32(0)
     has_fused_switch = gpu_api and hasattr(lib.lib, "dynrec_cuda_get_fused_epilogues")
     has_path_switch = gpu_api and hasattr(lib.lib, "dynrec_cuda_get_hyper_path")
+    has_graph_switch = gpu_api and hasattr(lib.lib, "dynrec_cuda_get_graphs")
+    graphs_before = ctypes.c_int32(0)
+    if has_graph_switch:
+        lib("dynrec_cuda_get_graphs", enabled=ctypes.addressof(graphs_before))
     if gpu_api:
         lib.lib.dynrec_cuda_get_tf32(ctypes.byref(tf32_before))
         if has_fused_switch:
@@ -833,19 +837,25 @@ def main():
             # forward are also timed with it on (our tiled GEMM applying the epilogue as it stores).
             # The ops with a generated (hyper_linear) step are also timed on each path forced:
             # outer-product GEMMs and materialized S (the default picks one by shape).
-            modes = [("tf32", 1, 0, 0), ("fp32", 0, 0, 0)] if gpu_api else [("fp32", 0, 0, 0)]
+            # Every op also with CUDA graphs on: the timed calls repeat with the same buffers, so after
+            # the warm-up each is one graph launch (dynrec_cuda_set_graphs).
+            modes = [("tf32", 1, 0, 0, 0), ("fp32", 0, 0, 0, 0)] if gpu_api else [("fp32", 0, 0, 0, 0)]
             if has_fused_switch and c["op"] in FUSED_EPILOGUE_OPS:
-                modes += [("tf32_fused", 1, 1, 0), ("fp32_fused", 0, 1, 0)]
+                modes += [("tf32_fused", 1, 1, 0, 0), ("fp32_fused", 0, 1, 0, 0)]
             if has_path_switch and c["op"] in HYPER_PATH_OPS:
-                modes += [(f"{p}_{name}", tf32, 0, code) for name, code in HYPER_PATHS.items()
+                modes += [(f"{p}_{name}", tf32, 0, code, 0) for name, code in HYPER_PATHS.items()
                           for p, tf32 in (("tf32", 1), ("fp32", 0))]
-            for mode, tf32, fused, path in modes:
+            if has_graph_switch:
+                modes += [("tf32_graphs", 1, 0, 0, 1), ("fp32_graphs", 0, 0, 0, 1)]
+            for mode, tf32, fused, path, graphs in modes:
                 if gpu_api:
                     lib("dynrec_cuda_set_tf32", enabled=tf32)
                 if has_fused_switch:
                     lib("dynrec_cuda_set_fused_epilogues", enabled=fused)
                 if has_path_switch:
                     lib("dynrec_cuda_set_hyper_path", path=path)
+                if has_graph_switch:
+                    lib("dynrec_cuda_set_graphs", enabled=graphs)
                 row[f"dynrec_{mode}_ms"] = timer(torch, dynrec_step, args.warmup, args.iters)
                 dynrec_step()
                 sync()
@@ -895,10 +905,18 @@ def main():
                 lib("dynrec_cuda_set_fused_epilogues", enabled=fused_before.value)
             if has_path_switch:
                 lib("dynrec_cuda_set_hyper_path", path=path_before.value)
+            if has_graph_switch:
+                lib("dynrec_cuda_set_graphs", enabled=graphs_before.value)
         results.append(row)
         print(summary_line(row), flush=True)
         flush()
 
+    if has_graph_switch:  # captures CUDA refused would show here (the graph modes then ran eagerly)
+        counts = [ctypes.c_int64(0) for _ in range(3)]
+        lib("dynrec_cuda_graph_counters", **{k: ctypes.addressof(v) for k, v in zip(
+            ("captured", "replayed", "failed"), counts)})
+        meta["graph_counters"] = dict(zip(("captured", "replayed", "failed"), (v.value for v in counts)))
+        print("libdynrec graph cache: " + json.dumps(meta["graph_counters"]), flush=True)
     adam_rows = bench_adam(torch, lib, args, timer) if not args.only or "adam" in args.only.split(",") else []
 
     print(flush(adam_rows))
@@ -953,7 +971,8 @@ def ctypes_smoke(lib):
 FUSED_EPILOGUE_OPS = ("gate_nu", "gated_linear", "epnet", "apg_layer")
 HYPER_PATH_OPS = ("hyper_linear", "apg_layer")
 HYPER_PATHS = {"outer": 1, "materialized": 2}  # dynrec_hyper_path
-EXTRA_MODES = ("tf32_fused", "fp32_fused") + tuple(f"{p}_{n}" for n in HYPER_PATHS for p in ("tf32", "fp32"))
+EXTRA_MODES = ("tf32_fused", "fp32_fused") + tuple(f"{p}_{n}" for n in HYPER_PATHS for p in ("tf32", "fp32")) + (
+    "tf32_graphs", "fp32_graphs")
 
 
 def summary_line(r):
@@ -1010,6 +1029,7 @@ def markdown(meta, results):
             f"{eff['pct_peak']:.1f} | {e32:.1e} | {e_fp:.1e} | {ok} |")
     lines += ["", "Acceptance targets (issue 4, at B=4096): apg_layer >= 5x eager, gated 3-tower layer >= 2x eager, "
               "both faster than torch.compile.", ""]
+    lines += graph_cache_markdown(results)
     lines += fused_markdown(results)
     lines += paths_markdown(results)
     return "\n".join(lines)
@@ -1062,6 +1082,28 @@ def fused_markdown(results):
             f"{e_t:.1e} / {e_f:.1e} |")
     lines += ["", "A ratio above 1 means the default (cuBLAS) path is faster. "
               "`DYNREC_CUDA_FUSED_EPILOGUES=1` or `dynrec_cuda_set_fused_epilogues(1)` selects the fused path.", ""]
+    return lines
+
+
+def graph_cache_markdown(results):
+    """Each op launched kernel by kernel (the default) vs replayed from libdynrec's graph cache."""
+    rows = [r for r in results if "dynrec_tf32_graphs_ms" in r and "dynrec_fp32_graphs_ms" in r]
+    if not rows:
+        return []
+    lines = ["## CUDA graphs (dynrec_cuda_set_graphs): launched vs replayed from the graph cache (forward + backward)",
+             "", "| case | B | tf32 launched ms | tf32 graphs ms | x eager (tf32 graphs) | x compile (tf32 graphs) "
+             "| fp32 launched ms | fp32 graphs ms | x eager (fp32 graphs) | err (graphs, tf32 / fp32) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        g_t, g_f = r["dynrec_tf32_graphs_ms"], r["dynrec_fp32_graphs_ms"]
+        over = lambda k, t: (r[k] / t) if k in r else None  # noqa: E731
+        lines.append(
+            f"| {r['name']} | {r['batch']} | {fmt(r['dynrec_tf32_ms'])} | {fmt(g_t)} | "
+            f"{fmt(over('eager_ms', g_t), '.2f')} | {fmt(over('compile_ms', g_t), '.2f')} | "
+            f"{fmt(r['dynrec_fp32_ms'])} | {fmt(g_f)} | {fmt(over('eager_ms', g_f), '.2f')} | "
+            f"{r['dynrec_tf32_graphs_check']:.1e} / {r['dynrec_fp32_graphs_check']:.1e} |")
+    lines += ["", "Graphs are off by default; `DYNREC_CUDA_GRAPHS=1` or `dynrec_cuda_set_graphs(1)` turns them on. "
+              "The timed calls reuse their buffers, so every call after the second is one graph launch.", ""]
     return lines
 
 

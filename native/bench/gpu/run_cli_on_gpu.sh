@@ -93,4 +93,10 @@ PY
 run bench_pepnet_cuda bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10
 run bench_apg_cuda bench --model apg --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10
 run bench_pepnet_cuda_16k bench --model pepnet --data "$DATA" --device cuda --batch-size 16384 --steps 40 --warmup 5
+# The same steps with libdynrec's CUDA graph cache on: whether TorchSharp's allocator hands the ops the
+# same buffers step after step (the replay count says) and what that saves.
+DYNREC_CUDA_GRAPHS=1 run bench_pepnet_cuda_graphs bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 \
+  --steps 60 --warmup 10
+DYNREC_CUDA_GRAPHS=1 run bench_apg_cuda_graphs bench --model apg --data "$DATA" --device cuda --batch-size 4096 \
+  --steps 60 --warmup 10
 exit $status

@@ -654,11 +654,34 @@ DYNREC_API dynrec_status dynrec_cuda_get_hyper_path(int32_t* path);
 DYNREC_API dynrec_status dynrec_cuda_set_tbe_id_check(int32_t enabled);
 DYNREC_API dynrec_status dynrec_cuda_get_tbe_id_check(int32_t* enabled);
 
+/* CUDA graphs for the multi-launch ops (apg_layer, hyper_linear, gate_nu,
+ * gated_linear, epnet; forward and backward): 1 = a call that repeats an
+ * earlier one exactly (same export, every argument equal: shapes, flags,
+ * pointers, stream; same CUDA modes) replays that call's kernels as one
+ * cached CUDA graph (one launch instead of up to ~25); 0 = every call
+ * launches its kernels one by one. With 1, the first sighting of a call runs
+ * eagerly, the second captures and instantiates its graph, later ones replay
+ * it into the caller's stream; a graph holds pointers, never data, so replays
+ * read the buffers' current contents. Up to 64 graphs per host thread and
+ * device, least recently used evicted. Calls on a stream the caller is itself
+ * capturing run eagerly into that capture. Same results either way. Default
+ * 0 (not yet measured on a GPU), unless the environment variable
+ * DYNREC_CUDA_GRAPHS=1 is set when the library loads. Process-wide. */
+DYNREC_API dynrec_status dynrec_cuda_set_graphs(int32_t enabled);
+DYNREC_API dynrec_status dynrec_cuda_get_graphs(int32_t* enabled);
+
+/* Totals since the library loaded, over all threads: graphs captured and
+ * instantiated, calls served by a graph launch, and captures that CUDA
+ * refused (those calls run eagerly from then on). Any pointer may be NULL.
+ * All zero in a build without CUDA. */
+DYNREC_API dynrec_status dynrec_cuda_graph_counters(int64_t* captured, int64_t* replayed, int64_t* failed);
+
 /* Checks every op (forward and backward, every mode, activation and gate
  * position) on odd shapes (1, 7, 33, 1000 rows) against the naive reference
  * loops. device = CPU: the optimized CPU kernels; device = CUDA: the CUDA
  * kernels with exact FP32 and with TF32, each with the fused epilogues on
- * and off (per-op tolerances; the process-wide settings are left as they
+ * and off, and the CUDA graph cache (repeated calls on the same buffers with
+ * new data; per-op tolerances; the process-wide settings are left as they
  * were). Writes one line per
  * op/shape/mode into `report` (NUL-terminated, truncated to report_capacity
  * bytes; report may be NULL when report_capacity is 0) and the number of
@@ -667,7 +690,7 @@ DYNREC_API dynrec_status dynrec_cuda_get_tbe_id_check(int32_t* enabled);
  * or without a visible device. Allocates its own buffers: a diagnostic, not
  * for a hot path. The environment variable DYNREC_SELFTEST_OPS="gate_nu,epnet"
  * restricts the run to those ops (ops: gate_nu, gated_linear, epnet,
- * hyper_linear, apg_layer). */
+ * hyper_linear, apg_layer, tbe, adam, multi_device, graphs). */
 DYNREC_API dynrec_status dynrec_self_test(int32_t device, int32_t* failures,
     char* report, int64_t report_capacity);
 

@@ -10,6 +10,7 @@
 #include "cpu/apg_layer.h"
 #if DYNREC_WITH_CUDA
 #include "cuda/apg_layer.cuh"
+#include "cuda/graph_cache.cuh"
 #endif
 
 using namespace dynrec;
@@ -195,7 +196,13 @@ DYNREC_API dynrec_status dynrec_apg_layer_forward(int32_t device, void* stream, 
             if (workspace != nullptr)
                 check_workspace("dynrec_apg_layer_workspace_size", workspace_need(device, plan), workspace,
                                 workspace_bytes);
-            cuda::apg_layer_forward(stream, plan, x, z, params, saved, y, workspace);
+            const auto key = cuda::GraphKey("dynrec_apg_layer_forward")
+                                 .add(stream, batch, n, m, n_cond, uv_shared, mf_k, mf_p, inner_activation,
+                                      activation, x, z, saved, y, workspace, workspace_bytes)
+                                 .add_array(params, kApgSlots);
+            cuda::run_graphed(stream, key, [&](void* s) {
+                cuda::apg_layer_forward(s, plan, x, z, params, saved, y, workspace);
+            });
 #endif
             return;
         }
@@ -222,7 +229,14 @@ DYNREC_API dynrec_status dynrec_apg_layer_backward(int32_t device, void* stream,
 #if DYNREC_WITH_CUDA
             check_workspace("dynrec_apg_layer_workspace_size", workspace_need(device, plan), workspace,
                             workspace_bytes);
-            cuda::apg_layer_backward(stream, plan, x, z, params, saved, y, grad_y, grad_x, grad_z, grads, workspace);
+            const auto key = cuda::GraphKey("dynrec_apg_layer_backward")
+                                 .add(stream, batch, n, m, n_cond, uv_shared, mf_k, mf_p, inner_activation,
+                                      activation, x, z, saved, y, grad_y, grad_x, grad_z, workspace, workspace_bytes)
+                                 .add_array(params, kApgSlots)
+                                 .add_array(grads, kApgSlots);
+            cuda::run_graphed(stream, key, [&](void* s) {
+                cuda::apg_layer_backward(s, plan, x, z, params, saved, y, grad_y, grad_x, grad_z, grads, workspace);
+            });
 #endif
             return;
         }

@@ -7,6 +7,7 @@
 #include "cpu/epnet.h"
 #if DYNREC_WITH_CUDA
 #include "cuda/epnet.cuh"
+#include "cuda/graph_cache.cuh"
 #endif
 
 using namespace dynrec;
@@ -76,7 +77,12 @@ DYNREC_API dynrec_status dynrec_epnet_forward(int32_t device, void* stream, int6
                                  {"hidden", hidden}, {"delta", delta}, {"out", out}});
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
-            cuda::epnet_forward(stream, s, domain, emb, w1, b1, w2, b2, gamma, hidden, delta, out);
+            const auto key = cuda::GraphKey("dynrec_epnet_forward")
+                                 .add(stream, batch, n_domain, n_emb, n_hidden, domain, emb, w1, b1, w2, b2, gamma,
+                                      hidden, delta, out);
+            cuda::run_graphed(stream, key, [&](void* st) {
+                cuda::epnet_forward(st, s, domain, emb, w1, b1, w2, b2, gamma, hidden, delta, out);
+            });
 #endif
             return;
         }
@@ -114,8 +120,14 @@ DYNREC_API dynrec_status dynrec_epnet_backward(int32_t device, void* stream, int
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
             check_workspace("dynrec_epnet_workspace_size", workspace_need(device, s), workspace, workspace_bytes);
-            cuda::epnet_backward(stream, s, domain, emb, w1, w2, gamma, hidden, delta, grad_out, grad_domain,
-                                 grad_emb, grad_w1, grad_b1, grad_w2, grad_b2, workspace);
+            const auto key = cuda::GraphKey("dynrec_epnet_backward")
+                                 .add(stream, batch, n_domain, n_emb, n_hidden, domain, emb, w1, w2, gamma, hidden,
+                                      delta, grad_out, grad_domain, grad_emb, grad_w1, grad_b1, grad_w2, grad_b2,
+                                      workspace, workspace_bytes);
+            cuda::run_graphed(stream, key, [&](void* st) {
+                cuda::epnet_backward(st, s, domain, emb, w1, w2, gamma, hidden, delta, grad_out, grad_domain,
+                                     grad_emb, grad_w1, grad_b1, grad_w2, grad_b2, workspace);
+            });
 #endif
             return;
         }

@@ -4,6 +4,7 @@
 #include "cpu/gate_nu.h"
 #if DYNREC_WITH_CUDA
 #include "cuda/gate_nu.cuh"
+#include "cuda/graph_cache.cuh"
 #endif
 
 using namespace dynrec;
@@ -49,7 +50,11 @@ DYNREC_API dynrec_status dynrec_gate_nu_forward(int32_t device, void* stream, in
                                  {"hidden", hidden}, {"delta", delta}});
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
-            cuda::gate_nu_forward(stream, batch, n_in, n_hidden, n_out, x, w1, b1, w2, b2, gamma, hidden, delta);
+            const auto key = cuda::GraphKey("dynrec_gate_nu_forward")
+                                 .add(stream, batch, n_in, n_hidden, n_out, x, w1, b1, w2, b2, gamma, hidden, delta);
+            cuda::run_graphed(stream, key, [&](void* s) {
+                cuda::gate_nu_forward(s, batch, n_in, n_hidden, n_out, x, w1, b1, w2, b2, gamma, hidden, delta);
+            });
 #endif
             return;
         }
@@ -97,8 +102,14 @@ DYNREC_API dynrec_status dynrec_gate_nu_backward(
 #if DYNREC_WITH_CUDA
             const int64_t need = cuda::gate_nu_workspace_bytes(batch, n_hidden, n_out);
             check_workspace("dynrec_gate_nu_workspace_size", need, workspace, workspace_bytes);
-            cuda::gate_nu_backward(stream, batch, n_in, n_hidden, n_out, x, w1, w2, gamma, hidden, delta,
-                                   grad_delta, grad_x, grad_w1, grad_b1, grad_w2, grad_b2, workspace);
+            const auto key = cuda::GraphKey("dynrec_gate_nu_backward")
+                                 .add(stream, batch, n_in, n_hidden, n_out, x, w1, w2, gamma, hidden, delta,
+                                      grad_delta, grad_x, grad_w1, grad_b1, grad_w2, grad_b2, workspace,
+                                      workspace_bytes);
+            cuda::run_graphed(stream, key, [&](void* s) {
+                cuda::gate_nu_backward(s, batch, n_in, n_hidden, n_out, x, w1, w2, gamma, hidden, delta,
+                                       grad_delta, grad_x, grad_w1, grad_b1, grad_w2, grad_b2, workspace);
+            });
 #endif
             return;
         }

@@ -7,6 +7,7 @@
 #include "cpu/gated_linear.h"
 #if DYNREC_WITH_CUDA
 #include "cuda/gated_linear.cuh"
+#include "cuda/graph_cache.cuh"
 #endif
 
 using namespace dynrec;
@@ -77,7 +78,12 @@ DYNREC_API dynrec_status dynrec_gated_linear_forward(int32_t device, void* strea
 #if DYNREC_WITH_CUDA
             check_workspace("dynrec_gated_linear_workspace_size", workspace_need(device, s), workspace,
                             workspace_bytes);
-            cuda::gated_linear_forward(stream, s, x, w, b, delta, act_out, y, workspace);
+            const auto key = cuda::GraphKey("dynrec_gated_linear_forward")
+                                 .add(stream, towers, batch, n_in, n_out, gate_position, activation, x_shared, x, w,
+                                      b, delta, act_out, y, workspace, workspace_bytes);
+            cuda::run_graphed(stream, key, [&](void* st) {
+                cuda::gated_linear_forward(st, s, x, w, b, delta, act_out, y, workspace);
+            });
 #endif
             return;
         }
@@ -109,8 +115,14 @@ DYNREC_API dynrec_status dynrec_gated_linear_backward(int32_t device, void* stre
 #if DYNREC_WITH_CUDA
             check_workspace("dynrec_gated_linear_workspace_size", workspace_need(device, s), workspace,
                             workspace_bytes);
-            cuda::gated_linear_backward(stream, s, x, w, delta, act_out, grad_y, grad_x, grad_w, grad_b, grad_delta,
-                                        workspace);
+            const auto key = cuda::GraphKey("dynrec_gated_linear_backward")
+                                 .add(stream, towers, batch, n_in, n_out, gate_position, activation, x_shared, x, w,
+                                      delta, act_out, grad_y, grad_x, grad_w, grad_b, grad_delta, workspace,
+                                      workspace_bytes);
+            cuda::run_graphed(stream, key, [&](void* st) {
+                cuda::gated_linear_backward(st, s, x, w, delta, act_out, grad_y, grad_x, grad_w, grad_b, grad_delta,
+                                            workspace);
+            });
 #endif
             return;
         }

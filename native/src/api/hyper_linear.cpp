@@ -7,6 +7,7 @@
 #include "cpu/hyper_linear.h"
 #if DYNREC_WITH_CUDA
 #include "cuda/hyper_linear.cuh"
+#include "cuda/graph_cache.cuh"
 #endif
 
 using namespace dynrec;
@@ -75,7 +76,12 @@ DYNREC_API dynrec_status dynrec_hyper_linear_forward(int32_t device, void* strea
             if (workspace != nullptr)
                 check_workspace("dynrec_hyper_linear_workspace_size", workspace_need(device, s), workspace,
                                 workspace_bytes);
-            cuda::hyper_linear_forward(stream, s, x, z, g_w, g_b, c_w, c_b, activation, y, workspace);
+            const auto key = cuda::GraphKey("dynrec_hyper_linear_forward")
+                                 .add(stream, batch, n_in, n_out, n_cond, x, z, g_w, g_b, c_w, c_b, activation, y,
+                                      workspace, workspace_bytes);
+            cuda::run_graphed(stream, key, [&](void* st) {
+                cuda::hyper_linear_forward(st, s, x, z, g_w, g_b, c_w, c_b, activation, y, workspace);
+            });
 #endif
             return;
         }
@@ -115,7 +121,13 @@ DYNREC_API dynrec_status dynrec_hyper_linear_backward(int32_t device, void* stre
 #if DYNREC_WITH_CUDA
             check_workspace("dynrec_hyper_linear_workspace_size", workspace_need(device, s), workspace,
                             workspace_bytes);
-            cuda::hyper_linear_backward(stream, s, x, z, g_w, g_b, c_w, activation, y, grad_y, g, workspace);
+            const auto key = cuda::GraphKey("dynrec_hyper_linear_backward")
+                                 .add(stream, batch, n_in, n_out, n_cond, x, z, g_w, g_b, c_w, activation, y, grad_y,
+                                      grad_x, grad_z, grad_g_w, grad_g_b, grad_c_w, grad_c_b, workspace,
+                                      workspace_bytes);
+            cuda::run_graphed(stream, key, [&](void* st) {
+                cuda::hyper_linear_backward(st, s, x, z, g_w, g_b, c_w, activation, y, grad_y, g, workspace);
+            });
 #endif
             return;
         }

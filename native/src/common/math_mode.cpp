@@ -27,6 +27,9 @@ thread_local int t_tf32_override = -1;  // -1: none, 0/1: forced for this thread
 std::atomic<bool> g_fused{requested_by_environment("DYNREC_CUDA_FUSED_EPILOGUES")};
 thread_local int t_fused_override = -1;
 std::atomic<bool> g_tbe_id_check{enabled_by_environment("DYNREC_CUDA_TBE_ID_CHECK")};
+// Off by default until measured on a GPU (see cuda/graph_cache.cuh).
+std::atomic<bool> g_graphs{requested_by_environment("DYNREC_CUDA_GRAPHS")};
+thread_local int t_graphs_override = -1;
 
 int hyper_path_from_environment() noexcept {
     const char* v = std::getenv("DYNREC_CUDA_HYPER_PATH");
@@ -57,6 +60,12 @@ bool cuda_tbe_id_check_enabled() noexcept { return g_tbe_id_check.load(std::memo
 
 void set_cuda_tbe_id_check(bool enabled) noexcept { g_tbe_id_check.store(enabled, std::memory_order_relaxed); }
 
+bool cuda_graphs_enabled() noexcept {
+    return t_graphs_override >= 0 ? t_graphs_override == 1 : g_graphs.load(std::memory_order_relaxed);
+}
+
+void set_cuda_graphs(bool enabled) noexcept { g_graphs.store(enabled, std::memory_order_relaxed); }
+
 bool cuda_tf32_enabled() noexcept {
     return t_tf32_override >= 0 ? t_tf32_override == 1 : g_tf32.load(std::memory_order_relaxed);
 }
@@ -74,6 +83,7 @@ int& override_slot(CudaMode mode) noexcept {
     switch (mode) {
         case CudaMode::kTf32: return t_tf32_override;
         case CudaMode::kFusedEpilogues: return t_fused_override;
+        case CudaMode::kGraphs: return t_graphs_override;
         default: return t_hyper_override;
     }
 }

@@ -13,6 +13,10 @@
 //    in the error) or only mask them in the kernels (no host round trip; an
 //    id outside its table reads as padding). Default on unless
 //    DYNREC_CUDA_TBE_ID_CHECK=0.
+//  - CUDA graphs: whether the multi-launch ops (apg_layer, hyper_linear,
+//    gate_nu, gated_linear, epnet) replay their launches as one cached CUDA
+//    graph when a call repeats (cuda/graph_cache.cuh). Default off unless
+//    DYNREC_CUDA_GRAPHS=1.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +29,8 @@ bool cuda_fused_epilogues_enabled() noexcept;
 void set_cuda_fused_epilogues(bool enabled) noexcept;
 bool cuda_tbe_id_check_enabled() noexcept;
 void set_cuda_tbe_id_check(bool enabled) noexcept;
+bool cuda_graphs_enabled() noexcept;
+void set_cuda_graphs(bool enabled) noexcept;
 
 // How the CUDA hyper_linear (and apg_layer's generated steps) evaluate x_i S_i:
 // values of dynrec_cuda_hyper_path (dynrec.h): 0 auto (by shape), 1 the
@@ -39,7 +45,7 @@ int64_t cuda_hyper_chunk_floats() noexcept;
 
 // A per-thread override of one mode for the object's lifetime (the self-test
 // switches modes without changing them under other threads); nests.
-enum class CudaMode { kTf32, kFusedEpilogues, kHyperPath };
+enum class CudaMode { kTf32, kFusedEpilogues, kHyperPath, kGraphs };
 
 class ScopedModeOverride {
 public:

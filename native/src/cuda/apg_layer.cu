@@ -1,13 +1,12 @@
 // apg_layer on CUDA: the chain of CUDA steps (dense: cuBLAS + elementwise
 // epilogue; generated: hyper_linear's S-free kernels), each writing its
 // output into `saved` (or y). Backward walks the chain on pre-activation
-// gradients held in two workspace buffers, the previous step's activation
+// gradients held in two workspace buffers (the last step reads grad_y itself
+// when the layer has no output activation), the previous step's activation
 // derivative applied to each input gradient; grad_z is accumulated over the
 // generated steps. Scratch: two gradient buffers plus the split-K partial
 // sums of the generated steps' GEMMs (hyper_linear_pre_workspace_bytes), which
 // the forward uses too.
-#include <utility>
-
 #include "cuda/apg_layer.cuh"
 #include "cuda/common.cuh"
 #include "cuda/dense.cuh"
@@ -57,29 +56,31 @@ void apg_layer_backward(void* stream, const ApgPlan& plan, const float* x, const
                         const float* const* params, const float* saved, const float* y, const float* grad_y,
                         float* grad_x, float* grad_z, float* const* grads, void* workspace) {
     const int64_t B = plan.batch, last = plan.n_steps - 1;
-    float* gpre = static_cast<float*>(workspace);
-    float* gin = gpre + B * plan.max_width();
-    void* hyper_scratch = gin + B * plan.max_width();
-    const int64_t n_last = plan.steps[last].n_out;
-    check(cudaMemcpyAsync(gpre, grad_y, sizeof(float) * B * n_last, cudaMemcpyDeviceToDevice, as_stream(stream)),
-          "cudaMemcpyAsync");
-    if (y) mul_activation_grad(stream, B * n_last, plan.activation, y, gpre);
+    float* bufs[2] = {static_cast<float*>(workspace), static_cast<float*>(workspace) + B * plan.max_width()};
+    void* hyper_scratch = bufs[1] + B * plan.max_width();
+    // The current step's pre-activation gradient: grad_y itself when the layer has no output activation.
+    const float* gcur = grad_y;
+    int next = 0;  // the buffer the next input gradient goes to (never the one gcur reads)
+    if (plan.activation != DYNREC_ACT_NONE) {
+        activation_grad(stream, B * plan.steps[last].n_out, plan.activation, y, grad_y, bufs[0]);
+        gcur = bufs[0], next = 1;
+    }
     bool z_started = false;
     for (int s = static_cast<int>(last); s >= 0; --s) {
         const ApgStep& st = plan.steps[s];
         const float* in = s == 0 ? x : saved + plan.saved_offset(s - 1);
-        float* gx = s == 0 ? grad_x : gin;
+        float* gx = s == 0 ? grad_x : bufs[next];
         const int32_t in_act = s == 0 ? DYNREC_ACT_NONE : plan.inner_activation;
         const float* const* p = params + st.slot;
         float* const* g = grads + st.slot;
         if (st.generated) {
-            hyper_linear_backward_pre(stream, {B, st.n_in, st.n_out, plan.n_cond}, in, z, p[0], p[1], p[2], gpre,
+            hyper_linear_backward_pre(stream, {B, st.n_in, st.n_out, plan.n_cond}, in, z, p[0], p[1], p[2], gcur,
                                       {gx, grad_z, g[0], g[1], g[2], g[3]}, in_act, z_started, hyper_scratch);
             z_started = true;
         } else {
-            dense_backward_pre(stream, B, st.n_in, st.n_out, in, p[0], gpre, gx, g[0], g[1], in_act);
+            dense_backward_pre(stream, B, st.n_in, st.n_out, in, p[0], gcur, gx, g[0], g[1], in_act);
         }
-        std::swap(gpre, gin);
+        gcur = gx, next ^= 1;
     }
 }
 

@@ -24,7 +24,18 @@ __global__ void mul_activation_grad_kernel(int64_t n, int32_t act, const float* 
     DYNREC_CUDA_FOR(t, n) g[t] *= activation_grad_dev(act, y[t]);
 }
 
+__global__ void activation_grad_kernel(int64_t n, int32_t act, const float* __restrict__ y,
+                                       const float* __restrict__ grad_y, float* __restrict__ out) {
+    DYNREC_CUDA_FOR(t, n) out[t] = grad_y[t] * activation_grad_dev(act, y[t]);
+}
+
 }  // namespace
+
+void activation_grad(void* stream, int64_t n, int32_t activation, const float* y, const float* grad_y, float* out) {
+    activation_grad_kernel<<<blocks_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(n, activation, y, grad_y,
+                                                                                         out);
+    check_launch("activation_grad_kernel");
+}
 
 void mul_activation_grad(void* stream, int64_t n, int32_t activation, const float* y, float* g) {
     if (activation == DYNREC_ACT_NONE) return;

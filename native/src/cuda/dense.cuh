@@ -18,4 +18,7 @@ void dense_backward_pre(void* stream, int64_t batch, int64_t n_in, int64_t n_out
 // g[e] *= act'(y[e]) for e < n (y = the activation's output).
 void mul_activation_grad(void* stream, int64_t n, int32_t activation, const float* y, float* g);
 
+// out[e] = grad_y[e] * act'(y[e]) for e < n: the pre-activation gradient in one pass (activation != NONE).
+void activation_grad(void* stream, int64_t n, int32_t activation, const float* y, const float* grad_y, float* out);
+
 }  // namespace dynrec::cuda

@@ -15,6 +15,7 @@
 // `materialized` below picks one (dynrec_cuda_set_hyper_path, else by shape).
 #include "common/math_mode.h"
 #include "cuda/common.cuh"
+#include "cuda/dense.cuh"
 #include "cuda/hyper_linear.cuh"
 #include "cuda/hyper_materialized.cuh"
 #include "cuda/outer_gemm.cuh"
@@ -22,13 +23,6 @@
 namespace dynrec::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-
-__global__ void gpre_kernel(int64_t n, int32_t act, const float* __restrict__ y, const float* __restrict__ grad_y,
-                            float* __restrict__ gpre) {
-    DYNREC_CUDA_FOR(e, n) gpre[e] = grad_y[e] * (y ? activation_grad_dev(act, y[e]) : 1.0f);
-}
 
 OuterRegions<const float> forward_weights(const HyperLinearShape& s, const float* g_w, const float* g_b,
                                           const float* c_w, const float* c_b) {
@@ -139,9 +133,7 @@ void hyper_linear_backward(void* stream, const HyperLinearShape& s, const float*
     float* gpre = static_cast<float*>(workspace);
     const float* pre = grad_y;  // activation NONE: the pre-activation gradient is grad_y itself
     if (activation != DYNREC_ACT_NONE) {
-        gpre_kernel<<<blocks_for(s.batch * s.n_out, kThreads), kThreads, 0, as_stream(stream)>>>(
-            s.batch * s.n_out, activation, y, grad_y, gpre);
-        check_launch("hyper_linear gpre_kernel");
+        activation_grad(stream, s.batch * s.n_out, activation, y, grad_y, gpre);
         pre = gpre;
     }
     hyper_linear_backward_pre(stream, s, x, z, g_w, g_b, c_w, pre, grads, DYNREC_ACT_NONE, false,

@@ -14,7 +14,7 @@ namespace {
 // Up to five chained steps: errors compound a little over the plain ops.
 constexpr Tolerance kTol{1e-4, 2e-2};
 
-constexpr int kSlots = 20;
+constexpr int kSlots = kApgSlotCount;
 const char* const kSlotNames[kSlots] = {"w_in",  "b_in",  "w_pk",  "b_pk",  "kk_gw", "kk_gb", "kk_cw",
                                         "kk_cb", "w_kp",  "b_kp",  "w_out", "b_out", "nk_gw", "nk_gb",
                                         "nk_cw", "nk_cb", "km_gw", "km_gb", "km_cw", "km_cb"};
@@ -29,41 +29,39 @@ struct Dims {
     int64_t n, m, cond;
 };
 
-// Element counts per slot for the mode (0 = slot unused), in kSlotNames order.
-std::vector<int64_t> slot_sizes(const Dims& d, int32_t uv, int64_t k, int64_t p) {
+}  // namespace
+
+std::vector<int64_t> apg_slot_sizes(int64_t n, int64_t m, int64_t cond, int32_t uv, int64_t k, int64_t p) {
     std::vector<int64_t> s(kSlots, 0);
     auto generated = [&](int first, int64_t n_in, int64_t n_out) {
-        s[first] = n_in * n_out * d.cond, s[first + 1] = n_in * n_out, s[first + 2] = n_out * d.cond,
-        s[first + 3] = n_out;
+        s[first] = n_in * n_out * cond, s[first + 1] = n_in * n_out, s[first + 2] = n_out * cond, s[first + 3] = n_out;
     };
     generated(4, k, k);
     if (!uv) {
-        generated(12, d.n, k);
-        generated(16, k, d.m);
+        generated(12, n, k);
+        generated(16, k, m);
         return s;
     }
     const int64_t first_out = p ? p : k;
-    s[0] = first_out * d.n, s[1] = first_out;
+    s[0] = first_out * n, s[1] = first_out;
     if (p) s[2] = k * p, s[3] = k, s[8] = p * k, s[9] = p;
-    s[10] = d.m * first_out, s[11] = d.m;
+    s[10] = m * first_out, s[11] = m;
     return s;
 }
 
-// Fan-in of a slot's weight, for a sensible init scale.
-float slot_scale(int slot, const Dims& d, int64_t k, int64_t p, int32_t uv) {
+float apg_slot_scale(int slot, int64_t n, int64_t cond, int64_t k, int64_t p, int32_t uv) {
     switch (slot) {
-        case 0: return 1.0f / std::sqrt(float(d.n));
+        case 0: return 1.0f / std::sqrt(float(n));
         case 2: return 1.0f / std::sqrt(float(p));
         case 8: return 1.0f / std::sqrt(float(k));
         case 10: return 1.0f / std::sqrt(float(uv && p ? p : k));
-        case 4: case 16: return 1.0f / std::sqrt(float(k * d.cond));
-        case 12: return 1.0f / std::sqrt(float(d.n * d.cond));
+        case 4: case 16: return 1.0f / std::sqrt(float(k * cond));
+        case 12: return 1.0f / std::sqrt(float(n * cond));
         case 5: case 17: return 1.0f / std::sqrt(float(k));
-        case 13: return 1.0f / std::sqrt(float(d.n));
+        case 13: return 1.0f / std::sqrt(float(n));
         default: return 0.3f;  // biases and the generated-bias weights
     }
 }
-}  // namespace
 
 void check_apg_layer(Runner& r) {
     const int32_t dev = r.device();
@@ -94,7 +92,7 @@ void check_apg_layer(Runner& r) {
                                    "dynrec_apg_layer_dims");
                             c.call(dynrec_apg_layer_saved_size(rows, d.n, d.m, mode.uv_shared, mf_k, mf_p, &saved_n),
                                    "dynrec_apg_layer_saved_size");
-                            const std::vector<int64_t> sizes = slot_sizes(d, mode.uv_shared, k, p);
+                            const std::vector<int64_t> sizes = apg_slot_sizes(d.n, d.m, d.cond, mode.uv_shared, k, p);
                             Host x = random_values(rows * d.n, seed);
                             Host z = random_values(rows * d.cond, seed + 1);
                             Host gy = random_values(rows * d.m, seed + 2);
@@ -103,7 +101,7 @@ void check_apg_layer(Runner& r) {
                             const float* dp[kSlots] = {};
                             for (int s = 0; s < kSlots; ++s) {
                                 if (!sizes[s]) continue;
-                                host[s] = random_values(sizes[s], seed + 10 + s, slot_scale(s, d, k, p, mode.uv_shared));
+                                host[s] = random_values(sizes[s], seed + 10 + s, apg_slot_scale(s, d.n, d.cond, k, p, mode.uv_shared));
                                 hp[s] = host[s].data();
                                 dp[s] = c.buf.put(host[s]);
                             }

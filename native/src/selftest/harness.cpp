@@ -67,6 +67,21 @@ void* Buffers::scratch(int64_t bytes) {
     return out((bytes + 3) / 4);
 }
 
+void Buffers::write(float* dst, const Host& values) {
+    const int64_t bytes = static_cast<int64_t>(values.size() * sizeof(float));
+    if (device_ == DYNREC_DEVICE_CPU)
+        std::memcpy(dst, values.data(), static_cast<size_t>(bytes));
+    else
+        cuda_upload(dst, values.data(), bytes);
+}
+
+void Buffers::poison(float* dst, int64_t n) {
+    if (device_ == DYNREC_DEVICE_CPU)
+        for (int64_t i = 0; i < n; ++i) dst[i] = std::nanf("");
+    else
+        cuda_fill_bytes(dst, 0xFF, n * int64_t(sizeof(float)));
+}
+
 Host Buffers::get(const float* ptr, int64_t n) const {
     Host h(static_cast<size_t>(n));
     if (device_ == DYNREC_DEVICE_CPU)

@@ -40,6 +40,8 @@ public:
     float* put(const Host& values);      // a copy of `values` on the device
     float* out(int64_t n);               // n floats, poisoned with NaN
     void* scratch(int64_t bytes);        // workspace; NULL when bytes == 0
+    void write(float* dst, const Host& values);  // overwrite a buffer of this owner in place
+    void poison(float* dst, int64_t n);          // refill n floats with NaN
     Host get(const float* ptr, int64_t n) const;
     int64_t* put_ids(const HostIds& values);  // a copy of int64 `values` on the device
     HostIds get_ids(const int64_t* ptr, int64_t n) const;
@@ -138,5 +140,12 @@ void check_apg_layer(Runner& runner);
 void check_embedding_bag(Runner& runner);
 void check_adam(Runner& runner);
 void check_multi_device(Runner& runner);  // CUDA, 2+ GPUs: the call-device rule
+void check_cuda_graphs(Runner& runner);   // CUDA: repeated calls replayed from cached graphs
+
+// apg_layer's parameter slots (dynrec_apg_layer_forward's order): element counts for a
+// mode (0 = unused) and a fan-in based init scale (check_apg_layer.cpp).
+constexpr int kApgSlotCount = 20;
+std::vector<int64_t> apg_slot_sizes(int64_t n, int64_t m, int64_t cond, int32_t uv_shared, int64_t k, int64_t p);
+float apg_slot_scale(int slot, int64_t n, int64_t cond, int64_t k, int64_t p, int32_t uv_shared);
 
 }  // namespace dynrec::selftest

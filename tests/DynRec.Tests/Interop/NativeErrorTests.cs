@@ -110,6 +110,29 @@ public unsafe class NativeErrorTests
     }
 
     [Test]
+    public void CudaGraphsRoundTripAndCountersNeverDecrease()
+    {
+        var before = Native.CudaGraphs;
+        if (Environment.GetEnvironmentVariable("DYNREC_CUDA_GRAPHS") == null)
+            Assert.That(before, Is.False, "graphs are off by default");
+        var counters = Native.CudaGraphCounters;
+        try
+        {
+            Native.CudaGraphs = !before;
+            Assert.That(Native.CudaGraphs, Is.EqualTo(!before));
+        }
+        finally
+        {
+            Native.CudaGraphs = before;
+        }
+        Assert.That(Native.CudaGraphs, Is.EqualTo(before));
+        var after = Native.CudaGraphCounters;
+        Assert.That(after.Captured, Is.GreaterThanOrEqualTo(counters.Captured));
+        Assert.That(after.Replayed, Is.GreaterThanOrEqualTo(counters.Replayed));
+        Assert.That(after.Failed, Is.GreaterThanOrEqualTo(0));
+    }
+
+    [Test]
     public void BuildInfoAndVersionAreReported()
     {
         Assert.That(Native.Version, Does.Match(@"^\d+\.\d+\.\d+$"));
