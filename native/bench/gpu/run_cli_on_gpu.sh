@@ -7,7 +7,7 @@
 # 200k-row synthetic set and compares the two (train/test loss, AUC per task),
 # scores the CPU checkpoint on CUDA and on the CPU and compares the predictions,
 # then `dynrec bench` on CUDA (native kernels vs the TorchSharp reference path,
-# whole training steps). A smaller data set than the default 660k rows keeps
+# whole training steps), once more with libdynrec's CUDA graph cache on. A smaller data set than the default 660k rows keeps
 # the whole step to ~1-2 minutes of the device slot.
 # Usage: bash native/bench/gpu/run_cli_on_gpu.sh <out dir> [cli dir] [libdynrec.so]
 set -uo pipefail
