@@ -462,9 +462,10 @@ public static unsafe partial class Methods
 
     /// <summary>
     /// Totals since the library loaded, over all threads: graphs captured and
-    /// instantiated, calls served by a graph launch, and captures that CUDA
-    /// refused (those calls run eagerly from then on). Any pointer may be NULL.
-    /// All zero in a build without CUDA.
+    /// instantiated, calls served by a graph launch, and captures,
+    /// instantiations or graph launches that CUDA refused (those calls run
+    /// eagerly from then on). Any pointer may be NULL. All zero in a build
+    /// without CUDA.
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_graph_counters", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]

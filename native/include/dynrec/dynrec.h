@@ -671,9 +671,10 @@ DYNREC_API dynrec_status dynrec_cuda_set_graphs(int32_t enabled);
 DYNREC_API dynrec_status dynrec_cuda_get_graphs(int32_t* enabled);
 
 /* Totals since the library loaded, over all threads: graphs captured and
- * instantiated, calls served by a graph launch, and captures that CUDA
- * refused (those calls run eagerly from then on). Any pointer may be NULL.
- * All zero in a build without CUDA. */
+ * instantiated, calls served by a graph launch, and captures,
+ * instantiations or graph launches that CUDA refused (those calls run
+ * eagerly from then on). Any pointer may be NULL. All zero in a build
+ * without CUDA. */
 DYNREC_API dynrec_status dynrec_cuda_graph_counters(int64_t* captured, int64_t* replayed, int64_t* failed);
 
 /* Checks every op (forward and backward, every mode, activation and gate

@@ -127,8 +127,10 @@ cudaGraphExec_t capture(DeviceGraphs& d, const std::function<void(void*)>& launc
         cudaGetLastError();
         return nullptr;
     }
+    // Auto-free on launch: should a captured library call (cuBLAS's stream-ordered workspace)
+    // leave an allocation unfreed in the graph, relaunching frees it instead of failing.
     cudaGraphExec_t exec = nullptr;
-    const cudaError_t made = cudaGraphInstantiateWithFlags(&exec, graph, 0);
+    const cudaError_t made = cudaGraphInstantiateWithFlags(&exec, graph, cudaGraphInstantiateFlagAutoFreeOnLaunch);
     cudaGraphDestroy(graph);
     if (made != cudaSuccess) {
         cudaGetLastError();
@@ -160,7 +162,17 @@ void run_graphed(void* stream, const GraphKey& key, const std::function<void(voi
         }
         g_captured.fetch_add(1, std::memory_order_relaxed);
     }
-    check(cudaGraphLaunch(entry->exec, as_stream(stream)), "cudaGraphLaunch");
+    if (cudaGraphLaunch(entry->exec, as_stream(stream)) != cudaSuccess) {
+        // A launch CUDA refuses for the graph itself: this key runs eagerly from now on. (A
+        // sticky error from earlier work fails the eager launches too, and is reported there.)
+        cudaGetLastError();
+        cudaGraphExecDestroy(entry->exec);
+        entry->exec = nullptr;
+        entry->uncapturable = true;
+        g_failed.fetch_add(1, std::memory_order_relaxed);
+        launches(stream);
+        return;
+    }
     g_replayed.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -13,8 +13,8 @@
 // their buffers (caching allocators usually do) hit; a call with new
 // pointers costs one key comparison per cached graph and runs eagerly.
 // Calls on a stream the caller is capturing run eagerly into that capture.
-// If capture or instantiation fails, that key runs eagerly from then on
-// (counted in graph_counters().failed).
+// If capture, instantiation or a graph launch fails, that key runs eagerly
+// from then on (counted in graph_counters().failed).
 // Declarations only (plain C++): the API layer builds keys.
 #pragma once
 
@@ -71,7 +71,7 @@ void run_graphed(void* stream, const GraphKey& key, const std::function<void(voi
 struct GraphCounters {
     int64_t captured;  // graphs instantiated
     int64_t replayed;  // calls served by a graph launch
-    int64_t failed;    // captures or instantiations that failed (those keys run eagerly)
+    int64_t failed;    // captures, instantiations or graph launches CUDA refused (those keys run eagerly)
 };
 GraphCounters graph_counters() noexcept;
 
