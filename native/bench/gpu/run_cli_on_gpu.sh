@@ -93,6 +93,12 @@ PY
 run bench_pepnet_cuda bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10
 run bench_apg_cuda bench --model apg --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10
 run bench_pepnet_cuda_16k bench --model pepnet --data "$DATA" --device cuda --batch-size 16384 --steps 40 --warmup 5
+# PEPNet with its 84 fields in one table-batched embedding (one native call) instead of 84
+# nn.Embedding lookups: the step was ~24 ms at both batch 4096 and 16384 with either kernel
+# path (H200, 2026-11-28), i.e. bound by per-op host work; this says how much of it the
+# per-field embedding ops were (on the 2-core dev CPU at batch 16: 5.9 -> 4.3 ms a step).
+run bench_pepnet_cuda_tbe bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10 \
+  --set model.embedding_optimizer=lazy_adam
 # The same steps with libdynrec's CUDA graph cache on: whether TorchSharp's allocator hands the ops the
 # same buffers step after step (the replay count says) and what that saves.
 DYNREC_CUDA_GRAPHS=1 run bench_pepnet_cuda_graphs bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 \
