@@ -26,19 +26,23 @@ public static class BenchOpsCommand
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var tiny = new Option<bool>("--tiny") { Description = "Tiny sizes (a quick smoke run, not the issue's shapes)" };
         var seed = new Option<long>("--seed") { Description = "Seed of the random inputs", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int?>("--batch") { Description = "Rows per call instead of the sizes' own (FunRec: 2048), e.g. 16 for small-batch scoring" };
         var cmd = new Command("ops", "Per-op forward+backward time, native kernels vs the TorchSharp reference, at FunRec sizes (batch 2048)")
-            { threads, minSeconds, json, tiny, seed };
-        cmd.SetAction(pr => Run(pr.GetValue(threads), pr.GetValue(minSeconds), pr.GetValue(json), pr.GetValue(tiny), pr.GetValue(seed)));
+            { threads, minSeconds, json, tiny, seed, batch };
+        cmd.SetAction(pr => Run(pr.GetValue(threads), pr.GetValue(minSeconds), pr.GetValue(json), pr.GetValue(tiny), pr.GetValue(seed),
+            pr.GetValue(batch)));
         return cmd;
     }
 
-    public static int Run(int threads, double minSeconds, string? jsonPath, bool tiny, long seed)
+    public static int Run(int threads, double minSeconds, string? jsonPath, bool tiny, long seed, int? batch = null)
     {
         if (threads < 0) throw new UserException($"--threads must be >= 0, got {threads}");
+        if (batch is < 1) throw new UserException($"--batch must be >= 1, got {batch}");
         if (!(minSeconds > 0)) throw new UserException($"--min-seconds must be > 0, got {minSeconds}");
         var used = BenchmarkThreads.Apply(threads);
         var loadStart = MachineInfo.LoadAverage();
         var sizes = tiny ? OpBenchmarkSizes.Tiny : OpBenchmarkSizes.FunRec;
+        if (batch is { } perCall) sizes = sizes with { Batch = perCall };
         Console.WriteLine($"# {MachineInfo.CpuModel()}, {MachineInfo.LogicalCpus} logical CPUs; LibTorch and libdynrec threads {used}; load average {loadStart}");
         Console.WriteLine($"# batch {sizes.Batch}; forward+backward through Functional; median of interleaved repetitions, >= {minSeconds} s per side");
 

@@ -23,10 +23,11 @@ public class BenchOpsCommandTests
         try
         {
             var json = Path.Combine(dir, "ops.json");
-            var (code, error) = Run("bench", "ops", "--tiny", "--min-seconds", "0.005", "--json", json);
+            var (code, error) = Run("bench", "ops", "--tiny", "--batch", "5", "--min-seconds", "0.005", "--json", json);
             Assert.That(code, Is.EqualTo(0), error);
             using var doc = JsonDocument.Parse(File.ReadAllText(json));
             var root = doc.RootElement;
+            Assert.That(root.GetProperty("sizes").GetProperty("batch").GetInt32(), Is.EqualTo(5), "--batch overrides the sizes' batch");
             Assert.That(root.GetProperty("threads").GetInt32(), Is.GreaterThan(0));
             Assert.That(root.GetProperty("load_average_start").GetString(), Is.Not.Empty);
             var rows = root.GetProperty("rows");
@@ -47,6 +48,7 @@ public class BenchOpsCommandTests
                  {
                      (new[] { "bench", "ops", "--threads", "-1" }, "--threads must be >= 0"),
                      (new[] { "bench", "ops", "--min-seconds", "0" }, "--min-seconds must be > 0"),
+                     (new[] { "bench", "ops", "--batch", "0" }, "--batch must be >= 1"),
                  })
         {
             var (code, error) = Run(args);
