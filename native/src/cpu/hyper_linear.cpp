@@ -247,7 +247,22 @@ void hyper_linear_backward_pre(const HyperLinearShape& s, const float* x, const 
         // (c = n_cond) feeds grad_x only, the c_w row (a = n_in) grad_z only.
         const int64_t na = nin + (g.z && c_w ? 1 : 0);
         const int64_t ncz = nc + (g.x && g_b ? 1 : 0);
+        // op(B)[b, c*na + a] = P[a, c, b]. A sliver inside one generator column c
+        // and inside x (all but a few) is a strided gather from g_w with no
+        // divisions or branches per element; it is packed on every call (O(params)),
+        // which at small batches is most of the backward (perf: ~half at batch 16).
         auto pack_p = [&](int64_t p0, int64_t kc, int64_t j, int64_t nr, float* dst) {
+            const int64_t c = j / na, a0 = j % na;
+            if (c < nc && a0 + nr <= nin) {
+                const int64_t a_step = nout * nc;
+                for (int64_t p = 0; p < kc; ++p) {
+                    const float* src = g_w + (a0 * nout + p0 + p) * nc + c;
+                    float* d = dst + p * NR;
+                    for (int64_t t = 0; t < nr; ++t) d[t] = src[t * a_step];
+                    for (int64_t t = nr; t < NR; ++t) d[t] = 0.0f;
+                }
+                return;
+            }
             gemm::pack_b_by([&](int64_t b, int64_t col) { return P(col % na, col / na, b); }, p0, kc, j, nr, dst);
         };
         gemm::gemm_rows(B, ncz * na, nout, gemm::StridedA{gpre, nout, false}, pack_p,
