@@ -102,6 +102,9 @@ std::vector<Case> odd_cases() {
     // 37->13 cond 16: columns), and so do these two at APG / M2M-like sizes.
     cases.push_back({67, 64, 64, 16, DYNREC_ACT_RELU, 7});  // rows
     cases.push_back({67, 40, 1, 9, DYNREC_ACT_NONE, 7});    // columns (n_out = 1)
+    // Batch <= 16 with cond >= 16 takes the materialized path instead (37->13 cond 16
+    // at batches 1 and 7 above, and this APG-sized one).
+    cases.push_back({9, 64, 64, 16, DYNREC_ACT_RELU, 7});
     return cases;
 }
 
@@ -191,9 +194,12 @@ TEST(HyperLinear, OptimizedBackwardMatchesReferenceOnOddShapes) {
 }
 
 TEST(HyperLinear, OptimizedAndReferenceMatchExplicitSMaterialization) {
+    // Batch 33 cond 5 runs the outer-product kernels, batch 9 cond 16 the small-batch
+    // materialized path (hyper_linear_materialized in hyper_linear.cpp).
+    for (auto [batch, cond] : {std::pair<int64_t, int64_t>{33, 5}, {9, 16}})
     for (int32_t act : kActivations)
         for (int biases : {0, 7, 1, 6}) {
-            Case c{33, 13, 37, 5, act, biases};
+            Case c{batch, 13, 37, cond, act, biases};
             SCOPED_TRACE(c.name());
             Data d(c, 23);
             const auto gy = random_vector(c.batch * c.n_out, 7);
@@ -206,8 +212,9 @@ TEST(HyperLinear, OptimizedAndReferenceMatchExplicitSMaterialization) {
 }
 
 TEST(HyperLinear, BackwardMatchesFiniteDifferences) {
+    for (int64_t cond : {3, 16})  // cond 16 at batch 5: the materialized path
     for (int32_t act : kActivations) {
-        Case c{5, 4, 6, 3, act, 7};
+        Case c{5, 4, 6, cond, act, 7};
         SCOPED_TRACE(c.name());
         Data d(c, 33);
         const auto probe = random_vector(c.batch * c.n_out, 9);
@@ -239,7 +246,9 @@ TEST(HyperLinear, BackwardWithoutYWhenActivationIsNone) {
 }
 
 TEST(HyperLinear, NullGradientOutputsAreSkipped) {
-    Case c{33, 13, 37, 5, DYNREC_ACT_SIGMOID, 7};
+    for (auto [batch, cond] : {std::pair<int64_t, int64_t>{33, 5}, {9, 16}}) {
+    SCOPED_TRACE("batch " + std::to_string(batch) + " cond " + std::to_string(cond));
+    Case c{batch, 13, 37, cond, DYNREC_ACT_SIGMOID, 7};
     Data d(c, 53);
     const auto y = forward(d, false);
     const auto gy = random_vector(c.batch * c.n_out, 2);
@@ -252,12 +261,13 @@ TEST(HyperLinear, NullGradientOutputsAreSkipped) {
             got.emplace_back(want[k]->size(), -7.0f);
             ptr[k] = k == which ? got[k].data() : nullptr;
         }
-        ASSERT_EQ(dynrec_hyper_linear_backward(DYNREC_DEVICE_CPU, nullptr, 33, 13, 37, 5, d.x.data(), d.z.data(),
-                                               d.g_w.data(), d.g_b.data(), d.c_w.data(), c.act, y.data(), gy.data(),
-                                               ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], nullptr, 0),
+        ASSERT_EQ(dynrec_hyper_linear_backward(DYNREC_DEVICE_CPU, nullptr, batch, 13, 37, cond, d.x.data(),
+                                               d.z.data(), d.g_w.data(), d.g_b.data(), d.c_w.data(), c.act, y.data(),
+                                               gy.data(), ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], nullptr, 0),
                   DYNREC_OK)
             << dynrec_last_error();
         EXPECT_TRUE(all_close(got[which], *want[which], 0.0f, 0.0f)) << "output " << which;
+    }
     }
 }
 

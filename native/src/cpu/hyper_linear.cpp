@@ -29,6 +29,7 @@
 
 #include "cpu/activation.h"
 #include "cpu/gemm_driver.h"
+#include "cpu/hyper_materialized.h"
 #include "cpu/parallel.h"
 #include "cpu/reduce.h"
 
@@ -148,19 +149,6 @@ struct CondInputOuterA {
     }
 };
 
-// sum_k a[k] b[k] with 16 independent partial sums: vectorizes without
-// -ffast-math, and the summation order is fixed (deterministic).
-inline float dot_lanes(const float* a, const float* b, int64_t n) {
-    float acc[16] = {};
-    int64_t k = 0;
-    for (; k + 16 <= n; k += 16)
-        for (int j = 0; j < 16; ++j) acc[j] += a[k + j] * b[k + j];
-    float s = 0.0f;
-    for (; k < n; ++k) s += a[k] * b[k];
-    for (int j = 0; j < 16; ++j) s += acc[j];
-    return s;
-}
-
 // P[a, c, b] as described above (0 where the bias term is absent).
 struct BilinearWeights {
     const HyperLinearShape& s;
@@ -175,6 +163,14 @@ struct BilinearWeights {
 };
 
 }  // namespace
+
+// Measured on the dev machine (AMD EPYC, AVX-512, 1 and 2 threads, fwd+bwd through the
+// C ABI, 2026-11-28): with n_cond >= 16 the materialized path wins up to batch 16
+// (64x64 cond 16: 1.3-2.2x; 256x64 cond 16: 1.2-2.0x; 32x32 cond 64: 1.0-2.9x) and
+// loses from batch 32-64 on; with n_cond 8 it loses from batch ~4 (128x128 cond 8).
+bool hyper_linear_materialized(const HyperLinearShape& s) {
+    return s.batch <= 16 && s.n_cond >= 16 && s.batch * s.n_in * s.n_out <= kMaterializedMaxFloats;
+}
 
 // Padded micro-kernel work of each orientation plus the cost of forming its
 // outer-product operand: ~15 kernel FMAs per formed element (perf profile of
@@ -191,6 +187,10 @@ bool weight_grad_by_rows(int64_t n_z, int64_t n_a, int64_t n_out) {
 
 void hyper_linear_forward(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                           const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y) {
+    if (hyper_linear_materialized(s)) {
+        hyper_materialized_forward(s, x, z, g_w, g_b, c_w, c_b, activation, y);
+        return;
+    }
     const int64_t nin = s.n_in, nout = s.n_out, nc = s.n_cond;
     const int64_t na = nin + (c_w ? 1 : 0);  // x~ width
     const int64_t ncz = nc + (g_b ? 1 : 0);  // z~ width
@@ -239,6 +239,10 @@ void hyper_linear_forward(const HyperLinearShape& s, const float* x, const float
 void hyper_linear_backward_pre(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                                const float* g_b, const float* c_w, const float* gpre, const HyperLinearGrads& g,
                                int32_t x_activation, bool accumulate_z) {
+    if (hyper_linear_materialized(s)) {
+        hyper_materialized_backward_pre(s, x, z, g_w, g_b, c_w, gpre, g, x_activation, accumulate_z);
+        return;
+    }
     const int64_t nin = s.n_in, nout = s.n_out, nc = s.n_cond, B = s.batch;
     const BilinearWeights P{s, g_w, g_b, c_w};
 

@@ -42,4 +42,8 @@ void hyper_linear_backward_pre_reference(const HyperLinearShape& s, const float*
 // check that their shapes reach both.
 bool weight_grad_by_rows(int64_t n_z, int64_t n_a, int64_t n_out);
 
+// Whether hyper_linear_forward / _backward_pre take the materialized path
+// (hyper_materialized.h) for this shape. Exposed so tests reach both paths.
+bool hyper_linear_materialized(const HyperLinearShape& s);
+
 }  // namespace dynrec::cpu
