@@ -1,4 +1,5 @@
-// Optimized hyper_linear: the per-sample weight S_i is never formed.
+// Optimized hyper_linear: the per-sample weight S_i is never formed (small
+// batches excepted: hyper_linear_materialized below picks hyper_materialized.cpp).
 //
 // With x~ = [x, 1] and z~ = [z, 1] (the 1s only where a bias term exists),
 // the pre-activation is a bilinear form
