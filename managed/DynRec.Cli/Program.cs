@@ -3,8 +3,11 @@ using DynRec.Cli;
 using DynRec.Cli.Commands;
 using DynRec.Data;
 using DynRec.Models;
+using DynRec.Training;
 
 // `dynrec`: the DynRec command line. Each subcommand lives in Commands/.
+// Training steps reallocate the same large tensors: keep freed ones in the heap (see HostAllocator).
+HostAllocator.ConfigureForTraining();
 // The data loader and the model factory behind train/eval/predict/bench.
 TrainingServices.Default = new TrainingServices
 {

@@ -27,10 +27,11 @@ internal sealed class TableBatchedEmbeddingFunction : MultiTensorFunction<TableB
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grads)
     {
+        using var scope = BackwardScope.Begin(grads);
         var ids = ctx.get_saved_variables()[0];
         var module = (TableBatchedEmbedding)ctx.get_data("module");
         module.NativeBackwardUpdate(ids, grads[0].contiguous());
         // ids: no grad; weights: updated in place instead of a dense gradient; module: not a tensor.
-        return new List<Tensor> { null!, null!, null! };
+        return scope.HandOff(null, null, null);
     }
 }

@@ -73,6 +73,7 @@ internal sealed class ApgLayerFunction : MultiTensorFunction<ApgLayerFunction>
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grads)
     {
+        using var scope = BackwardScope.Begin(grads);
         var savedVars = ctx.get_saved_variables();
         var (x, z, saved, y) = (savedVars[0], savedVars[1], savedVars[2], savedVars[3]);
         var present = (bool[])ctx.get_data("present");
@@ -102,7 +103,7 @@ internal sealed class ApgLayerFunction : MultiTensorFunction<ApgLayerFunction>
                 workspace is null ? null : TensorPointers.Ptr(workspace, "workspace"), wsBytes));
         }
         // One slot per forward input: x, z, the 20 parameter slots, the spec.
-        return new List<Tensor> { gx!, gz! }.Concat(g.Select(t => t!)).Append(null!).ToList();
+        return scope.HandOff(new[] { gx, gz }.Concat(g).Append(null).ToArray());
     }
 
     /// <summary>The layer's scratch (forward and backward take the same size); null when it needs none (CPU).</summary>

@@ -38,6 +38,7 @@ internal sealed class EpNetFunction : MultiTensorFunction<EpNetFunction>
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grads)
     {
+        using var scope = BackwardScope.Begin(grads);
         var saved = ctx.get_saved_variables();
         var (domain, emb, w1, w2, hidden, delta) = (saved[0], saved[1], saved[2], saved[3], saved[4], saved[5]);
         var gamma = (float)ctx.get_data("gamma");
@@ -68,6 +69,6 @@ internal sealed class EpNetFunction : MultiTensorFunction<EpNetFunction>
                 workspace is null ? null : TensorPointers.Ptr(workspace, "workspace"), wsBytes));
         }
         // One slot per forward input: domain, emb, w1, b1, w2, b2, gamma (not a tensor).
-        return new List<Tensor> { gDomain!, gEmb!, gw1, gb1!, gw2, gb2!, null! };
+        return scope.HandOff(gDomain, gEmb, gw1, gb1, gw2, gb2, null);
     }
 }

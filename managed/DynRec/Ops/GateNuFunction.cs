@@ -37,6 +37,7 @@ internal sealed class GateNuFunction : MultiTensorFunction<GateNuFunction>
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grads)
     {
+        using var scope = BackwardScope.Begin(grads);
         var saved = ctx.get_saved_variables();
         var (x, w1, w2, hidden, delta) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
         var gamma = (float)ctx.get_data("gamma");
@@ -66,6 +67,6 @@ internal sealed class GateNuFunction : MultiTensorFunction<GateNuFunction>
                 workspace is null ? null : TensorPointers.Ptr(workspace, "workspace"), wsBytes));
         }
         // One slot per forward input: x, w1, b1, w2, b2, gamma (not a tensor).
-        return new List<Tensor> { gx!, gw1, gb1!, gw2, gb2!, null! };
+        return scope.HandOff(gx, gw1, gb1, gw2, gb2, null);
     }
 }

@@ -41,6 +41,7 @@ internal sealed class GatedLinearFunction : MultiTensorFunction<GatedLinearFunct
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grads)
     {
+        using var scope = BackwardScope.Begin(grads);
         var saved = ctx.get_saved_variables();
         var (x, w, delta, actOut) = (saved[0], saved[1], saved[2], saved[3]);
         var act = (Activation)ctx.get_data("act");
@@ -66,7 +67,7 @@ internal sealed class GatedLinearFunction : MultiTensorFunction<GatedLinearFunct
         }
         ws.Tensor?.Dispose();
         // One slot per forward input: x, w, b, delta, activation, position.
-        return new List<Tensor> { gx!, gw, gb!, gdelta!, null!, null! };
+        return scope.HandOff(gx, gw, gb, gdelta, null, null);
     }
 
     private static (Tensor? Tensor, long Bytes) Workspace(int device, long towers, long batch, long nIn, long nOut,

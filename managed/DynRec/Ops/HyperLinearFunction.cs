@@ -40,6 +40,7 @@ internal sealed class HyperLinearFunction : MultiTensorFunction<HyperLinearFunct
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grads)
     {
+        using var scope = BackwardScope.Begin(grads);
         var saved = ctx.get_saved_variables();
         var (x, z, g, gb, y) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
         var hasGBias = (bool)ctx.get_data("has_g_b");
@@ -67,7 +68,7 @@ internal sealed class HyperLinearFunction : MultiTensorFunction<HyperLinearFunct
                 workspace is null ? null : TensorPointers.Ptr(workspace, "workspace"), wsBytes));
         }
         // One slot per forward input: x, z, G, g, Gb, gb, activation (not a tensor).
-        return new List<Tensor> { gx!, gz!, gg, ggBias!, ggb, ggbBias!, null! };
+        return scope.HandOff(gx, gz, gg, ggBias, ggb, ggbBias, null);
     }
 
     /// <summary>The op's scratch (forward and backward take the same size); null when it needs none (CPU).</summary>

@@ -1,3 +1,4 @@
+using Spectre.Console;
 using System.CommandLine;
 using DynRec.Cli;
 using DynRec.Cli.Commands;
@@ -264,5 +265,32 @@ public class TrainingCommandsTests
         Assert.That(alternating.Code, Is.Zero, alternating.Error);
         AssertUserError(Run("bench", "--model", "dnn", "--rounds", "0"), "--rounds must be >= 1");
         AssertUserError(Run("bench", "--model", "dnn", "--threads", "-1"), "--threads must be >= 0");
+    }
+
+    [TestCase("native")]
+    [TestCase("reference")]
+    public void BenchTimesOnePathAlone(string kernels)
+    {
+        // The table goes through Spectre's console and the ratio through Console.Out: capture both.
+        var output = new StringWriter();
+        var (savedOut, savedAnsi) = (Console.Out, AnsiConsole.Console);
+        Console.SetOut(output);
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No });
+        try
+        {
+            var result = Run("bench", "--model", "dnn", "--steps", "2", "--warmup", "0", "--batch-size", "16", "--kernels", kernels,
+                "--set", "model.emb_dim=4");
+            Assert.That(result.Code, Is.Zero, result.Error);
+        }
+        finally
+        {
+            Console.SetOut(savedOut);
+            AnsiConsole.Console = savedAnsi;
+        }
+        var other = kernels == "native" ? "reference" : "native";
+        Assert.That(output.ToString(), Does.Contain($" {kernels} "));
+        Assert.That(output.ToString(), Does.Not.Contain($" {other} "));
+        Assert.That(output.ToString(), Does.Not.Contain("native / reference"));
+        AssertUserError(Run("bench", "--model", "dnn", "--kernels", "fast"), "--kernels: unknown kernels 'fast'; valid: both, native, reference");
     }
 }
