@@ -102,8 +102,8 @@ std::vector<Case> odd_cases() {
     // 37->13 cond 16: columns), and so do these two at APG / M2M-like sizes.
     cases.push_back({67, 64, 64, 16, DYNREC_ACT_RELU, 7});  // rows
     cases.push_back({67, 40, 1, 9, DYNREC_ACT_NONE, 7});    // columns (n_out = 1)
-    // Batch <= 16 with cond >= 16 takes the materialized path instead (37->13 cond 16
-    // at batches 1 and 7 above, and this APG-sized one).
+    // Batch <= 32 takes the small-batch path instead (every shape at batches 1 and 7
+    // above, and this APG-sized one).
     cases.push_back({9, 64, 64, 16, DYNREC_ACT_RELU, 7});
     return cases;
 }
@@ -194,8 +194,8 @@ TEST(HyperLinear, OptimizedBackwardMatchesReferenceOnOddShapes) {
 }
 
 TEST(HyperLinear, OptimizedAndReferenceMatchExplicitSMaterialization) {
-    // Batch 33 cond 5 runs the outer-product kernels, batch 9 cond 16 the small-batch
-    // materialized path (hyper_linear_materialized in hyper_linear.cpp).
+    // Batch 33 runs the outer-product kernels, batch 9 the small-batch path
+    // (hyper_linear_materialized in hyper_linear.cpp).
     for (auto [batch, cond] : {std::pair<int64_t, int64_t>{33, 5}, {9, 16}})
     for (int32_t act : kActivations)
         for (int biases : {0, 7, 1, 6}) {
@@ -212,9 +212,10 @@ TEST(HyperLinear, OptimizedAndReferenceMatchExplicitSMaterialization) {
 }
 
 TEST(HyperLinear, BackwardMatchesFiniteDifferences) {
-    for (int64_t cond : {3, 16})  // cond 16 at batch 5: the materialized path
+    // Batch 5: the small-batch path; batch 33: the outer-product kernels.
+    for (auto [batch, cond] : {std::pair<int64_t, int64_t>{5, 16}, {33, 3}})
     for (int32_t act : kActivations) {
-        Case c{5, 4, 6, cond, act, 7};
+        Case c{batch, 4, 6, cond, act, 7};
         SCOPED_TRACE(c.name());
         Data d(c, 33);
         const auto probe = random_vector(c.batch * c.n_out, 9);

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "cpu/gemm_driver.h"
+#include "cpu/gemm_small_m.h"
 #include "cpu/parallel.h"
 
 namespace dynrec::cpu {
@@ -125,6 +126,8 @@ void scale_rows(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc) {
+    // A few output rows: read the large operand in place instead of packing it.
+    if (sgemm_small_m(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
     gemm::gemm_packed(m, n, k, alpha, gemm::StridedA{a, lda, trans_a}, gemm::StridedB{b, ldb, trans_b}, beta, c,
                       ldc);
 }

@@ -19,8 +19,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
+#include "cpu/gemm_small_m.h"
 #include "cpu/parallel.h"
 
 namespace dynrec::cpu::gemm {
@@ -190,10 +192,25 @@ inline int64_t row_block(int64_t m, int64_t ld_tile) {
 // and keeps its tile, so the whole product never exists in memory. Threads
 // split the row blocks; the epilogue of a block runs on the thread that
 // computed it. Not reentrant from inside an epilogue.
+// With a few rows (m <= kSmallM) and plain strided weights, packing all of
+// op(B) would cost as much as the product: the small-m GEMM reads the weights
+// in place instead and the epilogue then runs once over all m rows.
 template <class PackA, class PackB, class Epilogue>
 void gemm_rows(int64_t m, int64_t n, int64_t k, const PackA& pack_a, const PackB& pack_b,
                const Epilogue& epilogue) {
     if (m <= 0 || n <= 0) return;
+    if constexpr (std::is_same_v<PackB, StridedB>) {
+        if (m <= kSmallM && k > 0) {
+            const int64_t kb = k_block(k), mpad = round_up(m, MR);
+            float* const apack = small_m_pack_buffer(mpad * k);
+            for (int64_t p0 = 0; p0 < k; p0 += kb) pack_a(0, m, p0, std::min(kb, k - p0), apack + p0 * mpad);
+            thread_local std::vector<float> product;
+            product.resize(static_cast<size_t>(m * n));
+            small_m_gemm(m, n, k, 1.0f, apack, pack_b.b, pack_b.ldb, pack_b.trans, 0.0f, product.data(), n);
+            epilogue(int64_t(0), m, static_cast<const float*>(product.data()), n);
+            return;
+        }
+    }
     const int64_t n_slivers = ceil_div(n, NR), ldt = n_slivers * NR;
     const int64_t kb = k_block(k);
     // Block p0 (kc rows of op(B)) starts at p0 * ldt; sliver s inside it at s * kc * NR.

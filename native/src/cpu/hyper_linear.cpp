@@ -1,5 +1,5 @@
 // Optimized hyper_linear: the per-sample weight S_i is never formed (small
-// batches excepted: hyper_linear_materialized below picks hyper_materialized.cpp).
+// batches take hyper_materialized.cpp instead, see hyper_linear_materialized below).
 //
 // With x~ = [x, 1] and z~ = [z, 1] (the 1s only where a bias term exists),
 // the pre-activation is a bilinear form
@@ -166,11 +166,12 @@ struct BilinearWeights {
 }  // namespace
 
 // Measured on the dev machine (AMD EPYC, AVX-512, 1 and 2 threads, fwd+bwd through the
-// C ABI, 2026-11-28): with n_cond >= 16 the materialized path wins up to batch 16
-// (64x64 cond 16: 1.3-2.2x; 256x64 cond 16: 1.2-2.0x; 32x32 cond 64: 1.0-2.9x) and
-// loses from batch 32-64 on; with n_cond 8 it loses from batch ~4 (128x128 cond 8).
+// C ABI, 2026-11-28, both paths forced side by side, batch 1-256; shapes 64x64 cond 4/16,
+// 256x64 cond 16, 32x32 cond 64, 128x128 cond 8, 512x256 cond 16): the small-batch path
+// wins at every shape from batch 4 to 32 (1.1-4x), is within ~15% either way at batch 1,
+// and loses to the outer-product kernels from batch 64-128 on.
 bool hyper_linear_materialized(const HyperLinearShape& s) {
-    return s.batch <= 16 && s.n_cond >= 16 && s.batch * s.n_in * s.n_out <= kMaterializedMaxFloats;
+    return s.batch <= 32 && s.batch * s.n_out * s.n_cond <= kMaterializedMaxFloats;
 }
 
 // Padded micro-kernel work of each orientation plus the cost of forming its

@@ -1,8 +1,8 @@
 // hyper_linear on the CPU: per row i, S_i = reshape(z_i g_w^T + g_b, [n_in,
 // n_out]), y_i = act(x_i S_i + z_i c_w^T + c_b).
 // *_reference: materializes S_i row by row (the spec). Unsuffixed:
-// optimized: S never formed (hyper_linear.cpp), except for small batches,
-// where S is formed for the batch (hyper_materialized.h). Arguments are
+// optimized: S never formed (hyper_linear.cpp; small batches take
+// hyper_materialized.h, which regroups the products around x g_w). Arguments are
 // pre-validated; y may be NULL in backward only when activation is NONE.
 #pragma once
 

@@ -1,16 +1,18 @@
-// hyper_linear with S materialized for the whole (small) batch (see hyper_materialized.h).
-// Per row i, with S_i = reshape(z_i g_w^T, [n_in, n_out]):
-//   forward:  y_i = act(x_i S_i + x_i g_b + z_i c_w^T + c_b)
-//   backward: grad_c_b = column sums of gpre, grad_c_w = gpre^T z, grad_g_b = x^T gpre,
-//             grad_x_i = S_i gpre_i + g_b gpre_i (* act'(x)), gS_i = x_i (x) gpre_i,
-//             grad_g_w = gS^T z, grad_z = gS g_w + gpre c_w.
-// Every reduction is our packed sgemm or a fixed-order loop over one row:
-// results do not depend on the thread count. The CUDA twin (which forms S a
-// chunk of rows at a time, for any batch) is cuda/hyper_materialized.cu.
+// hyper_linear for small batches (see hyper_materialized.h) without S. With
+// g_w read as the row-major [n_in, n_out * n_cond] matrix G it is, every
+// product over the generated weights S_i = reshape(z_i g_w^T) regroups so that
+// the only per-batch intermediate is [batch, n_out * n_cond] (n_in times
+// smaller than S), and the big operand G enters plain GEMMs read in place:
+//   Q = x G,                  y_i[b]       = act(sum_c z_i[c] Q_i[b, c] + x_i g_b + z_i c_w^T + c_b)
+//   P_i[b, c] = gpre_i[b] z_i[c],  grad_x = P G^T + gpre g_b^T (* act'(x)),  grad_g_w = x^T P,
+//   grad_z_i[c] = sum_b gpre_i[b] Q_i[b, c] + gpre_i c_w,
+// and grad_c_b, grad_c_w, grad_g_b as in every path. Each product is our sgemm
+// (whose small-m path reads G without packing it) or a fixed-order loop over
+// one row: results do not depend on the thread count.
 #include "cpu/hyper_materialized.h"
 
 #include <algorithm>
-#include <memory>
+#include <vector>
 
 #include "cpu/activation.h"
 #include "cpu/gemm.h"
@@ -21,36 +23,21 @@ namespace dynrec::cpu {
 
 namespace {
 
-// S, kept by the calling thread between calls up to kKeepFloats
-// (4 MiB) and uninitialized (every element is written before it is read): a
-// fresh allocation per call costs page faults that, at these small batches,
-// measured as much as the GEMMs (perf: ~20% in the kernel's fault handler).
-class SBuffer {
-public:
-    static constexpr int64_t kKeepFloats = int64_t(1) << 20;
-    float* get(int64_t floats) {
-        if (floats > size_ || size_ > kKeepFloats) {
-            data_.reset();
-            data_.reset(new float[static_cast<size_t>(floats)]);
-            size_ = floats;
-        }
-        return data_.get();
-    }
-
-private:
-    std::unique_ptr<float[]> data_;
-    int64_t size_ = 0;
-};
-
-float* s_buffer(int64_t floats) {
-    thread_local SBuffer buffer;
-    return buffer.get(floats);
+// The [batch, n_out * n_cond] intermediate, kept by the calling thread between
+// calls up to 1 Mi floats: a fresh allocation per call page-faults, which at
+// these sizes costs as much as the GEMMs.
+float* intermediate(int64_t floats) {
+    thread_local std::vector<float> buffer;
+    constexpr int64_t kKeepFloats = int64_t(1) << 20;
+    if (static_cast<int64_t>(buffer.size()) > kKeepFloats) std::vector<float>().swap(buffer);
+    if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
+    return buffer.data();
 }
 
-// S[i, a*n_out + b] = sum_c z[i, c] g_w[(a*n_out + b), c].
-void form_s(const HyperLinearShape& s, const float* z, const float* g_w, float* S) {
-    const int64_t per_row = s.n_in * s.n_out;
-    sgemm(false, true, s.batch, per_row, s.n_cond, 1.0f, z, s.n_cond, g_w, s.n_cond, 0.0f, S, per_row);
+// Q = x G: [batch, n_out * n_cond].
+void form_q(const HyperLinearShape& s, const float* x, const float* g_w, float* Q) {
+    const int64_t width = s.n_out * s.n_cond;
+    sgemm(false, false, s.batch, width, s.n_in, 1.0f, x, s.n_in, g_w, width, 0.0f, Q, width);
 }
 
 }  // namespace
@@ -58,10 +45,10 @@ void form_s(const HyperLinearShape& s, const float* z, const float* g_w, float* 
 void hyper_materialized_forward(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                                 const float* g_b, const float* c_w, const float* c_b, int32_t activation,
                                 float* y) {
-    const int64_t B = s.batch, ni = s.n_in, no = s.n_out, nc = s.n_cond, per_row = ni * no;
-    float* const S = s_buffer(B * per_row);
-    form_s(s, z, g_w, S);
-    // The parts without S as GEMMs over the batch: z c_w^T, then + x g_b.
+    const int64_t B = s.batch, ni = s.n_in, no = s.n_out, nc = s.n_cond, width = no * nc;
+    float* const Q = intermediate(B * width);
+    form_q(s, x, g_w, Q);
+    // The parts without G as GEMMs over the batch: z c_w^T, then + x g_b.
     if (c_w)
         sgemm(false, true, B, no, nc, 1.0f, z, nc, c_w, nc, 0.0f, y, no);
     else
@@ -69,14 +56,10 @@ void hyper_materialized_forward(const HyperLinearShape& s, const float* x, const
     if (g_b) sgemm(false, false, B, no, ni, 1.0f, x, ni, g_b, no, 1.0f, y, no);
     parallel_for(0, B, 1, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
-            const float* Si = S + i * per_row;
-            const float* xi = x + i * ni;
+            const float* Qi = Q + i * width;
+            const float* zi = z + i * nc;
             float* yi = y + i * no;
-            for (int64_t a = 0; a < ni; ++a) {
-                const float xa = xi[a];
-                const float* row = Si + a * no;
-                for (int64_t b = 0; b < no; ++b) yi[b] += xa * row[b];
-            }
+            for (int64_t b = 0; b < no; ++b) yi[b] += dot_lanes(Qi + b * nc, zi, nc);
             bias_activate(activation, yi, c_b, no);
         }
     });
@@ -85,43 +68,50 @@ void hyper_materialized_forward(const HyperLinearShape& s, const float* x, const
 void hyper_materialized_backward_pre(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                                      const float* g_b, const float* c_w, const float* gpre,
                                      const HyperLinearGrads& g, int32_t x_activation, bool accumulate_z) {
-    const int64_t B = s.batch, ni = s.n_in, no = s.n_out, nc = s.n_cond, per_row = ni * no;
-    // The parts that need no S.
+    const int64_t B = s.batch, ni = s.n_in, no = s.n_out, nc = s.n_cond, width = no * nc;
+    // The parts that need no G.
     if (g.c_b) column_sums(B, no, gpre, g.c_b);
     if (g.c_w) sgemm(true, false, no, nc, B, 1.0f, gpre, no, z, nc, 0.0f, g.c_w, nc);
     if (g.g_b) sgemm(true, false, ni, no, B, 1.0f, x, ni, gpre, no, 0.0f, g.g_b, no);
     if (!g.x && !g.g_w && !g.z) return;
-    float* const S = s_buffer(B * per_row);
-    if (g.x) {
-        if (g_b)
-            sgemm(false, true, B, ni, no, 1.0f, gpre, no, g_b, no, 0.0f, g.x, ni);
-        else
-            std::fill(g.x, g.x + B * ni, 0.0f);
-        form_s(s, z, g_w, S);
+    float* const T = intermediate(B * width);
+    if (g.x || g.g_w) {
+        // P_i = gpre_i (x) z_i, then grad_x = P G^T (+ gpre g_b^T) and grad_g_w = x^T P.
         parallel_for(0, B, 1, [&](int64_t i0, int64_t i1) {
             for (int64_t i = i0; i < i1; ++i) {
-                const float* Si = S + i * per_row;
+                float* Pi = T + i * width;
                 const float* gi = gpre + i * no;
-                float* gxi = g.x + i * ni;
-                for (int64_t a = 0; a < ni; ++a) gxi[a] += dot_lanes(Si + a * no, gi, no);
-                mul_activation_grad(x_activation, x + i * ni, gxi, ni);
+                const float* zi = z + i * nc;
+                for (int64_t b = 0; b < no; ++b)
+                    for (int64_t c = 0; c < nc; ++c) Pi[b * nc + c] = gi[b] * zi[c];
             }
         });
-    }
-    if (!g.g_w && !g.z) return;
-    // gS_i = x_i (x) gpre_i, over S (grad_x is done with it).
-    parallel_for(0, B, 1, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            float* gSi = S + i * per_row;
-            const float* xi = x + i * ni;
-            const float* gi = gpre + i * no;
-            for (int64_t a = 0; a < ni; ++a)
-                for (int64_t b = 0; b < no; ++b) gSi[a * no + b] = xi[a] * gi[b];
+        if (g.x) {
+            sgemm(false, true, B, ni, width, 1.0f, T, width, g_w, width, 0.0f, g.x, ni);
+            if (g_b) sgemm(false, true, B, ni, no, 1.0f, gpre, no, g_b, no, 1.0f, g.x, ni);
+            if (x_activation != DYNREC_ACT_NONE)
+                parallel_for(0, B, 16, [&](int64_t i0, int64_t i1) {
+                    for (int64_t i = i0; i < i1; ++i) mul_activation_grad(x_activation, x + i * ni, g.x + i * ni, ni);
+                });
         }
-    });
-    if (g.g_w) sgemm(true, false, per_row, nc, B, 1.0f, S, per_row, z, nc, 0.0f, g.g_w, nc);
+        if (g.g_w) sgemm(true, false, ni, width, B, 1.0f, x, ni, T, width, 0.0f, g.g_w, width);
+    }
     if (g.z) {
-        sgemm(false, false, B, nc, per_row, 1.0f, S, per_row, g_w, nc, accumulate_z ? 1.0f : 0.0f, g.z, nc);
+        // grad_z_i[c] = sum_b gpre_i[b] Q_i[b, c] (+ gpre c_w), Q recomputed over P's buffer.
+        form_q(s, x, g_w, T);
+        parallel_for(0, B, 1, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) {
+                const float* Qi = T + i * width;
+                const float* gi = gpre + i * no;
+                float* gzi = g.z + i * nc;
+                if (!accumulate_z) std::fill(gzi, gzi + nc, 0.0f);
+                for (int64_t b = 0; b < no; ++b) {
+                    const float gb = gi[b];
+                    const float* row = Qi + b * nc;
+                    for (int64_t c = 0; c < nc; ++c) gzi[c] += gb * row[c];
+                }
+            }
+        });
         if (c_w) sgemm(false, false, B, nc, no, 1.0f, gpre, no, c_w, nc, 1.0f, g.z, nc);
     }
 }
