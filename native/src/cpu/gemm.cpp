@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "cpu/gemm_driver.h"
+#include "cpu/gemm_tile.h"
 #include "cpu/gemm_small_m.h"
 #include "cpu/parallel.h"
 
@@ -18,43 +19,13 @@ namespace dynrec::cpu {
 
 namespace gemm {
 
-typedef float v16 __attribute__((vector_size(64), aligned(4)));
-
-// acc[r] = sum_p a[p][row0 + r] * b[p][:] for ROWS rows of an [kc][MR] A
-// sliver. Explicit accumulators so they stay in registers.
-#define DYNREC_FMA_ROW(r) c##r += ap[r] * bv
+// The packed operands: A sliver [kc][MR], B sliver [kc][NR].
 template <int ROWS>
 static inline __attribute__((always_inline)) void accumulate_rows(int64_t kc, const float* a, const float* b,
                                                                     v16* acc) {
-    static_assert(ROWS == 4 || ROWS == 8, "4 or 8 rows");
-    v16 c0 = {}, c1 = {}, c2 = {}, c3 = {}, c4 = {}, c5 = {}, c6 = {}, c7 = {};
-    for (int64_t p = 0; p < kc; ++p) {
-        v16 bv;
-        std::memcpy(&bv, b + p * NR, sizeof(bv));
-        const float* ap = a + p * MR;
-        DYNREC_FMA_ROW(0);
-        DYNREC_FMA_ROW(1);
-        DYNREC_FMA_ROW(2);
-        DYNREC_FMA_ROW(3);
-        if (ROWS == 8) {
-            DYNREC_FMA_ROW(4);
-            DYNREC_FMA_ROW(5);
-            DYNREC_FMA_ROW(6);
-            DYNREC_FMA_ROW(7);
-        }
-    }
-    acc[0] = c0;
-    acc[1] = c1;
-    acc[2] = c2;
-    acc[3] = c3;
-    if (ROWS == 8) {
-        acc[4] = c4;
-        acc[5] = c5;
-        acc[6] = c6;
-        acc[7] = c7;
-    }
+    accumulate_tile<ROWS>(kc, [a](int64_t r, int64_t p) { return a[p * MR + r]; },
+                          [b](int64_t p) { return b + p * NR; }, acc);
 }
-#undef DYNREC_FMA_ROW
 
 // C (+)= alpha * acc for the mr x nr corner that exists.
 static inline __attribute__((always_inline)) void write_back(const v16* acc, float* c, int64_t ldc, int64_t mr,

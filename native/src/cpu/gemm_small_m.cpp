@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cpu/gemm_driver.h"
+#include "cpu/gemm_tile.h"
 #include "cpu/parallel.h"
 
 namespace dynrec::cpu {
@@ -19,48 +20,14 @@ using gemm::KC;
 using gemm::MR;
 using gemm::NR;
 
-typedef float v16 __attribute__((vector_size(64), aligned(4)));
-
-// acc[r] = sum_p a_at(r, p) * b_row(p)[0..16) for r < ROWS, p < kc.
-#define DYNREC_SMALL_FMA(r) c##r += a_at(r, p) * bv
-template <int ROWS, class AAt, class BRow>
-static inline __attribute__((always_inline)) void accumulate(int64_t kc, const AAt& a_at, const BRow& b_row,
-                                                             v16* acc) {
-    static_assert(ROWS == 4 || ROWS == 8, "4 or 8 rows");
-    v16 c0 = {}, c1 = {}, c2 = {}, c3 = {}, c4 = {}, c5 = {}, c6 = {}, c7 = {};
-    for (int64_t p = 0; p < kc; ++p) {
-        v16 bv;
-        std::memcpy(&bv, b_row(p), sizeof(bv));
-        DYNREC_SMALL_FMA(0);
-        DYNREC_SMALL_FMA(1);
-        DYNREC_SMALL_FMA(2);
-        DYNREC_SMALL_FMA(3);
-        if (ROWS == 8) {
-            DYNREC_SMALL_FMA(4);
-            DYNREC_SMALL_FMA(5);
-            DYNREC_SMALL_FMA(6);
-            DYNREC_SMALL_FMA(7);
-        }
-    }
-    acc[0] = c0;
-    acc[1] = c1;
-    acc[2] = c2;
-    acc[3] = c3;
-    if (ROWS == 8) {
-        acc[4] = c4;
-        acc[5] = c5;
-        acc[6] = c6;
-        acc[7] = c7;
-    }
-}
-#undef DYNREC_SMALL_FMA
+using gemm::v16;
 
 // The 8 x 16 tile in two passes of 4 rows (AVX2 / baseline) or one of 8 (AVX-512).
 template <class AAt, class BRow>
 static inline __attribute__((always_inline)) void tile_two_passes(int64_t kc, const AAt& a_at, const BRow& b_row,
                                                                   v16* acc, int64_t rows) {
-    accumulate<4>(kc, a_at, b_row, acc);
-    if (rows > 4) accumulate<4>(kc, [&](int64_t r, int64_t p) { return a_at(r + 4, p); }, b_row, acc + 4);
+    gemm::accumulate_tile<4>(kc, a_at, b_row, acc);
+    if (rows > 4) gemm::accumulate_tile<4>(kc, [&](int64_t r, int64_t p) { return a_at(r + 4, p); }, b_row, acc + 4);
 }
 
 // Packed A sliver [kc][MR] times B rows read in place (stride ldb).
@@ -81,7 +48,7 @@ struct WRows {
 
 __attribute__((target("avx512f"))) void tile_b_rows_avx512(int64_t kc, const float* apack, const float* b,
                                                             int64_t ldb, v16* acc, int64_t) {
-    accumulate<8>(kc, PackedA{apack}, StridedRows{b, ldb}, acc);
+    gemm::accumulate_tile<8>(kc, PackedA{apack}, StridedRows{b, ldb}, acc);
 }
 __attribute__((target_clones("arch=haswell", "default"))) void tile_b_rows_generic(int64_t kc, const float* apack,
                                                                                     const float* b, int64_t ldb,
@@ -90,7 +57,7 @@ __attribute__((target_clones("arch=haswell", "default"))) void tile_b_rows_gener
 }
 __attribute__((target("avx512f"))) void tile_w_rows_avx512(int64_t kc, const float* const* w_rows,
                                                             const float* bpack, v16* acc, int64_t) {
-    accumulate<8>(kc, WRows{w_rows}, StridedRows{bpack, NR}, acc);
+    gemm::accumulate_tile<8>(kc, WRows{w_rows}, StridedRows{bpack, NR}, acc);
 }
 __attribute__((target_clones("arch=haswell", "default"))) void tile_w_rows_generic(int64_t kc,
                                                                                     const float* const* w_rows,
