@@ -111,7 +111,7 @@ public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
         if (seq is null) sequence = null;
         if (tables is null)
         {
-            var fields = cat(_schema.SparseFields.Select((field, c) => _tables[field.Name].forward(sparse[.., c])).ToList(), 1);
+            var fields = cat(_schema.SparseFields.Select((field, c) => _tables[field.Name].forward(sparse.select(1, c))).ToList(), 1);
             var seqEmb = seq is null ? null : _tables[seq.SharesVocabularyWith].forward(sequence!);
             return new EmbeddedBatch(_schema, Dim, fields, seqEmb, sequence);
         }
