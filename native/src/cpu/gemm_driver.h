@@ -204,10 +204,9 @@ void gemm_rows(int64_t m, int64_t n, int64_t k, const PackA& pack_a, const PackB
             const int64_t kb = k_block(k), mpad = round_up(m, MR);
             float* const apack = small_m_pack_buffer(mpad * k);
             for (int64_t p0 = 0; p0 < k; p0 += kb) pack_a(0, m, p0, std::min(kb, k - p0), apack + p0 * mpad);
-            thread_local std::vector<float> product;
-            product.resize(static_cast<size_t>(m * n));
-            small_m_gemm(m, n, k, 1.0f, apack, pack_b.b, pack_b.ldb, pack_b.trans, 0.0f, product.data(), n);
-            epilogue(int64_t(0), m, static_cast<const float*>(product.data()), n);
+            float* const product = small_m_product_buffer(m * n);
+            small_m_gemm(m, n, k, 1.0f, apack, pack_b.b, pack_b.ldb, pack_b.trans, 0.0f, product, n);
+            epilogue(int64_t(0), m, static_cast<const float*>(product), n);
             return;
         }
     }

@@ -183,6 +183,11 @@ float* small_m_pack_buffer(int64_t floats) {
     return keep(buffer, floats);
 }
 
+float* small_m_product_buffer(int64_t floats) {
+    thread_local std::vector<float> buffer;
+    return keep(buffer, floats);
+}
+
 void small_m_gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* apack, const float* b, int64_t ldb,
                   bool trans_b, float beta, float* c, int64_t ldc) {
     if (trans_b) {

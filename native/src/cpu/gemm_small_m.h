@@ -18,8 +18,10 @@ namespace dynrec::cpu {
 // Output rows up to which the small-m path is considered.
 constexpr int64_t kSmallM = 32;
 
-// This thread's buffer for a packed op(A), reused between calls.
+// This thread's buffers for a packed op(A) and for a product, reused between
+// calls (kept up to 1 Mi floats, so a huge call does not pin its memory).
 float* small_m_pack_buffer(int64_t floats);
+float* small_m_product_buffer(int64_t floats);
 
 // C = alpha op(A) op(B) + beta C for m <= kSmallM, op(A) already packed as the
 // packed path packs A over all of K: the block of K starting at p0 (blocks of
