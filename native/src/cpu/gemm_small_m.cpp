@@ -16,7 +16,6 @@ namespace dynrec::cpu {
 namespace {
 
 using gemm::ceil_div;
-using gemm::KC;
 using gemm::MR;
 using gemm::NR;
 
