@@ -26,6 +26,7 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(TrainCommand.Create(TrainingServices.Default));
 root.Subcommands.Add(EvalCommand.Create(TrainingServices.Default));
 root.Subcommands.Add(PredictCommand.Create(TrainingServices.Default));
+root.Subcommands.Add(ScoreCommand.Create(TrainingServices.Default));
 root.Subcommands.Add(BenchCommand.Create(TrainingServices.Default));
 root.Subcommands.Add(DataCommand.Create());
 root.Subcommands.Add(DatagenCommand.Create());

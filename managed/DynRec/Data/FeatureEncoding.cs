@@ -54,6 +54,23 @@ public sealed class FeatureEncoding
         return ids;
     }
 
+    /// <summary>
+    /// Raw integer id -> id (1-based) of an id field's vocabulary (user_id, video_id, author_id: values are
+    /// the raw ids as decimal text); a value that is not an integer is an error naming it.
+    /// </summary>
+    public Dictionary<long, int> IntegerIdsOf(string field)
+    {
+        var values = CategoriesOf(field);
+        var ids = new Dictionary<long, int>(values.Length);
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!long.TryParse(values[i], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var raw))
+                throw new InvalidDataException($"the feature encoding lists '{values[i]}' as a {field}; ids are integers");
+            ids[raw] = i + 1;
+        }
+        return ids;
+    }
+
     /// <summary>A short hash of the JSON form (names the preprocessed-data cache of data encoded with it).</summary>
     public string Fingerprint() => Convert.ToHexString(XxHash3.Hash(Encoding.UTF8.GetBytes(ToJson()))).ToLowerInvariant();
 

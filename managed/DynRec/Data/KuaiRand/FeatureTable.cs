@@ -121,6 +121,9 @@ internal sealed class FeatureTable
 
     public int RowOf(long id) => _rowOfId.TryGetValue(id, out var r) ? r : -1;
 
+    /// <summary>Id -> table row (outlives the table's columns when kept on its own).</summary>
+    public IReadOnlyDictionary<long, int> RowOfId => _rowOfId;
+
     /// <summary>How a categorical value is read before interning.</summary>
     public enum CategoricalKind { Plain, FirstTag, LiveStreamer, OneHot }
 

@@ -25,21 +25,9 @@ public static class KuaiRandPreprocessor
         foreach (var file in sources.Logs) raw.Read(file);
         log?.Invoke($"parsed {raw.RowsRead:N0} log rows ({raw.Count:N0} kept) in {clock.Elapsed.TotalSeconds:F2}s");
 
-        var users = FeatureTable.Read(sources.UserFeatures, "user_id", KuaiRandColumns.User,
-            KuaiRandColumns.UserCategoricals.Select(c => (c, c switch
-            {
-                "is_live_streamer" => FeatureTable.CategoricalKind.LiveStreamer,
-                _ when c.StartsWith("onehot_feat", StringComparison.Ordinal) => FeatureTable.CategoricalKind.OneHot,
-                _ => FeatureTable.CategoricalKind.Plain,
-            })).ToArray(), Array.Empty<string>(), Array.Empty<string>(), unescape: true, options.Encoding?.MissingFill);
-        var videos = FeatureTable.Read(sources.VideoBasic, "video_id", KuaiRandColumns.VideoBasic,
-            KuaiRandColumns.VideoCategoricals.Select(c => (c, c == "tag" ? FeatureTable.CategoricalKind.FirstTag : FeatureTable.CategoricalKind.Plain)).ToArray(),
-            new[] { "video_duration" }, new[] { "author_id" }, unescape: true);
-        var statColumns = sources.HasVideoStatistic ? options.StatisticColumns.ToArray() : Array.Empty<string>();
-        var stats = !sources.HasVideoStatistic ? null : FeatureTable.Read(sources.VideoStatistic, "video_id",
-            new[] { "video_id" }, Array.Empty<(string, FeatureTable.CategoricalKind)>(), statColumns, Array.Empty<string>(), unescape: true);
+        var tables = SideTables.Read(sources, options.StatisticColumns, options.Encoding);
 
-        var split = Encode(sources, raw, users, videos, stats, statColumns, options);
+        var split = Encode(sources, raw, tables.Users, tables.Videos, tables.Statistics, tables.StatisticColumns, options);
         log?.Invoke($"preprocessed into {split.Train.Rows:N0} train + {split.Test.Rows:N0} test rows in {clock.Elapsed.TotalSeconds:F2}s");
         return split;
     }
@@ -69,7 +57,7 @@ public static class KuaiRandPreprocessor
         {
             var ids = fitted == null
                 ? LabelEncode(interner.Count, interner.Raw, inTrain, out vocabularySize)
-                : FittedIds(interner, fitted.CategoriesOf(name), out vocabularySize);
+                : FittedIds(interner, fitted, name, out vocabularySize);
             categories[name] = fitted?.CategoriesOf(name) ?? VocabularyOf(ids, interner);
             return ids;
         }
@@ -284,18 +272,12 @@ public static class KuaiRandPreprocessor
     }
 
     /// <summary>Ids of interned raw ids under a fitted vocabulary (decimal text of the raw id); unknown -> 0.</summary>
-    private static int[] FittedIds(IdInterner interner, string[] vocabulary, out int vocabularySize)
+    private static int[] FittedIds(IdInterner interner, FeatureEncoding fitted, string field, out int vocabularySize)
     {
-        var idOfRaw = new Dictionary<long, int>(vocabulary.Length);
-        for (var i = 0; i < vocabulary.Length; i++)
-        {
-            if (!long.TryParse(vocabulary[i], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var raw))
-                throw new InvalidDataException($"the feature encoding lists '{vocabulary[i]}' as an id; ids are integers");
-            idOfRaw[raw] = i + 1;
-        }
+        var idOfRaw = fitted.IntegerIdsOf(field);
         var ids = new int[interner.Count];
         for (var d = 0; d < ids.Length; d++) ids[d] = idOfRaw.GetValueOrDefault(interner.Raw(d));
-        vocabularySize = vocabulary.Length + 1;
+        vocabularySize = fitted.CategoriesOf(field).Length + 1;
         return ids;
     }
 

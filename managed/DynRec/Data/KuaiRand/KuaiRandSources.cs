@@ -24,13 +24,14 @@ public sealed record KuaiRandSources(
         Logs.Concat(UserFeatures).Concat(VideoBasic).Concat(VideoStatistic)
             .Concat(Oracle is null ? Array.Empty<string>() : new[] { Oracle });
 
-    public static KuaiRandSources Find(string folder)
+    /// <param name="requireLogs">false when only the side tables are read (scoring requests needs no log).</param>
+    public static KuaiRandSources Find(string folder, bool requireLogs = true)
     {
         if (!Directory.Exists(folder))
             throw new DataFormatException(folder, 0, null, "data folder not found (expected a KuaiRand folder or 'synthetic')");
         var oracle = Path.Combine(folder, OracleFileName);
         return new KuaiRandSources(folder,
-            Parts(folder, KuaiRandColumns.LogPattern, required: true),
+            Parts(folder, KuaiRandColumns.LogPattern, required: requireLogs),
             Parts(folder, KuaiRandColumns.UserPattern, required: true),
             Parts(folder, KuaiRandColumns.VideoBasicPattern, required: true),
             Parts(folder, KuaiRandColumns.VideoStatisticPattern, required: false),
