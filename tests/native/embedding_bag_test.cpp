@@ -1,7 +1,8 @@
 // Table-batched embeddings: optimized vs reference (forward, fused backward +
 // update for every optimizer and pooling) on odd shapes, gradients vs finite
 // differences, duplicates, padding, untouched rows, invalid ids naming the
-// field and table, validation paths, determinism and thread safety.
+// field and table, validation paths, determinism and thread safety; and the
+// same lookup over tables allocated apart with its accumulating backward.
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -394,5 +395,192 @@ TEST(Tbe, ConcurrentCallsGiveIdenticalResults) {
     for (int k = 0; k < 4; ++k) {
         EXPECT_EQ(outs[k], out0);
         EXPECT_EQ(ws[k], w0);
+    }
+}
+
+// ---- Tables allocated apart (dynrec_tbe_tables_*): one pointer per table ----
+
+namespace {
+
+// The layout's tables copied into buffers of their own, plus gradient buffers per table.
+struct Apart {
+    std::vector<std::vector<float>> tables, grads;
+    std::vector<const float*> table_ptrs;
+    std::vector<float*> grad_ptrs;
+
+    Apart(const Tbe& t, uint32_t grad_seed) {
+        for (int64_t tb = 0; tb < t.T(); ++tb) {
+            const auto first = t.weights.begin() + t.offsets[tb];
+            tables.emplace_back(first, first + t.rows[tb] * t.dims[tb]);
+            grads.push_back(grad_seed == 0 ? std::vector<float>(static_cast<size_t>(t.rows[tb] * t.dims[tb]), 0.0f)
+                                           : random_vector(t.rows[tb] * t.dims[tb], grad_seed + uint32_t(tb)));
+        }
+        for (auto& v : tables) table_ptrs.push_back(v.data());
+        for (auto& v : grads) grad_ptrs.push_back(v.data());
+    }
+};
+
+dynrec_status tables_forward(const Tbe& t, const Apart& a, bool reference, std::vector<float>& out) {
+    out.assign(static_cast<size_t>(t.batch * t.width), -7.0f);
+    return reference ? dynrec_tbe_tables_forward_reference(t.T(), t.rows.data(), t.dims.data(), a.table_ptrs.data(),
+                                                           t.F(), t.field_table.data(), t.bags.data(), t.pooling.data(),
+                                                           t.batch, t.ids.data(), out.data())
+                     : dynrec_tbe_tables_forward(DYNREC_DEVICE_CPU, nullptr, t.T(), t.rows.data(), t.dims.data(),
+                                                 a.table_ptrs.data(), t.F(), t.field_table.data(), t.bags.data(),
+                                                 t.pooling.data(), t.batch, t.ids.data(), out.data(), nullptr, 0);
+}
+
+dynrec_status tables_backward(const Tbe& t, Apart& a, bool reference, const std::vector<float>& grad_out) {
+    return reference ? dynrec_tbe_tables_backward_reference(t.T(), t.rows.data(), t.dims.data(), t.F(),
+                                                            t.field_table.data(), t.bags.data(), t.pooling.data(),
+                                                            t.batch, t.ids.data(), grad_out.data(), a.grad_ptrs.data())
+                     : dynrec_tbe_tables_backward(DYNREC_DEVICE_CPU, nullptr, t.T(), t.rows.data(), t.dims.data(),
+                                                  t.F(), t.field_table.data(), t.bags.data(), t.pooling.data(),
+                                                  t.batch, t.ids.data(), grad_out.data(), a.grad_ptrs.data(), nullptr,
+                                                  0);
+}
+
+}  // namespace
+
+TEST(TbeTables, ForwardEqualsTheOneBufferLookupAndTheReference) {
+    for (const Tbe& t : odd_layouts(41)) {
+        SCOPED_TRACE("batch " + std::to_string(t.batch));
+        // With zero padding rows the two layouts agree everywhere (the one-buffer TBE reads padding as zeros).
+        Tbe zero_pad = t;
+        for (int64_t tb = 0; tb < t.T(); ++tb)
+            std::fill_n(zero_pad.weights.begin() + t.offsets[tb], t.dims[tb], 0.0f);
+        const Apart a(zero_pad, 0);
+        std::vector<float> one, ref, opt;
+        ASSERT_EQ(zero_pad.forward(false, one), DYNREC_OK) << dynrec_last_error();
+        ASSERT_EQ(tables_forward(zero_pad, a, true, ref), DYNREC_OK) << dynrec_last_error();
+        ASSERT_EQ(tables_forward(zero_pad, a, false, opt), DYNREC_OK) << dynrec_last_error();
+        EXPECT_EQ(opt, one);
+        EXPECT_EQ(ref, one);
+        // With the random padding rows: optimized = reference.
+        const Apart b(t, 0);
+        ASSERT_EQ(tables_forward(t, b, true, ref), DYNREC_OK) << dynrec_last_error();
+        ASSERT_EQ(tables_forward(t, b, false, opt), DYNREC_OK) << dynrec_last_error();
+        EXPECT_EQ(opt, ref);
+    }
+}
+
+TEST(TbeTables, UnpooledPaddingReadsRowZeroAsNnEmbeddingPooledSkipsIt) {
+    // One table of 4 rows x 2 whose padding row is (-1, -2); sum, mean and none over bags of 3.
+    Tbe t({{4, 2}}, {{0, 3, DYNREC_POOLING_SUM}, {0, 3, DYNREC_POOLING_MEAN}, {0, 3, DYNREC_POOLING_NONE}}, 1, 1, 0.0,
+          0);
+    t.weights = {-1, -2, 3, 4, 5, 6, 7, 8};
+    t.ids = {1, 3, 0, /**/ 1, 3, 0, /**/ 2, 0, 3};
+    const Apart a(t, 0);
+    const std::vector<float> expected = {3 + 7, 4 + 8, (3 + 7) / 2.f, (4 + 8) / 2.f, 5, 6, -1, -2, 7, 8};
+    for (bool reference : {true, false}) {
+        std::vector<float> out;
+        ASSERT_EQ(tables_forward(t, a, reference, out), DYNREC_OK) << dynrec_last_error();
+        EXPECT_TRUE(all_close(out, expected, 0.0f, 0.0f)) << (reference ? "reference" : "optimized");
+    }
+}
+
+TEST(TbeTables, BackwardAddsTheReferenceGradientAndLeavesOtherRowsAlone) {
+    for (const Tbe& t : odd_layouts(43)) {
+        const auto go = random_vector(t.batch * t.width, 44);
+        const std::set<int64_t> touched = touched_rows(t);
+        for (int threads : {1, 3}) {
+            SCOPED_TRACE("batch " + std::to_string(t.batch) + ", " + std::to_string(threads) + " threads");
+            ASSERT_EQ(dynrec_set_num_threads(threads), DYNREC_OK);
+            Apart ref(t, 45), opt(t, 45);
+            const Apart before(t, 45);
+            ASSERT_EQ(tables_backward(t, ref, true, go), DYNREC_OK) << dynrec_last_error();
+            ASSERT_EQ(tables_backward(t, opt, false, go), DYNREC_OK) << dynrec_last_error();
+            int64_t base = 0, changed = 0;
+            for (int64_t tb = 0; tb < t.T(); ++tb) {
+                EXPECT_EQ(opt.grads[tb], ref.grads[tb]) << "table " << tb;  // same sums, same order: bitwise
+                for (int64_t r = 0; r < t.rows[tb]; ++r) {
+                    const bool same = std::memcmp(&opt.grads[tb][r * t.dims[tb]], &before.grads[tb][r * t.dims[tb]],
+                                                  sizeof(float) * t.dims[tb]) == 0;
+                    if (!touched.count(base + r)) {
+                        EXPECT_TRUE(same) << "untouched row " << r << " of table " << tb;
+                    }
+                    changed += !same;
+                }
+                base += t.rows[tb];
+            }
+            EXPECT_GT(changed, 0);
+        }
+    }
+    ASSERT_EQ(dynrec_set_num_threads(0), DYNREC_OK);
+}
+
+TEST(TbeTables, BackwardFromZeroIsTheGradientOfTheForward) {
+    // Against finite differences of the tables lookup, and against the fused SGD step (lr = 1 writes w - g).
+    Tbe t({{7, 3}, {5, 4}},
+          {{0, 2, DYNREC_POOLING_SUM}, {1, 3, DYNREC_POOLING_MEAN}, {0, 2, DYNREC_POOLING_NONE}}, 5, 19, 0.25, 0);
+    const auto probe = random_vector(t.batch * t.width, 32);
+    Apart a(t, 0);
+    ASSERT_EQ(tables_backward(t, a, false, probe), DYNREC_OK) << dynrec_last_error();
+    std::vector<float> grad;
+    for (const auto& g : a.grads) grad.insert(grad.end(), g.begin(), g.end());
+    Tbe probe_t = t;
+    auto loss = [&] {
+        std::vector<float> out;
+        EXPECT_EQ(tables_forward(probe_t, Apart(probe_t, 0), false, out), DYNREC_OK);
+        return dot(out, probe);
+    };
+    // The padding row gets no gradient by definition (nn.Embedding's padding_idx), although a NONE slot reads it:
+    // compare the other rows with finite differences, and the padding rows with zero.
+    std::vector<FdSample> fd;
+    for (const FdSample& f : finite_difference(probe_t.weights, loss, 1e-2, 200)) {
+        const bool padding = f.index < t.dims[0] || (f.index >= t.offsets[1] && f.index < t.offsets[1] + t.dims[1]);
+        if (padding) {
+            EXPECT_EQ(grad[f.index], 0.0f) << "padding element " << f.index;
+        } else {
+            fd.push_back(f);
+        }
+    }
+    EXPECT_EQ(fd.size(), size_t(7 * 3 + 5 * 4 - 3 - 4));  // every element but the two padding rows
+    EXPECT_TRUE(matches_finite_difference(grad, fd, 1e-3, 1e-2));
+    OptState none;
+    std::vector<float> w = t.weights;
+    ASSERT_EQ(update(t, false, w, probe, DYNREC_SPARSE_SGD, none, 1, 1.0f), DYNREC_OK) << dynrec_last_error();
+    // w - (w - g) rounds at the scale of w, not of g.
+    for (size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(t.weights[i] - w[i], grad[i], 1e-6) << "element " << i;
+}
+
+TEST(TbeTables, ValidationNamesTheTablePointerAndOverlap) {
+    Tbe t({{5, 2}, {9, 3}, {4, 2}}, {{0, 1, DYNREC_POOLING_SUM}, {1, 2, DYNREC_POOLING_MEAN}, {2, 1, DYNREC_POOLING_SUM}},
+          4, 1, 0.0, 0);
+    const auto go = random_vector(t.batch * t.width, 2);
+    std::vector<float> out;
+    Apart a(t, 0);
+    a.table_ptrs[1] = nullptr;
+    EXPECT_TRUE(rejected_mentioning(tables_forward(t, a, false, out), "tables[1]"));
+    EXPECT_TRUE(rejected_mentioning(tables_forward(t, a, true, out), "tables[1]"));
+    Apart b(t, 0);
+    b.grad_ptrs[2] = nullptr;
+    EXPECT_TRUE(rejected_mentioning(tables_backward(t, b, false, go), "grad_tables[2]"));
+    // Table 2's gradient starts inside table 0's: rows would be written twice at once.
+    Apart c(t, 0);
+    std::vector<float> shared(100, 0.0f);
+    c.grad_ptrs[0] = shared.data();
+    c.grad_ptrs[2] = shared.data() + 9;  // table 0 is 5 x 2 = 10 floats
+    c.grad_ptrs[1] = shared.data() + 10;
+    EXPECT_TRUE(rejected_mentioning(tables_backward(t, c, false, go), "grad_tables: tables 0 and 2 overlap"));
+    EXPECT_TRUE(rejected_mentioning(tables_backward(t, c, true, go), "overlap"));
+    EXPECT_EQ(shared, std::vector<float>(100, 0.0f));
+    c.grad_ptrs[2] = shared.data() + 40;  // back to back is fine
+    EXPECT_EQ(tables_backward(t, c, false, go), DYNREC_OK) << dynrec_last_error();
+    // An id outside its table is named before anything is written.
+    Tbe u = t;
+    u.ids[3 * u.slots + 1] = 9;  // sample 3, field 1 (table 1), slot 0
+    Apart d(u, 0);
+    EXPECT_TRUE(rejected_mentioning(tables_forward(u, d, false, out), "field 1 (table 1)"));
+    EXPECT_TRUE(rejected_mentioning(tables_backward(u, d, false, go), "sample 3, slot 0"));
+    for (const auto& g : d.grads) EXPECT_EQ(g, std::vector<float>(g.size(), 0.0f));
+    int32_t gpus = 0;
+    ASSERT_EQ(dynrec_cuda_device_count(&gpus), DYNREC_OK);
+    if (gpus == 0) {
+        EXPECT_TRUE(rejected_mentioning(
+            dynrec_tbe_tables_forward(DYNREC_DEVICE_CUDA, nullptr, t.T(), t.rows.data(), t.dims.data(),
+                                      a.table_ptrs.data(), t.F(), t.field_table.data(), t.bags.data(),
+                                      t.pooling.data(), t.batch, t.ids.data(), out.data(), nullptr, 0),
+            "device"));
     }
 }

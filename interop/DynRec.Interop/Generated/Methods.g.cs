@@ -302,6 +302,37 @@ public static unsafe partial class Methods
     public static extern Status TbeBackwardUpdate([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long num_tables, [NativeTypeName("const int64_t *")] long* table_rows, [NativeTypeName("const int64_t *")] long* table_dims, [NativeTypeName("const int64_t *")] long* table_offsets, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* field_table, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("const int32_t *")] int* pooling, [NativeTypeName("float *")] float* weights, [NativeTypeName("int64_t")] long weights_numel, [NativeTypeName("int64_t")] long batch, [NativeTypeName("const int64_t *")] long* ids, [NativeTypeName("const float *")] float* grad_out, [NativeTypeName("int32_t")] int optimizer, float lr, float eps, float beta1, float beta2, [NativeTypeName("int64_t")] long step, [NativeTypeName("float *")] float* state1, [NativeTypeName("float *")] float* state2, [NativeTypeName("int64_t *")] long* row_steps, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
 
     /// <summary>
+    /// The same lookup over tables allocated apart (e.g. one framework parameter
+    /// per table): `tables` is a HOST array of num_tables pointers, table t being
+    /// [table_rows[t], table_dims[t]] row-major (read only; tables may alias).
+    /// Layout, pooling, padding and id checks as above, with one difference:
+    /// these tables are the caller&apos;s own (each keeps its padding row), so in a
+    /// NONE field a padding slot reads row 0 of its table, as
+    /// torch.nn.Embedding(padding_idx=0) does (SUM / MEAN still skip padding, as
+    /// torch.nn.EmbeddingBag(padding_idx=0) does). A single-valued field looked
+    /// up like nn.Embedding is therefore bag 1, NONE. `workspace` from
+    /// dynrec_tbe_workspace_size.
+    /// dynrec_tbe_tables_backward ADDS the gradient into `grad_tables` (a host
+    /// array of num_tables pointers, each laid out like its table; they must not
+    /// overlap): every row that occurs in `ids` (not padding) gets its gradient,
+    /// the sum over its occurrences in sample/slot order (scaled by 1/count for
+    /// MEAN), summed from zero and then added once; every other row is left as
+    /// it is. Zero-filled buffers give the plain dense gradient, as
+    /// torch.nn.Embedding(padding_idx=0) computes it. Deterministic (no float
+    /// atomics), O(batch * S * dim) apart from what the caller zero-fills.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_tables_forward", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status TbeTablesForward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long num_tables, [NativeTypeName("const int64_t *")] long* table_rows, [NativeTypeName("const int64_t *")] long* table_dims, [NativeTypeName("const float *const *")] float** tables, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* field_table, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("const int32_t *")] int* pooling, [NativeTypeName("int64_t")] long batch, [NativeTypeName("const int64_t *")] long* ids, [NativeTypeName("float *")] float* @out, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+
+    /// <summary>
+    /// <c>dynrec_tbe_tables_backward</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_tables_backward", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status TbeTablesBackward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long num_tables, [NativeTypeName("const int64_t *")] long* table_rows, [NativeTypeName("const int64_t *")] long* table_dims, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* field_table, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("const int32_t *")] int* pooling, [NativeTypeName("int64_t")] long batch, [NativeTypeName("const int64_t *")] long* ids, [NativeTypeName("const float *")] float* grad_out, [NativeTypeName("float *const *")] float** grad_tables, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+
+    /// <summary>
     /// Naive reference loops (the spec; CPU only, single-threaded).
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_forward_reference", ExactSpelling = true)]
@@ -314,6 +345,20 @@ public static unsafe partial class Methods
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_backward_update_reference", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
     public static extern Status TbeBackwardUpdateReference([NativeTypeName("int64_t")] long num_tables, [NativeTypeName("const int64_t *")] long* table_rows, [NativeTypeName("const int64_t *")] long* table_dims, [NativeTypeName("const int64_t *")] long* table_offsets, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* field_table, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("const int32_t *")] int* pooling, [NativeTypeName("float *")] float* weights, [NativeTypeName("int64_t")] long weights_numel, [NativeTypeName("int64_t")] long batch, [NativeTypeName("const int64_t *")] long* ids, [NativeTypeName("const float *")] float* grad_out, [NativeTypeName("int32_t")] int optimizer, float lr, float eps, float beta1, float beta2, [NativeTypeName("int64_t")] long step, [NativeTypeName("float *")] float* state1, [NativeTypeName("float *")] float* state2, [NativeTypeName("int64_t *")] long* row_steps);
+
+    /// <summary>
+    /// <c>dynrec_tbe_tables_forward_reference</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_tables_forward_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status TbeTablesForwardReference([NativeTypeName("int64_t")] long num_tables, [NativeTypeName("const int64_t *")] long* table_rows, [NativeTypeName("const int64_t *")] long* table_dims, [NativeTypeName("const float *const *")] float** tables, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* field_table, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("const int32_t *")] int* pooling, [NativeTypeName("int64_t")] long batch, [NativeTypeName("const int64_t *")] long* ids, [NativeTypeName("float *")] float* @out);
+
+    /// <summary>
+    /// <c>dynrec_tbe_tables_backward_reference</c>
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_tables_backward_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status TbeTablesBackwardReference([NativeTypeName("int64_t")] long num_tables, [NativeTypeName("const int64_t *")] long* table_rows, [NativeTypeName("const int64_t *")] long* table_dims, [NativeTypeName("int64_t")] long num_fields, [NativeTypeName("const int64_t *")] long* field_table, [NativeTypeName("const int64_t *")] long* bag_sizes, [NativeTypeName("const int32_t *")] int* pooling, [NativeTypeName("int64_t")] long batch, [NativeTypeName("const int64_t *")] long* ids, [NativeTypeName("const float *")] float* grad_out, [NativeTypeName("float *const *")] float** grad_tables);
 
     /// <summary>
     /// Multi-tensor Adam / AdamW over num_tensors dense parameters in one call

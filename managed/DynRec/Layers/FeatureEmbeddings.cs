@@ -17,7 +17,10 @@ namespace DynRec.Layers;
 /// <para><b>dense</b> (no sparse optimizer): one nn.Embedding per field, named
 /// `{field}.weight` directly under this module (a model's field `embeddings`
 /// gives `embeddings.user_id.weight`); the tables are ordinary parameters that
-/// the dense optimizer updates.</para>
+/// the dense optimizer updates. With <see cref="Kernels"/> native (the
+/// default) the batch is looked up in all of them with one native call
+/// (<see cref="TableLookup"/>), which also gives every table its dense
+/// gradient in one call; the reference path calls each nn.Embedding.</para>
 /// <para><b>table-batched</b> (a <see cref="SparseOptimizerConfig"/> given): ONE
 /// fused <see cref="TableBatchedEmbedding"/> registered as `tables` over all
 /// sparse fields (bag 1, sum pooling) plus the sequence (bag L, no pooling,
@@ -28,9 +31,10 @@ namespace DynRec.Layers;
 /// optimizer updates the touched rows inside backward and leaves
 /// `weights.grad` null; dense optimizers must not be given <see cref="FusedParameters"/>.</para>
 /// </summary>
-public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
+public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>, IKernelSwitch
 {
     private readonly Dictionary<string, Embedding> _tables = new();
+    private readonly TableLookup? _lookup;  // the dense backend's one-call lookup (fields, then the sequence)
     private readonly FeatureSchema _schema;
 #pragma warning disable IDE1006 // registered under this name
     private readonly TableBatchedEmbedding? tables;
@@ -54,21 +58,33 @@ public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
                 _tables.Add(field.Name, table);
                 register_module(field.Name, table);
             }
+            _lookup = new TableLookup(new TableBatchLayout(LookupFields(schema, dim, EmbeddingPooling.None)));
         }
         else
         {
-            var configs = schema.SparseFields.Select(f => new EmbeddingFieldConfig(f.Name, f.VocabularySize, dim)).ToList();
-            if (schema.Sequence is { } seq)
-            {
-                var shared = schema[seq.SharesVocabularyWith];
-                configs.Add(new EmbeddingFieldConfig(seq.Name, shared.VocabularySize, dim, EmbeddingPooling.None,
-                    seq.MaxLength, SharesTableWith: shared.Name));
-            }
-            tables = new TableBatchedEmbedding(configs, sparseOptimizer);
+            tables = new TableBatchedEmbedding(LookupFields(schema, dim, EmbeddingPooling.Sum), sparseOptimizer);
             foreach (var field in schema.SparseFields) InitUniform(tables.Table(field.Name));
             register_module("tables", tables);
         }
     }
+
+    // Every sparse field (bag 1, its own table), then the sequence (bag L, no pooling, its vocabulary field's table).
+    // The dense backend's fields are unpooled: over tables allocated apart that reads id 0's row as nn.Embedding
+    // does (the same columns as a bag-1 sum, which the table-batched backend's zero padding rows keep).
+    private static List<EmbeddingFieldConfig> LookupFields(FeatureSchema schema, int dim, EmbeddingPooling fieldPooling)
+    {
+        var configs = schema.SparseFields.Select(f => new EmbeddingFieldConfig(f.Name, f.VocabularySize, dim, fieldPooling)).ToList();
+        if (schema.Sequence is { } seq)
+        {
+            var shared = schema[seq.SharesVocabularyWith];
+            configs.Add(new EmbeddingFieldConfig(seq.Name, shared.VocabularySize, dim, EmbeddingPooling.None,
+                seq.MaxLength, SharesTableWith: shared.Name));
+        }
+        return configs;
+    }
+
+    /// <summary>Native: the dense backend's one-call lookup; reference: one nn.Embedding call per field.</summary>
+    public Ops.Kernels Kernels { get; set; } = Ops.Kernels.Native;
 
     // Keras' default (FunRec): uniform(-0.05, 0.05); the padding row stays zero.
     private static void InitUniform(Tensor table)
@@ -109,7 +125,7 @@ public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
         if (seq is not null && sequence is null)
             throw new ArgumentException($"the batch has no sequence but the schema has sequence field '{seq.Name}'", nameof(sequence));
         if (seq is null) sequence = null;
-        if (tables is null)
+        if (tables is null && Kernels == Ops.Kernels.Reference)
         {
             var fields = cat(_schema.SparseFields.Select((field, c) => _tables[field.Name].forward(sparse.select(1, c))).ToList(), 1);
             var seqEmb = seq is null ? null : _tables[seq.SharesVocabularyWith].forward(sequence!);
@@ -118,7 +134,9 @@ public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
         if (seq is not null && sequence!.shape[1] != seq.MaxLength)
             throw new ArgumentException($"sequence '{seq.Name}': expected [batch, {seq.MaxLength}], got [{string.Join(", ", sequence.shape)}]", nameof(sequence));
         var ids = sequence is null ? sparse : cat(new[] { sparse, sequence }, 1);
-        var output = tables.forward(ids.contiguous());
+        var output = tables is null
+            ? _lookup!.Forward(ids, _schema.SparseFields.Select(field => (Tensor)_tables[field.Name].weight!).ToList())
+            : tables.forward(ids.contiguous());
         var width = f * Dim;
         var sequenceEmb = sequence is null ? null : output.narrow(1, width, seq!.MaxLength * Dim).view(-1, seq.MaxLength, Dim);
         return new EmbeddedBatch(_schema, Dim, output.narrow(1, 0, width), sequenceEmb, sequence);
@@ -130,6 +148,12 @@ public sealed class FeatureEmbeddings : nn.Module<Tensor, Tensor>
         var seq = _schema.Sequence;
         var empty = seq is null ? null : zeros(sparse.shape[0], seq.MaxLength, dtype: ScalarType.Int64, device: sparse.device);
         return Lookup(sparse, empty).AllFields;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _lookup?.Dispose();
+        base.Dispose(disposing);
     }
 
     /// <summary>Width of <see cref="EmbeddedBatch.Group"/>'s output.</summary>

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using DynRec.Interop;
 using DynRec.Ops;
 using DynRec.Optim;
@@ -36,71 +35,23 @@ namespace DynRec.Layers;
 /// </summary>
 public sealed class TableBatchedEmbedding : nn.Module<Tensor, Tensor>
 {
-    private readonly EmbeddingFieldConfig[] _fields;
-    private readonly long[] _tableRows, _tableDims, _tableOffsets, _fieldTable, _bagSizes, _colOffsets;
-    private readonly int[] _pooling;
-    private readonly long _totalRows;
+    private readonly TableBatchLayout _layout;
     private Tensor? _workspace;
 
     public TableBatchedEmbedding(IReadOnlyList<EmbeddingFieldConfig> fields, SparseOptimizerConfig optimizer,
         float initStd = 0.01f, string name = "TableBatchedEmbedding") : base(name)
     {
-        if (fields.Count == 0) throw new ArgumentException("at least one field is needed", nameof(fields));
-        _fields = fields.ToArray();
+        _layout = new TableBatchLayout(fields);
         Optimizer = optimizer;
-        var rows = new List<long>();
-        var dims = new List<long>();
-        var offsets = new List<long>();
-        var tableOfField = new Dictionary<string, long>();
-        _fieldTable = new long[_fields.Length];
-        _bagSizes = new long[_fields.Length];
-        _pooling = new int[_fields.Length];
-        _colOffsets = new long[_fields.Length];
-        long numel = 0, width = 0;
-        for (var f = 0; f < _fields.Length; f++)
-        {
-            var c = _fields[f];
-            if (tableOfField.ContainsKey(c.Name)) throw new ArgumentException($"field '{c.Name}' appears twice", nameof(fields));
-            if (c.VocabularySize < 2) throw new ArgumentException($"field '{c.Name}': vocabulary size must be >= 2 (id 0 is padding)", nameof(fields));
-            if (c.Dim < 1) throw new ArgumentException($"field '{c.Name}': dim must be >= 1", nameof(fields));
-            if (c.BagSize < 1) throw new ArgumentException($"field '{c.Name}': bag size must be >= 1", nameof(fields));
-            long table;
-            if (c.SharesTableWith is { } shared)
-            {
-                if (!tableOfField.TryGetValue(shared, out table))
-                    throw new ArgumentException($"field '{c.Name}' shares the table of '{shared}', which is not an earlier field", nameof(fields));
-                if (rows[(int)table] != c.VocabularySize || dims[(int)table] != c.Dim)
-                    throw new ArgumentException($"field '{c.Name}' shares the table of '{shared}' but its vocabulary/dim differ", nameof(fields));
-            }
-            else
-            {
-                table = rows.Count;
-                rows.Add(c.VocabularySize);
-                dims.Add(c.Dim);
-                offsets.Add(numel);
-                numel += c.VocabularySize * c.Dim;
-            }
-            tableOfField[c.Name] = table;
-            _fieldTable[f] = table;
-            _bagSizes[f] = c.BagSize;
-            _pooling[f] = (int)c.Pooling;
-            _colOffsets[f] = width;
-            width += c.Pooling == EmbeddingPooling.None ? c.BagSize * c.Dim : c.Dim;
-        }
-        _tableRows = rows.ToArray();
-        _tableDims = dims.ToArray();
-        _tableOffsets = offsets.ToArray();
-        _totalRows = _tableRows.Sum();
-        OutputWidth = width;
-        Slots = _bagSizes.Sum();
-
+        var numel = _layout.TotalElements;
         var init = randn(numel) * initStd;
-        for (var t = 0; t < _tableRows.Length; t++) init.narrow(0, _tableOffsets[t], _tableDims[t]).zero_();  // padding rows
+        for (var t = 0; t < _layout.TableCount; t++) init.narrow(0, _layout.TableOffsets[t], _layout.TableDims[t]).zero_();  // padding rows
         weights = nn.Parameter(init);
+        var totalRows = _layout.TotalRows;
         exp_avg = zeros(optimizer.Kind == SparseOptimizerKind.LazyAdam ? numel : 0);
         exp_avg_sq = zeros(optimizer.Kind == SparseOptimizerKind.LazyAdam ? numel : 0);
-        adagrad_sum = zeros(optimizer.Kind == SparseOptimizerKind.RowWiseAdagrad ? _totalRows : 0);
-        row_steps = zeros(optimizer.Kind == SparseOptimizerKind.LazyAdam && optimizer.PerRowSteps ? _totalRows : 0,
+        adagrad_sum = zeros(optimizer.Kind == SparseOptimizerKind.RowWiseAdagrad ? totalRows : 0);
+        row_steps = zeros(optimizer.Kind == SparseOptimizerKind.LazyAdam && optimizer.PerRowSteps ? totalRows : 0,
             dtype: ScalarType.Int64);
         step = zeros(1, dtype: ScalarType.Int64);
         RegisterComponents();
@@ -114,33 +65,34 @@ public sealed class TableBatchedEmbedding : nn.Module<Tensor, Tensor>
 
     /// <summary>The flat parameter holding every table.</summary>
     public Parameter Weights => weights;
-    public IReadOnlyList<EmbeddingFieldConfig> Fields => _fields;
+    public IReadOnlyList<EmbeddingFieldConfig> Fields => _layout.Fields;
     public SparseOptimizerConfig Optimizer { get; }
     /// <summary>true: sparse update fused into backward; false: dense gradient via TorchSharp ops.</summary>
     public bool Fused { get; set; } = true;
     /// <summary>W: output columns.</summary>
-    public long OutputWidth { get; }
+    public long OutputWidth => _layout.OutputWidth;
     /// <summary>S: id columns of the input.</summary>
-    public long Slots { get; }
+    public long Slots => _layout.Slots;
     /// <summary>Table-wide sparse optimizer step count (lazy Adam bias correction).</summary>
     public long StepCount => step.item<long>();
 
     /// <summary>Column of field <paramref name="field"/>'s block in the output.</summary>
-    public long ColumnOffset(string field) => _colOffsets[FieldIndex(field)];
+    public long ColumnOffset(string field) => _layout.ColumnOffset(_layout.FieldIndex(field));
 
     /// <summary>The [vocabulary, dim] table a field reads: a view into <see cref="Weights"/>.</summary>
     public Tensor Table(string field)
     {
-        var t = _fieldTable[FieldIndex(field)];
-        return weights.narrow(0, _tableOffsets[t], _tableRows[t] * _tableDims[t]).view(_tableRows[t], _tableDims[t]);
+        var t = _layout.TableOf(_layout.FieldIndex(field));
+        var (rows, dim) = (_layout.TableRows[t], _layout.TableDims[t]);
+        return weights.narrow(0, _layout.TableOffsets[t], rows * dim).view(rows, dim);
     }
 
     /// <summary>First global row of a field's table (index into adagrad_sum / row_steps).</summary>
     public long RowBase(string field)
     {
-        var t = _fieldTable[FieldIndex(field)];
+        var t = _layout.TableOf(_layout.FieldIndex(field));
         long b = 0;
-        for (var u = 0; u < t; u++) b += _tableRows[u];
+        for (var u = 0; u < t; u++) b += _layout.TableRows[u];
         return b;
     }
 
@@ -148,13 +100,6 @@ public sealed class TableBatchedEmbedding : nn.Module<Tensor, Tensor>
     public Tensor ExpAvgSq => exp_avg_sq;
     public Tensor AdagradSum => adagrad_sum;
     public Tensor RowSteps => row_steps;
-
-    private int FieldIndex(string field)
-    {
-        for (var f = 0; f < _fields.Length; f++)
-            if (_fields[f].Name == field) return f;
-        throw new KeyNotFoundException($"no embedding field '{field}'");
-    }
 
     public override Tensor forward(Tensor ids)
     {
@@ -174,15 +119,15 @@ public sealed class TableBatchedEmbedding : nn.Module<Tensor, Tensor>
         var batch = ids.shape[0];
         var parts = new List<Tensor>();
         long slot = 0;
-        for (var f = 0; f < _fields.Length; f++)
+        for (var f = 0; f < _layout.FieldCount; f++)
         {
-            var t = _fieldTable[f];
-            long bag = _bagSizes[f], dim = _tableDims[t];
-            var table = weights.narrow(0, _tableOffsets[t], _tableRows[t] * dim).view(_tableRows[t], dim);
+            var t = _layout.TableOf(f);
+            long bag = _layout.BagSizes[f], dim = _layout.TableDims[t], rows = _layout.TableRows[t];
+            var table = weights.narrow(0, _layout.TableOffsets[t], rows * dim).view(rows, dim);
             var cols = ids.narrow(1, slot, bag);
             var mask = cols.ne(0).to(ScalarType.Float32).unsqueeze(-1);
             var emb = table.index_select(0, cols.reshape(-1)).view(batch, bag, dim) * mask;
-            parts.Add(_fields[f].Pooling switch
+            parts.Add(_layout.Fields[f].Pooling switch
             {
                 EmbeddingPooling.Sum => emb.sum(1),
                 EmbeddingPooling.Mean => emb.sum(1) / mask.sum(1).clamp_min(1.0),
@@ -196,37 +141,15 @@ public sealed class TableBatchedEmbedding : nn.Module<Tensor, Tensor>
     private void CheckIdsManaged(Tensor ids)
     {
         long slot = 0;
-        for (var f = 0; f < _fields.Length; f++)
+        for (var f = 0; f < _layout.FieldCount; f++)
         {
-            var cols = ids.narrow(1, slot, _bagSizes[f]);
-            var rows = _tableRows[_fieldTable[f]];
+            var cols = ids.narrow(1, slot, _layout.BagSizes[f]);
+            var rows = _layout.TableRows[_layout.TableOf(f)];
             if ((cols.lt(0) | cols.ge(rows)).any().item<bool>())
-                throw new ArgumentException($"ids of field '{_fields[f].Name}' must be in [0, {rows}) (0 = padding); " +
+                throw new ArgumentException($"ids of field '{_layout.Fields[f].Name}' must be in [0, {rows}) (0 = padding); " +
                                             $"got values from {cols.min().item<long>()} to {cols.max().item<long>()}", nameof(ids));
-            slot += _bagSizes[f];
+            slot += _layout.BagSizes[f];
         }
-    }
-
-    private static readonly Regex FieldInMessage = new(@"field (\d+) \(table \d+\)");
-
-    // Turns the native "field 3 (table 2): ..." into a message naming the field.
-    private Exception NamedIdError(DynRecArgumentException e)
-    {
-        var match = FieldInMessage.Match(e.Message);
-        if (!match.Success) return e;
-        var f = int.Parse(match.Groups[1].Value);
-        return new ArgumentException($"invalid id for embedding field '{_fields[f].Name}' (vocabulary {_fields[f].VocabularySize}): {e.Message}", "ids", e);
-    }
-
-    private long WorkspaceBytes(int device, long batch)
-    {
-        long bytes;
-        unsafe
-        {
-            fixed (long* bags = _bagSizes)
-                Native.Check(Methods.TbeWorkspaceSize(device, _tableRows.Length, _fields.Length, bags, batch, &bytes));
-        }
-        return bytes;
     }
 
     internal unsafe Tensor NativeForward(Tensor ids, Tensor w)
@@ -234,20 +157,20 @@ public sealed class TableBatchedEmbedding : nn.Module<Tensor, Tensor>
         var device = TensorPointers.CommonDevice(ids, w);
         var batch = ids.shape[0];
         var output = empty(batch, OutputWidth, device: w.device);
-        var bytes = WorkspaceBytes(device, batch);
+        var bytes = _layout.WorkspaceBytes(device, batch);
         var ws = NativeTensorData.Workspace(ref _workspace, bytes, w.device);
         try
         {
-            fixed (long* rows = _tableRows, dims = _tableDims, offs = _tableOffsets, ft = _fieldTable, bags = _bagSizes)
-            fixed (int* pool = _pooling)
-                Native.Check(Methods.TbeForward(device, null, _tableRows.Length, rows, dims, offs, _fields.Length, ft,
+            fixed (long* rows = _layout.TableRows, dims = _layout.TableDims, offs = _layout.TableOffsets, ft = _layout.FieldTable, bags = _layout.BagSizes)
+            fixed (int* pool = _layout.Pooling)
+                Native.Check(Methods.TbeForward(device, null, _layout.TableCount, rows, dims, offs, _layout.FieldCount, ft,
                     bags, pool, TensorPointers.Ptr(w, "weights"), w.NumberOfElements, batch,
                     NativeTensorData.Int64Ptr(ids, "ids"), TensorPointers.Ptr(output, "out"),
                     ws is null ? null : TensorPointers.Ptr(ws, "workspace"), bytes));
         }
         catch (DynRecArgumentException e)
         {
-            throw NamedIdError(e);
+            throw _layout.NamedIdError(e);
         }
         return output;
     }
@@ -256,7 +179,7 @@ public sealed class TableBatchedEmbedding : nn.Module<Tensor, Tensor>
     {
         var device = TensorPointers.CommonDevice(ids, weights, gradOut);
         var batch = ids.shape[0];
-        var bytes = WorkspaceBytes(device, batch);
+        var bytes = _layout.WorkspaceBytes(device, batch);
         var ws = NativeTensorData.Workspace(ref _workspace, bytes, weights.device);
         using var noGrad = no_grad();
         step.add_(1);
@@ -271,10 +194,10 @@ public sealed class TableBatchedEmbedding : nn.Module<Tensor, Tensor>
         long* rs = o.Kind == SparseOptimizerKind.LazyAdam && o.PerRowSteps ? NativeTensorData.Int64Ptr(row_steps, "row_steps") : null;
         try
         {
-            fixed (long* rows = _tableRows, dims = _tableDims, offs = _tableOffsets, ft = _fieldTable, bags = _bagSizes)
-            fixed (int* pool = _pooling)
-                Native.Check(Methods.TbeBackwardUpdate(device, null, _tableRows.Length, rows, dims, offs,
-                    _fields.Length, ft, bags, pool, TensorPointers.Ptr(weights, "weights"), weights.NumberOfElements,
+            fixed (long* rows = _layout.TableRows, dims = _layout.TableDims, offs = _layout.TableOffsets, ft = _layout.FieldTable, bags = _layout.BagSizes)
+            fixed (int* pool = _layout.Pooling)
+                Native.Check(Methods.TbeBackwardUpdate(device, null, _layout.TableCount, rows, dims, offs,
+                    _layout.FieldCount, ft, bags, pool, TensorPointers.Ptr(weights, "weights"), weights.NumberOfElements,
                     batch, NativeTensorData.Int64Ptr(ids, "ids"), TensorPointers.Ptr(gradOut, "grad_out"),
                     (int)o.Kind, o.LearningRate, o.Eps, o.Beta1, o.Beta2, step.cpu().item<long>(), s1, s2, rs,
                     ws is null ? null : TensorPointers.Ptr(ws, "workspace"), bytes));
@@ -282,7 +205,7 @@ public sealed class TableBatchedEmbedding : nn.Module<Tensor, Tensor>
         catch (DynRecArgumentException e)
         {
             step.sub_(1);
-            throw NamedIdError(e);
+            throw _layout.NamedIdError(e);
         }
     }
 

@@ -550,6 +550,42 @@ DYNREC_API dynrec_status dynrec_tbe_backward_update(int32_t device, void* stream
     float* state1, float* state2, int64_t* row_steps,
     void* workspace, int64_t workspace_bytes);
 
+/*
+ * The same lookup over tables allocated apart (e.g. one framework parameter
+ * per table): `tables` is a HOST array of num_tables pointers, table t being
+ * [table_rows[t], table_dims[t]] row-major (read only; tables may alias).
+ * Layout, pooling, padding and id checks as above, with one difference:
+ * these tables are the caller's own (each keeps its padding row), so in a
+ * NONE field a padding slot reads row 0 of its table, as
+ * torch.nn.Embedding(padding_idx=0) does (SUM / MEAN still skip padding, as
+ * torch.nn.EmbeddingBag(padding_idx=0) does). A single-valued field looked
+ * up like nn.Embedding is therefore bag 1, NONE. `workspace` from
+ * dynrec_tbe_workspace_size.
+ *
+ * dynrec_tbe_tables_backward ADDS the gradient into `grad_tables` (a host
+ * array of num_tables pointers, each laid out like its table; they must not
+ * overlap): every row that occurs in `ids` (not padding) gets its gradient,
+ * the sum over its occurrences in sample/slot order (scaled by 1/count for
+ * MEAN), summed from zero and then added once; every other row is left as
+ * it is. Zero-filled buffers give the plain dense gradient, as
+ * torch.nn.Embedding(padding_idx=0) computes it. Deterministic (no float
+ * atomics), O(batch * S * dim) apart from what the caller zero-fills.
+ */
+DYNREC_API dynrec_status dynrec_tbe_tables_forward(int32_t device, void* stream,
+    int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims, const float* const* tables,
+    int64_t num_fields, const int64_t* field_table, const int64_t* bag_sizes, const int32_t* pooling,
+    int64_t batch, const int64_t* ids, /* [batch, S] */
+    float* out,                         /* [batch, W] */
+    void* workspace, int64_t workspace_bytes);
+
+DYNREC_API dynrec_status dynrec_tbe_tables_backward(int32_t device, void* stream,
+    int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims,
+    int64_t num_fields, const int64_t* field_table, const int64_t* bag_sizes, const int32_t* pooling,
+    int64_t batch, const int64_t* ids, /* [batch, S] */
+    const float* grad_out,              /* [batch, W] */
+    float* const* grad_tables,
+    void* workspace, int64_t workspace_bytes);
+
 /* Naive reference loops (the spec; CPU only, single-threaded). */
 DYNREC_API dynrec_status dynrec_tbe_forward_reference(
     int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims, const int64_t* table_offsets,
@@ -562,6 +598,16 @@ DYNREC_API dynrec_status dynrec_tbe_backward_update_reference(
     float* weights, int64_t weights_numel, int64_t batch, const int64_t* ids, const float* grad_out,
     int32_t optimizer, float lr, float eps, float beta1, float beta2, int64_t step,
     float* state1, float* state2, int64_t* row_steps);
+
+DYNREC_API dynrec_status dynrec_tbe_tables_forward_reference(
+    int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims, const float* const* tables,
+    int64_t num_fields, const int64_t* field_table, const int64_t* bag_sizes, const int32_t* pooling,
+    int64_t batch, const int64_t* ids, float* out);
+
+DYNREC_API dynrec_status dynrec_tbe_tables_backward_reference(
+    int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims,
+    int64_t num_fields, const int64_t* field_table, const int64_t* bag_sizes, const int32_t* pooling,
+    int64_t batch, const int64_t* ids, const float* grad_out, float* const* grad_tables);
 
 /*
  * Multi-tensor Adam / AdamW over num_tensors dense parameters in one call

@@ -1,8 +1,12 @@
-// Table-batched embedding exports: validate the layout (into a TbePlan),
-// the buffers and every id (on CUDA unless that check is turned off), then
-// dispatch to CPU or CUDA. An invalid id is reported naming its field and
+// Table-batched embedding exports (one weights buffer, or tables allocated
+// apart given by pointer): validate the layout (into a TbePlan), the buffers
+// and every id (on CUDA unless that check is turned off), then dispatch to
+// CPU or CUDA. An invalid id is reported naming its field and
 // table before anything is written.
+#include <algorithm>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -61,6 +65,40 @@ void check_workspace_cuda(const cpu::TbePlan& p, int64_t batch, const void* work
     check_workspace("dynrec_tbe_workspace_size", cuda::tbe_workspace_bytes(p, batch), workspace, workspace_bytes);
 }
 #endif
+
+// The layout of tables allocated apart, with the same batch checks as plan_for.
+cpu::TbePlan tables_plan_for(const Layout& l, int64_t batch) {
+    cpu::TbePlan p = cpu::make_tbe_tables_plan(l.num_tables, l.table_rows, l.table_dims, l.num_fields, l.field_table,
+                                               l.bag_sizes, l.pooling);
+    check_positive("batch", batch);
+    checked_elements("ids [batch, S]", {batch, p.slots});
+    checked_elements("out [batch, W]", {batch, p.width});
+    return p;
+}
+
+// Every entry of a host array of table pointers: present and on `device`.
+void check_table_pointers(int32_t device, const char* name, const void* const* tables, const cpu::TbePlan& p) {
+    check_not_null(name, tables);
+    for (int64_t t = 0; t < p.num_tables; ++t) {
+        const std::string entry = std::string(name) + "[" + std::to_string(t) + "]";
+        check_not_null(entry.c_str(), tables[t]);
+        check_pointer_location(device, entry.c_str(), tables[t]);
+    }
+}
+
+// Gradient tables are written: no two may share a byte (a row would be updated twice at once).
+void check_disjoint(const char* name, float* const* tables, const cpu::TbePlan& p) {
+    std::vector<std::pair<uintptr_t, int64_t>> spans;  // (start address, table)
+    for (int64_t t = 0; t < p.num_tables; ++t) spans.emplace_back(reinterpret_cast<uintptr_t>(tables[t]), t);
+    std::sort(spans.begin(), spans.end());
+    for (size_t i = 1; i < spans.size(); ++i) {
+        const int64_t a = spans[i - 1].second, b = spans[i].second;
+        const uintptr_t end_a = spans[i - 1].first + uintptr_t(p.rows[a] * p.dims[a]) * sizeof(float);
+        if (end_a > spans[i].first)
+            throw_invalid(std::string(name) + ": tables " + std::to_string(std::min(a, b)) + " and " +
+                          std::to_string(std::max(a, b)) + " overlap");
+    }
+}
 
 cpu::SparseOptimizer optimizer_for(const cpu::TbePlan& p, int32_t kind, float lr, float eps, float beta1, float beta2,
                                    int64_t step, float* state1, float* state2, int64_t* row_steps) {
@@ -154,15 +192,16 @@ DYNREC_API dynrec_status dynrec_tbe_forward(int32_t device, void* stream, int64_
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
             check_workspace_cuda(p, batch, workspace, workspace_bytes);
-            cuda::tbe_upload_plan(stream, p, workspace);
+            cuda::tbe_upload_plan(stream, p, reinterpret_cast<const void* const*>(cpu::table_pointers(p, weights).data()),
+                                  workspace);
             check_ids_cuda(stream, p, batch, ids, workspace);
-            cuda::tbe_forward(stream, p, weights, batch, ids, out, workspace);
+            cuda::tbe_forward(stream, p, batch, ids, out, workspace);
 #endif
             return;
         }
         (void)stream;
         check_ids_cpu(p, batch, ids);
-        cpu::tbe_forward(p, weights, batch, ids, out);
+        cpu::tbe_forward(p, cpu::table_pointers(p, weights).data(), batch, ids, out);
     });
 }
 
@@ -188,7 +227,7 @@ DYNREC_API dynrec_status dynrec_tbe_backward_update(
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
             check_workspace_cuda(p, batch, workspace, workspace_bytes);
-            cuda::tbe_upload_plan(stream, p, workspace);
+            cuda::tbe_upload_plan(stream, p, nullptr, workspace);
             check_ids_cuda(stream, p, batch, ids, workspace);
             cuda::tbe_backward_update(stream, p, weights, batch, ids, grad_out, opt, workspace);
 #endif
@@ -215,7 +254,7 @@ DYNREC_API dynrec_status dynrec_tbe_forward_reference(int64_t num_tables, const 
         check_not_null("out", out);
         check_locations(DYNREC_DEVICE_CPU, {{"weights", weights}, {"ids", ids}, {"out", out}});
         check_ids_cpu(p, batch, ids);
-        cpu::tbe_forward_reference(p, weights, batch, ids, out);
+        cpu::tbe_forward_reference(p, cpu::table_pointers(p, weights).data(), batch, ids, out);
     });
 }
 
@@ -237,6 +276,108 @@ DYNREC_API dynrec_status dynrec_tbe_backward_update_reference(
                                             {"state1", state1}, {"state2", state2}, {"row_steps", row_steps}});
         check_ids_cpu(p, batch, ids);
         cpu::tbe_backward_update_reference(p, weights, batch, ids, grad_out, opt);
+    });
+}
+
+DYNREC_API dynrec_status dynrec_tbe_tables_forward(int32_t device, void* stream, int64_t num_tables,
+                                                   const int64_t* table_rows, const int64_t* table_dims,
+                                                   const float* const* tables, int64_t num_fields,
+                                                   const int64_t* field_table, const int64_t* bag_sizes,
+                                                   const int32_t* pooling, int64_t batch, const int64_t* ids,
+                                                   float* out, void* workspace, int64_t workspace_bytes) {
+    return guard(__func__, [&] {
+        check_device(device);
+        const cpu::TbePlan p =
+            tables_plan_for({num_tables, table_rows, table_dims, nullptr, num_fields, field_table, bag_sizes, pooling},
+                            batch);
+        check_not_null("ids", ids);
+        check_not_null("out", out);
+        check_non_negative("workspace_bytes", workspace_bytes);
+        check_table_pointers(device, "tables", reinterpret_cast<const void* const*>(tables), p);
+        check_locations(device, {{"ids", ids}, {"out", out}, {"workspace", workspace}});
+        if (device == DYNREC_DEVICE_CUDA) {
+#if DYNREC_WITH_CUDA
+            check_workspace_cuda(p, batch, workspace, workspace_bytes);
+            cuda::tbe_upload_plan(stream, p, reinterpret_cast<const void* const*>(tables), workspace);
+            check_ids_cuda(stream, p, batch, ids, workspace);
+            cuda::tbe_forward(stream, p, batch, ids, out, workspace);
+#endif
+            return;
+        }
+        (void)stream;
+        check_ids_cpu(p, batch, ids);
+        cpu::tbe_forward(p, tables, batch, ids, out);
+    });
+}
+
+DYNREC_API dynrec_status dynrec_tbe_tables_backward(int32_t device, void* stream, int64_t num_tables,
+                                                    const int64_t* table_rows, const int64_t* table_dims,
+                                                    int64_t num_fields, const int64_t* field_table,
+                                                    const int64_t* bag_sizes, const int32_t* pooling, int64_t batch,
+                                                    const int64_t* ids, const float* grad_out,
+                                                    float* const* grad_tables, void* workspace,
+                                                    int64_t workspace_bytes) {
+    return guard(__func__, [&] {
+        check_device(device);
+        const cpu::TbePlan p =
+            tables_plan_for({num_tables, table_rows, table_dims, nullptr, num_fields, field_table, bag_sizes, pooling},
+                            batch);
+        check_not_null("ids", ids);
+        check_not_null("grad_out", grad_out);
+        check_non_negative("workspace_bytes", workspace_bytes);
+        check_table_pointers(device, "grad_tables", reinterpret_cast<const void* const*>(grad_tables), p);
+        check_disjoint("grad_tables", grad_tables, p);
+        check_locations(device, {{"ids", ids}, {"grad_out", grad_out}, {"workspace", workspace}});
+        if (device == DYNREC_DEVICE_CUDA) {
+#if DYNREC_WITH_CUDA
+            check_workspace_cuda(p, batch, workspace, workspace_bytes);
+            cuda::tbe_upload_plan(stream, p, reinterpret_cast<const void* const*>(grad_tables), workspace);
+            check_ids_cuda(stream, p, batch, ids, workspace);
+            cuda::tbe_backward_accumulate(stream, p, batch, ids, grad_out, workspace);
+#endif
+            return;
+        }
+        (void)stream;
+        check_ids_cpu(p, batch, ids);
+        cpu::tbe_backward_accumulate(p, batch, ids, grad_out, grad_tables);
+    });
+}
+
+DYNREC_API dynrec_status dynrec_tbe_tables_forward_reference(int64_t num_tables, const int64_t* table_rows,
+                                                             const int64_t* table_dims, const float* const* tables,
+                                                             int64_t num_fields, const int64_t* field_table,
+                                                             const int64_t* bag_sizes, const int32_t* pooling,
+                                                             int64_t batch, const int64_t* ids, float* out) {
+    return guard(__func__, [&] {
+        const cpu::TbePlan p =
+            tables_plan_for({num_tables, table_rows, table_dims, nullptr, num_fields, field_table, bag_sizes, pooling},
+                            batch);
+        check_not_null("ids", ids);
+        check_not_null("out", out);
+        check_table_pointers(DYNREC_DEVICE_CPU, "tables", reinterpret_cast<const void* const*>(tables), p);
+        check_locations(DYNREC_DEVICE_CPU, {{"ids", ids}, {"out", out}});
+        check_ids_cpu(p, batch, ids);
+        cpu::tbe_forward_reference(p, tables, batch, ids, out);
+    });
+}
+
+DYNREC_API dynrec_status dynrec_tbe_tables_backward_reference(int64_t num_tables, const int64_t* table_rows,
+                                                              const int64_t* table_dims, int64_t num_fields,
+                                                              const int64_t* field_table, const int64_t* bag_sizes,
+                                                              const int32_t* pooling, int64_t batch,
+                                                              const int64_t* ids, const float* grad_out,
+                                                              float* const* grad_tables) {
+    return guard(__func__, [&] {
+        const cpu::TbePlan p =
+            tables_plan_for({num_tables, table_rows, table_dims, nullptr, num_fields, field_table, bag_sizes, pooling},
+                            batch);
+        check_not_null("ids", ids);
+        check_not_null("grad_out", grad_out);
+        check_table_pointers(DYNREC_DEVICE_CPU, "grad_tables", reinterpret_cast<const void* const*>(grad_tables), p);
+        check_disjoint("grad_tables", grad_tables, p);
+        check_locations(DYNREC_DEVICE_CPU, {{"ids", ids}, {"grad_out", grad_out}});
+        check_ids_cpu(p, batch, ids);
+        cpu::tbe_backward_accumulate_reference(p, batch, ids, grad_out, grad_tables);
     });
 }
 

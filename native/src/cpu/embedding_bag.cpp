@@ -1,12 +1,13 @@
 // TBE optimized on the CPU.
 // Forward: samples split across threads (parallel_for), each bag summed in
 // slot order straight into its output columns.
-// Backward + update: the non-padding occurrences become (global row, flat
+// Backward (+ update): the non-padding occurrences become (global row, flat
 // position) keys, radix-sorted by row (stable, so duplicates of a row stay
 // in sample/slot order); each run of equal rows is
 // one segment, and segments are split across threads. A segment sums its
-// gradient in a thread-local buffer in that fixed order and applies the
-// optimizer to its row once: no atomics, bitwise deterministic for any
+// gradient in a thread-local buffer in that fixed order and then, once per
+// row, applies the optimizer to it (backward_update) or adds it to the row's
+// gradient (backward_accumulate): no atomics, bitwise deterministic for any
 // thread count, and O(occurrences * (dim + radix passes))
 // work, independent of the vocabulary.
 #include <algorithm>
@@ -20,18 +21,18 @@
 
 namespace dynrec::cpu {
 
-void tbe_forward(const TbePlan& p, const float* weights, int64_t batch, const int64_t* ids, float* out) {
+void tbe_forward(const TbePlan& p, const float* const* tables, int64_t batch, const int64_t* ids, float* out) {
     parallel_for(0, batch, 16, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
             for (int64_t f = 0; f < p.num_fields; ++f) {
                 const int64_t t = p.table[f], dim = p.dims[t], bag_size = p.bag[f];
-                const float* table = weights + p.offsets[t];
+                const float* table = tables[t];
                 float* o = out + b * p.width + p.col_begin[f];
                 const int64_t* bag = ids + b * p.slots + p.slot_begin[f];
                 if (p.pooling[f] == DYNREC_POOLING_NONE) {
                     for (int64_t s = 0; s < bag_size; ++s) {
                         float* os = o + s * dim;
-                        if (bag[s] == 0) {
+                        if (bag[s] == 0 && !p.none_reads_padding_row) {
                             std::fill(os, os + dim, 0.0f);
                         } else {
                             const float* w = table + bag[s] * dim;
@@ -116,13 +117,19 @@ void radix_sort_by_row(std::vector<std::pair<int64_t, int64_t>>& v, std::vector<
     }
 }
 
-}  // namespace
+// The sorted occurrences of a batch's non-padding ids: keys[heads[k] .. heads[k+1]) are the
+// (global row, flat position) pairs of segment k, one row, in sample/slot order.
+struct Segments {
+    std::vector<std::pair<int64_t, int64_t>> keys;
+    std::vector<int64_t> heads;
+    std::vector<float> scale;  // per (sample, field): 1, or 1/count for MEAN
+    int64_t count() const { return static_cast<int64_t>(heads.size()) - 1; }
+};
 
-void tbe_backward_update(const TbePlan& p, float* weights, int64_t batch, const int64_t* ids, const float* grad_out,
-                         const SparseOptimizer& opt) {
+Segments segments_of(const TbePlan& p, int64_t batch, const int64_t* ids) {
     const int64_t F = p.num_fields, S = p.slots;
-    // Per-(sample, field) gradient scale: 1, or 1/count for MEAN.
-    std::vector<float> scale(static_cast<size_t>(batch * F));
+    Segments sg;
+    sg.scale.resize(static_cast<size_t>(batch * F));
     parallel_for(0, batch, 256, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b)
             for (int64_t f = 0; f < F; ++f) {
@@ -133,57 +140,87 @@ void tbe_backward_update(const TbePlan& p, float* weights, int64_t batch, const 
                     for (int64_t k = 0; k < p.bag[f]; ++k) count += bag[k] != 0;
                     s = 1.0f / float(count > 0 ? count : 1);
                 }
-                scale[b * F + f] = s;
+                sg.scale[b * F + f] = s;
             }
     });
     // (global row, flat position) of every non-padding occurrence, in
     // position order; a stable LSD radix sort on the row then groups equal
     // rows while keeping their occurrences in sample/slot order.
-    std::vector<std::pair<int64_t, int64_t>> keys, tmp;
-    keys.reserve(static_cast<size_t>(batch * S));
+    std::vector<std::pair<int64_t, int64_t>> tmp;
+    sg.keys.reserve(static_cast<size_t>(batch * S));
     for (int64_t b = 0; b < batch; ++b)
         for (int64_t s = 0; s < S; ++s) {
             const int64_t id = ids[b * S + s];
-            if (id != 0) keys.emplace_back(p.row_base[p.table[p.slot_field[s]]] + id, b * S + s);
+            if (id != 0) sg.keys.emplace_back(p.row_base[p.table[p.slot_field[s]]] + id, b * S + s);
         }
-    radix_sort_by_row(keys, tmp, p.total_rows);
-    std::vector<int64_t> heads;
-    for (size_t i = 0; i < keys.size(); ++i)
-        if (i == 0 || keys[i].first != keys[i - 1].first) heads.push_back(static_cast<int64_t>(i));
-    heads.push_back(static_cast<int64_t>(keys.size()));
-    const int64_t segments = static_cast<int64_t>(heads.size()) - 1;
-    const float shared_step_size =
-        opt.kind == DYNREC_SPARSE_LAZY_ADAM && !opt.row_steps ? adam_step_size(opt, opt.step) : 0.0f;
-    // The rows are scattered over big tables: prefetch a few segments ahead.
+    radix_sort_by_row(sg.keys, tmp, p.total_rows);
+    for (size_t i = 0; i < sg.keys.size(); ++i)
+        if (i == 0 || sg.keys[i].first != sg.keys[i - 1].first) sg.heads.push_back(static_cast<int64_t>(i));
+    sg.heads.push_back(static_cast<int64_t>(sg.keys.size()));
+    return sg;
+}
+
+// Sums each segment's gradient in its fixed order into a thread-local row and hands it to
+// row_done(table, global row, gradient), segments split across threads; prefetch(segment)
+// is called a few segments ahead (the rows are scattered over big tables).
+template <class Prefetch, class RowDone>
+void for_each_row_gradient(const TbePlan& p, const Segments& sg, const float* grad_out, const Prefetch& prefetch,
+                           const RowDone& row_done) {
+    const int64_t F = p.num_fields, S = p.slots;
     constexpr int64_t kAhead = 8;
-    auto row_start = [&](int64_t seg) {
-        const int64_t t = p.table[p.slot_field[keys[heads[seg]].second % S]];
-        return p.offsets[t] + (keys[heads[seg]].first - p.row_base[t]) * p.dims[t];
-    };
-    parallel_for(0, segments, 64, [&](int64_t s0, int64_t s1) {
+    parallel_for(0, sg.count(), 64, [&](int64_t s0, int64_t s1) {
         std::vector<float> g(static_cast<size_t>(p.max_dim));
         for (int64_t seg = s0; seg < s1; ++seg) {
-            if (seg + kAhead < s1) {
-                const int64_t e = row_start(seg + kAhead);
-                __builtin_prefetch(weights + e, 1);
-                if (opt.state1 && opt.kind == DYNREC_SPARSE_LAZY_ADAM) {
-                    __builtin_prefetch(opt.state1 + e, 1);
-                    __builtin_prefetch(opt.state2 + e, 1);
-                }
-            }
-            const int64_t first = heads[seg], last = heads[seg + 1];
-            const int64_t f0 = p.slot_field[keys[first].second % S];
+            if (seg + kAhead < s1) prefetch(seg + kAhead);
+            const int64_t first = sg.heads[seg], last = sg.heads[seg + 1];
+            const int64_t f0 = p.slot_field[sg.keys[first].second % S];
             const int64_t t = p.table[f0], dim = p.dims[t];
             std::fill(g.begin(), g.begin() + dim, 0.0f);
             for (int64_t i = first; i < last; ++i) {
-                const int64_t k = keys[i].second, b = k / S, slot = k % S, f = p.slot_field[slot];
+                const int64_t k = sg.keys[i].second, b = k / S, slot = k % S, f = p.slot_field[slot];
                 const float* go = grad_out + b * p.width + p.col_begin[f] +
                                   (p.pooling[f] == DYNREC_POOLING_NONE ? (slot - p.slot_begin[f]) * dim : 0);
-                const float sc = scale[b * F + f];
+                const float sc = sg.scale[b * F + f];
                 for (int64_t j = 0; j < dim; ++j) g[j] += go[j] * sc;
             }
-            apply_row(p, opt, shared_step_size, weights, t, keys[first].first, g.data());
+            row_done(t, sg.keys[first].first, g.data());
         }
+    });
+}
+
+}  // namespace
+
+void tbe_backward_update(const TbePlan& p, float* weights, int64_t batch, const int64_t* ids, const float* grad_out,
+                         const SparseOptimizer& opt) {
+    const Segments sg = segments_of(p, batch, ids);
+    const float shared_step_size =
+        opt.kind == DYNREC_SPARSE_LAZY_ADAM && !opt.row_steps ? adam_step_size(opt, opt.step) : 0.0f;
+    auto prefetch = [&](int64_t seg) {
+        const int64_t grow = sg.keys[sg.heads[seg]].first;
+        const int64_t t = p.table[p.slot_field[sg.keys[sg.heads[seg]].second % p.slots]];
+        const int64_t e = p.offsets[t] + (grow - p.row_base[t]) * p.dims[t];
+        __builtin_prefetch(weights + e, 1);
+        if (opt.state1 && opt.kind == DYNREC_SPARSE_LAZY_ADAM) {
+            __builtin_prefetch(opt.state1 + e, 1);
+            __builtin_prefetch(opt.state2 + e, 1);
+        }
+    };
+    for_each_row_gradient(p, sg, grad_out, prefetch, [&](int64_t t, int64_t grow, const float* g) {
+        apply_row(p, opt, shared_step_size, weights, t, grow, g);
+    });
+}
+
+void tbe_backward_accumulate(const TbePlan& p, int64_t batch, const int64_t* ids, const float* grad_out,
+                             float* const* grad_tables) {
+    const Segments sg = segments_of(p, batch, ids);
+    auto row_of = [&](int64_t t, int64_t grow) { return grad_tables[t] + (grow - p.row_base[t]) * p.dims[t]; };
+    auto prefetch = [&](int64_t seg) {
+        const int64_t t = p.table[p.slot_field[sg.keys[sg.heads[seg]].second % p.slots]];
+        __builtin_prefetch(row_of(t, sg.keys[sg.heads[seg]].first), 1);
+    };
+    for_each_row_gradient(p, sg, grad_out, prefetch, [&](int64_t t, int64_t grow, const float* g) {
+        float* row = row_of(t, grow);
+        for (int64_t j = 0; j < p.dims[t]; ++j) row[j] += g[j];
     });
 }
 

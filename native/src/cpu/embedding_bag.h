@@ -1,8 +1,12 @@
 // Table-batched embeddings on the CPU: one gather over all fields' tables
-// (forward) and the backward fused with a sparse optimizer step on the rows
-// a batch touches. *_reference: naive loops, the spec. Unsuffixed:
-// optimized (OpenMP over samples / over unique rows). The layout is checked
-// once into a TbePlan; ids are checked by the API layer before any call.
+// (forward), the backward fused with a sparse optimizer step on the rows a
+// batch touches, and the plain backward that adds each touched row's
+// gradient into per-table gradient buffers (tables allocated apart, e.g. one
+// framework parameter per table). The kernels address table t through
+// tables[t]: weights + offsets[t] for the one-buffer layout.
+// *_reference: naive loops, the spec. Unsuffixed: optimized (OpenMP over
+// samples / over unique rows). The layout is checked once into a TbePlan;
+// ids are checked by the API layer before any call.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +25,9 @@ struct TbePlan {
     std::vector<int32_t> pooling;                                       // per field
     std::vector<int64_t> slot_field;                                    // per slot
     int64_t max_dim = 0;
+    // Tables allocated apart are the caller's framework parameters: an unpooled (NONE) slot
+    // with id 0 reads row 0 as torch.nn.Embedding(padding_idx=0) does, instead of zeros.
+    bool none_reads_padding_row = false;
 };
 
 // Limits of a layout: tables and fields per call, and id slots per sample (the plan keeps
@@ -37,6 +44,15 @@ TbePlan make_tbe_plan(int64_t num_tables, const int64_t* table_rows, const int64
                       const int64_t* table_offsets, int64_t num_fields, const int64_t* field_table,
                       const int64_t* bag_sizes, const int32_t* pooling, int64_t weights_numel);
 
+// The plan of tables allocated apart (one pointer each): the same checks with the tables laid
+// out back to back, so offsets and row_base index row-wise scratch, never the tables.
+TbePlan make_tbe_tables_plan(int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims,
+                             int64_t num_fields, const int64_t* field_table, const int64_t* bag_sizes,
+                             const int32_t* pooling);
+
+// tables[t] = weights + offsets[t]: the one-buffer layout as per-table pointers.
+std::vector<const float*> table_pointers(const TbePlan& plan, const float* weights);
+
 // Flat index (b * S + slot) of the first id outside [0, rows) of its table, or -1.
 int64_t first_invalid_id(const TbePlan& plan, int64_t batch, const int64_t* ids);
 
@@ -50,9 +66,16 @@ struct SparseOptimizer {
     int64_t* row_steps;
 };
 
-void tbe_forward_reference(const TbePlan& plan, const float* weights, int64_t batch, const int64_t* ids,
+void tbe_forward_reference(const TbePlan& plan, const float* const* tables, int64_t batch, const int64_t* ids,
                            float* out);
-void tbe_forward(const TbePlan& plan, const float* weights, int64_t batch, const int64_t* ids, float* out);
+void tbe_forward(const TbePlan& plan, const float* const* tables, int64_t batch, const int64_t* ids, float* out);
+
+// grad_tables[t][row] += the row's gradient (its occurrences summed in sample/slot order,
+// starting from zero) for every non-padding row in ids; other rows are not touched.
+void tbe_backward_accumulate_reference(const TbePlan& plan, int64_t batch, const int64_t* ids, const float* grad_out,
+                                       float* const* grad_tables);
+void tbe_backward_accumulate(const TbePlan& plan, int64_t batch, const int64_t* ids, const float* grad_out,
+                             float* const* grad_tables);
 
 void tbe_backward_update_reference(const TbePlan& plan, float* weights, int64_t batch, const int64_t* ids,
                                    const float* grad_out, const SparseOptimizer& opt);

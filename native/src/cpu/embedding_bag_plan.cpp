@@ -86,6 +86,33 @@ TbePlan make_tbe_plan(int64_t num_tables, const int64_t* table_rows, const int64
     return p;
 }
 
+TbePlan make_tbe_tables_plan(int64_t num_tables, const int64_t* table_rows, const int64_t* table_dims,
+                             int64_t num_fields, const int64_t* field_table, const int64_t* bag_sizes,
+                             const int32_t* pooling) {
+    check_tbe_counts(num_tables, num_fields);
+    check_not_null("table_rows", table_rows);
+    check_not_null("table_dims", table_dims);
+    std::vector<int64_t> offsets(static_cast<size_t>(num_tables));
+    int64_t total = 0;
+    for (int64_t t = 0; t < num_tables; ++t) {
+        check_positive(at("table_rows", t).c_str(), table_rows[t]);
+        check_positive(at("table_dims", t).c_str(), table_dims[t]);
+        offsets[t] = total;
+        total += checked_elements(at("table", t).c_str(), {table_rows[t], table_dims[t]});
+        if (total > kMaxElements) throw_invalid("table_rows: more than 2^40 elements in all tables");
+    }
+    TbePlan p = make_tbe_plan(num_tables, table_rows, table_dims, offsets.data(), num_fields, field_table, bag_sizes,
+                              pooling, total);
+    p.none_reads_padding_row = true;
+    return p;
+}
+
+std::vector<const float*> table_pointers(const TbePlan& p, const float* weights) {
+    std::vector<const float*> tables(static_cast<size_t>(p.num_tables));
+    for (int64_t t = 0; t < p.num_tables; ++t) tables[t] = weights + p.offsets[t];
+    return tables;
+}
+
 int64_t first_invalid_id(const TbePlan& p, int64_t batch, const int64_t* ids) {
     for (int64_t b = 0; b < batch; ++b)
         for (int64_t s = 0; s < p.slots; ++s) {

@@ -1,6 +1,7 @@
 // TBE reference: the spec in plain loops, single-threaded. Gradients of a
-// row are summed in sample-then-slot order, then the optimizer step runs
-// once per touched row (ascending global row).
+// row are summed in sample-then-slot order (from zero), then the optimizer
+// step runs, or the sum is added to the row's gradient, once per touched row
+// (ascending global row).
 #include <cmath>
 #include <map>
 #include <vector>
@@ -10,7 +11,8 @@
 
 namespace dynrec::cpu {
 
-void tbe_forward_reference(const TbePlan& p, const float* weights, int64_t batch, const int64_t* ids, float* out) {
+void tbe_forward_reference(const TbePlan& p, const float* const* tables, int64_t batch, const int64_t* ids,
+                           float* out) {
     for (int64_t b = 0; b < batch; ++b) {
         for (int64_t f = 0; f < p.num_fields; ++f) {
             const int64_t t = p.table[f], dim = p.dims[t];
@@ -19,7 +21,7 @@ void tbe_forward_reference(const TbePlan& p, const float* weights, int64_t batch
             if (p.pooling[f] == DYNREC_POOLING_NONE) {
                 for (int64_t s = 0; s < p.bag[f]; ++s)
                     for (int64_t j = 0; j < dim; ++j)
-                        o[s * dim + j] = bag[s] == 0 ? 0.0f : weights[p.offsets[t] + bag[s] * dim + j];
+                        o[s * dim + j] = bag[s] == 0 && !p.none_reads_padding_row ? 0.0f : tables[t][bag[s] * dim + j];
                 continue;
             }
             int64_t count = 0;
@@ -27,7 +29,7 @@ void tbe_forward_reference(const TbePlan& p, const float* weights, int64_t batch
             for (int64_t j = 0; j < dim; ++j) {
                 float acc = 0.0f;
                 for (int64_t s = 0; s < p.bag[f]; ++s)
-                    if (bag[s] != 0) acc += weights[p.offsets[t] + bag[s] * dim + j];
+                    if (bag[s] != 0) acc += tables[t][bag[s] * dim + j];
                 if (p.pooling[f] == DYNREC_POOLING_MEAN) acc = count > 0 ? acc / float(count) : 0.0f;
                 o[j] = acc;
             }
@@ -35,10 +37,13 @@ void tbe_forward_reference(const TbePlan& p, const float* weights, int64_t batch
     }
 }
 
-void tbe_backward_update_reference(const TbePlan& p, float* weights, int64_t batch, const int64_t* ids,
-                                   const float* grad_out, const SparseOptimizer& opt) {
-    // global row -> (table, accumulated gradient)
-    std::map<int64_t, std::pair<int64_t, std::vector<float>>> grads;
+namespace {
+
+// global row -> (table, the row's gradient: its occurrences summed in sample-then-slot order).
+using RowGradients = std::map<int64_t, std::pair<int64_t, std::vector<float>>>;
+
+RowGradients row_gradients(const TbePlan& p, int64_t batch, const int64_t* ids, const float* grad_out) {
+    RowGradients grads;
     for (int64_t b = 0; b < batch; ++b) {
         for (int64_t f = 0; f < p.num_fields; ++f) {
             const int64_t t = p.table[f], dim = p.dims[t];
@@ -57,6 +62,23 @@ void tbe_backward_update_reference(const TbePlan& p, float* weights, int64_t bat
             }
         }
     }
+    return grads;
+}
+
+}  // namespace
+
+void tbe_backward_accumulate_reference(const TbePlan& p, int64_t batch, const int64_t* ids, const float* grad_out,
+                                       float* const* grad_tables) {
+    for (const auto& [grow, entry] : row_gradients(p, batch, ids, grad_out)) {
+        const int64_t t = entry.first, dim = p.dims[t];
+        float* g = grad_tables[t] + (grow - p.row_base[t]) * dim;
+        for (int64_t j = 0; j < dim; ++j) g[j] += entry.second[j];
+    }
+}
+
+void tbe_backward_update_reference(const TbePlan& p, float* weights, int64_t batch, const int64_t* ids,
+                                   const float* grad_out, const SparseOptimizer& opt) {
+    const RowGradients grads = row_gradients(p, batch, ids, grad_out);
     for (const auto& [grow, entry] : grads) {
         const int64_t t = entry.first, dim = p.dims[t], row = grow - p.row_base[t];
         const int64_t e = p.offsets[t] + row * dim;

@@ -1,7 +1,8 @@
 // Table-batched embeddings on CUDA.
-// Workspace: [plan arrays (int64)] [first-bad-id slot] [sort keys in/out]
-// [sort values in/out] [per-bag scales] [CUB radix-sort scratch], each
-// 256-byte aligned. The plan is copied in once per call (one async H2D copy).
+// Workspace: [plan arrays (int64; the last T words are the table pointers)]
+// [first-bad-id slot] [sort keys in/out] [sort values in/out] [per-bag
+// scales] [CUB radix-sort scratch], each 256-byte aligned. The plan is
+// copied in once per call (one async H2D copy).
 // ids check: one thread per id, atomicMin of the flat index of a bad id
 // (an integer atomic: the first bad position wins regardless of timing).
 // Forward: one warp per (sample, field) bag; lanes stride over the dim.
@@ -9,7 +10,8 @@
 // position; a stable CUB radix sort groups duplicates in sample/slot order;
 // one warp per sorted position, only the warp at a segment head works: it
 // sums the segment's gradient in that fixed order (no float atomics:
-// deterministic) and applies the optimizer to the row. An id outside its
+// deterministic) and applies the optimizer to the row, or adds the sum to
+// the row of its gradient table (tables backward). An id outside its
 // table reads as padding in every kernel (the API layer may have rejected
 // it already with tbe_first_invalid_id, or skipped that check).
 // The narrow CUB header: <cub/cub.cuh> pulls in parts of libstdc++ 12 that
@@ -35,9 +37,11 @@ int64_t align256(int64_t n) { return (n + 255) / 256 * 256; }
 // Device view of the plan (pointers into the workspace).
 struct DevPlan {
     int64_t num_fields, slots, width, total_rows;
+    bool none_reads_padding_row;  // see cpu::TbePlan
     const int64_t *rows, *dims, *offsets, *row_base;         // per table
     const int64_t *table, *bag, *slot_begin, *col_begin, *pooling;  // per field
     const int64_t* slot_field;                               // per slot
+    const unsigned long long* table_ptr;                     // per table: its (gradient) table, or 0
 };
 
 struct Layout {
@@ -45,7 +49,7 @@ struct Layout {
     int64_t total() const { return plan_bytes + bad_bytes + 2 * keys_bytes + 2 * vals_bytes + scale_bytes + sort_bytes; }
 };
 
-int64_t plan_words(const cpu::TbePlan& p) { return 4 * p.num_tables + 5 * p.num_fields + p.slots; }
+int64_t plan_words(const cpu::TbePlan& p) { return 5 * p.num_tables + 5 * p.num_fields + p.slots; }
 
 size_t sort_scratch_bytes(int64_t n) {
     size_t bytes = 0;
@@ -77,6 +81,7 @@ DevPlan dev_plan(const cpu::TbePlan& p, void* workspace) {
     d.slots = p.slots;
     d.width = p.width;
     d.total_rows = p.total_rows;
+    d.none_reads_padding_row = p.none_reads_padding_row;
     d.rows = w;
     d.dims = w + T;
     d.offsets = w + 2 * T;
@@ -87,12 +92,13 @@ DevPlan dev_plan(const cpu::TbePlan& p, void* workspace) {
     d.col_begin = d.slot_begin + F;
     d.pooling = d.col_begin + F;
     d.slot_field = d.pooling + F;
+    d.table_ptr = reinterpret_cast<const unsigned long long*>(d.slot_field + p.slots);
     return d;
 }
 
 }  // namespace
 
-void tbe_upload_plan(void* stream, const cpu::TbePlan& p, void* workspace) {
+void tbe_upload_plan(void* stream, const cpu::TbePlan& p, const void* const* tables, void* workspace) {
     std::vector<int64_t> h;
     h.reserve(static_cast<size_t>(plan_words(p)));
     h.insert(h.end(), p.rows.begin(), p.rows.end());
@@ -105,6 +111,8 @@ void tbe_upload_plan(void* stream, const cpu::TbePlan& p, void* workspace) {
     h.insert(h.end(), p.col_begin.begin(), p.col_begin.end());
     for (int32_t v : p.pooling) h.push_back(v);
     h.insert(h.end(), p.slot_field.begin(), p.slot_field.end());
+    for (int64_t t = 0; t < p.num_tables; ++t)
+        h.push_back(tables ? static_cast<int64_t>(reinterpret_cast<uintptr_t>(tables[t])) : 0);
     // Pageable source: the copy is staged before cudaMemcpyAsync returns, so
     // `h` may go out of scope right after.
     check(cudaMemcpyAsync(workspace, h.data(), h.size() * sizeof(int64_t), cudaMemcpyHostToDevice, as_stream(stream)),
@@ -125,20 +133,19 @@ __global__ void check_ids_kernel(DevPlan d, int64_t n, const int64_t* __restrict
     }
 }
 
-__global__ void forward_kernel(DevPlan d, int64_t bags, const float* __restrict__ weights,
-                               const int64_t* __restrict__ ids, float* __restrict__ out) {
+__global__ void forward_kernel(DevPlan d, int64_t bags, const int64_t* __restrict__ ids, float* __restrict__ out) {
     const int lane = threadIdx.x & 31;
     const int64_t warps = int64_t(gridDim.x) * kWarpsPerBlock;
     for (int64_t w = blockIdx.x * int64_t(kWarpsPerBlock) + (threadIdx.x >> 5); w < bags; w += warps) {
         const int64_t b = w / d.num_fields, f = w % d.num_fields;
         const int64_t t = d.table[f], dim = d.dims[t], bag_size = d.bag[f];
-        const float* table = weights + d.offsets[t];
+        const float* table = reinterpret_cast<const float*>(d.table_ptr[t]);
         const int64_t* bag = ids + b * d.slots + d.slot_begin[f];
         float* o = out + b * d.width + d.col_begin[f];
         if (d.pooling[f] == DYNREC_POOLING_NONE) {
             for (int64_t s = 0; s < bag_size; ++s) {
                 const int64_t id = bag[s];
-                const bool live = live_id(d, t, id);
+                const bool live = live_id(d, t, id) || (id == 0 && d.none_reads_padding_row);
                 for (int64_t j = lane; j < dim; j += 32) o[s * dim + j] = live ? table[id * dim + j] : 0.0f;
             }
             continue;
@@ -257,6 +264,26 @@ __global__ void update_kernel(DevPlan d, DevOptimizer opt, int64_t n, const unsi
     }
 }
 
+// Tables backward: the warp at a segment head adds the segment's gradient to its row of the
+// row's gradient table (d.table_ptr), once: deterministic.
+__global__ void accumulate_kernel(DevPlan d, int64_t n, const unsigned long long* __restrict__ keys,
+                                  const long long* __restrict__ vals, const float* __restrict__ grad_out,
+                                  const float* __restrict__ scale) {
+    const int lane = threadIdx.x & 31;
+    const int64_t warps = int64_t(gridDim.x) * kWarpsPerBlock;
+    const unsigned long long sentinel = static_cast<unsigned long long>(d.total_rows);
+    for (int64_t i = blockIdx.x * int64_t(kWarpsPerBlock) + (threadIdx.x >> 5); i < n; i += warps) {
+        const unsigned long long key = keys[i];
+        if (key == sentinel || (i > 0 && keys[i - 1] == key)) continue;  // warp-uniform
+        int64_t last = i + 1;
+        while (last < n && keys[last] == key) ++last;
+        const int64_t grow = static_cast<int64_t>(key);
+        const int64_t t = d.table[d.slot_field[vals[i] % d.slots]], dim = d.dims[t];
+        float* row = reinterpret_cast<float*>(d.table_ptr[t]) + (grow - d.row_base[t]) * dim;
+        for (int64_t j = lane; j < dim; j += 32) row[j] += segment_grad(d, keys, vals, i, last, grad_out, scale, dim, j);
+    }
+}
+
 int end_bit_for(int64_t total_rows) {
     int bits = 1;
     while (bits < 64 && (static_cast<unsigned long long>(total_rows) >> bits) != 0) ++bits;
@@ -288,20 +315,27 @@ int64_t tbe_first_invalid_id(void* stream, const cpu::TbePlan& p, int64_t batch,
     return k;
 }
 
-void tbe_forward(void* stream, const cpu::TbePlan& p, const float* weights, int64_t batch, const int64_t* ids,
-                 float* out, void* workspace) {
+void tbe_forward(void* stream, const cpu::TbePlan& p, int64_t batch, const int64_t* ids, float* out, void* workspace) {
     const int64_t bags = batch * p.num_fields;
     forward_kernel<<<blocks_for(bags, kWarpsPerBlock), kThreads, 0, as_stream(stream)>>>(dev_plan(p, workspace), bags,
-                                                                                        weights, ids, out);
+                                                                                        ids, out);
     check_launch("forward_kernel");
 }
 
-void tbe_backward_update(void* stream, const cpu::TbePlan& p, float* weights, int64_t batch, const int64_t* ids,
-                         const float* grad_out, const cpu::SparseOptimizer& o, void* workspace) {
+namespace {
+
+// The batch's occurrences sorted by global row (padding last, as the sentinel), with the
+// per-bag scales: what both backward kernels walk.
+struct Sorted {
+    const unsigned long long* keys;
+    const long long* vals;
+    const float* scale;
+};
+
+Sorted sort_occurrences(void* stream, const cpu::TbePlan& p, int64_t batch, const int64_t* ids, void* workspace) {
     const Layout l = layout_for(p, batch);
     cudaStream_t s = as_stream(stream);
-    char* ws = static_cast<char*>(workspace);
-    char* cursor = ws + l.plan_bytes + l.bad_bytes;
+    char* cursor = static_cast<char*>(workspace) + l.plan_bytes + l.bad_bytes;
     auto* keys_in = reinterpret_cast<unsigned long long*>(cursor);
     cursor += l.keys_bytes;
     auto* keys_out = reinterpret_cast<unsigned long long*>(cursor);
@@ -324,10 +358,28 @@ void tbe_backward_update(void* stream, const cpu::TbePlan& p, float* weights, in
     check(cub::DeviceRadixSort::SortPairs(sort_scratch, sort_bytes, keys_in, keys_out, vals_in, vals_out,
                                           static_cast<int>(n), 0, end_bit_for(p.total_rows), s),
           "cub::DeviceRadixSort::SortPairs");
+    return {keys_out, vals_out, scale};
+}
+
+}  // namespace
+
+void tbe_backward_update(void* stream, const cpu::TbePlan& p, float* weights, int64_t batch, const int64_t* ids,
+                         const float* grad_out, const cpu::SparseOptimizer& o, void* workspace) {
+    const Sorted sorted = sort_occurrences(stream, p, batch, ids, workspace);
+    const int64_t n = batch * p.slots;
     const DevOptimizer opt{o.kind, o.lr, o.eps, o.beta1, o.beta2, o.step, o.state1, o.state2, o.row_steps};
-    update_kernel<<<blocks_for(n, kWarpsPerBlock), kThreads, 0, s>>>(d, opt, n, keys_out, vals_out, grad_out, scale,
-                                                                     weights);
+    update_kernel<<<blocks_for(n, kWarpsPerBlock), kThreads, 0, as_stream(stream)>>>(
+        dev_plan(p, workspace), opt, n, sorted.keys, sorted.vals, grad_out, sorted.scale, weights);
     check_launch("update_kernel");
+}
+
+void tbe_backward_accumulate(void* stream, const cpu::TbePlan& p, int64_t batch, const int64_t* ids,
+                             const float* grad_out, void* workspace) {
+    const Sorted sorted = sort_occurrences(stream, p, batch, ids, workspace);
+    const int64_t n = batch * p.slots;
+    accumulate_kernel<<<blocks_for(n, kWarpsPerBlock), kThreads, 0, as_stream(stream)>>>(
+        dev_plan(p, workspace), n, sorted.keys, sorted.vals, grad_out, sorted.scale);
+    check_launch("accumulate_kernel");
 }
 
 }  // namespace dynrec::cuda

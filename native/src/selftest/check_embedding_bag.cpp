@@ -6,7 +6,8 @@
 // an all-padding MEAN bag and duplicate ids (within a bag, across bags of one
 // field and across fields), so the update's summing of duplicates is checked.
 // backward_update mutates weights and state in place: both sides start from
-// identical copies and everything it may write is compared afterwards.
+// identical copies and everything it may write is compared afterwards. The
+// tables variant (op "tbe" too) runs the layout over one buffer per table.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -172,6 +173,65 @@ void check_embedding_bag(Runner& r) {
                 c.compare_exact("ids", dids, ids);  // const input left alone
             });
         }
+        // The same layout over tables allocated apart (dynrec_tbe_tables_*): each table its own
+        // buffer, the backward adding into gradient tables that already hold values.
+        r.run("tbe_tables rows=" + std::to_string(batch) + " tables=" + std::to_string(kTables) +
+                  " fields=" + std::to_string(kFields),
+              [&](Case& c) {
+                  const uint32_t seed = static_cast<uint32_t>(batch * 89 + 5);
+                  int64_t width = 0, slots = 0;
+                  c.call(dynrec_tbe_output_width(kTables, kDims.data(), kFields, kFieldTable.data(), kBags.data(),
+                                                 kPooling.data(), &width),
+                         "dynrec_tbe_output_width");
+                  for (int64_t b : kBags) slots += b;
+                  const HostIds ids = make_ids(batch, slots, seed);
+                  const Host grad_out = random_values(batch * width, seed + 3);
+                  std::vector<Host> tables, grads;
+                  std::vector<const float*> host_tables;
+                  std::vector<float*> host_grads, dev_grads;
+                  std::vector<const float*> dev_tables;
+                  for (int64_t t = 0; t < kTables; ++t) {
+                      tables.push_back(random_values(kRows[t] * kDims[t], seed + 10 + uint32_t(t)));
+                      grads.push_back(random_values(kRows[t] * kDims[t], seed + 20 + uint32_t(t)));
+                  }
+                  for (int64_t t = 0; t < kTables; ++t) {
+                      dev_tables.push_back(c.buf.put(tables[t]));
+                      dev_grads.push_back(c.buf.put(grads[t]));
+                  }
+                  Host out(static_cast<size_t>(batch * width));
+                  for (auto& t : tables) host_tables.push_back(t.data());
+                  c.call(dynrec_tbe_tables_forward_reference(kTables, kRows.data(), kDims.data(), host_tables.data(),
+                                                             kFields, kFieldTable.data(), kBags.data(), kPooling.data(),
+                                                             batch, ids.data(), out.data()),
+                         "dynrec_tbe_tables_forward_reference");
+                  for (auto& g : grads) host_grads.push_back(g.data());
+                  c.call(dynrec_tbe_tables_backward_reference(kTables, kRows.data(), kDims.data(), kFields,
+                                                              kFieldTable.data(), kBags.data(), kPooling.data(), batch,
+                                                              ids.data(), grad_out.data(), host_grads.data()),
+                         "dynrec_tbe_tables_backward_reference");
+
+                  int64_t ws = 0;
+                  c.call(dynrec_tbe_workspace_size(dev, kTables, kFields, kBags.data(), batch, &ws),
+                         "dynrec_tbe_workspace_size");
+                  void* work = c.buf.scratch(ws);
+                  const int64_t* dids = c.buf.put_ids(ids);
+                  float* dout = c.buf.out(batch * width);
+                  c.call(dynrec_tbe_tables_forward(dev, nullptr, kTables, kRows.data(), kDims.data(),
+                                                   dev_tables.data(), kFields, kFieldTable.data(), kBags.data(),
+                                                   kPooling.data(), batch, dids, dout, work, ws),
+                         "dynrec_tbe_tables_forward");
+                  c.note("fwd");
+                  c.compare("out", dout, out, kTol);
+                  c.call(dynrec_tbe_tables_backward(dev, nullptr, kTables, kRows.data(), kDims.data(), kFields,
+                                                    kFieldTable.data(), kBags.data(), kPooling.data(), batch, dids,
+                                                    c.buf.put(grad_out), dev_grads.data(), work, ws),
+                         "dynrec_tbe_tables_backward");
+                  c.note("| bwd");
+                  for (int64_t t = 0; t < kTables; ++t)
+                      c.compare(("grad_table" + std::to_string(t)).c_str(), dev_grads[t], grads[t], kTol);
+                  for (int64_t t = 0; t < kTables; ++t)
+                      c.compare(("table" + std::to_string(t)).c_str(), dev_tables[t], tables[t], Tolerance{0, 0});
+              });
     }
 }
 
