@@ -64,6 +64,15 @@ void check_workspace_cuda(const cpu::TbePlan& p, int64_t batch, const void* work
     if (batch * p.slots > int64_t(0x7fffffff)) throw_invalid("batch: batch * S must stay below 2^31 on CUDA");
     check_workspace("dynrec_tbe_workspace_size", cuda::tbe_workspace_bytes(p, batch), workspace, workspace_bytes);
 }
+
+// What every CUDA call does before its kernels: the workspace check, the plan upload (with the
+// call's table pointers, or none) and the id check.
+void prepare_cuda(void* stream, const cpu::TbePlan& p, int64_t batch, const int64_t* ids, const void* const* tables,
+                  void* workspace, int64_t workspace_bytes) {
+    check_workspace_cuda(p, batch, workspace, workspace_bytes);
+    cuda::tbe_upload_plan(stream, p, tables, workspace);
+    check_ids_cuda(stream, p, batch, ids, workspace);
+}
 #endif
 
 // The layout of tables allocated apart, with the same batch checks as plan_for.
@@ -191,10 +200,9 @@ DYNREC_API dynrec_status dynrec_tbe_forward(int32_t device, void* stream, int64_
         check_locations(device, {{"weights", weights}, {"ids", ids}, {"out", out}, {"workspace", workspace}});
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
-            check_workspace_cuda(p, batch, workspace, workspace_bytes);
-            cuda::tbe_upload_plan(stream, p, reinterpret_cast<const void* const*>(cpu::table_pointers(p, weights).data()),
-                                  workspace);
-            check_ids_cuda(stream, p, batch, ids, workspace);
+            const std::vector<const float*> tables = cpu::table_pointers(p, weights);
+            prepare_cuda(stream, p, batch, ids, reinterpret_cast<const void* const*>(tables.data()), workspace,
+                         workspace_bytes);
             cuda::tbe_forward(stream, p, batch, ids, out, workspace);
 #endif
             return;
@@ -226,9 +234,7 @@ DYNREC_API dynrec_status dynrec_tbe_backward_update(
                                  {"state2", state2}, {"row_steps", row_steps}, {"workspace", workspace}});
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
-            check_workspace_cuda(p, batch, workspace, workspace_bytes);
-            cuda::tbe_upload_plan(stream, p, nullptr, workspace);
-            check_ids_cuda(stream, p, batch, ids, workspace);
+            prepare_cuda(stream, p, batch, ids, nullptr, workspace, workspace_bytes);
             cuda::tbe_backward_update(stream, p, weights, batch, ids, grad_out, opt, workspace);
 #endif
             return;
@@ -297,9 +303,8 @@ DYNREC_API dynrec_status dynrec_tbe_tables_forward(int32_t device, void* stream,
         check_locations(device, {{"ids", ids}, {"out", out}, {"workspace", workspace}});
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
-            check_workspace_cuda(p, batch, workspace, workspace_bytes);
-            cuda::tbe_upload_plan(stream, p, reinterpret_cast<const void* const*>(tables), workspace);
-            check_ids_cuda(stream, p, batch, ids, workspace);
+            prepare_cuda(stream, p, batch, ids, reinterpret_cast<const void* const*>(tables), workspace,
+                         workspace_bytes);
             cuda::tbe_forward(stream, p, batch, ids, out, workspace);
 #endif
             return;
@@ -330,9 +335,8 @@ DYNREC_API dynrec_status dynrec_tbe_tables_backward(int32_t device, void* stream
         check_locations(device, {{"ids", ids}, {"grad_out", grad_out}, {"workspace", workspace}});
         if (device == DYNREC_DEVICE_CUDA) {
 #if DYNREC_WITH_CUDA
-            check_workspace_cuda(p, batch, workspace, workspace_bytes);
-            cuda::tbe_upload_plan(stream, p, reinterpret_cast<const void* const*>(grad_tables), workspace);
-            check_ids_cuda(stream, p, batch, ids, workspace);
+            prepare_cuda(stream, p, batch, ids, reinterpret_cast<const void* const*>(grad_tables), workspace,
+                         workspace_bytes);
             cuda::tbe_backward_accumulate(stream, p, batch, ids, grad_out, workspace);
 #endif
             return;

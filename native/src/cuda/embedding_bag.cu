@@ -208,6 +208,18 @@ __device__ float segment_grad(const DevPlan& d, const unsigned long long*, const
     return g;
 }
 
+// Whether sorted position i starts the segment of a real row (not padding, not a repeat of the
+// previous key); *last receives one past the segment's end.
+__device__ __forceinline__ bool segment_head(const unsigned long long* __restrict__ keys, int64_t n, int64_t i,
+                                             unsigned long long sentinel, int64_t* last) {
+    const unsigned long long key = keys[i];
+    if (key == sentinel || (i > 0 && keys[i - 1] == key)) return false;
+    int64_t end = i + 1;
+    while (end < n && keys[end] == key) ++end;
+    *last = end;
+    return true;
+}
+
 __global__ void update_kernel(DevPlan d, DevOptimizer opt, int64_t n, const unsigned long long* __restrict__ keys,
                               const long long* __restrict__ vals, const float* __restrict__ grad_out,
                               const float* __restrict__ scale, float* __restrict__ weights) {
@@ -215,11 +227,9 @@ __global__ void update_kernel(DevPlan d, DevOptimizer opt, int64_t n, const unsi
     const int64_t warps = int64_t(gridDim.x) * kWarpsPerBlock;
     const unsigned long long sentinel = static_cast<unsigned long long>(d.total_rows);
     for (int64_t i = blockIdx.x * int64_t(kWarpsPerBlock) + (threadIdx.x >> 5); i < n; i += warps) {
-        const unsigned long long key = keys[i];
-        if (key == sentinel || (i > 0 && keys[i - 1] == key)) continue;  // warp-uniform
-        int64_t last = i + 1;
-        while (last < n && keys[last] == key) ++last;
-        const int64_t grow = static_cast<int64_t>(key);
+        int64_t last = 0;
+        if (!segment_head(keys, n, i, sentinel, &last)) continue;  // warp-uniform
+        const int64_t grow = static_cast<int64_t>(keys[i]);
         const int64_t f0 = d.slot_field[vals[i] % d.slots], t = d.table[f0], dim = d.dims[t];
         const int64_t e = d.offsets[t] + (grow - d.row_base[t]) * dim;
         float* w = weights + e;
@@ -273,11 +283,9 @@ __global__ void accumulate_kernel(DevPlan d, int64_t n, const unsigned long long
     const int64_t warps = int64_t(gridDim.x) * kWarpsPerBlock;
     const unsigned long long sentinel = static_cast<unsigned long long>(d.total_rows);
     for (int64_t i = blockIdx.x * int64_t(kWarpsPerBlock) + (threadIdx.x >> 5); i < n; i += warps) {
-        const unsigned long long key = keys[i];
-        if (key == sentinel || (i > 0 && keys[i - 1] == key)) continue;  // warp-uniform
-        int64_t last = i + 1;
-        while (last < n && keys[last] == key) ++last;
-        const int64_t grow = static_cast<int64_t>(key);
+        int64_t last = 0;
+        if (!segment_head(keys, n, i, sentinel, &last)) continue;  // warp-uniform
+        const int64_t grow = static_cast<int64_t>(keys[i]);
         const int64_t t = d.table[d.slot_field[vals[i] % d.slots]], dim = d.dims[t];
         float* row = reinterpret_cast<float*>(d.table_ptr[t]) + (grow - d.row_base[t]) * dim;
         for (int64_t j = lane; j < dim; j += 32) row[j] += segment_grad(d, keys, vals, i, last, grad_out, scale, dim, j);
