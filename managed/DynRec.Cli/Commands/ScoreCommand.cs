@@ -13,11 +13,14 @@ namespace DynRec.Cli.Commands;
 /// the next is read (so another program can drive it through a pipe):
 /// {"id"?, "scores": [{"video_id", task: probability, ...}, ...]}, or
 /// {"id"?, "line", "error"} for a request that cannot be scored; the others
-/// are still scored, and the exit code is then 1.
+/// are still scored, and the exit code is then 1. From a file (--requests F)
+/// the lines are scored --batch-requests at a time, in one forward pass each
+/// (answers still in input order); from standard input one at a time.
 /// </summary>
 public static class ScoreCommand
 {
-    public sealed record Arguments(string Checkpoint, string Features, string Requests, string Out, string Device, string Kernels, string? Model);
+    public sealed record Arguments(string Checkpoint, string Features, string Requests, string Out, string Device, string Kernels, string? Model,
+        int BatchRequests = 64);
 
     public static Command Create(TrainingServices services)
     {
@@ -28,10 +31,11 @@ public static class ScoreCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var kernels = new Option<string>("--kernels") { Description = "native or reference", DefaultValueFactory = _ => "native" };
         var model = new Option<string?>("--model") { Description = "Expected model (checked against the checkpoint)" };
+        var batch = new Option<int>("--batch-requests") { Description = "Requests per forward pass when reading a file (standard input: one at a time)", DefaultValueFactory = _ => 64 };
         var cmd = new Command("score", "Score requests (a user, a context, candidate videos) read as JSON lines, one result line per request")
-            { checkpoint, features, requests, output, device, kernels, model };
+            { checkpoint, features, requests, output, device, kernels, model, batch };
         cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(features)!, pr.GetValue(requests)!, pr.GetValue(output)!,
-            pr.GetValue(device)!, pr.GetValue(kernels)!, pr.GetValue(model)), services));
+            pr.GetValue(device)!, pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(batch)), services));
         return cmd;
     }
 
@@ -41,6 +45,7 @@ public static class ScoreCommand
     /// <param name="stdout">written when --out is -.</param>
     public static int Run(Arguments a, TrainingServices services, TextReader stdin, TextWriter stdout)
     {
+        if (a.BatchRequests < 1) throw new UserException($"--batch-requests must be >= 1, got {a.BatchRequests}");
         var device = TrainingOptionParsing.ParseDevice(a.Device);
         var kernels = TrainingOptionParsing.ParseKernels(a.Kernels);
         TrainingServices.CheckCheckpoint(a.Checkpoint, a.Model);
@@ -54,16 +59,27 @@ public static class ScoreCommand
         using var file = a.Out == "-" ? null : new StreamWriter(a.Out);
         var reader = input ?? stdin;
         var writer = file ?? stdout;
+        var perPass = input is null ? 1 : a.BatchRequests;  // standard input may be a co-process waiting for each answer
         long line = 0, failed = 0, scored = 0;
+        var pending = new List<(long Line, string Text)>();
+        void Flush()
+        {
+            foreach (var result in ScoreLines(scorer, pending))
+            {
+                if (result.Error) failed++; else scored++;
+                writer.WriteLine(result.Json);
+            }
+            writer.Flush();
+            pending.Clear();
+        }
         while (reader.ReadLine() is { } text)
         {
             line++;
             if (string.IsNullOrWhiteSpace(text)) continue;
-            var result = ScoreLine(scorer, text, line);
-            if (result.Error) failed++; else scored++;
-            writer.WriteLine(result.Json);
-            writer.Flush();
+            pending.Add((line, text));
+            if (pending.Count >= perPass) Flush();
         }
+        Flush();
         if (failed > 0)
         {
             Console.Error.WriteLine($"dynrec: {failed} of {failed + scored} request(s) could not be scored (see their \"error\" lines)");
@@ -72,18 +88,37 @@ public static class ScoreCommand
         return 0;
     }
 
-    /// <summary>One request line -> its result line (never throws for a bad request).</summary>
-    private static (string Json, bool Error) ScoreLine(Scorer scorer, string text, long line)
+    /// <summary>
+    /// Request lines -> their result lines, in order (never throws for a bad request): the lines that parse into
+    /// valid requests are scored together in one <see cref="Scorer.Score(IReadOnlyList{ScoreRequest})"/> call.
+    /// </summary>
+    private static List<(string Json, bool Error)> ScoreLines(Scorer scorer, List<(long Line, string Text)> lines)
     {
-        JsonElement? id = null;
-        try
+        var results = new (string Json, bool Error)[lines.Count];
+        var parsed = new List<(int Index, RequestLine Request)>();
+        for (var i = 0; i < lines.Count; i++)
         {
-            var request = JsonSerializer.Deserialize<RequestLine>(text, Json) ?? throw new JsonException("the line is null, not a request object");
-            id = request.Id;
-            var p = scorer.Score(request.ToRequest());
-            return (Write(w =>
+            JsonElement? id = null;
+            try
             {
-                WriteId(w, id);
+                var request = JsonSerializer.Deserialize<RequestLine>(lines[i].Text, Json) ?? throw new JsonException("the line is null, not a request object");
+                id = request.Id;
+                if (Scorer.Problem(request.ToRequest()) is { } problem) throw new ArgumentException($"the request {problem}");
+                parsed.Add((i, request));
+            }
+            catch (Exception e) when (e is JsonException or ArgumentException)
+            {
+                results[i] = (ErrorLine(id, lines[i].Line, e.Message), true);
+            }
+        }
+        var scores = scorer.Score(parsed.Select(p => p.Request.ToRequest()).ToList());
+        for (var k = 0; k < parsed.Count; k++)
+        {
+            var (index, request) = parsed[k];
+            var p = scores[k];
+            results[index] = (Write(w =>
+            {
+                WriteId(w, request.Id);
                 w.WriteStartArray("scores");
                 for (var c = 0; c < request.VideoIds.Length; c++)
                 {
@@ -95,16 +130,15 @@ public static class ScoreCommand
                 w.WriteEndArray();
             }), false);
         }
-        catch (Exception e) when (e is JsonException or ArgumentException)
-        {
-            return (Write(w =>
-            {
-                WriteId(w, id);
-                w.WriteNumber("line", line);
-                w.WriteString("error", e.Message);
-            }), true);
-        }
+        return results.ToList();
     }
+
+    private static string ErrorLine(JsonElement? id, long line, string message) => Write(w =>
+    {
+        WriteId(w, id);
+        w.WriteNumber("line", line);
+        w.WriteString("error", message);
+    });
 
     private static void WriteId(Utf8JsonWriter w, JsonElement? id)
     {

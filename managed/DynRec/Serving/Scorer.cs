@@ -114,8 +114,8 @@ public sealed class Scorer : IDisposable
         return results;
     }
 
-    /// <summary>What is wrong with a request ("has no video_ids", ...), or null.</summary>
-    private static string? Problem(ScoreRequest? r) => r switch
+    /// <summary>What is wrong with a request ("has no video_ids", "tab 3 is not a scenario ..."), or null when it can be scored.</summary>
+    public static string? Problem(ScoreRequest? r) => r switch
     {
         null => "is null",
         { VideoIds: null } => "has no video_ids",

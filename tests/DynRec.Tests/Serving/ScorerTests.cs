@@ -235,6 +235,18 @@ public class ScorerTests
         Assert.That(lines[4], Does.StartWith("""{"line":6,"error":"""));
         Assert.That(lines[5], Does.StartWith("""{"scores":[{"video_id":400,"is_click":"""));
 
+        // One request per forward pass gives the same answers (up to the GEMMs' blocking by batch size).
+        var single = Path.Combine(_dir, "single.jsonl");
+        Assert.That(Cli("score", "--checkpoint", run, "--features", Fixture("kuairand_small"), "--requests", requests, "--out", single,
+            "--batch-requests", "1").Code, Is.EqualTo(1));
+        var singleLines = File.ReadAllLines(single);
+        Assert.That(singleLines, Has.Length.EqualTo(lines.Length));
+        using (var one = System.Text.Json.JsonDocument.Parse(singleLines[0]))
+            for (var c = 0; c < 3; c++)
+                Assert.That(one.RootElement.GetProperty("scores")[c].GetProperty("is_click").GetSingle(),
+                    Is.EqualTo(scores[c].GetProperty("is_click").GetSingle()).Within(1e-6));
+        Assert.That(singleLines[1..5], Is.EqualTo(lines[1..5]), "error lines do not depend on batching");
+
         // Standard input to standard output, one answer per line as it arrives.
         var stdout = new StringWriter();
         var code = ScoreCommand.Run(new ScoreCommand.Arguments(run, Fixture("kuairand_small"), "-", "-", "cpu", "native", null), RealData,
@@ -245,6 +257,7 @@ public class ScorerTests
         AssertUserError(Cli("score", "--checkpoint", run, "--features", Path.Combine(_dir, "none")), "--features: folder not found");
         AssertUserError(Cli("score", "--checkpoint", run, "--requests", Path.Combine(_dir, "none.jsonl")), "--requests: file not found");
         AssertUserError(Cli("score", "--checkpoint", run, "--model", "apg"), "holds a 'pepnet' model, not 'apg'");
+        AssertUserError(Cli("score", "--checkpoint", run, "--batch-requests", "0"), "--batch-requests must be >= 1, got 0");
     }
 
     private static void AssertUserError((int Code, string Error) result, string expected)
