@@ -76,9 +76,19 @@ public class FusedAdam : IDisposable
     /// <summary>Pre-clip global gradient norm of the last step (NaN before any clipped step; reading it syncs on CUDA).</summary>
     public float LastGradNorm => _normValid ? _norm.cpu().item<float>() : float.NaN;
 
+    /// <summary>
+    /// Drops the gradients (torch.optim's zero_grad(set_to_none=True), its default): the next backward hands its
+    /// gradient buffers over instead of adding them into zeroed ones, and a parameter that gets no gradient is
+    /// skipped by the next step, as torch.optim.Adam skips it.
+    /// </summary>
     public void ZeroGrad()
     {
-        foreach (var p in _params) p.grad?.zero_();
+        foreach (var p in _params)
+        {
+            if (p.grad is not { } g) continue;
+            p.grad = null;
+            g.Dispose();
+        }
     }
 
     public unsafe void Step()

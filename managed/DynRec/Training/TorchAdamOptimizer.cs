@@ -29,7 +29,16 @@ public sealed class TorchAdamOptimizer : ITrainingOptimizer
 
     public string Name => "adam";
 
-    public void ZeroGrad() => _adam.zero_grad();
+    /// <summary>torch.optim's zero_grad(set_to_none=True), Python's default (TorchSharp's zero_grad() zero-fills).</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in _parameters)
+        {
+            if (p.grad is not { } g) continue;
+            p.grad = null;
+            g.Dispose();
+        }
+    }
 
     public void Step()
     {

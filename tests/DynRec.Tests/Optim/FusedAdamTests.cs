@@ -62,6 +62,33 @@ public class FusedAdamTests
     }
 
     [Test]
+    public void ZeroGradDropsGradientsAndAParameterWithoutOneIsSkippedAsTorchAdamSkipsIt()
+    {
+        using var scope = NewDisposeScope();
+        var ours = MakeParams(3);
+        var theirs = MakeParams(3);
+        using var fused = new FusedAdam(ours, lr: 1e-2);
+        using var reference = optim.Adam(theirs, lr: 1e-2);
+        for (var step = 1; step <= 6; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            fused.ZeroGrad();
+            foreach (var p in theirs) p.grad = null;  // torch.optim's zero_grad(set_to_none=True), the Python default
+            Assert.That(ours.All(p => p.grad is null), "gradients dropped, not zero-filled");
+            // Parameter 1 gets a gradient on odd steps only: with momentum, a zero gradient would still move it.
+            var give = step % 2 == 1 ? Enumerable.Range(0, ours.Length).ToArray() : new[] { 0, 2, 3, 4 };
+            SetGrads(give.Select(i => ours[i]), step);
+            SetGrads(give.Select(i => theirs[i]), step);
+            fused.Step();
+            reference.step();
+        }
+        for (var i = 0; i < ours.Length; i++)
+            Assert.That(TestUtil.RelativeError(ours[i], theirs[i]), Is.LessThanOrEqualTo(1e-6), $"parameter {i}");
+        Assert.That(fused.StepCount(1), Is.EqualTo(3));
+        Assert.That(fused.StepCount(0), Is.EqualTo(6));
+    }
+
+    [Test]
     public void ClippingMatchesClipGradNormThenAdamAndReportsTheNorm()
     {
         using var scope = NewDisposeScope();
