@@ -45,11 +45,11 @@ public class ScorerTests
     }
 
     /// <summary>Trains <paramref name="model"/> for one small epoch on <paramref name="data"/>; returns the run folder.</summary>
-    private string Train(string model, string data)
+    private string Train(string model, string data, params string[] extra)
     {
         var run = Path.Combine(_dir, "run-" + model);
-        var result = Cli("train", "--model", model, "--data", data, "--out", run, "--epochs", "1", "--set", "train.batch_size=64",
-            "--set", "model.emb_dim=4", "--set", "train.early_stopping.patience=0");
+        var result = Cli(["train", "--model", model, "--data", data, "--out", run, "--epochs", "1", "--set", "train.batch_size=64",
+            "--set", "model.emb_dim=4", "--set", "train.early_stopping.patience=0", .. extra]);
         Assert.That(result.Code, Is.Zero, result.Error);
         return run;
     }
@@ -88,14 +88,15 @@ public class ScorerTests
                 Assert.That(scores[r][t][0], Is.EqualTo(expected.Probabilities[t][r]).Within(2e-6), $"row {r}, task {expected.Tasks[t]}");
     }
 
-    [TestCase("pepnet")]
-    [TestCase("apg")]
-    [TestCase("m2m")]
-    [TestCase("dnn")]
-    public void RequestsBuiltFromRowsScoreWhatEvaluatorPredicts(string model)
+    [TestCase("pepnet", "dense")]
+    [TestCase("pepnet", "lazy_adam")]
+    [TestCase("apg", "dense")]
+    [TestCase("m2m", "dense")]
+    [TestCase("dnn", "rowwise_adagrad")]
+    public void RequestsBuiltFromRowsScoreWhatEvaluatorPredicts(string model, string embeddings)
     {
         var data = Synthetic();
-        var run = Train(model, data);
+        var run = Train(model, data, "--set", $"model.embedding_optimizer={embeddings}");
         using var scorer = Scorer.Open(run, data);
         var encoding = scorer.Trained.Encoding!;
         var split = DataSource.Load(data, scorer.Trained.DataOptions(new LoadOptions { UseCache = false }));
