@@ -88,6 +88,8 @@ public static class BenchCommand
             foreach (var kernels in round % 2 == 0 ? paths : paths.Reverse())
             {
                 var (model, optimizer) = models[kernels];
+                // Each path's first round starts from the same dropout generator state, so their first losses compare.
+                if (round == 0) random.manual_seed(config.Train.Seed + 1);
                 var r = StepBenchmark.Measure(model, optimizer, data.Train, config.Train.BatchSize, a.Warmup, a.Steps, device);
                 results[kernels] = results.TryGetValue(kernels, out var sum) ? sum.Add(r) : r;
             }
