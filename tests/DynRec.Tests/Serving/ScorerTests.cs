@@ -179,6 +179,27 @@ public class ScorerTests
     }
 
     [Test]
+    public void ConcurrentCallersGetTheSameScoresAsOneCaller()
+    {
+        var run = Train("pepnet", Fixture("kuairand_stats"));
+        using var scorer = Scorer.Open(run, Fixture("kuairand_stats"));
+        var requests = Enumerable.Range(0, 8).Select(i => new ScoreRequest
+        {
+            UserId = 10 * (1 + i % 4), Tab = new[] { 0, 1, 2, 4, 6 }[i % 5], HourMin = 100 * i, RecentClicks = [300, 100],
+            VideoIds = [100, 200, 300, 400, 500],
+        }).ToList();
+        var expected = requests.Select(scorer.Score).ToList();
+        var got = new float[4][][][];
+        var threads = Enumerable.Range(0, 4).Select(k => new Thread(() => got[k] = requests.Select(scorer.Score).ToArray())).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        for (var k = 0; k < 4; k++)
+            for (var i = 0; i < requests.Count; i++)
+                for (var t = 0; t < scorer.Tasks.Count; t++)
+                    Assert.That(got[k][i][t], Is.EqualTo(expected[i][t]), $"thread {k}, request {i}");
+    }
+
+    [Test]
     public void OpeningReportsMissingPiecesByName()
     {
         var run = Train("dnn", Fixture("kuairand_stats"));
