@@ -49,6 +49,20 @@ public class DenseTableLookupTests
             Assert.That(native.Lookup(batch).AllFields.allclose(b.AllFields, rtol: 0, atol: 0), "no-grad path");
     }
 
+    [TestCase("pepnet")]
+    [TestCase("apg")]
+    [TestCase("m2m")]
+    [TestCase("dnn")]
+    [TestCase("mmoe")]
+    public void TheModelsKernelSwitchReachesTheEmbeddings(string name)
+    {
+        using var model = DynRec.Models.ModelFactory.Create(name, ModelTestData.Schema(), kernels: Kernels.Reference);
+        var embeddings = model.modules().OfType<FeatureEmbeddings>().Single();
+        Assert.That(embeddings.Kernels, Is.EqualTo(Kernels.Reference));
+        model.Kernels = Kernels.Native;
+        Assert.That(embeddings.Kernels, Is.EqualTo(Kernels.Native));
+    }
+
     [Test]
     public void AnIdOutsideItsVocabularyIsAnArgumentExceptionNamingTheField()
     {
