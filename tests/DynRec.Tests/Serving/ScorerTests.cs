@@ -282,6 +282,38 @@ public class ScorerTests
         AssertUserError(Cli("score", "--checkpoint", run, "--batch-requests", "0"), "--batch-requests must be >= 1, got 0");
     }
 
+    [Test]
+    public void CorruptedRequestLinesEachGetAnAnswerNeverACrash()
+    {
+        // Seeded: 400 corruptions of a valid request (JSON syntax, values nulled, retyped or removed, extreme
+        // numbers); each line must get exactly one answer line, a score or an error, and the command must go on.
+        var run = Train("dnn", Fixture("kuairand_small"));
+        const string valid = """{"id": 1, "user_id": 10, "tab": 1, "hourmin": 1530, "is_rand": 0, "recent_clicks": [300, 100], "video_ids": [100, 200]}""";
+        var rng = new Random(20261128);
+        var lines = new List<string>();
+        for (var i = 0; i < 400; i++)
+        {
+            var (json, _) = JsonCorruption.Corrupt(valid, rng);
+            if (rng.Next(8) == 0) json = json.Replace("1530", new[] { "99999999999", "-5", "1e30", "2400", "\"noon\"" }[rng.Next(5)]);
+            lines.Add(json.Replace('\n', ' '));
+        }
+        lines.Add(valid);
+        var requests = Path.Combine(_dir, "fuzz.jsonl");
+        File.WriteAllLines(requests, lines);
+        var output = Path.Combine(_dir, "fuzz-out.jsonl");
+        var code = ScoreCommand.Run(new ScoreCommand.Arguments(run, Fixture("kuairand_small"), requests, output, "cpu", "native", null, 16),
+            RealData, new StringReader(""), new StringWriter());
+        var answers = File.ReadAllLines(output);
+        Assert.That(answers, Has.Length.EqualTo(lines.Count(l => !string.IsNullOrWhiteSpace(l))));
+        var errors = answers.Count(a => a.Contains("\"error\""));
+        Assert.That(code, Is.EqualTo(errors > 0 ? 1 : 0));
+        Assert.That(errors, Is.GreaterThan(100), "most corruptions are rejected");
+        Assert.That(answers[^1], Does.StartWith("""{"id":1,"scores":["""), "the valid line after them is still scored");
+        foreach (var a in answers)
+            using (var doc = System.Text.Json.JsonDocument.Parse(a))
+                Assert.That(doc.RootElement.TryGetProperty("scores", out _) || doc.RootElement.TryGetProperty("error", out _), a);
+    }
+
     private static void AssertUserError((int Code, string Error) result, string expected)
     {
         Assert.That(result.Code, Is.EqualTo(CliErrors.UserError), result.Error);
