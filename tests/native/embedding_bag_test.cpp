@@ -584,3 +584,31 @@ TEST(TbeTables, ValidationNamesTheTablePointerAndOverlap) {
             "device"));
     }
 }
+
+TEST(TbeTables, BackwardSplitsByTablesOrByRowsWithTheSameBits) {
+    // Twelve tables of similar weight (split by tables across threads) and a layout where one table
+    // dominates (split by rows through the sorted segments): the reference's bits at 1, 2 and 3 threads.
+    std::vector<std::pair<int64_t, int64_t>> many;
+    std::vector<Field> many_fields;
+    for (int64_t t = 0; t < 12; ++t) {
+        many.emplace_back(7 + 5 * t, 3 + t % 4);
+        many_fields.push_back({t, 1 + t % 3, t % 3 == 0 ? DYNREC_POOLING_MEAN : t % 3 == 1 ? DYNREC_POOLING_NONE
+                                                                                               : DYNREC_POOLING_SUM});
+    }
+    many_fields.push_back({4, 5, DYNREC_POOLING_NONE});  // a second field over table 4
+    const Tbe balanced(many, many_fields, 257, 71, 0.15);
+    const Tbe dominated({{3000, 9}, {4, 2}}, {{0, 9, DYNREC_POOLING_SUM}, {1, 1, DYNREC_POOLING_SUM}}, 131, 72, 0.1);
+    for (const Tbe* t : {&balanced, &dominated}) {
+        const auto go = random_vector(t->batch * t->width, 73);
+        Apart ref(*t, 74);
+        ASSERT_EQ(tables_backward(*t, ref, true, go), DYNREC_OK) << dynrec_last_error();
+        for (int threads : {1, 2, 3}) {
+            SCOPED_TRACE(std::to_string(t->T()) + " tables, " + std::to_string(threads) + " threads");
+            ASSERT_EQ(dynrec_set_num_threads(threads), DYNREC_OK);
+            Apart opt(*t, 74);
+            ASSERT_EQ(tables_backward(*t, opt, false, go), DYNREC_OK) << dynrec_last_error();
+            for (int64_t tb = 0; tb < t->T(); ++tb) EXPECT_EQ(opt.grads[tb], ref.grads[tb]) << "table " << tb;
+        }
+    }
+    ASSERT_EQ(dynrec_set_num_threads(0), DYNREC_OK);
+}

@@ -27,14 +27,15 @@ public static class BenchOpsCommand
         var tiny = new Option<bool>("--tiny") { Description = "Tiny sizes (a quick smoke run, not the issue's shapes)" };
         var seed = new Option<long>("--seed") { Description = "Seed of the random inputs", DefaultValueFactory = _ => 1 };
         var batch = new Option<int?>("--batch") { Description = "Rows per call instead of the sizes' own (FunRec: 2048), e.g. 16 for small-batch scoring" };
+        var ops = new Option<string?>("--ops") { Description = "Only these ops, comma-separated (e.g. embeddings,apg_layer; for a profiler)" };
         var cmd = new Command("ops", "Per-op forward+backward time, native kernels vs the TorchSharp reference, at FunRec sizes (batch 2048)")
-            { threads, minSeconds, json, tiny, seed, batch };
+            { threads, minSeconds, json, tiny, seed, batch, ops };
         cmd.SetAction(pr => Run(pr.GetValue(threads), pr.GetValue(minSeconds), pr.GetValue(json), pr.GetValue(tiny), pr.GetValue(seed),
-            pr.GetValue(batch)));
+            pr.GetValue(batch), pr.GetValue(ops)));
         return cmd;
     }
 
-    public static int Run(int threads, double minSeconds, string? jsonPath, bool tiny, long seed, int? batch = null)
+    public static int Run(int threads, double minSeconds, string? jsonPath, bool tiny, long seed, int? batch = null, string? ops = null)
     {
         if (threads < 0) throw new UserException($"--threads must be >= 0, got {threads}");
         if (batch is < 1) throw new UserException($"--batch must be >= 1, got {batch}");
@@ -48,6 +49,16 @@ public static class BenchOpsCommand
 
         manual_seed(seed);
         var cases = OpBenchmarkCases.Create(sizes);
+        if (ops is not null)
+        {
+            var wanted = ops.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+            var known = cases.Select(c => c.Op).Distinct().ToList();
+            if (wanted.FirstOrDefault(o => !known.Contains(o)) is { } unknown)
+                throw new UserException($"--ops: unknown op '{unknown}'; valid: {string.Join(", ", known)}");
+            foreach (var dropped in cases.Where(c => !wanted.Contains(c.Op)))
+                foreach (var t in dropped.Inputs) t.Dispose();
+            cases = cases.Where(c => wanted.Contains(c.Op)).ToList();
+        }
         List<OpBenchmark.Row> rows;
         try
         {
@@ -68,7 +79,7 @@ public static class BenchOpsCommand
         string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
         foreach (var r in rows)
             table.AddRow(Markup.Escape(r.Op), Markup.Escape(r.Shape), F(r.NativeMs, "F3"), F(r.ReferenceMs, "F3"), F(r.Ratio, "F2") + "x",
-                F(r.NativeGflops, "F1"), F(r.MaxRelError, "0.0e+0"));
+                r.NativeGflops > 0 ? F(r.NativeGflops, "F1") : "-", F(r.MaxRelError, "0.0e+0"));
         AnsiConsole.Write(table);
 
         if (jsonPath is not null)

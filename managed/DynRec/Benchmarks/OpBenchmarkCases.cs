@@ -80,8 +80,35 @@ public static class OpBenchmarkCases
         // apg_layer n = m = ApgWidth in all three FunRec modes.
         foreach (var mode in new[] { ApgMode.UvSharedMfP, ApgMode.UvShared, ApgMode.Specific })
             cases.Add(ApgCase(s, mode));
+        cases.Add(EmbeddingsCase(s));
         return cases;
     }
+
+    // The dense embedding backend: E / 8 fields of 8 (the synthetic schema's vocabularies: 2000 users, 1000 videos,
+    // 250 authors, small categoricals) plus a 20-long click sequence over the video table. Native: one
+    // dynrec_tbe_tables_* call each way; reference: one nn.Embedding per field and a cat.
+    private static OpCase EmbeddingsCase(OpBenchmarkSizes s)
+    {
+        const int dim = 8, sequence = 20;
+        var fields = Math.Max(3, s.PepNetWidth / dim);
+        var vocab = Enumerable.Range(0, fields).Select(f => f switch { 0 => 2000, 1 => 1000, 2 => 250, _ => 12 + f % 20 }).ToArray();
+        var schema = new Data.FeatureSchema(
+            vocab.Select((v, f) => new Data.SparseField($"f{f}", v, f == 0 ? Data.FieldGroup.User : Data.FieldGroup.Item)).ToArray(),
+            new Data.SequenceField("clicks", "f1", sequence), ["task"], "f2", 1);
+        var embeddings = new Layers.FeatureEmbeddings(schema, dim);
+        var ids = stack(vocab.Select(v => Ids(s.Batch, v)).ToArray(), 1);
+        var clicks = Ids(s.Batch * sequence, vocab[1]).view(s.Batch, sequence);
+        return new OpCase("embeddings", $"{fields} fields x {dim} + sequence {sequence}, dense tables", 0,
+            embeddings.parameters().Select(p => (Tensor)p).ToArray(), kernels =>
+            {
+                embeddings.Kernels = kernels;
+                var e = embeddings.Lookup(ids, clicks);
+                return cat([e.AllFields, e.Sequence.flatten(1)], 1);
+            });
+    }
+
+    // Ids of one field: uniform over the vocabulary, 0 (padding) included.
+    private static Tensor Ids(long rows, int vocabulary) => randint(vocabulary, [rows], dtype: ScalarType.Int64);
 
     private static OpCase ApgCase(OpBenchmarkSizes s, ApgMode mode)
     {

@@ -67,15 +67,9 @@ internal sealed class TableLookup(TableBatchLayout layout) : IDisposable
     {
         var device = TensorPointers.CommonDevice(ids, gradOut);
         var batch = ids.shape[0];
-        using var all = zeros(Layout.TotalElements, device: gradOut.device);
-        var grads = new Tensor[Layout.TableCount];
+        var grads = ZeroGradients(gradOut.device);
         var pointers = new IntPtr[grads.Length];
-        for (var t = 0; t < grads.Length; t++)
-        {
-            var (rows, dim) = (Layout.TableRows[t], Layout.TableDims[t]);
-            grads[t] = all.narrow(0, Layout.TableOffsets[t], rows * dim).view(rows, dim);
-            pointers[t] = (IntPtr)TensorPointers.Ptr(grads[t], $"grad of table {t}");
-        }
+        for (var t = 0; t < grads.Length; t++) pointers[t] = (IntPtr)TensorPointers.Ptr(grads[t], $"grad of table {t}");
         var bytes = Layout.WorkspaceBytes(device, batch);
         var ws = NativeTensorData.Workspace(ref _workspace, bytes, ids.device);
         fixed (long* rows = Layout.TableRows, dims = Layout.TableDims, ft = Layout.FieldTable, bags = Layout.BagSizes)
@@ -87,10 +81,28 @@ internal sealed class TableLookup(TableBatchLayout layout) : IDisposable
         return grads;
     }
 
+    // Views of one zero-filled buffer, [rows, dim] each. Tables of one width (FeatureEmbeddings') come from a
+    // single split of the [total rows, dim] buffer: one LibTorch call instead of two per table, which at small
+    // batches is most of the backward's cost.
+    private Tensor[] ZeroGradients(TorchSharp.torch.Device device)
+    {
+        var dims = Layout.TableDims;
+        if (dims.All(d => d == dims[0]))
+        {
+            using var all = zeros([Layout.TotalRows, dims[0]], device: device);
+            return all.split(Layout.TableRows, 0);
+        }
+        using var flat = zeros(Layout.TotalElements, device: device);
+        return Enumerable.Range(0, Layout.TableCount)
+            .Select(t => flat.narrow(0, Layout.TableOffsets[t], Layout.TableRows[t] * dims[t]).view(Layout.TableRows[t], dims[t]))
+            .ToArray();
+    }
+
     private void CheckShape(Tensor table, int t)
     {
-        if (table.dim() != 2 || table.shape[0] != Layout.TableRows[t] || table.shape[1] != Layout.TableDims[t])
-            throw new ArgumentException($"table {t}: expected [{Layout.TableRows[t]}, {Layout.TableDims[t]}], got [{string.Join(", ", table.shape)}]");
+        var shape = table.shape;  // one native call
+        if (shape.Length != 2 || shape[0] != Layout.TableRows[t] || shape[1] != Layout.TableDims[t])
+            throw new ArgumentException($"table {t}: expected [{Layout.TableRows[t]}, {Layout.TableDims[t]}], got [{string.Join(", ", shape)}]");
     }
 
     public void Dispose() => _workspace?.Dispose();

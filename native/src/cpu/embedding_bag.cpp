@@ -5,11 +5,14 @@
 // position) keys, radix-sorted by row (stable, so duplicates of a row stay
 // in sample/slot order); each run of equal rows is
 // one segment, and segments are split across threads. A segment sums its
-// gradient in a thread-local buffer in that fixed order and then, once per
-// row, applies the optimizer to it (backward_update) or adds it to the row's
-// gradient (backward_accumulate): no atomics, bitwise deterministic for any
-// thread count, and O(occurrences * (dim + radix passes))
-// work, independent of the vocabulary.
+// gradient in a thread-local buffer in that fixed order and then applies the
+// optimizer to its row once: no atomics, bitwise deterministic for any
+// thread count, and O(occurrences * (dim + radix passes)) work, independent
+// of the vocabulary.
+// Tables backward: each occurrence is added straight into its row's gradient
+// in sample/slot order. The tables are split across threads (each scans the
+// batch for its own fields: no sort); only when one table outweighs the rest
+// are the rows split instead, through the same sorted segments.
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -210,17 +213,85 @@ void tbe_backward_update(const TbePlan& p, float* weights, int64_t batch, const 
     });
 }
 
+namespace {
+
+// Groups of tables with about equal occurrence counts (longest first, each to the lightest group), one per
+// thread; empty when one table alone outweighs a fair share by half (then rows, not tables, are split).
+std::vector<std::vector<int64_t>> table_groups(const TbePlan& p, int threads) {
+    std::vector<int64_t> weight(static_cast<size_t>(p.num_tables), 0);
+    for (int64_t f = 0; f < p.num_fields; ++f) weight[p.table[f]] += p.bag[f] * p.dims[p.table[f]];
+    int64_t total = 0, heaviest = 0;
+    for (int64_t w : weight) total += w, heaviest = std::max(heaviest, w);
+    const int groups = static_cast<int>(std::min<int64_t>(threads, p.num_tables));
+    if (groups > 1 && 2 * heaviest * groups > 3 * total) return {};
+    std::vector<int64_t> order(static_cast<size_t>(p.num_tables));
+    for (int64_t t = 0; t < p.num_tables; ++t) order[t] = t;
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return weight[a] > weight[b]; });
+    std::vector<std::vector<int64_t>> g(static_cast<size_t>(std::max(groups, 1)));
+    std::vector<int64_t> load(g.size(), 0);
+    for (int64_t t : order) {
+        const size_t k = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+        g[k].push_back(t);
+        load[k] += weight[t];
+    }
+    return g;
+}
+
+}  // namespace
+
 void tbe_backward_accumulate(const TbePlan& p, int64_t batch, const int64_t* ids, const float* grad_out,
                              float* const* grad_tables) {
+    // Every row's occurrences are added in sample/slot order by one thread, whichever split runs: the
+    // result is the reference's, bitwise, for any thread count.
+    const auto groups = table_groups(p, max_threads());
+    if (!groups.empty()) {
+        // Split by tables: each thread scans the batch in order for the fields of its tables. Reads
+        // grad_out in order and writes rows of tables that usually stay in cache; no sort.
+        std::vector<std::vector<int64_t>> fields(groups.size());
+        std::vector<int64_t> group_of(static_cast<size_t>(p.num_tables));
+        for (size_t k = 0; k < groups.size(); ++k)
+            for (int64_t t : groups[k]) group_of[t] = static_cast<int64_t>(k);
+        for (int64_t f = 0; f < p.num_fields; ++f) fields[group_of[p.table[f]]].push_back(f);
+        parallel_for(0, static_cast<int64_t>(groups.size()), 1, [&](int64_t k0, int64_t k1) {
+            for (int64_t k = k0; k < k1; ++k)
+                for (int64_t b = 0; b < batch; ++b)
+                    for (int64_t f : fields[k]) {
+                        const int64_t t = p.table[f], dim = p.dims[t], n = p.bag[f];
+                        const int64_t* bag = ids + b * p.slots + p.slot_begin[f];
+                        const float* go = grad_out + b * p.width + p.col_begin[f];
+                        float scale = 1.0f;
+                        if (p.pooling[f] == DYNREC_POOLING_MEAN) {
+                            int64_t count = 0;
+                            for (int64_t s = 0; s < n; ++s) count += bag[s] != 0;
+                            scale = 1.0f / float(count > 0 ? count : 1);
+                        }
+                        const int64_t step = p.pooling[f] == DYNREC_POOLING_NONE ? dim : 0;
+                        for (int64_t s = 0; s < n; ++s) {
+                            if (bag[s] == 0) continue;
+                            float* row = grad_tables[t] + bag[s] * dim;
+                            const float* g = go + s * step;
+                            for (int64_t j = 0; j < dim; ++j) row[j] += g[j] * scale;
+                        }
+                    }
+        });
+        return;
+    }
+    // One table dominates: sort the occurrences by row and split the rows' segments across threads.
     const Segments sg = segments_of(p, batch, ids);
-    auto row_of = [&](int64_t t, int64_t grow) { return grad_tables[t] + (grow - p.row_base[t]) * p.dims[t]; };
-    auto prefetch = [&](int64_t seg) {
-        const int64_t t = p.table[p.slot_field[sg.keys[sg.heads[seg]].second % p.slots]];
-        __builtin_prefetch(row_of(t, sg.keys[sg.heads[seg]].first), 1);
-    };
-    for_each_row_gradient(p, sg, grad_out, prefetch, [&](int64_t t, int64_t grow, const float* g) {
-        float* row = row_of(t, grow);
-        for (int64_t j = 0; j < p.dims[t]; ++j) row[j] += g[j];
+    const int64_t F = p.num_fields, S = p.slots;
+    parallel_for(0, sg.count(), 64, [&](int64_t s0, int64_t s1) {
+        for (int64_t seg = s0; seg < s1; ++seg) {
+            const int64_t first = sg.heads[seg], last = sg.heads[seg + 1];
+            const int64_t t = p.table[p.slot_field[sg.keys[first].second % S]], dim = p.dims[t];
+            float* row = grad_tables[t] + (sg.keys[first].first - p.row_base[t]) * dim;
+            for (int64_t i = first; i < last; ++i) {
+                const int64_t k = sg.keys[i].second, b = k / S, slot = k % S, f = p.slot_field[slot];
+                const float* go = grad_out + b * p.width + p.col_begin[f] +
+                                  (p.pooling[f] == DYNREC_POOLING_NONE ? (slot - p.slot_begin[f]) * dim : 0);
+                const float sc = sg.scale[b * F + f];
+                for (int64_t j = 0; j < dim; ++j) row[j] += go[j] * sc;
+            }
+        }
     });
 }
 

@@ -70,8 +70,8 @@ void tbe_forward_reference(const TbePlan& plan, const float* const* tables, int6
                            float* out);
 void tbe_forward(const TbePlan& plan, const float* const* tables, int64_t batch, const int64_t* ids, float* out);
 
-// grad_tables[t][row] += the row's gradient (its occurrences summed in sample/slot order,
-// starting from zero) for every non-padding row in ids; other rows are not touched.
+// grad_tables[t][row] += each non-padding occurrence's grad_out block (scaled for MEAN), a row's
+// occurrences in sample/slot order; other rows are not touched.
 void tbe_backward_accumulate_reference(const TbePlan& plan, int64_t batch, const int64_t* ids, const float* grad_out,
                                        float* const* grad_tables);
 void tbe_backward_accumulate(const TbePlan& plan, int64_t batch, const int64_t* ids, const float* grad_out,

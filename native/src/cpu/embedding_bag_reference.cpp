@@ -1,7 +1,8 @@
-// TBE reference: the spec in plain loops, single-threaded. Gradients of a
-// row are summed in sample-then-slot order (from zero), then the optimizer
-// step runs, or the sum is added to the row's gradient, once per touched row
-// (ascending global row).
+// TBE reference: the spec in plain loops, single-threaded. For the fused
+// update, gradients of a row are summed in sample-then-slot order (from
+// zero), then the optimizer step runs once per touched row (ascending global
+// row); the tables backward adds each occurrence to its row's gradient in
+// sample-then-slot order.
 #include <cmath>
 #include <map>
 #include <vector>
@@ -69,10 +70,21 @@ RowGradients row_gradients(const TbePlan& p, int64_t batch, const int64_t* ids, 
 
 void tbe_backward_accumulate_reference(const TbePlan& p, int64_t batch, const int64_t* ids, const float* grad_out,
                                        float* const* grad_tables) {
-    for (const auto& [grow, entry] : row_gradients(p, batch, ids, grad_out)) {
-        const int64_t t = entry.first, dim = p.dims[t];
-        float* g = grad_tables[t] + (grow - p.row_base[t]) * dim;
-        for (int64_t j = 0; j < dim; ++j) g[j] += entry.second[j];
+    for (int64_t b = 0; b < batch; ++b) {
+        for (int64_t f = 0; f < p.num_fields; ++f) {
+            const int64_t t = p.table[f], dim = p.dims[t];
+            const int64_t* bag = ids + b * p.slots + p.slot_begin[f];
+            int64_t count = 0;
+            for (int64_t s = 0; s < p.bag[f]; ++s) count += bag[s] != 0;
+            const float scale = p.pooling[f] == DYNREC_POOLING_MEAN ? 1.0f / float(count > 0 ? count : 1) : 1.0f;
+            for (int64_t s = 0; s < p.bag[f]; ++s) {
+                if (bag[s] == 0) continue;
+                const float* go = grad_out + b * p.width + p.col_begin[f] +
+                                  (p.pooling[f] == DYNREC_POOLING_NONE ? s * dim : 0);
+                float* row = grad_tables[t] + bag[s] * dim;
+                for (int64_t j = 0; j < dim; ++j) row[j] += go[j] * scale;
+            }
+        }
     }
 }
 

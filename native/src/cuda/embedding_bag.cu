@@ -195,11 +195,12 @@ struct DevOptimizer {
     int64_t* row_steps;
 };
 
-// Gradient of element j of the segment [first, last) (all occurrences of one row).
+// `init` plus element j of every occurrence in the segment [first, last) (all occurrences of one row),
+// added in their sorted (sample/slot) order.
 __device__ float segment_grad(const DevPlan& d, const unsigned long long*, const long long* __restrict__ vals,
                               int64_t first, int64_t last, const float* __restrict__ grad_out,
-                              const float* __restrict__ scale, int64_t dim, int64_t j) {
-    float g = 0.0f;
+                              const float* __restrict__ scale, int64_t dim, int64_t j, float init = 0.0f) {
+    float g = init;
     for (int64_t i = first; i < last; ++i) {
         const int64_t k = vals[i], b = k / d.slots, slot = k % d.slots, f = d.slot_field[slot];
         const int64_t col = d.col_begin[f] + (d.pooling[f] == DYNREC_POOLING_NONE ? (slot - d.slot_begin[f]) * dim : 0);
@@ -274,8 +275,8 @@ __global__ void update_kernel(DevPlan d, DevOptimizer opt, int64_t n, const unsi
     }
 }
 
-// Tables backward: the warp at a segment head adds the segment's gradient to its row of the
-// row's gradient table (d.table_ptr), once: deterministic.
+// Tables backward: the warp at a segment head adds the segment's occurrences, in order, to its row of
+// the row's gradient table (d.table_ptr): deterministic, the CPU reference's order.
 __global__ void accumulate_kernel(DevPlan d, int64_t n, const unsigned long long* __restrict__ keys,
                                   const long long* __restrict__ vals, const float* __restrict__ grad_out,
                                   const float* __restrict__ scale) {
@@ -288,7 +289,7 @@ __global__ void accumulate_kernel(DevPlan d, int64_t n, const unsigned long long
         const int64_t grow = static_cast<int64_t>(keys[i]);
         const int64_t t = d.table[d.slot_field[vals[i] % d.slots]], dim = d.dims[t];
         float* row = reinterpret_cast<float*>(d.table_ptr[t]) + (grow - d.row_base[t]) * dim;
-        for (int64_t j = lane; j < dim; j += 32) row[j] += segment_grad(d, keys, vals, i, last, grad_out, scale, dim, j);
+        for (int64_t j = lane; j < dim; j += 32) row[j] = segment_grad(d, keys, vals, i, last, grad_out, scale, dim, j, row[j]);
     }
 }
 

@@ -31,9 +31,28 @@ public class BenchOpsCommandTests
             Assert.That(root.GetProperty("threads").GetInt32(), Is.GreaterThan(0));
             Assert.That(root.GetProperty("load_average_start").GetString(), Is.Not.Empty);
             var rows = root.GetProperty("rows");
-            Assert.That(rows.GetArrayLength(), Is.EqualTo(9));
+            Assert.That(rows.GetArrayLength(), Is.EqualTo(10));
             foreach (var row in rows.EnumerateArray())
                 Assert.That(row.GetProperty("max_rel_error").GetDouble(), Is.LessThan(1e-4), row.GetProperty("shape").GetString());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    public void OpsSelectsCases()
+    {
+        var dir = Directory.CreateTempSubdirectory("dynrec-bench-ops-").FullName;
+        try
+        {
+            var json = Path.Combine(dir, "ops.json");
+            var (code, error) = Run("bench", "ops", "--tiny", "--min-seconds", "0.005", "--ops", "embeddings, epnet", "--json", json);
+            Assert.That(code, Is.EqualTo(0), error);
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            Assert.That(doc.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("op").GetString()),
+                Is.EqualTo(new[] { "epnet", "embeddings" }));
         }
         finally
         {
@@ -49,6 +68,7 @@ public class BenchOpsCommandTests
                      (new[] { "bench", "ops", "--threads", "-1" }, "--threads must be >= 0"),
                      (new[] { "bench", "ops", "--min-seconds", "0" }, "--min-seconds must be > 0"),
                      (new[] { "bench", "ops", "--batch", "0" }, "--batch must be >= 1"),
+                     (new[] { "bench", "ops", "--ops", "embeddings,softmax" }, "--ops: unknown op 'softmax'; valid: gate_nu, gated_linear"),
                  })
         {
             var (code, error) = Run(args);
