@@ -314,12 +314,12 @@ public static unsafe partial class Methods
     /// dynrec_tbe_workspace_size.
     /// dynrec_tbe_tables_backward ADDS the gradient into `grad_tables` (a host
     /// array of num_tables pointers, each laid out like its table; they must not
-    /// overlap): every row that occurs in `ids` (not padding) gets its gradient,
-    /// the sum over its occurrences in sample/slot order (scaled by 1/count for
-    /// MEAN), summed from zero and then added once; every other row is left as
-    /// it is. Zero-filled buffers give the plain dense gradient, as
-    /// torch.nn.Embedding(padding_idx=0) computes it. Deterministic (no float
-    /// atomics), O(batch * S * dim) apart from what the caller zero-fills.
+    /// overlap): every non-padding occurrence of a row in `ids` adds its block of
+    /// grad_out (scaled by 1/count for MEAN) to that row, a row&apos;s occurrences in
+    /// sample/slot order; every other row is left as it is. Zero-filled buffers
+    /// give the plain dense gradient, as torch.nn.Embedding(padding_idx=0)
+    /// computes it. Deterministic for any thread count (no float atomics),
+    /// O(batch * S * dim) apart from what the caller zero-fills.
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_tbe_tables_forward", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
