@@ -40,11 +40,11 @@ void tbe_forward_reference(const TbePlan& p, const float* const* tables, int64_t
 
 namespace {
 
-// global row -> (table, the row's gradient: its occurrences summed in sample-then-slot order).
-using RowGradients = std::map<int64_t, std::pair<int64_t, std::vector<float>>>;
-
-RowGradients row_gradients(const TbePlan& p, int64_t batch, const int64_t* ids, const float* grad_out) {
-    RowGradients grads;
+// Calls visit(table, id, grad_out block, scale) for every non-padding occurrence in sample-then-slot
+// order; scale is 1/count for MEAN bags, else 1.
+template <class Visit>
+void for_each_occurrence(const TbePlan& p, int64_t batch, const int64_t* ids, const float* grad_out,
+                         const Visit& visit) {
     for (int64_t b = 0; b < batch; ++b) {
         for (int64_t f = 0; f < p.num_fields; ++f) {
             const int64_t t = p.table[f], dim = p.dims[t];
@@ -54,15 +54,25 @@ RowGradients row_gradients(const TbePlan& p, int64_t batch, const int64_t* ids, 
             const float scale = p.pooling[f] == DYNREC_POOLING_MEAN ? 1.0f / float(count > 0 ? count : 1) : 1.0f;
             for (int64_t s = 0; s < p.bag[f]; ++s) {
                 if (bag[s] == 0) continue;
-                auto& entry = grads[p.row_base[t] + bag[s]];
-                entry.first = t;
-                entry.second.resize(static_cast<size_t>(dim), 0.0f);
-                const float* go = grad_out + b * p.width + p.col_begin[f] +
-                                  (p.pooling[f] == DYNREC_POOLING_NONE ? s * dim : 0);
-                for (int64_t j = 0; j < dim; ++j) entry.second[j] += go[j] * scale;
+                visit(t, bag[s], grad_out + b * p.width + p.col_begin[f] +
+                                     (p.pooling[f] == DYNREC_POOLING_NONE ? s * dim : 0),
+                      scale);
             }
         }
     }
+}
+
+// global row -> (table, the row's gradient: its occurrences summed in sample-then-slot order).
+using RowGradients = std::map<int64_t, std::pair<int64_t, std::vector<float>>>;
+
+RowGradients row_gradients(const TbePlan& p, int64_t batch, const int64_t* ids, const float* grad_out) {
+    RowGradients grads;
+    for_each_occurrence(p, batch, ids, grad_out, [&](int64_t t, int64_t id, const float* go, float scale) {
+        auto& entry = grads[p.row_base[t] + id];
+        entry.first = t;
+        entry.second.resize(static_cast<size_t>(p.dims[t]), 0.0f);
+        for (int64_t j = 0; j < p.dims[t]; ++j) entry.second[j] += go[j] * scale;
+    });
     return grads;
 }
 
@@ -70,22 +80,10 @@ RowGradients row_gradients(const TbePlan& p, int64_t batch, const int64_t* ids, 
 
 void tbe_backward_accumulate_reference(const TbePlan& p, int64_t batch, const int64_t* ids, const float* grad_out,
                                        float* const* grad_tables) {
-    for (int64_t b = 0; b < batch; ++b) {
-        for (int64_t f = 0; f < p.num_fields; ++f) {
-            const int64_t t = p.table[f], dim = p.dims[t];
-            const int64_t* bag = ids + b * p.slots + p.slot_begin[f];
-            int64_t count = 0;
-            for (int64_t s = 0; s < p.bag[f]; ++s) count += bag[s] != 0;
-            const float scale = p.pooling[f] == DYNREC_POOLING_MEAN ? 1.0f / float(count > 0 ? count : 1) : 1.0f;
-            for (int64_t s = 0; s < p.bag[f]; ++s) {
-                if (bag[s] == 0) continue;
-                const float* go = grad_out + b * p.width + p.col_begin[f] +
-                                  (p.pooling[f] == DYNREC_POOLING_NONE ? s * dim : 0);
-                float* row = grad_tables[t] + bag[s] * dim;
-                for (int64_t j = 0; j < dim; ++j) row[j] += go[j] * scale;
-            }
-        }
-    }
+    for_each_occurrence(p, batch, ids, grad_out, [&](int64_t t, int64_t id, const float* go, float scale) {
+        float* row = grad_tables[t] + id * p.dims[t];
+        for (int64_t j = 0; j < p.dims[t]; ++j) row[j] += go[j] * scale;
+    });
 }
 
 void tbe_backward_update_reference(const TbePlan& p, float* weights, int64_t batch, const int64_t* ids,
