@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using DynRec.Data;
 using DynRec.Serving;
+using DynRec.Training;
 
 namespace DynRec.Cli.Commands;
 
@@ -56,10 +57,22 @@ public static class ScoreCommand
         using var scorer = Scorer.Open(a.Checkpoint, folder, device, kernels, services.BuildModel);
 
         using var input = a.Requests == "-" ? null : new StreamReader(a.Requests);
-        using var file = a.Out == "-" ? null : new StreamWriter(a.Out);
         var reader = input ?? stdin;
-        var writer = file ?? stdout;
         var perPass = input is null ? 1 : a.BatchRequests;  // standard input may be a co-process waiting for each answer
+        if (a.Out == "-") return Answer(scorer, reader, stdout, perPass);
+        // A file appears whole or not at all (written beside it, renamed when done).
+        var code = 0;
+        AtomicFile.Write(a.Out, stream =>
+        {
+            using var writer = new StreamWriter(stream, leaveOpen: true);
+            code = Answer(scorer, reader, writer, perPass);
+        });
+        return code;
+    }
+
+    /// <summary>Answers every request line of <paramref name="reader"/>, <paramref name="perPass"/> lines per forward pass.</summary>
+    private static int Answer(Scorer scorer, TextReader reader, TextWriter writer, int perPass)
+    {
         long line = 0, failed = 0, scored = 0;
         var pending = new List<(long Line, string Text)>();
         void Flush()
