@@ -2,8 +2,8 @@
 # The GPU kit's benchmark script (native/bench/gpu/bench_vs_pytorch.py) run
 # without a GPU: every case's libdynrec op, forward and backward, against the
 # same math written in PyTorch eager, plus the multi-tensor Adam step against
-# torch.optim.Adam. DEVICE cpu runs libdynrec's CPU kernels; cuda-emu runs the
-# CUDA kernels (libdynrec_cuda_emu, tests/cuda_emu) in every mode the GPU run
+# torch.optim.Adam and the per-table embedding lookup against F.embedding.
+# DEVICE cpu runs libdynrec's CPU kernels; cuda-emu runs the CUDA kernels (libdynrec_cuda_emu, tests/cuda_emu) in every mode the GPU run
 # uses (TF32 / exact FP32, fused / unfused epilogues). It checks the script
 # itself before any GPU time is spent on it, and libdynrec against an
 # independent implementation (PyTorch's own ops).
