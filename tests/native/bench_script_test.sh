@@ -3,8 +3,9 @@
 # without a GPU: every case's libdynrec op, forward and backward, against the
 # same math written in PyTorch eager, plus the multi-tensor Adam step against
 # torch.optim.Adam and the per-table embedding lookup against F.embedding.
-# DEVICE cpu runs libdynrec's CPU kernels; cuda-emu runs the CUDA kernels (libdynrec_cuda_emu, tests/cuda_emu) in every mode the GPU run
-# uses (TF32 / exact FP32, fused / unfused epilogues). It checks the script
+# DEVICE cpu runs libdynrec's CPU kernels; cuda-emu runs the CUDA kernels
+# (libdynrec_cuda_emu, tests/cuda_emu) in every mode the GPU run uses (TF32 /
+# exact FP32, fused / unfused epilogues). It checks the script
 # itself before any GPU time is spent on it, and libdynrec against an
 # independent implementation (PyTorch's own ops).
 # Exit 77 (CTest: skipped) when no python3 with PyTorch is found, unless
