@@ -1,7 +1,8 @@
-// sgemm (packed and small-m paths) against the naive reference loops: every
+// sgemm (packed, small-m, tiny-m and small-k paths) against the naive reference loops: every
 // transpose combination, beta 0 / 1 / other, padded leading dimensions, sizes
 // off the 8 x 16 tiles, 1 and several threads, and C holding NaN when beta == 0.
 // Compiled from the library's sources (the library exports only the C ABI).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "cpu/gemm.h"
+#include "cpu/gemm_skinny.h"
 #include "cpu/gemm_small_m.h"
 #include "cpu/parallel.h"
 #include "test_util.h"
@@ -59,8 +61,76 @@ TEST(Sgemm, SmallMPathMatchesReference) {
                     for (int threads : {1, 3}) check_gemm(ta, tb, s, 0.75f, beta, threads);
 }
 
+// 1-4 rows: K and N on and off the 16 lanes, the 4-row W groups and the 64-column B blocks.
+TEST(Sgemm, TinyMPathMatchesReference) {
+    const Shape shapes[] = {{1, 1, 1},   {1, 3, 15},  {1, 5, 16},   {1, 67, 17},   {2, 64, 31},  {2, 129, 100},
+                            {3, 7, 33},  {3, 80, 257}, {4, 4, 48},  {4, 197, 513}, {4, 1000, 3}, {1, 383, 696}};
+    for (bool ta : {false, true})
+        for (bool tb : {false, true})
+            for (const Shape& s : shapes)
+                for (float beta : {0.0f, 1.0f, -0.5f})
+                    for (int threads : {1, 3}) check_gemm(ta, tb, s, 0.75f, beta, threads);
+}
+
+// A reduction of 1-16 steps with many output rows (weight gradients at tiny batches).
+TEST(Sgemm, SmallKPathMatchesReference) {
+    const Shape shapes[] = {{33, 1, 1},   {40, 17, 2},  {100, 63, 3}, {384, 696, 1},
+                            {65, 130, 8}, {257, 64, 5}, {70, 33, 16}, {45, 100, 11}};
+    for (bool ta : {false, true})
+        for (bool tb : {false, true})
+            for (const Shape& s : shapes)
+                for (float beta : {0.0f, 1.0f, -0.5f})
+                    for (int threads : {1, 3}) check_gemm(ta, tb, s, -1.5f, beta, threads);
+}
+
+// The skinny paths sum each element in a fixed order: bitwise the same at any thread count.
+TEST(Sgemm, SkinnyPathsDoNotDependOnThreads) {
+    const Shape shapes[] = {{1, 383, 696}, {3, 200, 77}, {300, 190, 4}};
+    for (bool tb : {false, true})
+        for (const Shape& s : shapes) {
+            const int64_t ldb = tb ? s.k : s.n;
+            auto a = random_vector(s.m * s.k, 21), b = random_vector((tb ? s.n : s.k) * ldb, 22);
+            std::vector<float> c1(s.m * s.n), c3(s.m * s.n);
+            dynrec::cpu::set_threads(1);
+            dynrec::cpu::sgemm(false, tb, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), ldb, 0.0f, c1.data(), s.n);
+            dynrec::cpu::set_threads(3);
+            dynrec::cpu::sgemm(false, tb, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), ldb, 0.0f, c3.data(), s.n);
+            dynrec::cpu::set_threads(0);
+            EXPECT_EQ(c1, c3) << "m=" << s.m << " n=" << s.n << " k=" << s.k << " tb=" << tb;
+        }
+}
+
+// A B with 1-4 rows rounds as the 8-row small-m path does (same K blocks, same
+// write-back), so an op's gradient has the same bits whichever of its rows are asked for.
+TEST(Sgemm, TinyMRowsEqualTheSameRowsOfALargerProduct) {
+    for (const Shape& big : {Shape{9, 70, 300}, Shape{12, 131, 600}, Shape{10, 15, 33}})
+        for (float beta : {0.0f, 1.0f, -0.5f}) {
+            auto a = random_vector(big.m * big.k, 31), b = random_vector(big.k * big.n, 32);
+            const auto c0 = random_vector(big.m * big.n, 33);
+            auto all = c0;
+            dynrec::cpu::sgemm(false, false, big.m, big.n, big.k, 0.5f, a.data(), big.k, b.data(), big.n, beta,
+                               all.data(), big.n);
+            for (int64_t m = 1; m <= dynrec::cpu::kTinyM; ++m) {
+                auto few = c0;
+                dynrec::cpu::sgemm(false, false, m, big.n, big.k, 0.5f, a.data(), big.k, b.data(), big.n, beta,
+                                   few.data(), big.n);
+                EXPECT_TRUE(std::equal(few.begin(), few.begin() + m * big.n, all.begin()))
+                    << "m=" << m << " of " << big.m << " n=" << big.n << " k=" << big.k << " beta=" << beta;
+            }
+        }
+}
+
+TEST(Sgemm, SmallKPathTakesOnlyItsShapes) {
+    std::vector<float> a(64 * 64, 1.0f), b(64 * 64, 1.0f), c(64 * 64, 0.0f);
+    EXPECT_TRUE(dynrec::cpu::sgemm_small_k(true, false, 64, 64, 16, 1.0f, a.data(), 64, b.data(), 64, 0.0f, c.data(), 64));
+    EXPECT_FLOAT_EQ(c[0], 16.0f);
+    EXPECT_FALSE(dynrec::cpu::sgemm_small_k(true, false, 64, 64, 17, 1.0f, a.data(), 64, b.data(), 64, 0.0f, c.data(), 64));
+    EXPECT_FALSE(dynrec::cpu::sgemm_small_k(true, false, 64, 64, 0, 1.0f, a.data(), 64, b.data(), 64, 0.0f, c.data(), 64));
+    EXPECT_FALSE(dynrec::cpu::sgemm_small_k(true, false, 64, 64, 4, 0.0f, a.data(), 64, b.data(), 64, 0.0f, c.data(), 64));
+}
+
 TEST(Sgemm, PackedPathMatchesReference) {
-    const Shape shapes[] = {{33, 17, 5}, {97, 130, 257}, {200, 16, 600}, {65, 2100, 3}};
+    const Shape shapes[] = {{33, 17, 17}, {97, 130, 257}, {200, 16, 600}, {65, 2100, 19}};
     for (bool ta : {false, true})
         for (bool tb : {false, true})
             for (const Shape& s : shapes)

@@ -12,6 +12,7 @@
 
 #include "cpu/gemm_driver.h"
 #include "cpu/gemm_tile.h"
+#include "cpu/gemm_skinny.h"
 #include "cpu/gemm_small_m.h"
 #include "cpu/parallel.h"
 
@@ -99,6 +100,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
            int64_t ldc) {
     // A few output rows: read the large operand in place instead of packing it.
     if (sgemm_small_m(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
+    // A reduction of a few steps (a weight gradient over a few samples): write C once, unpacked.
+    if (sgemm_small_k(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
     gemm::gemm_packed(m, n, k, alpha, gemm::StridedA{a, lda, trans_a}, gemm::StridedB{b, ldb, trans_b}, beta, c,
                       ldc);
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cpu/gemm_driver.h"
+#include "cpu/gemm_skinny.h"
 #include "cpu/gemm_tile.h"
 #include "cpu/parallel.h"
 
@@ -189,6 +190,19 @@ float* small_m_product_buffer(int64_t floats) {
 
 void small_m_gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* apack, const float* b, int64_t ldb,
                   bool trans_b, float beta, float* c, int64_t ldc) {
+    if (m <= kTinyM) {
+        // A few rows: unpack op(A) into rows and let every FMA do useful work.
+        float* const rows = transposed_buffer(m * k);
+        const int64_t kb = gemm::k_block(k), mpad = gemm::round_up(m, MR);
+        for (int64_t p0 = 0; p0 < k; p0 += kb) {
+            const int64_t kc = std::min(kb, k - p0);
+            const float* src = apack + p0 * mpad;  // one sliver: m <= MR
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t i = 0; i < m; ++i) rows[i * k + p0 + p] = src[p * MR + i];
+        }
+        tiny_m_gemm(m, n, k, alpha, rows, k, b, ldb, trans_b, beta, c, ldc);
+        return;
+    }
     if (trans_b) {
         small_m_w_rows(m, n, k, alpha, apack, b, ldb, beta, c, ldc);
         return;
@@ -201,6 +215,20 @@ void small_m_gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* apa
 bool sgemm_small_m(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                    int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
     if (m <= 0 || m > kSmallM || n <= 0 || k <= 0 || alpha == 0.0f) return false;
+    if (m <= kTinyM) {
+        // Rows of op(A) in place, or gathered from A^T once (m x k floats).
+        const float* rows = a;
+        int64_t ld_rows = lda;
+        if (trans_a) {
+            float* const gathered = small_m_pack_buffer(m * k);
+            for (int64_t p = 0; p < k; ++p)
+                for (int64_t i = 0; i < m; ++i) gathered[i * k + p] = a[p * lda + i];
+            rows = gathered;
+            ld_rows = k;
+        }
+        tiny_m_gemm(m, n, k, alpha, rows, ld_rows, b, ldb, trans_b, beta, c, ldc);
+        return true;
+    }
     const int64_t kb = gemm::k_block(k), mpad = gemm::round_up(m, MR);
     float* const apack = small_m_pack_buffer(mpad * k);
     for (int64_t p0 = 0; p0 < k; p0 += kb)
