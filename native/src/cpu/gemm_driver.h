@@ -46,6 +46,19 @@ inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 // K split into near-equal blocks of at most KC (no 1-wide tail block).
 inline int64_t k_block(int64_t k) { return k <= 0 ? 1 : ceil_div(k, ceil_div(k, KC)); }
 
+// A 16-column sliver of B [k, n] (ldb) starting at column j, where it lies,
+// or, when fewer than NR columns remain, copied zero-padded into `edge`
+// (so no 16-wide load runs past B's rows). Sets `ld` to the sliver's row stride.
+inline const float* b_sliver(const float* b, int64_t ldb, int64_t k, int64_t j, int64_t cols,
+                             std::vector<float>& edge, int64_t& ld) {
+    ld = ldb;
+    if (cols >= NR) return b + j;
+    edge.assign(static_cast<size_t>(k * NR), 0.0f);
+    for (int64_t p = 0; p < k; ++p) std::memcpy(edge.data() + p * NR, b + p * ldb + j, cols * sizeof(float));
+    ld = NR;
+    return edge.data();
+}
+
 // Packs op(A) given as an element function f(i, p).
 template <class F>
 void pack_a_by(const F& f, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {

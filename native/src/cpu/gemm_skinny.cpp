@@ -249,14 +249,8 @@ void tiny_m_b_rows(int64_t m, int64_t n, int64_t k, float alpha, const float* a,
         for (int64_t j = g0 * kRowTile; j < std::min(n, g1 * kRowTile);) {
             const int64_t width = std::min(n - j, kRowTile);
             const int64_t slivers = width == kRowTile ? kRowSlivers : 1, cols = std::min(width, slivers * kLanes);
-            const float* src = b + j;
-            int64_t ld = ldb;
-            if (cols < kLanes) {
-                edge.assign(static_cast<size_t>(k * kLanes), 0.0f);
-                for (int64_t p = 0; p < k; ++p) std::memcpy(edge.data() + p * kLanes, b + p * ldb + j, cols * sizeof(float));
-                src = edge.data();
-                ld = kLanes;
-            }
+            int64_t ld;
+            const float* src = gemm::b_sliver(b, ldb, k, j, cols, edge, ld);
             for (int64_t p0 = 0; p0 < k; p0 += kb) {
                 const int64_t kc = std::min(kb, k - p0);
                 kernel(m, slivers, kc, a + p0, lda, src + p0 * ld, ld, tile);

@@ -94,18 +94,11 @@ void small_m_b_rows(int64_t m, int64_t n, int64_t k, float alpha, const float* a
     const bool avx512 = has_avx512();
     const int64_t n_slivers = ceil_div(n, NR);
     parallel_for(0, n_slivers, 2, [&](int64_t s0, int64_t s1) {
-        // The last sliver may be narrower than 16: copy it so no load runs past B's rows.
-        std::vector<float> edge;
+        std::vector<float> edge;  // the last sliver when narrower than 16
         for (int64_t s = s0; s < s1; ++s) {
             const int64_t j = s * NR, nr = std::min(NR, n - j);
-            const float* bs = b + j;
-            int64_t bld = ldb;
-            if (nr < NR) {
-                edge.assign(static_cast<size_t>(k * NR), 0.0f);
-                for (int64_t p = 0; p < k; ++p) std::memcpy(edge.data() + p * NR, b + p * ldb + j, nr * sizeof(float));
-                bs = edge.data();
-                bld = NR;
-            }
+            int64_t bld;
+            const float* bs = gemm::b_sliver(b, ldb, k, j, nr, edge, bld);
             for (int64_t p0 = 0; p0 < k; p0 += kb) {
                 const int64_t kc = std::min(kb, k - p0);
                 const bool accumulate_c = p0 > 0 || beta != 0.0f;
