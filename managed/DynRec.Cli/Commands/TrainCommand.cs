@@ -10,7 +10,8 @@ namespace DynRec.Cli.Commands;
 
 /// <summary>
 /// `dynrec train`: trains a model on synthetic or KuaiRand data, evaluating on
-/// the test split every epoch, and leaves in --out the effective config,
+/// the test split (or, with train.validation_days, a validation split of the
+/// last training dates) every epoch, and leaves in --out the effective config,
 /// checkpoints (best and last), metrics.json, history.json and plots, plus a
 /// row in the runs CSV. --resume continues the run in --out exactly.
 /// </summary>
@@ -86,9 +87,15 @@ public static class TrainCommand
             var store = TrainingServices.StoreFor(outDir, data.Encoding);
             var result = TrainingConsole.WithProgress(config.Train.LogEverySeconds,
                 progress => new Trainer(model, config, optimizer, device, progress).Fit(data.Train, data.Test, store, resumeFrom));
-            if (result.BestMetrics != null)
+            var selection = $"best epoch {result.BestEpoch} by {result.SelectedOn} {config.Train.EarlyStoppingMetric}";
+            if (result.SelectedOn == "validation" && result.BestMetrics != null)
                 TrainingConsole.PrintMetrics(result.BestMetrics, data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount,
-                    $"test metrics, best epoch {result.BestEpoch} ({config.Train.EarlyStoppingMetric})");
+                    $"validation metrics, {selection}");
+            if (result.TestMetrics != null)
+                TrainingConsole.PrintMetrics(result.TestMetrics, data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount,
+                    $"test metrics, {selection}");
+            else if (result.SelectedOn == "validation")
+                Console.WriteLine("the test rows have no labels (an impression log): no test metrics; score them with predict");
             var files = RunOutputs.WriteResults(outDir, config, result, data.Schema, a.Data, a.RunsCsv ?? RunOutputs.DefaultRunsCsv(outDir));
             var inRun = files.Where(f => Path.GetDirectoryName(Path.GetFullPath(f)) == Path.GetFullPath(outDir)).ToList();
             Console.WriteLine($"wrote {string.Join(", ", inRun.Select(Path.GetFileName))} and checkpoints/ (best, last) in {outDir}" +

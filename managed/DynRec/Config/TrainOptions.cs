@@ -18,6 +18,12 @@ public sealed record TrainOptions
     public required int Patience { get; init; }
     public required long Seed { get; init; }
     public required int EvalEvery { get; init; }
+    /// <summary>
+    /// &gt; 0: the last N dates of the training rows are held out as a validation split that the per-epoch
+    /// evaluation, early stopping and the best checkpoint use; the test split is scored once at the end with the
+    /// best epoch's weights. 0 = evaluate and select on the test split (FunRec's recipe).
+    /// </summary>
+    public int ValidationDays { get; init; }
     public required bool Shuffle { get; init; }
     public required double LogEverySeconds { get; init; }
     /// <summary>&gt; 0: also write a resumable checkpoint every N optimizer steps inside an epoch; 0 = only at epoch ends.</summary>

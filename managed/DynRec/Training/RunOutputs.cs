@@ -8,14 +8,17 @@ namespace DynRec.Training;
 
 /// <summary>
 /// The files a run leaves in its output folder: config.yaml (the effective
-/// config, loadable with --config), metrics.json (the best epoch's metrics,
-/// FunRec column names, undefined = null), history.json (every epoch), the
-/// PNG plots, and one row appended to the runs CSV.
+/// config, loadable with --config), metrics.json (the best epoch's metrics on
+/// the test split, FunRec column names, undefined = null), with
+/// train.validation_days also validation_metrics.json (the best epoch's on the
+/// validation split, which selected it), history.json (every epoch), the PNG
+/// plots, and one row appended to the runs CSV.
 /// </summary>
 public static class RunOutputs
 {
     public const string ConfigFile = "config.yaml";
     public const string MetricsFile = "metrics.json";
+    public const string ValidationMetricsFile = "validation_metrics.json";
     public const string HistoryFile = "history.json";
 
     /// <summary>Default runs CSV: runs.csv in the folder that holds the run's folder.</summary>
@@ -39,13 +42,21 @@ public static class RunOutputs
         var written = new List<string>();
         AtomicFile.WriteAllText(Path.Combine(outDirectory, HistoryFile), JsonSerializer.Serialize(result.History, CheckpointInfo.JsonOptions));
         written.Add(Path.Combine(outDirectory, HistoryFile));
-        if (result.BestMetrics != null)
+        // metrics.json: the best epoch on the test split; with a validation split also validation_metrics.json.
+        var metrics = result.TestMetrics ?? result.BestMetrics;
+        var metricsSplit = result.TestMetrics != null ? "test" : result.SelectedOn;
+        if (result.TestMetrics != null)
         {
-            WriteMetrics(Path.Combine(outDirectory, MetricsFile), result.BestMetrics);
+            WriteMetrics(Path.Combine(outDirectory, MetricsFile), result.TestMetrics);
             written.Add(Path.Combine(outDirectory, MetricsFile));
         }
+        if (result.SelectedOn == "validation" && result.BestMetrics != null)
+        {
+            WriteMetrics(Path.Combine(outDirectory, ValidationMetricsFile), result.BestMetrics);
+            written.Add(Path.Combine(outDirectory, ValidationMetricsFile));
+        }
         written.AddRange(RunPlots.Write(outDirectory, result.History, schema.Tasks, schema.ScenarioField, schema.ScenarioCount));
-        if (result.BestMetrics != null)
+        if (metrics != null)
         {
             var last = result.History[^1];
             RunsLog.Append(runsCsv,
@@ -58,7 +69,9 @@ public static class RunOutputs
                 new("epochs_run", last.Epoch.ToString(CultureInfo.InvariantCulture)),
                 new("best_epoch", result.BestEpoch.ToString(CultureInfo.InvariantCulture)),
                 new("train_seconds", result.History.Sum(h => h.Seconds).ToString("F1", CultureInfo.InvariantCulture)),
-            ], result.BestMetrics);
+                new("selected_on", result.SelectedOn),
+                new("metrics_split", metricsSplit),
+            ], metrics);
             written.Add(runsCsv);
         }
         return written;

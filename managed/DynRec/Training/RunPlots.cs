@@ -3,9 +3,9 @@ using ScottPlot;
 namespace DynRec.Training;
 
 /// <summary>
-/// PNG charts of a run, from its epoch history: loss.png (train and test loss
-/// per epoch) and auc_&lt;task&gt;.png (AUC per scenario and overall, per
-/// evaluated epoch). Returns the files written.
+/// PNG charts of a run, from its epoch history: loss.png (train and test, or
+/// validation, loss per epoch) and auc_&lt;task&gt;.png (AUC per scenario and
+/// overall, per evaluated epoch). Returns the files written.
 /// </summary>
 public static class RunPlots
 {
@@ -21,7 +21,7 @@ public static class RunPlots
         AddLine(loss, epochs, history.Select(h => h.TrainLoss).ToArray(), "train loss");
         var evaluated = history.Where(h => h.TestLoss != null).ToList();
         if (evaluated.Count > 0)
-            AddLine(loss, evaluated.Select(h => (double)h.Epoch).ToArray(), evaluated.Select(h => h.TestLoss!.Value).ToArray(), "test loss");
+            AddLine(loss, evaluated.Select(h => (double)h.Epoch).ToArray(), evaluated.Select(h => h.TestLoss!.Value).ToArray(), $"{evaluated[^1].EvaluatedOn} loss");
         Finish(loss, "Loss per epoch (task-weighted BCE)", "loss", Alignment.UpperRight);
         written.Add(Save(loss, Path.Combine(outDirectory, "loss.png")));
 
@@ -34,7 +34,8 @@ public static class RunPlots
             AddLine(plot, x, withMetrics.Select(h => h.Metrics!.GetValueOrDefault($"auc_{task}", double.NaN)).ToArray(), "all", lineWidth: 3);
             for (var s = 0; s < scenarioCount; s++)
                 AddLine(plot, x, withMetrics.Select(h => h.Metrics!.GetValueOrDefault($"auc_{task}_{scenarioName}{s}", double.NaN)).ToArray(), $"{scenarioName}{s}");
-            Finish(plot, $"Test AUC of {task} per {scenarioName}", "AUC", Alignment.LowerRight);
+            var split = withMetrics[^1].EvaluatedOn;
+            Finish(plot, $"{char.ToUpperInvariant(split[0])}{split[1..]} AUC of {task} per {scenarioName}", "AUC", Alignment.LowerRight);
             written.Add(Save(plot, Path.Combine(outDirectory, $"auc_{task}.png")));
         }
         return written;

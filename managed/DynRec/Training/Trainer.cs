@@ -11,7 +11,8 @@ namespace DynRec.Training;
 /// <summary>
 /// Trains a multi-task model: per-task BCE on logits weighted by
 /// train.task_weights, a seeded permutation of the training rows per epoch,
-/// one dispose scope per step, evaluation on the test split every
+/// one dispose scope per step, evaluation on the test split (or, with
+/// train.validation_days, a validation split of the last training dates) every
 /// train.eval_every epochs (and after the last), early stopping on
 /// train.early_stopping.metric with patience, and a checkpoint after every
 /// epoch (`last`) with the best evaluated one kept (`best`); with
@@ -73,8 +74,40 @@ public sealed class Trainer
     /// <summary>
     /// Trains until train.epochs or early stopping. <paramref name="checkpoints"/> receives a checkpoint per epoch;
     /// <paramref name="resumeFrom"/> (a loaded checkpoint of this model) continues where it stopped.
+    /// Epochs are evaluated, and the best one selected, on <paramref name="test"/>; with train.validation_days
+    /// on a validation split of the last dates of <paramref name="train"/> instead (<see cref="ValidationSplit"/>),
+    /// and <paramref name="test"/> is then scored once with the best checkpoint's weights (which the model keeps).
     /// </summary>
     public TrainingResult Fit(IBatchSource train, IBatchSource test, CheckpointStore checkpoints, Checkpoint? resumeFrom = null)
+    {
+        var days = _config.Train.ValidationDays;
+        if (resumeFrom != null && resumeFrom.Info.ValidationDays != days)
+            throw new InvalidDataException($"cannot resume: the run held out {resumeFrom.Info.ValidationDays} validation day(s) (train.validation_days), " +
+                                           $"this config {days}; the rows trained on would differ");
+        if (days == 0)
+        {
+            var onTest = FitOn(train, test, "test", checkpoints, resumeFrom);
+            return onTest with { TestMetrics = onTest.BestMetrics };
+        }
+        if (!train.HasLabels)
+            throw new InvalidDataException("training needs labeled train rows");
+        var split = ValidationSplit.ByLastDates(train, days);
+        _progress.Message($"validation split: date(s) {string.Join(", ", split.ValidationDates)} ({split.Validation.Rows} of the {train.Rows} " +
+                          $"training rows) held out; epochs are evaluated and selected on it, the test split is scored once with the best epoch's weights");
+        var result = FitOn(split.Fit, split.Validation, "validation", checkpoints, resumeFrom) with { SelectedOn = "validation" };
+        if (result.BestEpoch == 0 || !test.HasLabels) return result;
+        using (var best = CheckpointStore.Load(CheckpointStore.Resolve(checkpoints.Directory)))
+        {
+            if (best.Info.Epoch != result.BestEpoch)
+                throw new InvalidDataException($"checkpoint 'best' in {checkpoints.Directory} is of epoch {best.Info.Epoch}, expected {result.BestEpoch}");
+            ModelWeights.Load(_model, best.Weights, "checkpoint");
+        }
+        var schema = test.Schema;
+        var report = MetricsReport.Compute(Evaluator.Predict(_model, test, _config.Train.EvalBatchSize, _device), schema.ScenarioField, schema.ScenarioCount);
+        return result with { TestMetrics = report.Values.ToDictionary(kv => kv.Key, kv => kv.Value) };
+    }
+
+    private TrainingResult FitOn(IBatchSource train, IBatchSource test, string evaluatedOn, CheckpointStore checkpoints, Checkpoint? resumeFrom)
     {
         if (!train.HasLabels || !test.HasLabels)
             throw new InvalidDataException("training needs labeled train and test rows; the last date of this data is an impression log " +
@@ -146,7 +179,7 @@ public sealed class Trainer
                     stoppedEarly = t.Patience > 0 && sinceImprovement >= t.Patience;
                 }
             }
-            var record = new EpochRecord(epoch, step, trainLoss, testLoss, metrics, clock.Elapsed.TotalSeconds);
+            var record = new EpochRecord(epoch, step, trainLoss, testLoss, metrics, clock.Elapsed.TotalSeconds) { EvaluatedOn = evaluatedOn };
             history.Add(record);
             SaveCheckpoint(checkpoints, schema, epoch, step, history, new EarlyStoppingInfo(t.EarlyStoppingMetric, best, bestEpoch, sinceImprovement), isBest);
             _progress.EpochCompleted(record);
@@ -245,6 +278,7 @@ public sealed class Trainer
                 EarlyStopping = earlyStopping,
                 History = history.ToList(),
                 Kernels = _model.Kernels.ToString().ToLowerInvariant(),
+                ValidationDays = _config.Train.ValidationDays,
             };
             // The weights are the model's live tensors: written, not disposed.
             store.Save(new Checkpoint(info, _model.state_dict(), state), isBest);

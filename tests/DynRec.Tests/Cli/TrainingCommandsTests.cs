@@ -142,6 +142,25 @@ public class TrainingCommandsTests
     }
 
     [Test]
+    public void ValidationDaysSelectOnHeldOutDatesAndWriteBothMetrics()
+    {
+        var threeDays = new TrainingServices
+        {
+            LoadData = _ => new LoadedData(FakeBatchSource.DefaultSchema, new FakeBatchSource(600, 1, days: 3), new FakeBatchSource(200, 2)),
+            BuildModel = FakeModel.Builder,
+        };
+        var run = Path.Combine(_dir, "runs", "valid");
+        var result = Run(threeDays, ["train", "--model", "dnn", "--out", run, "--epochs", "1", "--kernels", "reference",
+            "--set", "train.validation_days=1", .. Tiny()]);
+        Assert.That(result.Code, Is.Zero, result.Error);
+        foreach (var f in new[] { "metrics.json", "validation_metrics.json", "checkpoints/best" })
+            Assert.That(File.Exists(Path.Combine(run, f)), Is.True, f);
+        Assert.That(File.ReadAllText(Path.Combine(run, "history.json")), Does.Contain("\"evaluated_on\": \"validation\""));
+        AssertUserError(Run(threeDays, ["train", "--model", "dnn", "--out", Path.Combine(_dir, "runs", "v3"), "--epochs", "1",
+            "--set", "train.validation_days=3", .. Tiny()]), "train.validation_days: 3 would leave no training dates");
+    }
+
+    [Test]
     public void CheckpointOfOtherDataIsRefused()
     {
         var run = Path.Combine(_dir, "run");

@@ -25,8 +25,12 @@ internal sealed class FakeBatchSource : IBatchSource
     private readonly float[] _labels; // [rows, 2]
     private readonly float[][] _truth;
 
-    public FakeBatchSource(int rows, int seed, FeatureSchema? schema = null)
+    private readonly int _days;
+
+    /// <param name="days">Dates the rows span, in consecutive blocks of rows ending on 2022-04-10.</param>
+    public FakeBatchSource(int rows, int seed, FeatureSchema? schema = null, int days = 1)
     {
+        _days = days;
         Schema = schema ?? DefaultSchema;
         var rng = new Random(seed);
         var planted = new Random(99); // the same ground truth for every split
@@ -73,7 +77,9 @@ internal sealed class FakeBatchSource : IBatchSource
     public bool HasLabels => true;
 
     /// <summary>Raw ids offset from the encoded ones, so a writer that prints encoded ids is caught.</summary>
-    public RowKey KeyOf(int row) => new(1000 + _ids[row * 3], 5000 + _ids[row * 3 + 1], 1_649_520_000_000 + row, 20220410, 10 * _ids[row * 3 + 2]);
+    public RowKey KeyOf(int row) => new(1000 + _ids[row * 3], 5000 + _ids[row * 3 + 1], 1_649_520_000_000 + row, DateOf(row), 10 * _ids[row * 3 + 2]);
+
+    public int DateOf(int row) => 20220410 - (_days - 1) + (int)((long)row * _days / Rows);
 }
 
 /// <summary>Embeddings -> MLP with dropout -> one logit per task: enough to exercise training, dropout RNG and Adam.</summary>

@@ -211,7 +211,9 @@ public class TrainerTests
         Assert.That(RunConfig.FromYaml(File.ReadAllText(Path.Combine(_dir, "config.yaml")), "config.yaml").Train.Epochs, Is.EqualTo(2));
         var csv = File.ReadAllLines(runsCsv);
         Assert.That(csv, Has.Length.EqualTo(2));
-        Assert.That(csv[0], Does.StartWith("finished_utc,run,model,data,seed,epochs_run,best_epoch,train_seconds,auc_is_click,"));
+        Assert.That(csv[0], Does.StartWith("finished_utc,run,model,data,seed,epochs_run,best_epoch,train_seconds,selected_on,metrics_split,auc_is_click,"));
+        Assert.That(csv[1], Does.Contain(",test,test,"));
+        Assert.That(File.Exists(Path.Combine(_dir, RunOutputs.ValidationMetricsFile)), Is.False);
     }
 
     [Test]
