@@ -14,7 +14,7 @@ public static class EvalCommand
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder, or a run folder (uses its best checkpoint)", Required = true };
         var data = new Option<string>("--data") { Description = "synthetic, or a KuaiRand folder", DefaultValueFactory = _ => "synthetic" };
-        var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" };
+        var split = new Option<string>("--split") { Description = "test, validation (a run with train.validation_days: its held-out dates) or train (the rows it was fitted on)", DefaultValueFactory = _ => "test" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var kernels = new Option<string>("--kernels") { Description = "native or reference", DefaultValueFactory = _ => "native" };
         var model = new Option<string?>("--model") { Description = "Expected model (checked against the checkpoint)" };
@@ -33,10 +33,11 @@ public static class EvalCommand
         using var trained = services.LoadTrained(a.Checkpoint, a.Model, device, kernels);
         using var data = services.Load(a.Data, trained.Encoding);
         TrainingServices.CheckData(trained, a.Checkpoint, data.Schema);
-        if (!data.Split(a.Split).HasLabels)
+        var rows = data.Split(a.Split, trained.Info.ValidationDays);
+        if (!rows.HasLabels)
             throw new UserException($"the {a.Split} rows of {a.Data} have no labels (an impression log, rows to score): use predict");
         var (model, info) = (trained.Model, trained.Info);
-        var predictions = Evaluator.Predict(model, data.Split(a.Split), a.BatchSize, device);
+        var predictions = Evaluator.Predict(model, rows, a.BatchSize, device);
         var report = MetricsReport.Compute(predictions, data.Schema.ScenarioField, data.Schema.ScenarioCount);
         TrainingConsole.PrintMetrics(report.Values, data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount,
             $"{info.Model} epoch {info.Epoch} on {a.Split} ({predictions.Rows} rows)");

@@ -20,7 +20,7 @@ public static class PredictCommand
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder, or a run folder (uses its best checkpoint)", Required = true };
         var data = new Option<string>("--data") { Description = "synthetic, or a KuaiRand folder", DefaultValueFactory = _ => "synthetic" };
-        var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" };
+        var split = new Option<string>("--split") { Description = "test, validation (a run with train.validation_days: its held-out dates) or train (the rows it was fitted on)", DefaultValueFactory = _ => "test" };
         var output = new Option<string>("--out") { Description = "CSV to write", DefaultValueFactory = _ => "predictions.csv" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var kernels = new Option<string>("--kernels") { Description = "native or reference", DefaultValueFactory = _ => "native" };
@@ -40,7 +40,7 @@ public static class PredictCommand
         using var data = services.Load(a.Data, trained.Encoding);
         TrainingServices.CheckData(trained, a.Checkpoint, data.Schema);
         var model = trained.Model;
-        var source = data.Split(a.Split);
+        var source = data.Split(a.Split, trained.Info.ValidationDays);
         var p = Evaluator.Predict(model, source, a.BatchSize, device);
         var scenarioColumn = source.Schema.ScenarioField;
         static string Text(long v) => v.ToString(CultureInfo.InvariantCulture);

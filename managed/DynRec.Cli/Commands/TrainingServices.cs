@@ -25,12 +25,21 @@ public sealed class LoadedData(FeatureSchema schema, IBatchSource train, IBatchS
     public IBatchSource Train { get; } = train;
     public IBatchSource Test { get; } = test;
 
-    public IBatchSource Split(string name) => name switch
+    /// <summary>
+    /// A split by name. For a run with <paramref name="validationDays"/> (train.validation_days of its checkpoint)
+    /// "train" is the rows it was fitted on and "validation" the held-out last dates; else "train" is all training rows.
+    /// </summary>
+    public IBatchSource Split(string name, int validationDays = 0)
     {
-        "train" => Train,
-        "test" => Test,
-        _ => throw new UserException($"unknown split '{name}'; valid: train, test"),
-    };
+        if (name == "test") return Test;
+        if (name is not ("train" or "validation")) throw new UserException($"unknown split '{name}'; valid: {SplitNames}");
+        if (validationDays == 0)
+            return name == "train" ? Train : throw new UserException("--split validation: this checkpoint's run had no validation split (train.validation_days 0)");
+        var split = ValidationSplit.ByLastDates(Train, validationDays);
+        return name == "train" ? split.Fit : split.Validation;
+    }
+
+    public const string SplitNames = "test, validation, train";
 
     public void Dispose() => owner?.Dispose();
 }
@@ -91,7 +100,7 @@ public sealed class TrainingServices
         var device = TrainingOptionParsing.ParseDevice(deviceText);
         var kernels = TrainingOptionParsing.ParseKernels(kernelsText);
         if (batchSize < 1) throw new UserException($"--batch-size must be >= 1, got {batchSize}");
-        if (split is not ("test" or "train")) throw new UserException($"--split: unknown split '{split}'; valid: train, test");
+        if (split is not ("test" or "train" or "validation")) throw new UserException($"--split: unknown split '{split}'; valid: {LoadedData.SplitNames}");
         CheckCheckpoint(checkpointPath, expectedModel);
         return (device, kernels);
     }

@@ -138,7 +138,8 @@ public class TrainingCommandsTests
         var noData = new TrainingServices { LoadData = _ => throw new InvalidOperationException("data loaded"), BuildModel = FakeModel.Builder };
         AssertUserError(Run(noData, "predict", "--checkpoint", run, "--model", "m2m"), "holds a 'dnn' model, not 'm2m'"); // before loading data
         AssertUserError(Run("eval", "--checkpoint", Path.Combine(_dir, "nowhere")), "checkpoint not found");
-        AssertUserError(Run("predict", "--checkpoint", run, "--split", "validation"), "unknown split 'validation'; valid: train, test");
+        AssertUserError(Run("predict", "--checkpoint", run, "--split", "valid"), "unknown split 'valid'; valid: test, validation, train");
+        AssertUserError(Run("predict", "--checkpoint", run, "--split", "validation"), "this checkpoint's run had no validation split");
     }
 
     [Test]
@@ -156,6 +157,18 @@ public class TrainingCommandsTests
         foreach (var f in new[] { "metrics.json", "validation_metrics.json", "checkpoints/best" })
             Assert.That(File.Exists(Path.Combine(run, f)), Is.True, f);
         Assert.That(File.ReadAllText(Path.Combine(run, "history.json")), Does.Contain("\"evaluated_on\": \"validation\""));
+        var evalOut = Path.Combine(_dir, "eval-valid");
+        result = Run(threeDays, "eval", "--checkpoint", run, "--split", "validation", "--out", evalOut);
+        Assert.That(result.Code, Is.Zero, result.Error);
+        var selected = DynRec.Metrics.MetricsReport.ReadJson(File.ReadAllText(Path.Combine(run, "validation_metrics.json")));
+        var again = DynRec.Metrics.MetricsReport.ReadJson(File.ReadAllText(Path.Combine(evalOut, "metrics.json")));
+        Assert.That(again["auc_macro"], Is.EqualTo(selected["auc_macro"]).Within(1e-12), "eval --split validation = the selecting metrics");
+        var csv = Path.Combine(_dir, "valid.csv");
+        Assert.That(Run(threeDays, "predict", "--checkpoint", run, "--split", "validation", "--out", csv).Code, Is.Zero);
+        Assert.That(File.ReadAllLines(csv), Has.Length.EqualTo(201), "the 200 rows of the last training date");
+        Assert.That(Run(threeDays, "predict", "--checkpoint", run, "--split", "train", "--out", csv).Code, Is.Zero);
+        Assert.That(File.ReadAllLines(csv), Has.Length.EqualTo(401), "the 400 fitted rows");
+        AssertUserError(Run("eval", "--checkpoint", run, "--split", "validation"), "would leave no training dates");
         AssertUserError(Run(threeDays, ["train", "--model", "dnn", "--out", Path.Combine(_dir, "runs", "v3"), "--epochs", "1",
             "--set", "train.validation_days=3", .. Tiny()]), "train.validation_days: 3 would leave no training dates");
     }
