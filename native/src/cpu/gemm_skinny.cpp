@@ -228,10 +228,6 @@ bool has_avx512() {
     return yes;
 }
 
-}  // namespace
-
-namespace {
-
 // A B for m <= kTinyM, rounded as small_m_b_rows rounds (gemm_small_m.cpp):
 // K in the same blocks, each block's alpha * sum stored, or added to C when
 // it is not the first block or beta != 0 (beta other than 0 / 1 scales C
