@@ -1,6 +1,8 @@
 // Library-wide exports: version, build description, device count, threads.
 #include <string>
 
+#include "cpu/cpu_features.h"
+
 #include "common/cuda_runtime_probe.h"
 #include "common/error.h"
 #include "common/validate.h"
@@ -14,7 +16,10 @@ namespace {
 
 std::string describe_build() {
     std::string s = "dynrec " DYNREC_VERSION_STRING;
-    s += "; cpu: x86-64 gemm 8x16 micro-kernel avx512f/avx2+fma/baseline";
+    s += "; cpu: x86-64 gemm 8x16 micro-kernel avx512f/avx2+fma/baseline (in use: ";
+    s += dynrec::cpu::use_avx512() ? "avx512f)"
+         : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? "avx2+fma)"
+                                                                              : "baseline)";
 #ifdef _OPENMP
     s += "; openmp: " + std::to_string(_OPENMP);
 #else

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "cpu/cpu_features.h"
 #include "cpu/gemm_driver.h"
 #include "cpu/gemm_tile.h"
 #include "cpu/gemm_skinny.h"
@@ -73,8 +74,7 @@ static void micro_kernel_generic(int64_t kc, const float* __restrict a, const fl
 
 void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
                   float alpha, bool accumulate) {
-    static const bool avx512 = __builtin_cpu_supports("avx512f");
-    if (avx512)
+    if (use_avx512())
         micro_kernel_avx512(kc, a, b, c, ldc, mr, nr, alpha, accumulate);
     else
         micro_kernel_generic(kc, a, b, c, ldc, mr, nr, alpha, accumulate);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu/cpu_features.h"
 #include "cpu/gemm_driver.h"
 #include "cpu/gemm_tile.h"
 #include "cpu/parallel.h"
@@ -223,10 +224,7 @@ __attribute__((target_clones("arch=haswell", "default"))) void outer_rows_generi
         outer_rows<kOuterRows, 2>(n, k, alpha, ai, b, ldb, beta, c, ldc);
 }
 
-bool has_avx512() {
-    static const bool yes = __builtin_cpu_supports("avx512f");
-    return yes;
-}
+bool has_avx512() { return use_avx512(); }
 
 // A B for m <= kTinyM, rounded as small_m_b_rows rounds (gemm_small_m.cpp):
 // K in the same blocks, each block's alpha * sum stored, or added to C when

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu/cpu_features.h"
 #include "cpu/gemm_driver.h"
 #include "cpu/gemm_skinny.h"
 #include "cpu/gemm_tile.h"
@@ -66,10 +67,7 @@ __attribute__((target_clones("arch=haswell", "default"))) void tile_w_rows_gener
     tile_two_passes(kc, WRows{w_rows}, StridedRows{bpack, NR}, acc, rows);
 }
 
-bool has_avx512() {
-    static const bool yes = __builtin_cpu_supports("avx512f");
-    return yes;
-}
+bool has_avx512() { return use_avx512(); }
 
 // Thread-local scratch kept between calls up to 1 Mi floats (a fresh
 // allocation per call would page-fault at these sizes).
