@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "cpu/cpu_features.h"
 #include "cpu/optimizer.h"
 #include "cpu/parallel.h"
 
@@ -47,26 +48,38 @@ inline __attribute__((always_inline)) void update(float* __restrict p, const flo
 }
 
 // The update's sqrt and two divisions per element bound it by arithmetic, not
-// memory, when compiled for baseline x86-64 (4 lanes): clones for AVX-512 and
-// AVX2 (the loads, FMAs, sqrt and divisions 16 / 8 lanes wide), picked at load
-// time. Each element is still computed on its own, in the same order.
-#define DYNREC_ADAM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=haswell", "default")))
-DYNREC_ADAM_CLONES void update_plain(float* __restrict p, const float* __restrict g, float* __restrict m,
-                                     float* __restrict v, int64_t n, float clip, const AdamScalars& s) {
-    update<false, false>(p, g, m, v, n, clip, s);
+// memory, when compiled for baseline x86-64 (4 lanes): an AVX-512 build and
+// AVX2 / baseline clones of each loop (16 / 8 / 4 lanes), picked at run time
+// (use_avx512, so the tests can run the AVX2 clones too). Each element is
+// still computed on its own, in the same order.
+enum class AdamVariant { plain, l2, decoupled };
+
+template <AdamVariant V>
+inline __attribute__((always_inline)) void update_variant(float* __restrict p, const float* __restrict g,
+                                                          float* __restrict m, float* __restrict v, int64_t n,
+                                                          float clip, const AdamScalars& s) {
+    update<V == AdamVariant::decoupled, V == AdamVariant::l2>(p, g, m, v, n, clip, s);
 }
-DYNREC_ADAM_CLONES void update_l2(float* __restrict p, const float* __restrict g, float* __restrict m,
-                                  float* __restrict v, int64_t n, float clip, const AdamScalars& s) {
-    update<false, true>(p, g, m, v, n, clip, s);
-}
-DYNREC_ADAM_CLONES void update_decoupled(float* __restrict p, const float* __restrict g, float* __restrict m,
-                                         float* __restrict v, int64_t n, float clip, const AdamScalars& s) {
-    update<true, false>(p, g, m, v, n, clip, s);
-}
+
+#define DYNREC_ADAM_UPDATE(VARIANT)                                                                              \
+    __attribute__((target("avx512f"))) void update_##VARIANT##_avx512(                                          \
+        float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t n,     \
+        float clip, const AdamScalars& s) {                                                                      \
+        update_variant<AdamVariant::VARIANT>(p, g, m, v, n, clip, s);                                            \
+    }                                                                                                            \
+    __attribute__((target_clones("arch=haswell", "default"))) void update_##VARIANT##_generic(                  \
+        float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t n,     \
+        float clip, const AdamScalars& s) {                                                                      \
+        update_variant<AdamVariant::VARIANT>(p, g, m, v, n, clip, s);                                            \
+    }
+DYNREC_ADAM_UPDATE(plain)
+DYNREC_ADAM_UPDATE(l2)
+DYNREC_ADAM_UPDATE(decoupled)
+#undef DYNREC_ADAM_UPDATE
 
 // Sum of squares of one chunk in double, as 8 interleaved partial sums added
 // in a fixed order (one running sum would be a chain of dependent adds).
-DYNREC_ADAM_CLONES double sum_squares(const float* __restrict g, int64_t n) {
+inline __attribute__((always_inline)) double sum_squares_body(const float* __restrict g, int64_t n) {
     double acc[8] = {};
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -76,7 +89,16 @@ DYNREC_ADAM_CLONES double sum_squares(const float* __restrict g, int64_t n) {
     for (; i < n; ++i) total += double(g[i]) * double(g[i]);
     return total;
 }
-#undef DYNREC_ADAM_CLONES
+__attribute__((target("avx512f"))) double sum_squares_avx512(const float* __restrict g, int64_t n) {
+    return sum_squares_body(g, n);
+}
+__attribute__((target_clones("arch=haswell", "default"))) double sum_squares_generic(const float* __restrict g,
+                                                                                     int64_t n) {
+    return sum_squares_body(g, n);
+}
+double sum_squares(const float* g, int64_t n) {
+    return use_avx512() ? sum_squares_avx512(g, n) : sum_squares_generic(g, n);
+}
 
 }  // namespace
 
@@ -108,9 +130,10 @@ void adam_step(int64_t n, float* const* params, const float* const* grads, float
             const float* g = grads[t] + b;
             float* m = exp_avgs[t] + b;
             float* v = exp_avg_sqs[t] + b;
-            if (c.decoupled) update_decoupled(p, g, m, v, len, clip, s);
-            else if (l2) update_l2(p, g, m, v, len, clip, s);
-            else update_plain(p, g, m, v, len, clip, s);
+            const bool wide = use_avx512();
+            if (c.decoupled) (wide ? update_decoupled_avx512 : update_decoupled_generic)(p, g, m, v, len, clip, s);
+            else if (l2) (wide ? update_l2_avx512 : update_l2_generic)(p, g, m, v, len, clip, s);
+            else (wide ? update_plain_avx512 : update_plain_generic)(p, g, m, v, len, clip, s);
         }
     });
 }
