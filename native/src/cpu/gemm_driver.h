@@ -161,17 +161,20 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pack
                     pack_b(p0, kc, j0 + s * NR, std::min(NR, nc - s * NR), bpack.data() + s * kc * NR);
             });
             // Work items: (row block, group of column slivers) so that small-m
-            // GEMMs (weight gradients) still split across threads.
+            // GEMMs (weight gradients) still split across threads. Row blocks
+            // of equal height (at most MC): 128 rows as 96 + 32 left one thread
+            // with three times the other's work.
             const int64_t m_blocks = ceil_div(m, MC);
+            const int64_t mb = std::min(MC, round_up(ceil_div(m, m_blocks), MR));
             const int64_t n_groups = std::max<int64_t>(1, std::min<int64_t>(n_slivers, 8));
             const int64_t per_group = ceil_div(n_slivers, n_groups);
-            parallel_for(0, m_blocks * n_groups, 1, [&](int64_t w0, int64_t w1) {
+            parallel_for(0, ceil_div(m, mb) * n_groups, 1, [&](int64_t w0, int64_t w1) {
                 thread_local std::vector<float> apack;
                 apack.resize(static_cast<size_t>(MC * KC));
                 int64_t packed_block = -1;
                 for (int64_t w = w0; w < w1; ++w) {
                     const int64_t ib = w / n_groups, g = w % n_groups;
-                    const int64_t i0 = ib * MC, mc = std::min(MC, m - i0);
+                    const int64_t i0 = ib * mb, mc = std::min(mb, m - i0);
                     if (packed_block != ib) {
                         pack_a(i0, mc, p0, kc, apack.data());
                         packed_block = ib;
