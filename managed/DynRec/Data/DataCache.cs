@@ -17,7 +17,7 @@ namespace DynRec.Data;
 /// </summary>
 public static class DataCache
 {
-    public const int FormatVersion = 7;
+    public const int FormatVersion = 8;
     private const string Magic = "DYNRECDC";
 
     /// <summary>The cache key of a set of source files under some options.</summary>
@@ -166,11 +166,11 @@ public static class DataCache
         w.Write(d.ItemFieldCount);
         w.Write(d.Oracle != null);
         w.Write(d.HasLabels);
-        WriteStrided(w, d.RowData, d.RowStride);
+        WriteRecords(w, d.Records);
         WriteArray<int>(w, d.UserTable);
         WriteArray<int>(w, d.ItemTable);
         WriteArray<int>(w, d.Sequences);
-        WriteOffsets(w, d.TimeMs);
+        WriteTimes(w, d.Times);
         if (d.Oracle != null) foreach (var c in d.Oracle) WriteArray<float>(w, c);
     }
 
@@ -181,131 +181,78 @@ public static class DataCache
         var itemFields = r.ReadInt32();
         var hasOracle = r.ReadBoolean();
         var hasLabels = r.ReadBoolean();
-        var rowData = ReadStrided(r, rows);
+        var records = ReadRecords(r, rows);
         var userTable = ReadArray<int>(r);
         var itemTable = ReadArray<int>(r);
         var sequences = ReadArray<int>(r);
-        var timeMs = ReadOffsets(r);
+        var times = ReadTimes(r, rows);
         float[][]? oracle = null;
         if (hasOracle)
         {
             oracle = new float[s.Tasks.Count][];
             for (var t = 0; t < oracle.Length; t++) oracle[t] = ReadArray<float>(r);
         }
-        return new Dataset(s, userFields, itemFields, rows, rowData, userTable, itemTable, sequences, oracle, keys, timeMs, hasLabels);
+        return new Dataset(s, userFields, itemFields, records, userTable, itemTable, sequences, oracle, keys, times, hasLabels);
     }
 
     /// <summary>
-    /// Row records column by column, each as (value - min) in 1, 2 or 4 bytes:
-    /// ids, dates and labels are small, so the cache is ~3x smaller than the
-    /// int32 records and loads faster than the disk can stream the wide form.
+    /// The packed row records as they are in memory: column ranges, then the record bytes chunk by
+    /// chunk (each column already in 1, 2 or 4 bytes, so the file is as small as the store and loads
+    /// at disk speed, with no per-value work).
     /// </summary>
-    private static void WriteStrided(BinaryWriter w, int[] data, int stride)
+    private static void WriteRecords(BinaryWriter w, PackedRows records)
     {
-        var rows = data.Length / stride;
-        w.Write(stride);
-        var buffer = new byte[(long)rows * 4];
-        for (var c = 0; c < stride; c++)
+        w.Write(records.Columns);
+        for (var c = 0; c < records.Columns; c++)
         {
-            int min = int.MaxValue, max = int.MinValue;
-            for (var r = 0; r < rows; r++)
-            {
-                var v = data[r * stride + c];
-                if (v < min) min = v;
-                if (v > max) max = v;
-            }
-            if (rows == 0) min = max = 0;
-            var range = (long)max - min;
-            var width = range <= byte.MaxValue ? 1 : range <= ushort.MaxValue ? 2 : 4;
-            w.Write(min);
-            w.Write((byte)width);
-            for (var r = 0; r < rows; r++)
-            {
-                var v = (uint)(data[r * stride + c] - min);
-                switch (width)
-                {
-                    case 1: buffer[r] = (byte)v; break;
-                    case 2: BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(r * 2), (ushort)v); break;
-                    default: BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(r * 4), v); break;
-                }
-            }
-            w.Write(buffer, 0, rows * width);
+            var range = records.RangeOf(c);
+            w.Write(range.Min);
+            w.Write(range.Max);
         }
+        foreach (var chunk in records.Chunks) w.Write(chunk);
     }
 
-    private static int[] ReadStrided(BinaryReader r, int rows)
+    private static PackedRows ReadRecords(BinaryReader r, int rows)
     {
-        var stride = r.ReadInt32();
-        if (stride <= 0 || stride > 1024 || rows < 0) throw new InvalidDataException($"bad row record width {stride}");
-        var data = GC.AllocateUninitializedArray<int>(checked(rows * stride));
-        var buffer = new byte[(long)rows * 4];
-        for (var c = 0; c < stride; c++)
-        {
-            var min = r.ReadInt32();
-            var width = r.ReadByte();
-            if (width is not (1 or 2 or 4)) throw new InvalidDataException($"bad column width {width}");
-            r.BaseStream.ReadExactly(buffer.AsSpan(0, rows * width));
-            switch (width)
-            {
-                case 1:
-                    for (var i = 0; i < rows; i++) data[i * stride + c] = min + buffer[i];
-                    break;
-                case 2:
-                    var u16 = MemoryMarshal.Cast<byte, ushort>(buffer.AsSpan(0, rows * 2));
-                    for (var i = 0; i < rows; i++) data[i * stride + c] = min + u16[i];
-                    break;
-                default:
-                    var u32 = MemoryMarshal.Cast<byte, uint>(buffer.AsSpan(0, rows * 4));
-                    for (var i = 0; i < rows; i++) data[i * stride + c] = (int)(min + u32[i]);
-                    break;
-            }
-        }
-        return data;
+        var columns = r.ReadInt32();
+        if (rows < 0 || columns <= 0 || columns > 1024) throw new InvalidDataException($"bad row records: {rows} rows of {columns} columns");
+        var ranges = new PackedRows.ColumnRange[columns];
+        for (var c = 0; c < columns; c++) ranges[c] = new PackedRows.ColumnRange(r.ReadInt32(), r.ReadInt32());
+        if (ranges.Any(x => x.Max < x.Min)) throw new InvalidDataException("bad row record column range");
+        var bytes = (long)rows * ranges.Sum(x => x.Width);
+        if (bytes > r.BaseStream.Length - r.BaseStream.Position) throw new InvalidDataException($"{rows} row records do not fit the file");
+        var records = new PackedRows(rows, ranges);
+        foreach (var chunk in records.Chunks) r.BaseStream.ReadExactly(chunk);
+        return records;
     }
 
-    /// <summary>
-    /// An int64 column (time_ms) as its minimum plus each value's offset in 4 bytes when the range fits
-    /// (~49 days of milliseconds), else 8: half the bytes for any KuaiRand release.
-    /// </summary>
-    private static void WriteOffsets(BinaryWriter w, long[] a)
+    /// <summary>time_ms per row: the origin and 4-byte offsets, or full 8-byte values (<see cref="RowTimes"/>).</summary>
+    private static void WriteTimes(BinaryWriter w, RowTimes times)
     {
-        var min = a.Length == 0 ? 0 : a.Min();
-        var narrow = a.Length == 0 || (ulong)(a.Max() - min) <= uint.MaxValue;
-        w.Write(a.Length);
-        w.Write(min);
-        w.Write(narrow);
-        if (narrow)
-        {
-            var offsets = new uint[a.Length];
-            for (var i = 0; i < a.Length; i++) offsets[i] = (uint)(a[i] - min);
-            w.Write(MemoryMarshal.AsBytes(offsets.AsSpan()));
-        }
-        else
-        {
-            w.Write(MemoryMarshal.AsBytes(a.AsSpan()));
-        }
+        w.Write(times.Count);
+        w.Write(times.Offsets != null);
+        w.Write(times.Origin);
+        if (times.Offsets != null) w.Write(MemoryMarshal.AsBytes(times.Offsets.AsSpan()));
+        else w.Write(MemoryMarshal.AsBytes(times.Wide.AsSpan()));
     }
 
-    private static long[] ReadOffsets(BinaryReader r)
+    private static RowTimes ReadTimes(BinaryReader r, int rows)
     {
-        var length = r.ReadInt32();
-        var min = r.ReadInt64();
+        var count = r.ReadInt32();
         var narrow = r.ReadBoolean();
+        var origin = r.ReadInt64();
         var width = narrow ? sizeof(uint) : sizeof(long);
-        if (length < 0 || length > (r.BaseStream.Length - r.BaseStream.Position) / width)
-            throw new InvalidDataException($"cache column of {length} entries does not fit the file");
-        var a = GC.AllocateUninitializedArray<long>(length);
+        if (count != rows || count > (r.BaseStream.Length - r.BaseStream.Position) / width)
+            throw new InvalidDataException($"cache time column of {count} entries does not match {rows} rows or the file");
         if (narrow)
         {
-            var offsets = GC.AllocateUninitializedArray<uint>(length);
+            var offsets = GC.AllocateUninitializedArray<uint>(count);
             r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(offsets.AsSpan()));
-            for (var i = 0; i < length; i++) a[i] = min + offsets[i];
+            return RowTimes.FromParts(origin, offsets, null);
         }
-        else
-        {
-            r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan()));
-        }
-        return a;
+        var wide = GC.AllocateUninitializedArray<long>(count);
+        r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(wide.AsSpan()));
+        return RowTimes.FromParts(0, null, wide);
     }
 
     private static void WriteArray<T>(BinaryWriter w, T[] a) where T : unmanaged

@@ -5,12 +5,13 @@ namespace DynRec.Data;
 
 /// <summary>
 /// Preprocessed rows, stored factorized so that a shuffled batch touches few
-/// cache lines: one row-major record per row ([user entity, item entity,
-/// sequence group, scenario, date, context ids..., labels...]), one row-major
-/// id record per user and per item entity (the user and item fields), and one
-/// sequence per (user, date) group. The schema's sparse fields are ordered
-/// user fields, item fields, context fields, so a row's sparse ids are the
-/// three records laid end to end. Every id is an int32 (0 = padding/unknown).
+/// cache lines: one packed record per row ([user entity, item entity,
+/// sequence group, scenario, date, context ids..., labels...], each column in
+/// 1, 2 or 4 bytes by its range: <see cref="PackedRows"/>), one row-major
+/// int32 id record per user and per item entity (the user and item fields),
+/// and one sequence per (user, date) group. The schema's sparse fields are
+/// ordered user fields, item fields, context fields, so a row's sparse ids are
+/// the three records laid end to end. Ids are 0 for padding/unknown.
 /// Batches are written straight into tensor memory: no per-sample allocation.
 /// </summary>
 public sealed class Dataset : DynRec.Training.IBatchSource
@@ -19,14 +20,14 @@ public sealed class Dataset : DynRec.Training.IBatchSource
 
     /// <param name="userFieldCount">fields 0..U-1 come from <paramref name="userTable"/> (U ids per user entity).</param>
     /// <param name="itemFieldCount">fields U..U+I-1 come from <paramref name="itemTable"/>; the rest are per-row context.</param>
-    /// <param name="rowData">[rows * RowStride]: user entity, item entity, sequence group, scenario, date (yyyymmdd), context ids, labels (0/1).</param>
+    /// <param name="records">one per row, <see cref="RecordColumnsFor"/> columns: user entity, item entity, sequence group, scenario, date (yyyymmdd), context ids, labels (0/1).</param>
     /// <param name="sequences">[groups * L] (most recent first, 0-padded); empty when the schema has no sequence.</param>
     /// <param name="oracle">oracle[task][row]: planted true probabilities (synthetic data), or null.</param>
     /// <param name="keys">raw user_id / video_id / tab behind the user and item entities and scenarios.</param>
-    /// <param name="timeMs">[rows]: each row's time_ms in the source log.</param>
+    /// <param name="times">each row's time_ms in the source log.</param>
     /// <param name="hasLabels">false for rows to score (an impression log): their labels are 0, not observed.</param>
-    public Dataset(FeatureSchema schema, int userFieldCount, int itemFieldCount, int rows, int[] rowData,
-        int[] userTable, int[] itemTable, int[] sequences, float[][]? oracle, EntityKeys keys, long[] timeMs, bool hasLabels = true)
+    public Dataset(FeatureSchema schema, int userFieldCount, int itemFieldCount, PackedRows records,
+        int[] userTable, int[] itemTable, int[] sequences, float[][]? oracle, EntityKeys keys, RowTimes times, bool hasLabels = true)
     {
         Schema = schema;
         UserFieldCount = userFieldCount;
@@ -34,39 +35,46 @@ public sealed class Dataset : DynRec.Training.IBatchSource
         ContextFieldCount = schema.SparseFields.Count - userFieldCount - itemFieldCount;
         if (userFieldCount < 1 || itemFieldCount < 0 || ContextFieldCount < 0)
             throw new ArgumentException($"bad field split {userFieldCount} user + {itemFieldCount} item of {schema.SparseFields.Count}");
-        RowStride = RowContext + ContextFieldCount + schema.Tasks.Count;
-        if (rowData.Length != (long)rows * RowStride) throw new ArgumentException($"rowData must have rows * {RowStride} entries");
+        var columns = RecordColumnsFor(ContextFieldCount, schema.Tasks.Count);
+        if (records.Columns != columns) throw new ArgumentException($"row records must have {columns} columns, got {records.Columns}");
+        var rows = records.Rows;
         if (userTable.Length % userFieldCount != 0 || (itemFieldCount > 0 && itemTable.Length % itemFieldCount != 0))
             throw new ArgumentException("entity tables must hold whole records");
         var seqLength = schema.Sequence?.MaxLength ?? 0;
         if (seqLength > 0 && sequences.Length % seqLength != 0) throw new ArgumentException("sequences must hold whole sequences");
         if (oracle != null && (oracle.Length != schema.Tasks.Count || oracle.Any(c => c.Length != rows)))
             throw new ArgumentException("oracle must have one column of rows per task");
-        if (timeMs.Length != rows) throw new ArgumentException($"timeMs must have one entry per row ({rows}), got {timeMs.Length}");
+        if (times.Count != rows) throw new ArgumentException($"times must have one entry per row ({rows}), got {times.Count}");
         UserIdField = schema.IndexOf("user_id");
         if (UserIdField < 0 || UserIdField >= userFieldCount) throw new ArgumentException("user_id must be one of the user fields");
         Rows = rows;
-        RowData = rowData;
+        Records = records;
         UserTable = userTable;
         ItemTable = itemTable;
         Sequences = sequences;
         Oracle = oracle;
         Keys = keys;
-        TimeMs = timeMs;
+        Times = times;
         HasLabels = hasLabels;
         var users = userTable.Length / userFieldCount;
         var items = itemFieldCount == 0 ? 0 : itemTable.Length / itemFieldCount;
         if (keys.UserIds.Length != users || keys.VideoIds.Length != items || keys.ScenarioValues.Length != schema.ScenarioCount)
             throw new ArgumentException($"entity keys ({keys.UserIds.Length} users, {keys.VideoIds.Length} videos, {keys.ScenarioValues.Length} scenarios) "
                 + $"do not match the tables ({users} users, {items} videos, {schema.ScenarioCount} scenarios)");
+        // Every stored value lies in its column's declared range, so bounding the ranges bounds every row.
         var groups = seqLength == 0 ? 0 : sequences.Length / seqLength;
-        for (var r = 0; r < rows; r++)
-        {
-            var d = rowData.AsSpan(r * RowStride, RowStride);
-            if ((uint)d[RowUser] >= (uint)users || (itemFieldCount > 0 && (uint)d[RowItem] >= (uint)items)
-                || (seqLength > 0 && (uint)d[RowGroup] >= (uint)groups) || (uint)d[RowScenario] >= (uint)schema.ScenarioCount)
-                throw new ArgumentException($"row {r} refers outside the entity tables or scenarios");
-        }
+        CheckColumn(RowUser, "user entity", users);
+        if (itemFieldCount > 0) CheckColumn(RowItem, "item entity", items);
+        if (seqLength > 0) CheckColumn(RowGroup, "sequence group", groups);
+        CheckColumn(RowScenario, "scenario", schema.ScenarioCount);
+    }
+
+    private void CheckColumn(int column, string what, int count)
+    {
+        if (Rows == 0) return;
+        var range = Records.RangeOf(column);
+        if (range.Min < 0 || range.Max >= count)
+            throw new ArgumentException($"the row records' {what} column may hold {range.Min}..{range.Max}, outside the {count} there are");
     }
 
     public FeatureSchema Schema { get; }
@@ -82,10 +90,9 @@ public sealed class Dataset : DynRec.Training.IBatchSource
     /// <summary>The raw values behind the entity and scenario indices (shared with the other split).</summary>
     public EntityKeys Keys { get; }
 
-    internal long[] TimeMs { get; }
-    internal int RowStride { get; }
+    internal RowTimes Times { get; }
     internal int UserIdField { get; }
-    internal int[] RowData { get; }
+    internal PackedRows Records { get; }
     internal int[] UserTable { get; }
     internal int[] ItemTable { get; }
     internal int[] Sequences { get; }
@@ -93,11 +100,10 @@ public sealed class Dataset : DynRec.Training.IBatchSource
     /// <summary>Id of sparse field <paramref name="field"/> (schema order) on a row.</summary>
     public int Id(int field, int row)
     {
-        var d = RowData.AsSpan(row * RowStride, RowStride);
-        if (field < UserFieldCount) return UserTable[d[RowUser] * UserFieldCount + field];
+        if (field < UserFieldCount) return UserTable[(long)Records.Get(row, RowUser) * UserFieldCount + field];
         field -= UserFieldCount;
-        if (field < ItemFieldCount) return ItemTable[d[RowItem] * ItemFieldCount + field];
-        return d[RowContext + field - ItemFieldCount];
+        if (field < ItemFieldCount) return ItemTable[(long)Records.Get(row, RowItem) * ItemFieldCount + field];
+        return Records.Get(row, RowContext + field - ItemFieldCount);
     }
 
     /// <summary>A field's ids for every row (a new array).</summary>
@@ -111,7 +117,7 @@ public sealed class Dataset : DynRec.Training.IBatchSource
 
     public int[] Column(string field) => Column(Schema.IndexOf(field) is var f and >= 0 ? f : throw new KeyNotFoundException($"no sparse field '{field}'"));
 
-    public float Label(int task, int row) => RowData[row * RowStride + RowContext + ContextFieldCount + task];
+    public float Label(int task, int row) => Records.Get(row, RowContext + ContextFieldCount + task);
 
     /// <summary>A task's labels for every row (a new array).</summary>
     public float[] LabelColumn(int task)
@@ -121,16 +127,17 @@ public sealed class Dataset : DynRec.Training.IBatchSource
         return a;
     }
 
-    public int ScenarioOf(int row) => RowData[row * RowStride + RowScenario];
+    public int ScenarioOf(int row) => Records.Get(row, RowScenario);
 
     public RowKey KeyOf(int row)
     {
-        var d = RowData.AsSpan(row * RowStride, RowStride);
-        return new RowKey(Keys.UserIds[d[RowUser]], ItemFieldCount == 0 ? 0 : Keys.VideoIds[d[RowItem]], TimeMs[row], d[RowDate],
+        Span<int> d = stackalloc int[Records.Columns];
+        Records.GetRecord(row, d);
+        return new RowKey(Keys.UserIds[d[RowUser]], ItemFieldCount == 0 ? 0 : Keys.VideoIds[d[RowItem]], Times[row], d[RowDate],
             Keys.ScenarioValues[d[RowScenario]]);
     }
-    public int DateOf(int row) => RowData[row * RowStride + RowDate];
-    public int UserIdOf(int row) => UserTable[RowData[row * RowStride + RowUser] * UserFieldCount + UserIdField];
+    public int DateOf(int row) => Records.Get(row, RowDate);
+    public int UserIdOf(int row) => UserTable[(long)Records.Get(row, RowUser) * UserFieldCount + UserIdField];
 
     public int[] ScenarioColumn()
     {
@@ -151,7 +158,7 @@ public sealed class Dataset : DynRec.Training.IBatchSource
     public ReadOnlySpan<int> SequenceOf(int row)
     {
         var len = Schema.Sequence?.MaxLength ?? 0;
-        return len == 0 ? ReadOnlySpan<int>.Empty : Sequences.AsSpan(RowData[row * RowStride + RowGroup] * len, len);
+        return len == 0 ? ReadOnlySpan<int>.Empty : Sequences.AsSpan(Records.Get(row, RowGroup) * len, len);
     }
 
     /// <summary>A batch of rows start..start+count-1.</summary>
@@ -186,26 +193,28 @@ public sealed class Dataset : DynRec.Training.IBatchSource
         long* s = (long*)Pointer<long>(sparse), sc = (long*)Pointer<long>(scenario), us = (long*)Pointer<long>(users);
         var l = (float*)Pointer<float>(labels);
         var q = sequence is null ? null : (long*)Pointer<long>(sequence);
-        fixed (int* rowData = RowData, userTable = UserTable, itemTable = ItemTable, sequences = Sequences)
+        // The tables are read with checked indexing: a row's entity or group index is bounded by its
+        // column's declared range (checked against the tables when the dataset was built), and a bad
+        // one would throw here rather than read outside the arrays.
+        Span<int> d = stackalloc int[Records.Columns];
+        ReadOnlySpan<int> userTable = UserTable, itemTable = ItemTable, sequences = Sequences;
+        for (var i = 0; i < b; i++)
         {
-            for (var i = 0; i < b; i++)
+            Records.GetRecord(rows[i], d);
+            var dst = s + (long)i * f;
+            var user = userTable.Slice(d[RowUser] * fu, fu);
+            for (var k = 0; k < fu; k++) dst[k] = user[k];
+            var item = itemTable.Slice(d[RowItem] * fi, fi);
+            for (var k = 0; k < fi; k++) dst[fu + k] = item[k];
+            for (var k = 0; k < fc; k++) dst[fu + fi + k] = d[RowContext + k];
+            for (var k = 0; k < t; k++) l[(long)i * t + k] = d[RowContext + fc + k];
+            sc[i] = d[RowScenario];
+            us[i] = user[UserIdField];
+            if (q != null)
             {
-                var d = rowData + (long)rows[i] * RowStride;
-                var dst = s + (long)i * f;
-                var user = userTable + (long)d[RowUser] * fu;
-                for (var k = 0; k < fu; k++) dst[k] = user[k];
-                var item = itemTable + (long)d[RowItem] * fi;
-                for (var k = 0; k < fi; k++) dst[fu + k] = item[k];
-                for (var k = 0; k < fc; k++) dst[fu + fi + k] = d[RowContext + k];
-                for (var k = 0; k < t; k++) l[(long)i * t + k] = d[RowContext + fc + k];
-                sc[i] = d[RowScenario];
-                us[i] = user[UserIdField];
-                if (q != null)
-                {
-                    var src = sequences + (long)d[RowGroup] * len;
-                    var qd = q + (long)i * len;
-                    for (var k = 0; k < len; k++) qd[k] = src[k];
-                }
+                var src = sequences.Slice(d[RowGroup] * len, len);
+                var qd = q + (long)i * len;
+                for (var k = 0; k < len; k++) qd[k] = src[k];
             }
         }
 
@@ -234,19 +243,38 @@ public sealed class Dataset : DynRec.Training.IBatchSource
         return moved;
     }
 
-    /// <summary>Assembles the row records of a dataset (used by the preprocessor).</summary>
-    internal static int RowStrideFor(int contextFields, int tasks) => RowContext + contextFields + tasks;
+    /// <summary>Columns of a row record: user entity, item entity, sequence group, scenario, date, context ids, labels.</summary>
+    public static int RecordColumnsFor(int contextFields, int tasks) => RowContext + contextFields + tasks;
 
-    internal static void WriteRow(Span<int> record, int userEntity, int itemEntity, int group, int scenario, int date,
-        ReadOnlySpan<int> context, ReadOnlySpan<int> labels)
+    /// <summary>
+    /// The column ranges of row records (for <see cref="PackedRows"/>): entity, group and scenario
+    /// indices below their counts, dates in [firstDate, lastDate], each context field's ids below its
+    /// vocabulary size, labels 0/1.
+    /// </summary>
+    public static PackedRows.ColumnRange[] RecordRanges(int users, int items, int groups, int scenarios, int firstDate,
+        int lastDate, IReadOnlyList<int> contextVocabularies, int tasks)
     {
-        record[RowUser] = userEntity;
-        record[RowItem] = itemEntity;
-        record[RowGroup] = group;
-        record[RowScenario] = scenario;
-        record[RowDate] = date;
-        context.CopyTo(record[RowContext..]);
-        labels.CopyTo(record[(RowContext + context.Length)..]);
+        static PackedRows.ColumnRange Below(int count) => new(0, Math.Max(0, count - 1));
+        var ranges = new List<PackedRows.ColumnRange>
+        {
+            Below(users), Below(items), Below(groups), Below(scenarios), new(firstDate, Math.Max(firstDate, lastDate)),
+        };
+        ranges.AddRange(contextVocabularies.Select(Below));
+        for (var t = 0; t < tasks; t++) ranges.Add(new PackedRows.ColumnRange(0, 1));
+        return ranges.ToArray();
+    }
+
+    /// <summary>Writes one row record (used by the preprocessor).</summary>
+    internal static void WriteRecord(PackedRows records, int row, int userEntity, int itemEntity, int group, int scenario,
+        int date, ReadOnlySpan<int> context, ReadOnlySpan<int> labels)
+    {
+        records.Set(row, RowUser, userEntity);
+        records.Set(row, RowItem, itemEntity);
+        records.Set(row, RowGroup, group);
+        records.Set(row, RowScenario, scenario);
+        records.Set(row, RowDate, date);
+        for (var k = 0; k < context.Length; k++) records.Set(row, RowContext + k, context[k]);
+        for (var k = 0; k < labels.Length; k++) records.Set(row, RowContext + context.Length + k, labels[k]);
     }
 }
 

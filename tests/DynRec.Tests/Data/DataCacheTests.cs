@@ -154,4 +154,53 @@ public class DataCacheTests
             Directory.Delete(cacheDir, recursive: true);
         }
     }
+
+    /// <summary>
+    /// The cache stores records as one row-major byte stream, whatever the chunking in memory: a split
+    /// whose stores use 2-row chunks (so every store spans several, the last partial) reads back equal.
+    /// </summary>
+    [Test]
+    public void RecordsWrittenFromSmallChunksReadBackEqual()
+    {
+        var parsed = Load();
+        Dataset Rechunk(Dataset d)
+        {
+            var ranges = Enumerable.Range(0, d.Records.Columns).Select(d.Records.RangeOf).ToArray();
+            var small = new PackedRows(d.Rows, ranges, chunkRowsLog2: 1);
+            var record = new int[ranges.Length];
+            for (var r = 0; r < d.Rows; r++)
+            {
+                d.Records.GetRecord(r, record);
+                small.SetRecord(r, record);
+            }
+            return new Dataset(d.Schema, d.UserFieldCount, d.ItemFieldCount, small, d.UserTable, d.ItemTable, d.Sequences,
+                d.Oracle, d.Keys, d.Times, d.HasLabels);
+        }
+        var split = parsed with { Train = Rechunk(parsed.Train), Test = Rechunk(parsed.Test) };
+        Assert.That(split.Train.Records.Chunks.Count, Is.GreaterThan(2));
+        DataCache.Write(CachePath, "key", split);
+        var cached = DataCache.TryRead(CachePath, "key")!;
+        Assert.That(cached, Is.Not.Null);
+        foreach (var (a, b) in new[] { (parsed.Train, cached.Train), (parsed.Test, cached.Test) })
+        {
+            Assert.That(b.Rows, Is.EqualTo(a.Rows));
+            for (var f = 0; f < parsed.Schema.SparseFields.Count; f++) Assert.That(b.Column(f), Is.EqualTo(a.Column(f)));
+            for (var t = 0; t < parsed.Schema.Tasks.Count; t++) Assert.That(b.LabelColumn(t), Is.EqualTo(a.LabelColumn(t)));
+            Assert.That(Enumerable.Range(0, b.Rows).Select(b.KeyOf), Is.EqualTo(Enumerable.Range(0, a.Rows).Select(a.KeyOf)));
+            Assert.That(Enumerable.Range(0, b.Rows).Select(b.DateOf), Is.EqualTo(Enumerable.Range(0, a.Rows).Select(a.DateOf)));
+        }
+    }
+
+    /// <summary>Row records whose entity column may point past the tables are refused when the dataset is built.</summary>
+    [Test]
+    public void RecordsReachingPastTheEntityTablesAreRefused()
+    {
+        var d = Load().Train;
+        var ranges = Enumerable.Range(0, d.Records.Columns).Select(d.Records.RangeOf).ToArray();
+        var users = d.Keys.UserIds.Length;
+        ranges[0] = new PackedRows.ColumnRange(0, users);  // one past the last user entity
+        var e = Assert.Throws<ArgumentException>(() => new Dataset(d.Schema, d.UserFieldCount, d.ItemFieldCount,
+            new PackedRows(d.Rows, ranges), d.UserTable, d.ItemTable, d.Sequences, d.Oracle, d.Keys, d.Times, d.HasLabels))!;
+        Assert.That(e.Message, Does.Contain("user entity column may hold 0.." + users));
+    }
 }

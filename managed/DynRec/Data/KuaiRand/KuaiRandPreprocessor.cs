@@ -196,10 +196,13 @@ public static class KuaiRandPreprocessor
             sequences = Array.Empty<int>();
         }
 
-        var stride = Dataset.RowStrideFor(contextFields.Length, KuaiRandColumns.Tasks.Length);
-        int[] RowData(int[] rows)
+        var groups = len > 0 ? sequences.Length / len : 1;
+        var firstDate = dates.Min();
+        var contextVocabularies = contextFields.Select(f => f.VocabularySize).ToArray();
+        PackedRows Records(int[] rows, int lastDate)
         {
-            var data = new int[(long)rows.Length * stride];
+            var records = new PackedRows(rows.Length, Dataset.RecordRanges(raw.Users.Count, raw.Videos.Count, groups,
+                KuaiRandColumns.KeptTabs.Length, firstDate, lastDate, contextVocabularies, KuaiRandColumns.Tasks.Length));
             Span<int> context = stackalloc int[3];
             Span<int> labels = stackalloc int[3];
             for (var i = 0; i < rows.Length; i++)
@@ -211,9 +214,9 @@ public static class KuaiRandPreprocessor
                 labels[0] = click[r];
                 labels[1] = longView[r];
                 labels[2] = like[r];
-                Dataset.WriteRow(data.AsSpan(i * stride, stride), uDense[r], videoDense[r], groupOfRow[r], scenario[r], dates[r], context, labels);
+                Dataset.WriteRecord(records, i, uDense[r], videoDense[r], groupOfRow[r], scenario[r], dates[r], context, labels);
             }
-            return data;
+            return records;
         }
 
         float[][]? oracle = null;
@@ -228,10 +231,10 @@ public static class KuaiRandPreprocessor
         var fu = userIds.Count;
         var fi = itemIds.Count;
         var keys = new EntityKeys(raw.Users.RawValues(), raw.Videos.RawValues(), KuaiRandColumns.KeptTabs.Select(t => (long)t).ToArray());
-        long[] TimesOf(int[] rows) => rows.Select(r => raw.TimeMs[r]).ToArray();
+        RowTimes TimesOf(int[] rows) => RowTimes.Build(rows.Length, i => raw.TimeMs[rows[i]]);
         return new DataSplit(schema,
-            new Dataset(schema, fu, fi, nTrain, RowData(trainRows), userTable, itemTable, sequences, null, keys, TimesOf(trainRows)),
-            new Dataset(schema, fu, fi, nTest, RowData(testRows), userTable, itemTable, sequences, oracle, keys, TimesOf(testRows), testLabeled),
+            new Dataset(schema, fu, fi, Records(trainRows, testDate - 1), userTable, itemTable, sequences, null, keys, TimesOf(trainRows)),
+            new Dataset(schema, fu, fi, Records(testRows, testDate), userTable, itemTable, sequences, oracle, keys, TimesOf(testRows), testLabeled),
             info, fitted ?? new FeatureEncoding(categories, bucketEdges, users.MissingFill));
     }
 
