@@ -32,8 +32,16 @@ public sealed record DataStats(
             for (var r = 0; r < d.Rows; r++) a[d.ScenarioOf(r)]++;
             return a;
         }
+        // Counted, not summed as floats: a float sum stops being exact past 2^24 positives.
+        long CountPositives(Dataset d, int task)
+        {
+            long n = 0;
+            for (var r = 0; r < d.Rows; r++)
+                if (d.Label(task, r) > 0.5f) n++;
+            return n;
+        }
         Dictionary<string, long> Positives(Dataset d) =>
-            s.Tasks.Select((t, i) => (t, (long)d.LabelColumn(i).Sum())).ToDictionary(x => x.t, x => x.Item2);
+            s.Tasks.Select((t, i) => (t, CountPositives(d, i))).ToDictionary(x => x.t, x => x.Item2);
         return new DataStats(split.Info.Source, split.Info.RowsRead, split.Info.RowsDroppedByTab, split.Train.Rows,
             split.Test.Rows, split.Info.Users, split.Info.Videos, split.Info.Authors, split.Info.TestDate,
             s.SparseFields.Select(f => f.Name).ToArray(), s.SparseFields.ToDictionary(f => f.Name, f => f.VocabularySize),

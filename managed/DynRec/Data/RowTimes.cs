@@ -40,6 +40,27 @@ public sealed class RowTimes
         return new RowTimes(0, null, wide, count);
     }
 
+    /// <summary>
+    /// The times of the rows <paramref name="keep"/> accepts, in order (<paramref name="count"/> of them),
+    /// in this store's form: narrow offsets stay offsets from the same origin.
+    /// </summary>
+    public RowTimes Subset(int count, Func<int, bool> keep)
+    {
+        uint[]? offsets = _offsets != null ? GC.AllocateUninitializedArray<uint>(count) : null;
+        long[]? wide = _wide != null ? GC.AllocateUninitializedArray<long>(count) : null;
+        var i = 0;
+        for (var r = 0; r < Count; r++)
+        {
+            if (!keep(r)) continue;
+            if (i == count) throw new ArgumentException($"more than {count} rows were kept", nameof(count));
+            if (offsets != null) offsets[i] = _offsets![r];
+            else wide![i] = _wide![r];
+            i++;
+        }
+        if (i != count) throw new ArgumentException($"{i} rows were kept, not {count}", nameof(count));
+        return new RowTimes(Origin, offsets, wide, count);
+    }
+
     /// <summary>From stored parts (the binary cache): offsets from <paramref name="origin"/>, or full values.</summary>
     internal static RowTimes FromParts(long origin, uint[]? offsets, long[]? wide)
     {

@@ -63,25 +63,24 @@ public static class KuaiRandPreprocessor
         }
 
         var n = raw.Count;
-        // The per-row columns are taken out of the raw log (TakeArray), so each is held once, at its exact size.
+        // Memory: the per-row columns are taken out of the raw log (TakeArray), so each is held once at its
+        // exact size; time_ms is narrowed to 4-byte offsets at once; rows are assigned to the splits by
+        // their date as they are packed, with no per-row index arrays. The peak (~45 bytes a kept row) is
+        // the packing of the train records while the raw columns they come from are still held.
         if (n == 0) throw new DataFormatException(sources.Logs[0], 0, "tab", "no row has a kept tab (0, 1, 2, 4, 6)");
+        var times = RowTimes.Build(n, r => raw.TimeMs[r]);
+        raw.TimeMs.Clear();
         var dates = raw.Date.TakeArray();
         var testDate = 0;
         foreach (var d in dates) testDate = Math.Max(testDate, d);
-        var isTest = new bool[n];
         int nTest = 0;
-        for (var r = 0; r < n; r++)
-            if (dates[r] == testDate) { isTest[r] = true; nTest++; }
+        foreach (var d in dates)
+            if (d == testDate) nTest++;
         var nTrain = n - nTest;
+        bool IsTest(int r) => dates[r] == testDate;
         var testLabeled = CheckImpressionLogs(raw, dates, testDate, nTest);
         if (nTrain == 0)
             throw new DataFormatException(sources.Logs[^1], 0, "date", $"every row is on date {testDate}; a train/test split needs at least two dates");
-
-        // Rows of each split, in file order.
-        var trainRows = new int[nTrain];
-        var testRows = new int[nTest];
-        for (int r = 0, a = 0, b = 0; r < n; r++)
-            if (isTest[r]) testRows[b++] = r; else trainRows[a++] = r;
 
         var userDense = raw.User.TakeArray();
         var videoDense = raw.Video.TakeArray();
@@ -89,8 +88,9 @@ public static class KuaiRandPreprocessor
         // Entities seen on train rows define the vocabularies.
         var trainUser = new bool[raw.Users.Count];
         var trainVideo = new bool[raw.Videos.Count];
-        foreach (var r in trainRows)
+        for (var r = 0; r < n; r++)
         {
+            if (IsTest(r)) continue;
             trainUser[userDense[r]] = true;
             trainVideo[videoDense[r]] = true;
         }
@@ -185,11 +185,7 @@ public static class KuaiRandPreprocessor
         int[] groupOfRow;
         int[] sequences;
         if (len > 0)
-        {
-            var encodedVideo = new int[n];
-            for (var r = 0; r < n; r++) encodedVideo[r] = videoId[videoDense[r]];
-            (groupOfRow, sequences) = RecentClicks.Build(uDense, raw.Users.Count, dates, raw.TimeMs.Span, click, encodedVideo, len);
-        }
+            (groupOfRow, sequences) = RecentClicks.Build(uDense, raw.Users.Count, dates, times, click, videoDense, videoId, len);
         else
         {
             groupOfRow = new int[n];
@@ -199,22 +195,24 @@ public static class KuaiRandPreprocessor
         var groups = len > 0 ? sequences.Length / len : 1;
         var firstDate = dates.Min();
         var contextVocabularies = contextFields.Select(f => f.VocabularySize).ToArray();
-        PackedRows Records(int[] rows, int lastDate)
+        // The records of one split, its rows in file order.
+        PackedRows Records(bool test)
         {
-            var records = new PackedRows(rows.Length, Dataset.RecordRanges(raw.Users.Count, raw.Videos.Count, groups,
-                KuaiRandColumns.KeptTabs.Length, firstDate, lastDate, contextVocabularies, KuaiRandColumns.Tasks.Length));
+            var records = new PackedRows(test ? nTest : nTrain, Dataset.RecordRanges(raw.Users.Count, raw.Videos.Count, groups,
+                KuaiRandColumns.KeptTabs.Length, test ? testDate : firstDate, test ? testDate : testDate - 1,
+                contextVocabularies, KuaiRandColumns.Tasks.Length));
             Span<int> context = stackalloc int[3];
             Span<int> labels = stackalloc int[3];
-            for (var i = 0; i < rows.Length; i++)
+            for (int r = 0, i = 0; r < n; r++)
             {
-                var r = rows[i];
+                if (IsTest(r) != test) continue;
                 context[0] = scenario[r] + 1;
                 context[1] = hourMin[r] / 100 + 1;
                 context[2] = isRand[r] + 1;
                 labels[0] = click[r];
                 labels[1] = longView[r];
                 labels[2] = like[r];
-                Dataset.WriteRecord(records, i, uDense[r], videoDense[r], groupOfRow[r], scenario[r], dates[r], context, labels);
+                Dataset.WriteRecord(records, i++, uDense[r], videoDense[r], groupOfRow[r], scenario[r], dates[r], context, labels);
             }
             return records;
         }
@@ -222,6 +220,7 @@ public static class KuaiRandPreprocessor
         float[][]? oracle = null;
         if (sources.Oracle != null)
         {
+            var testRows = Enumerable.Range(0, n).Where(IsTest).ToArray();
             var testUsers = testRows.Select(r => raw.Users.Raw(uDense[r])).ToArray();
             var testVideos = testRows.Select(r => raw.Videos.Raw(videoDense[r])).ToArray();
             oracle = OracleFile.Read(sources.Oracle, testUsers, testVideos);
@@ -231,10 +230,12 @@ public static class KuaiRandPreprocessor
         var fu = userIds.Count;
         var fi = itemIds.Count;
         var keys = new EntityKeys(raw.Users.RawValues(), raw.Videos.RawValues(), KuaiRandColumns.KeptTabs.Select(t => (long)t).ToArray());
-        RowTimes TimesOf(int[] rows) => RowTimes.Build(rows.Length, i => raw.TimeMs[rows[i]]);
-        return new DataSplit(schema,
-            new Dataset(schema, fu, fi, Records(trainRows, testDate - 1), userTable, itemTable, sequences, null, keys, TimesOf(trainRows)),
-            new Dataset(schema, fu, fi, Records(testRows, testDate), userTable, itemTable, sequences, oracle, keys, TimesOf(testRows), testLabeled),
+        var trainTimes = times.Subset(nTrain, r => !IsTest(r));
+        var testTimes = times.Subset(nTest, IsTest);
+        times = null!;  // the split's times replace the log's
+        var train = new Dataset(schema, fu, fi, Records(test: false), userTable, itemTable, sequences, null, keys, trainTimes);
+        var test = new Dataset(schema, fu, fi, Records(test: true), userTable, itemTable, sequences, oracle, keys, testTimes, testLabeled);
+        return new DataSplit(schema, train, test,
             info, fitted ?? new FeatureEncoding(categories, bucketEdges, users.MissingFill));
     }
 

@@ -15,10 +15,10 @@ internal sealed class RawLog
 
     public readonly IdInterner Users = new();
     public readonly IdInterner Videos = new();
-    public readonly GrowList<int> User = new(), Video = new(), Date = new();
-    public readonly GrowList<short> HourMin = new();
-    public readonly GrowList<long> TimeMs = new();
-    public readonly GrowList<byte> Click = new(), LongView = new(), Like = new(), Scenario = new(), IsRand = new();
+    public readonly ChunkedColumn<int> User = new(), Video = new(), Date = new();
+    public readonly ChunkedColumn<short> HourMin = new();
+    public readonly ChunkedColumn<long> TimeMs = new();
+    public readonly ChunkedColumn<byte> Click = new(), LongView = new(), Like = new(), Scenario = new(), IsRand = new();
 
     /// <summary>Data rows read, kept or not.</summary>
     public long RowsRead { get; private set; }

@@ -10,10 +10,11 @@ internal static class RecentClicks
     /// <summary>
     /// Rows of one user on one date share their sequence, so sequences are
     /// stored per (user, date) group: returns the group of every row and the
-    /// groups' sequences [groups * length].
+    /// groups' sequences [groups * length]. A clicked row's video is <paramref name="idOfVideo"/>[video[row]]
+    /// (the encoded id of its dense video index: no per-row copy of encoded ids).
     /// </summary>
-    public static (int[] GroupOfRow, int[] Sequences) Build(int[] user, int userCount, int[] date, ReadOnlySpan<long> timeMs,
-        ReadOnlySpan<byte> click, int[] video, int length)
+    public static (int[] GroupOfRow, int[] Sequences) Build(int[] user, int userCount, int[] date, RowTimes timeMs,
+        ReadOnlySpan<byte> click, int[] video, int[] idOfVideo, int length)
     {
         var n = user.Length;
         var order = SortByUserDateTime(user, userCount, date, timeMs);
@@ -41,7 +42,7 @@ internal static class RecentClicks
                 {
                     var r = order[j];
                     if (click[r] == 0) continue;
-                    history[head] = video[r];
+                    history[head] = idOfVideo[video[r]];
                     head = (head + 1) % length;
                     count = Math.Min(count + 1, length);
                 }
@@ -52,7 +53,7 @@ internal static class RecentClicks
     }
 
     /// <summary>Row indices ordered by (user, date, time), stable for equal keys.</summary>
-    private static int[] SortByUserDateTime(int[] user, int userCount, int[] date, ReadOnlySpan<long> timeMs)
+    private static int[] SortByUserDateTime(int[] user, int userCount, int[] date, RowTimes timeMs)
     {
         var n = user.Length;
         var order = new int[n];
@@ -61,7 +62,8 @@ internal static class RecentClicks
         if (userCount >= 1 << 21 || distinctDates.Length >= 1 << 10)
         {
             var d = date;
-            var t = timeMs.ToArray();
+            var t = new long[n];
+            for (var r = 0; r < n; r++) t[r] = timeMs[r];
             Array.Sort(order, (a, b) =>
             {
                 var c = user[a].CompareTo(user[b]);
