@@ -230,10 +230,12 @@ public static class DataCache
     private static void WriteTimes(BinaryWriter w, RowTimes times)
     {
         w.Write(times.Count);
-        w.Write(times.Offsets != null);
+        w.Write(times.Narrow);
         w.Write(times.Origin);
-        if (times.Offsets != null) w.Write(MemoryMarshal.AsBytes(times.Offsets.AsSpan()));
-        else w.Write(MemoryMarshal.AsBytes(times.Wide.AsSpan()));
+        if (times.OffsetChunks is { } offsets)
+            foreach (var chunk in offsets) w.Write(MemoryMarshal.AsBytes(chunk.AsSpan()));
+        else
+            foreach (var chunk in times.WideChunks!) w.Write(MemoryMarshal.AsBytes(chunk.AsSpan()));
     }
 
     private static RowTimes ReadTimes(BinaryReader r, int rows)
@@ -244,15 +246,12 @@ public static class DataCache
         var width = narrow ? sizeof(uint) : sizeof(long);
         if (count != rows || count > (r.BaseStream.Length - r.BaseStream.Position) / width)
             throw new InvalidDataException($"cache time column of {count} entries does not match {rows} rows or the file");
-        if (narrow)
-        {
-            var offsets = GC.AllocateUninitializedArray<uint>(count);
-            r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(offsets.AsSpan()));
-            return RowTimes.FromParts(origin, offsets, null);
-        }
-        var wide = GC.AllocateUninitializedArray<long>(count);
-        r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(wide.AsSpan()));
-        return RowTimes.FromParts(0, null, wide);
+        var times = RowTimes.Allocate(count, narrow, origin);
+        if (times.OffsetChunks is { } offsets)
+            foreach (var chunk in offsets) r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(chunk.AsSpan()));
+        else
+            foreach (var chunk in times.WideChunks!) r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(chunk.AsSpan()));
+        return times;
     }
 
     private static void WriteArray<T>(BinaryWriter w, T[] a) where T : unmanaged

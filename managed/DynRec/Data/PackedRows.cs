@@ -28,7 +28,7 @@ public sealed class PackedRows
     private readonly int _shift;
     private readonly int _mask;
 
-    /// <param name="rows">number of records (all zero-filled, i.e. every column at its minimum).</param>
+    /// <param name="rows">number of records (each column at its minimum until written).</param>
     /// <param name="ranges">one per column; every value later stored must lie in its column's range.</param>
     /// <param name="chunkRowsLog2">rows per chunk as a power of two (tests use small chunks to cross their edges).</param>
     public PackedRows(int rows, IReadOnlyList<ColumnRange> ranges, int chunkRowsLog2 = DefaultChunkRowsLog2)
@@ -52,13 +52,9 @@ public sealed class PackedRows
         while (chunkRowsLog2 > 0 && ((long)RecordBytes << chunkRowsLog2) > Array.MaxLength) chunkRowsLog2--;
         _shift = chunkRowsLog2;
         _mask = (1 << chunkRowsLog2) - 1;
-        var chunks = (int)(((long)rows + _mask) >> _shift);
-        _chunks = new byte[chunks][];
-        for (var k = 0; k < chunks; k++)
-        {
-            var chunkRows = Math.Min(1 << _shift, rows - (k << _shift));
-            _chunks[k] = new byte[chunkRows * RecordBytes];
-        }
+        // Chunks are allocated on their first write (or read of the bytes), so a store filled in row
+        // order grows as it fills, beside inputs that can be released as they are consumed.
+        _chunks = new byte[(int)(((long)rows + _mask) >> _shift)][];
     }
 
     public int Rows { get; }
@@ -76,14 +72,14 @@ public sealed class PackedRows
     public int Get(int row, int column)
     {
         if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row), $"row {row} outside 0..{Rows - 1}");
-        return Read(_chunks[row >> _shift], (row & _mask) * RecordBytes, column);
+        return Read(ChunkOf(row), (row & _mask) * RecordBytes, column);
     }
 
     /// <summary>Every column of a row into <paramref name="values"/> (length ≥ Columns).</summary>
     public void GetRecord(int row, Span<int> values)
     {
         if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row), $"row {row} outside 0..{Rows - 1}");
-        var chunk = _chunks[row >> _shift];
+        var chunk = ChunkOf(row);
         var start = (row & _mask) * RecordBytes;
         for (var c = 0; c < _ranges.Length; c++) values[c] = Read(chunk, start, c);
     }
@@ -94,7 +90,7 @@ public sealed class PackedRows
         var range = _ranges[column];
         if (value < range.Min || value > range.Max)
             throw new ArgumentOutOfRangeException(nameof(value), $"column {column}: {value} outside its range {range.Min}..{range.Max}");
-        var chunk = _chunks[row >> _shift];
+        var chunk = ChunkOf(row);
         var p = (row & _mask) * RecordBytes + _offsets[column];
         var v = unchecked((uint)(value - range.Min));
         switch (_widths[column])
@@ -118,7 +114,7 @@ public sealed class PackedRows
         int min = int.MaxValue, max = int.MinValue;
         for (var k = 0; k < _chunks.Length; k++)
         {
-            var chunk = _chunks[k];
+            var chunk = Chunk(k);
             for (var p = 0; p < chunk.Length; p += RecordBytes)
             {
                 var v = Read(chunk, p, column);
@@ -129,8 +125,13 @@ public sealed class PackedRows
         return new ColumnRange(min, max);
     }
 
-    /// <summary>The record bytes, chunk by chunk, in row order (for the binary cache).</summary>
-    internal IReadOnlyList<byte[]> Chunks => _chunks;
+    /// <summary>The record bytes, chunk by chunk, in row order (for the binary cache; allocates unwritten chunks).</summary>
+    internal IReadOnlyList<byte[]> Chunks => Enumerable.Range(0, _chunks.Length).Select(Chunk).ToArray();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte[] ChunkOf(int row) => _chunks[row >> _shift] ?? Chunk(row >> _shift);
+
+    private byte[] Chunk(int k) => _chunks[k] ??= new byte[Math.Min(1 << _shift, Rows - (k << _shift)) * RecordBytes];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Read(byte[] chunk, int recordStart, int column)

@@ -117,14 +117,39 @@ public class PackedRowsTests
     {
         long[] narrow = { 1649400000123, 1649400000000, 1649400000000 + uint.MaxValue };
         var t = RowTimes.Build(narrow.Length, i => narrow[i]);
-        Assert.That(t.Offsets, Is.Not.Null);
+        Assert.That(t.Narrow, Is.True);
         Assert.That(Enumerable.Range(0, 3).Select(i => t[i]), Is.EqualTo(narrow));
 
         long[] wide = { -5, 1649400000000 };
         var w = RowTimes.Build(wide.Length, i => wide[i]);
-        Assert.That(w.Offsets, Is.Null);
+        Assert.That(w.Narrow, Is.False);
         Assert.That(Enumerable.Range(0, 2).Select(i => w[i]), Is.EqualTo(wide));
 
         Assert.That(RowTimes.Build(0, _ => 0).Count, Is.EqualTo(0));
+    }
+
+    /// <summary>2.5 chunks of 2^20 times through the builder, narrow and wide; values outside the announced range are refused.</summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void RowTimesBuilderCrossesChunkEdges(bool wide)
+    {
+        const int count = (5 << 19) + 7;
+        long origin = 1649400000000, step = wide ? 4_000_000 : 3;
+        long TimeOf(int i) => origin + (i * 7919L % count) * step;
+        var builder = new RowTimes.Builder(count, origin, origin + (count - 1) * step);
+        for (var i = 0; i < count; i++) builder.Add(TimeOf(i));
+        Assert.Throws<InvalidOperationException>(() => builder.Add(origin));
+        var times = builder.Finish();
+        Assert.That(times.Narrow, Is.EqualTo(!wide));
+        Assert.That(times.Count, Is.EqualTo(count));
+        for (var i = 0; i < count; i++)
+            if (times[i] != TimeOf(i)) Assert.Fail($"row {i}: {times[i]} != {TimeOf(i)}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = times[count]);
+
+        var partial = new RowTimes.Builder(2, 10, 20);
+        Assert.Throws<ArgumentOutOfRangeException>(() => partial.Add(21));
+        Assert.Throws<ArgumentOutOfRangeException>(() => partial.Add(9));
+        partial.Add(10);
+        Assert.Throws<InvalidOperationException>(() => partial.Finish());
     }
 }

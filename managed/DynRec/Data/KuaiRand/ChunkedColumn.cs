@@ -4,18 +4,23 @@ namespace DynRec.Data.KuaiRand;
 
 /// <summary>
 /// An append-only column in fixed chunks of 2^20 items, for the log's per-row columns: it never
-/// holds more than one partly filled chunk of slack and never copies on growth, where a doubling
-/// array holds up to 2x its items and briefly 3x while it grows (a few GB at KuaiRand-27K's
-/// 322M rows).
+/// holds more than one partly filled chunk of slack, never copies on growth (a doubling array
+/// holds up to 2x its items, briefly 3x while it grows) and never needs one contiguous block of
+/// memory (KuaiRand-27K's 322M rows make GB-sized columns). A consumer reading the rows in order
+/// releases each chunk once it is done with it (<see cref="ReleaseChunk"/>).
 /// </summary>
 internal sealed class ChunkedColumn<T> where T : unmanaged
 {
-    private const int Shift = 20, ChunkItems = 1 << Shift, Mask = ChunkItems - 1;
-    private readonly List<T[]> _chunks = new();
+    public const int Shift = 20, ChunkItems = 1 << Shift, Mask = ChunkItems - 1;
+    private readonly List<T[]?> _chunks = new();
     private T[] _tail = Array.Empty<T>();
     private int _tailCount;
+    private bool _released;
 
     public int Count { get; private set; }
+
+    /// <summary>Chunks holding items 0..Count-1 (released ones included).</summary>
+    public int ChunkCount => _chunks.Count;
 
     public T this[int i]
     {
@@ -23,7 +28,8 @@ internal sealed class ChunkedColumn<T> where T : unmanaged
         get
         {
             if ((uint)i >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(i));
-            return _chunks[i >> Shift][i & Mask];
+            var chunk = _chunks[i >> Shift] ?? throw Released(i);
+            return chunk[i & Mask];
         }
     }
 
@@ -32,6 +38,7 @@ internal sealed class ChunkedColumn<T> where T : unmanaged
     {
         if (_tailCount == _tail.Length)
         {
+            if (_released) throw new InvalidOperationException("a column is append-only until its first chunk is released");
             if (Count == Array.MaxLength) throw new InvalidOperationException($"a column holds at most {Array.MaxLength} items");
             _tail = new T[ChunkItems];
             _chunks.Add(_tail);
@@ -41,29 +48,24 @@ internal sealed class ChunkedColumn<T> where T : unmanaged
         Count++;
     }
 
+    /// <summary>Drops the memory of chunk <paramref name="chunk"/> (items chunk·2^20 ..); reading them afterwards throws.</summary>
+    public void ReleaseChunk(int chunk)
+    {
+        _chunks[chunk] = null;
+        _tail = Array.Empty<T>();
+        _tailCount = 0;
+        _released = true;
+    }
+
     /// <summary>Drops every item (and its memory).</summary>
     public void Clear()
     {
         _chunks.Clear();
         _tail = Array.Empty<T>();
         _tailCount = 0;
+        _released = false;
         Count = 0;
     }
 
-    /// <summary>
-    /// The items as one exact-size array, the column emptied; each chunk is released once copied, so
-    /// the copy costs one chunk beyond the items themselves.
-    /// </summary>
-    public T[] TakeArray()
-    {
-        var items = GC.AllocateUninitializedArray<T>(Count);
-        for (var k = 0; k < _chunks.Count; k++)
-        {
-            var start = k << Shift;
-            _chunks[k].AsSpan(0, Math.Min(ChunkItems, Count - start)).CopyTo(items.AsSpan(start));
-            _chunks[k] = null!;
-        }
-        Clear();
-        return items;
-    }
+    private static InvalidOperationException Released(int i) => new($"item {i} was read after its chunk was released");
 }

@@ -63,27 +63,21 @@ public static class KuaiRandPreprocessor
         }
 
         var n = raw.Count;
-        // Memory: the per-row columns are taken out of the raw log (TakeArray), so each is held once at its
-        // exact size; time_ms is narrowed to 4-byte offsets at once; rows are assigned to the splits by
-        // their date as they are packed, with no per-row index arrays. The peak (~45 bytes a kept row) is
-        // the packing of the train records while the raw columns they come from are still held.
+        // Memory: the log stays in its chunked columns (22 bytes a row), read in place by every step
+        // below; only entity-sized tables, the (user, date) groups and the clicked rows' sort keys are
+        // built beside it, and the last step packs the splits' records while releasing the log chunk by
+        // chunk (SplitPacker), so the peak is ~the log plus its clicks, never the log plus the records.
         if (n == 0) throw new DataFormatException(sources.Logs[0], 0, "tab", "no row has a kept tab (0, 1, 2, 4, 6)");
-        var times = RowTimes.Build(n, r => raw.TimeMs[r]);
-        raw.TimeMs.Clear();
-        var dates = raw.Date.TakeArray();
         var testDate = 0;
-        foreach (var d in dates) testDate = Math.Max(testDate, d);
+        for (var r = 0; r < n; r++) testDate = Math.Max(testDate, raw.Date[r]);
         int nTest = 0;
-        foreach (var d in dates)
-            if (d == testDate) nTest++;
+        for (var r = 0; r < n; r++)
+            if (raw.Date[r] == testDate) nTest++;
         var nTrain = n - nTest;
-        bool IsTest(int r) => dates[r] == testDate;
-        var testLabeled = CheckImpressionLogs(raw, dates, testDate, nTest);
+        bool IsTest(int r) => raw.Date[r] == testDate;
+        var testLabeled = CheckImpressionLogs(raw, testDate, nTest);
         if (nTrain == 0)
             throw new DataFormatException(sources.Logs[^1], 0, "date", $"every row is on date {testDate}; a train/test split needs at least two dates");
-
-        var userDense = raw.User.TakeArray();
-        var videoDense = raw.Video.TakeArray();
 
         // Entities seen on train rows define the vocabularies.
         var trainUser = new bool[raw.Users.Count];
@@ -91,8 +85,8 @@ public static class KuaiRandPreprocessor
         for (var r = 0; r < n; r++)
         {
             if (IsTest(r)) continue;
-            trainUser[userDense[r]] = true;
-            trainVideo[videoDense[r]] = true;
+            trainUser[raw.User[r]] = true;
+            trainVideo[raw.Video[r]] = true;
         }
         var userId = Ids("user_id", raw.Users, trainUser, out var userVocab);
         var videoId = Ids("video_id", raw.Videos, trainVideo, out var videoVocab);
@@ -175,66 +169,31 @@ public static class KuaiRandPreprocessor
         var userTable = RowMajor(userIds.Select(x => x.IdOfEntity).ToArray(), raw.Users.Count);
         var itemTable = RowMajor(itemIds.Select(x => x.IdOfEntity).ToArray(), raw.Videos.Count);
 
-        var uDense = userDense;
-        var hourMin = raw.HourMin.TakeArray();
-        var scenario = raw.Scenario.TakeArray();
-        var isRand = raw.IsRand.TakeArray();
-        var click = raw.Click.TakeArray();
-        var longView = raw.LongView.TakeArray();
-        var like = raw.Like.TakeArray();
-        int[] groupOfRow;
-        int[] sequences;
-        if (len > 0)
-            (groupOfRow, sequences) = RecentClicks.Build(uDense, raw.Users.Count, dates, times, click, videoDense, videoId, len);
-        else
-        {
-            groupOfRow = new int[n];
-            sequences = Array.Empty<int>();
-        }
-
-        var groups = len > 0 ? sequences.Length / len : 1;
-        var firstDate = dates.Min();
-        var contextVocabularies = contextFields.Select(f => f.VocabularySize).ToArray();
-        // The records of one split, its rows in file order.
-        PackedRows Records(bool test)
-        {
-            var records = new PackedRows(test ? nTest : nTrain, Dataset.RecordRanges(raw.Users.Count, raw.Videos.Count, groups,
-                KuaiRandColumns.KeptTabs.Length, test ? testDate : firstDate, test ? testDate : testDate - 1,
-                contextVocabularies, KuaiRandColumns.Tasks.Length));
-            Span<int> context = stackalloc int[3];
-            Span<int> labels = stackalloc int[3];
-            for (int r = 0, i = 0; r < n; r++)
-            {
-                if (IsTest(r) != test) continue;
-                context[0] = scenario[r] + 1;
-                context[1] = hourMin[r] / 100 + 1;
-                context[2] = isRand[r] + 1;
-                labels[0] = click[r];
-                labels[1] = longView[r];
-                labels[2] = like[r];
-                Dataset.WriteRecord(records, i++, uDense[r], videoDense[r], groupOfRow[r], scenario[r], dates[r], context, labels);
-            }
-            return records;
-        }
-
         float[][]? oracle = null;
         if (sources.Oracle != null)
         {
             var testRows = Enumerable.Range(0, n).Where(IsTest).ToArray();
-            var testUsers = testRows.Select(r => raw.Users.Raw(uDense[r])).ToArray();
-            var testVideos = testRows.Select(r => raw.Videos.Raw(videoDense[r])).ToArray();
+            var testUsers = testRows.Select(r => raw.Users.Raw(raw.User[r])).ToArray();
+            var testVideos = testRows.Select(r => raw.Videos.Raw(raw.Video[r])).ToArray();
             oracle = OracleFile.Read(sources.Oracle, testUsers, testVideos);
         }
         var info = new DataInfo(sources.Folder, raw.RowsRead, raw.RowsDropped, raw.Users.Count, raw.Videos.Count,
-            DistinctAuthors(videoDense, videoRow, authorDenseOfRow), testDate);
+            DistinctAuthors(raw.Video, videoRow, authorDenseOfRow), testDate);
+
+        UserDateGroups? groups = null;
+        var sequences = Array.Empty<int>();
+        if (len > 0)
+        {
+            groups = UserDateGroups.Build(raw);
+            sequences = RecentClicks.Build(raw, groups, videoId, len);
+        }
+        var packed = SplitPacker.Pack(raw, groups, testDate, nTest, contextFields.Select(f => f.VocabularySize).ToArray());
+
         var fu = userIds.Count;
         var fi = itemIds.Count;
         var keys = new EntityKeys(raw.Users.RawValues(), raw.Videos.RawValues(), KuaiRandColumns.KeptTabs.Select(t => (long)t).ToArray());
-        var trainTimes = times.Subset(nTrain, r => !IsTest(r));
-        var testTimes = times.Subset(nTest, IsTest);
-        times = null!;  // the split's times replace the log's
-        var train = new Dataset(schema, fu, fi, Records(test: false), userTable, itemTable, sequences, null, keys, trainTimes);
-        var test = new Dataset(schema, fu, fi, Records(test: true), userTable, itemTable, sequences, oracle, keys, testTimes, testLabeled);
+        var train = new Dataset(schema, fu, fi, packed.Train, userTable, itemTable, sequences, null, keys, packed.TrainTimes);
+        var test = new Dataset(schema, fu, fi, packed.Test, userTable, itemTable, sequences, oracle, keys, packed.TestTimes, testLabeled);
         return new DataSplit(schema, train, test,
             info, fitted ?? new FeatureEncoding(categories, bucketEdges, users.MissingFill));
     }
@@ -243,15 +202,15 @@ public static class KuaiRandPreprocessor
     /// Impression logs (files without feedback columns) hold the rows to score: all on the last date, which
     /// then has no labeled rows. Returns whether the test rows (the last date) are labeled.
     /// </summary>
-    private static bool CheckImpressionLogs(RawLog raw, int[] dates, int testDate, int nTest)
+    private static bool CheckImpressionLogs(RawLog raw, int testDate, int nTest)
     {
         var unlabeledTest = 0;
         foreach (var f in raw.Files.Where(f => !f.Labeled))
             for (var r = f.FirstRow; r < f.FirstRow + f.Rows; r++)
             {
-                if (dates[r] != testDate)
+                if (raw.Date[r] != testDate)
                     throw new DataFormatException(f.Path, 0, "date",
-                        $"this file has no feedback columns, so its rows are impressions to score; they must all be on the last date ({testDate}), the scored day, but one is on {dates[r]}");
+                        $"this file has no feedback columns, so its rows are impressions to score; they must all be on the last date ({testDate}), the scored day, but one is on {raw.Date[r]}");
                 unlabeledTest++;
             }
         if (unlabeledTest > 0 && unlabeledTest < nTest)
@@ -304,12 +263,13 @@ public static class KuaiRandPreprocessor
         return ids;
     }
 
-    private static int DistinctAuthors(int[] videoDense, int[] videoRow, int[] authorDenseOfRow)
+    private static int DistinctAuthors(ChunkedColumn<int> videoDense, int[] videoRow, int[] authorDenseOfRow)
     {
         var seen = new HashSet<int>();
         var videoSeen = new bool[videoRow.Length];
-        foreach (var v in videoDense)
+        for (var r = 0; r < videoDense.Count; r++)
         {
+            var v = videoDense[r];
             if (videoSeen[v]) continue;
             videoSeen[v] = true;
             if (videoRow[v] >= 0) seen.Add(authorDenseOfRow[videoRow[v]]);

@@ -1,10 +1,10 @@
 namespace DynRec.Data.KuaiRand;
 
 /// <summary>
-/// The interaction log as parsed columns (rows of dropped tabs never stored).
-/// User and video ids are interned to dense indices while parsing. A file
-/// without feedback columns is an impression log: its rows get labels 0 and
-/// are marked unlabeled (<see cref="Files"/>).
+/// The interaction log as parsed columns (rows of dropped tabs never stored), 22 bytes a row:
+/// user and video ids interned to dense indices, the date, the hour of hourmin, time_ms, and one
+/// byte of scenario + flags (<see cref="Flags"/>). A file without feedback columns is an impression
+/// log: its rows get labels 0 and are marked unlabeled (<see cref="Files"/>).
 /// </summary>
 internal sealed class RawLog
 {
@@ -16,9 +16,33 @@ internal sealed class RawLog
     public readonly IdInterner Users = new();
     public readonly IdInterner Videos = new();
     public readonly ChunkedColumn<int> User = new(), Video = new(), Date = new();
-    public readonly ChunkedColumn<short> HourMin = new();
+    public readonly ChunkedColumn<byte> Hour = new();
     public readonly ChunkedColumn<long> TimeMs = new();
-    public readonly ChunkedColumn<byte> Click = new(), LongView = new(), Like = new(), Scenario = new(), IsRand = new();
+    public readonly ChunkedColumn<byte> Flags = new();
+
+    /// <summary>One byte per row: the scenario (bits 0-2), is_click, long_view, is_like, is_rand (bits 3-6).</summary>
+    public static class Flag
+    {
+        public const int ScenarioMask = 7, Click = 1 << 3, LongView = 1 << 4, Like = 1 << 5, IsRand = 1 << 6;
+
+        public static byte Pack(int scenario, byte click, byte longView, byte like, byte isRand) =>
+            (byte)(scenario | (click != 0 ? Click : 0) | (longView != 0 ? LongView : 0) | (like != 0 ? Like : 0) | (isRand != 0 ? IsRand : 0));
+
+        public static int Scenario(byte flags) => flags & ScenarioMask;
+
+        public static int Bit(byte flags, int flag) => (flags & flag) != 0 ? 1 : 0;
+    }
+
+    /// <summary>Releases chunk <paramref name="chunk"/> of every per-row column (rows chunk·2^20 ..), once consumed.</summary>
+    public void ReleaseChunk(int chunk)
+    {
+        User.ReleaseChunk(chunk);
+        Video.ReleaseChunk(chunk);
+        Date.ReleaseChunk(chunk);
+        Hour.ReleaseChunk(chunk);
+        TimeMs.ReleaseChunk(chunk);
+        Flags.ReleaseChunk(chunk);
+    }
 
     /// <summary>Data rows read, kept or not.</summary>
     public long RowsRead { get; private set; }
@@ -69,13 +93,10 @@ internal sealed class RawLog
             User.Add(Users.Intern(csv.Long(row, cUser)));
             Video.Add(Videos.Intern(csv.Long(row, cVideo)));
             Date.Add(date);
-            HourMin.Add((short)hourMin);
+            Hour.Add((byte)(hourMin / 100));
             TimeMs.Add(csv.IntegralNumber(row, cTime));
-            Click.Add(labeled ? csv.Flag(row, cClick) : (byte)0);
-            LongView.Add(labeled ? csv.Flag(row, cLong) : (byte)0);
-            Like.Add(labeled ? csv.Flag(row, cLike) : (byte)0);
-            IsRand.Add(csv.Flag(row, cRand));
-            Scenario.Add((byte)scenario);
+            Flags.Add(Flag.Pack(scenario, labeled ? csv.Flag(row, cClick) : (byte)0, labeled ? csv.Flag(row, cLong) : (byte)0,
+                labeled ? csv.Flag(row, cLike) : (byte)0, csv.Flag(row, cRand)));
         }
         if (rows == 0) throw new DataFormatException(path, 0, null, "file has a header but no data rows");
         RowsRead += rows;
