@@ -22,19 +22,21 @@ public static class KuaiRandPreprocessor
         var log = options.Log;
         var clock = Stopwatch.StartNew();
         var raw = new RawLog();
-        foreach (var file in sources.Logs) raw.Read(file);
+        foreach (var file in sources.Logs) raw.Read(file, log);
         log?.Invoke($"parsed {raw.RowsRead:N0} log rows ({raw.Count:N0} kept) in {clock.Elapsed.TotalSeconds:F2}s");
 
         var tables = SideTables.Read(sources, options.StatisticColumns, options.Encoding);
 
-        var split = Encode(sources, raw, tables.Users, tables.Videos, tables.Statistics, tables.StatisticColumns, options);
+        log?.Invoke($"read the side tables ({tables.Users.Rows:N0} users, {tables.Videos.Rows:N0} videos) at {clock.Elapsed.TotalSeconds:F2}s");
+        var split = Encode(sources, raw, tables.Users, tables.Videos, tables.Statistics, tables.StatisticColumns, options, clock);
         log?.Invoke($"preprocessed into {split.Train.Rows:N0} train + {split.Test.Rows:N0} test rows in {clock.Elapsed.TotalSeconds:F2}s");
         return split;
     }
 
     private static DataSplit Encode(KuaiRandSources sources, RawLog raw, FeatureTable users, FeatureTable videos,
-        FeatureTable? stats, string[] statColumns, LoadOptions options)
+        FeatureTable? stats, string[] statColumns, LoadOptions options, Stopwatch clock)
     {
+        void Phase(string what) => options.Log?.Invoke($"{what} at {clock.Elapsed.TotalSeconds:F2}s");
         var fitted = options.Encoding;
         var categories = new Dictionary<string, string[]>();
         var bucketEdges = new Dictionary<string, double[]>();
@@ -180,12 +182,14 @@ public static class KuaiRandPreprocessor
         var info = new DataInfo(sources.Folder, raw.RowsRead, raw.RowsDropped, raw.Users.Count, raw.Videos.Count,
             DistinctAuthors(raw.Video, videoRow, authorDenseOfRow), testDate);
 
+        Phase("encoded the vocabularies and entity features");
         UserDateGroups? groups = null;
         var sequences = Array.Empty<int>();
         if (len > 0)
         {
             groups = UserDateGroups.Build(raw);
             sequences = RecentClicks.Build(raw, groups, videoId, len);
+            Phase($"built {groups.Count:N0} (user, date) click sequences");
         }
         var packed = SplitPacker.Pack(raw, groups, testDate, nTest, contextFields.Select(f => f.VocabularySize).ToArray());
 

@@ -61,9 +61,17 @@ internal sealed class RawLog
         return -1;
     }
 
-    /// <summary>Appends the rows of one log_standard_*.csv file.</summary>
-    public void Read(string path)
+    /// <summary>Seconds between progress lines while a file is read.</summary>
+    private const double ProgressSeconds = 10;
+
+    /// <summary>
+    /// Appends the rows of one log_standard_*.csv file; <paramref name="progress"/> (optional) gets a line
+    /// every 10 s while it reads (a KuaiRand-27K part file takes minutes).
+    /// </summary>
+    public void Read(string path, Action<string>? progress = null)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var lastReport = 0.0;
         using var csv = CsvSource.Open(path, unescape: false);
         var labeled = KuaiRandColumns.Feedback.Any(csv.HasColumn);
         foreach (var name in labeled ? KuaiRandColumns.Log : KuaiRandColumns.Impression) csv.Column(name);
@@ -77,6 +85,11 @@ internal sealed class RawLog
         foreach (var row in csv.Reader)
         {
             rows++;
+            if (progress != null && (rows & 0xFFFFF) == 0 && clock.Elapsed.TotalSeconds - lastReport >= ProgressSeconds)
+            {
+                lastReport = clock.Elapsed.TotalSeconds;
+                progress($"reading {System.IO.Path.GetFileName(path)}: {rows:N0} rows ({rows / lastReport / 1e6:F2} M rows/s)");
+            }
             csv.CheckColumnCount(row);
             var tab = csv.Long(row, cTab);
             var scenario = ScenarioOfTab(tab);
