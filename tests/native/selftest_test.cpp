@@ -121,12 +121,13 @@ TEST(SelfTest, HyperPathSwitchRoundTripsAndRejectsUnknownPaths) {
     int32_t before = -1, now = -1;
     ASSERT_EQ(dynrec_cuda_get_hyper_path(&before), DYNREC_OK);
     EXPECT_EQ(before, DYNREC_HYPER_PATH_AUTO);  // the default (no DYNREC_CUDA_HYPER_PATH in the test environment)
-    for (int32_t path : {DYNREC_HYPER_PATH_OUTER, DYNREC_HYPER_PATH_MATERIALIZED, DYNREC_HYPER_PATH_AUTO}) {
+    for (int32_t path : {DYNREC_HYPER_PATH_OUTER, DYNREC_HYPER_PATH_MATERIALIZED, DYNREC_HYPER_PATH_FUSED,
+                         DYNREC_HYPER_PATH_AUTO}) {
         ASSERT_EQ(dynrec_cuda_set_hyper_path(path), DYNREC_OK);
         ASSERT_EQ(dynrec_cuda_get_hyper_path(&now), DYNREC_OK);
         EXPECT_EQ(now, path);
     }
-    EXPECT_TRUE(dynrec_test::rejected_naming(dynrec_cuda_set_hyper_path(3), "path"));
+    EXPECT_TRUE(dynrec_test::rejected_naming(dynrec_cuda_set_hyper_path(4), "path"));
     EXPECT_TRUE(dynrec_test::rejected_naming(dynrec_cuda_set_hyper_path(-1), "path"));
     EXPECT_TRUE(dynrec_test::rejected_naming(dynrec_cuda_get_hyper_path(nullptr), "path"));
     ASSERT_EQ(dynrec_cuda_get_hyper_path(&now), DYNREC_OK);

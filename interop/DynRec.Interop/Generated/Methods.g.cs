@@ -442,9 +442,9 @@ public static unsafe partial class Methods
 
     /// <summary>
     /// Selects the path (process-wide; default AUTO unless the environment
-    /// variable DYNREC_CUDA_HYPER_PATH=outer|materialized is set when the library
-    /// loads). Same results to the TF32/FP32 tolerance; the workspace size covers
-    /// both paths, so switching between calls is safe.
+    /// variable DYNREC_CUDA_HYPER_PATH=outer|materialized|fused is set when the
+    /// library loads). Same results to the TF32/FP32 tolerance; the workspace size
+    /// covers every path, so switching between calls is safe.
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_cuda_set_hyper_path", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]

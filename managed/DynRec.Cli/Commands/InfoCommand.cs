@@ -16,8 +16,8 @@ public static class InfoCommand
             Console.WriteLine($"cuda        {Native.CudaDeviceCount} device(s) visible to libdynrec; TorchSharp cuda: {TorchSharp.torch.cuda.is_available()}");
             Console.WriteLine($"cuda math   TF32 {(Native.CudaTf32 ? "on" : "off")}, fused GEMM epilogues {(Native.CudaFusedEpilogues ? "on" : "off")}" +
                               " (DYNREC_CUDA_TF32=0 turns TF32 off, DYNREC_CUDA_FUSED_EPILOGUES=1 the fused epilogues on)");
-            Console.WriteLine($"cuda hyper  {Native.CudaHyperPath switch { HyperPath.Outer => "outer-product GEMMs", HyperPath.Materialized => "materialized S", _ => "auto (by shape)" }}" +
-                              " path for hyper_linear / APG generated steps (DYNREC_CUDA_HYPER_PATH=outer|materialized forces one)");
+            Console.WriteLine($"cuda hyper  {Native.CudaHyperPath switch { HyperPath.Outer => "outer-product GEMMs", HyperPath.Materialized => "materialized S", HyperPath.Fused => "fused per-row kernels", _ => "auto (by shape)" }}" +
+                              " path for hyper_linear / APG generated steps (DYNREC_CUDA_HYPER_PATH=outer|materialized|fused forces one)");
             Console.WriteLine($"cuda tbe    id check {(Native.CudaTbeIdCheck ? "on (one host round trip per call)" : "off (bad ids read as padding)")}" +
                               " (DYNREC_CUDA_TBE_ID_CHECK=0 turns it off)");
             var graphs = Native.CudaGraphCounters;

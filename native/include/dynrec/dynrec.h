@@ -676,15 +676,20 @@ typedef enum dynrec_hyper_path {
                                           (n_in+1)(n_cond+1) >= 4096, or with TF32 on when
                                           n_cond >= 8 and batch >= 2048; else OUTER */
     DYNREC_HYPER_PATH_OUTER = 1,       /* outer-product GEMMs over g_w: S never formed */
-    DYNREC_HYPER_PATH_MATERIALIZED = 2 /* S = z g_w^T formed by cuBLAS for a chunk of rows
+    DYNREC_HYPER_PATH_MATERIALIZED = 2, /* S = z g_w^T formed by cuBLAS for a chunk of rows
                                           at a time (at most 64 MiB of workspace), then
                                           per-row products; cuBLAS for every reduction */
+    DYNREC_HYPER_PATH_FUSED = 3        /* hyper_linear, and all of apg_layer's steps, per
+                                          block of rows in one kernel (S formed tile by tile
+                                          in shared memory, exact FP32); backward: one per-row
+                                          kernel, then the weight gradients over the batch.
+                                          Where every width and n_cond is <= 256; else AUTO */
 } dynrec_hyper_path;
 
 /* Selects the path (process-wide; default AUTO unless the environment
- * variable DYNREC_CUDA_HYPER_PATH=outer|materialized is set when the library
- * loads). Same results to the TF32/FP32 tolerance; the workspace size covers
- * both paths, so switching between calls is safe. */
+ * variable DYNREC_CUDA_HYPER_PATH=outer|materialized|fused is set when the
+ * library loads). Same results to the TF32/FP32 tolerance; the workspace size
+ * covers every path, so switching between calls is safe. */
 DYNREC_API dynrec_status dynrec_cuda_set_hyper_path(int32_t path);
 DYNREC_API dynrec_status dynrec_cuda_get_hyper_path(int32_t* path);
 

@@ -41,9 +41,10 @@ DYNREC_API dynrec_status dynrec_cuda_get_fused_epilogues(int32_t* enabled) {
 
 DYNREC_API dynrec_status dynrec_cuda_set_hyper_path(int32_t path) {
     return dynrec::guard(__func__, [&] {
-        if (path < DYNREC_HYPER_PATH_AUTO || path > DYNREC_HYPER_PATH_MATERIALIZED)
-            dynrec::throw_invalid("path: must be DYNREC_HYPER_PATH_AUTO (0), _OUTER (1) or _MATERIALIZED (2), got " +
-                                  std::to_string(path));
+        if (path < DYNREC_HYPER_PATH_AUTO || path > DYNREC_HYPER_PATH_FUSED)
+            dynrec::throw_invalid(
+                "path: must be DYNREC_HYPER_PATH_AUTO (0), _OUTER (1), _MATERIALIZED (2) or _FUSED (3), got " +
+                std::to_string(path));
         dynrec::set_cuda_hyper_path(path);
     });
 }

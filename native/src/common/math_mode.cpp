@@ -35,6 +35,7 @@ int hyper_path_from_environment() noexcept {
     const char* v = std::getenv("DYNREC_CUDA_HYPER_PATH");
     if (v && std::strcmp(v, "outer") == 0) return 1;
     if (v && std::strcmp(v, "materialized") == 0) return 2;
+    if (v && std::strcmp(v, "fused") == 0) return 3;
     return 0;
 }
 std::atomic<int> g_hyper_path{hyper_path_from_environment()};

@@ -34,8 +34,9 @@ void set_cuda_graphs(bool enabled) noexcept;
 
 // How the CUDA hyper_linear (and apg_layer's generated steps) evaluate x_i S_i:
 // values of dynrec_cuda_hyper_path (dynrec.h): 0 auto (by shape), 1 the
-// outer-product GEMMs (S never formed), 2 S formed per chunk of rows by cuBLAS.
-// Default auto (rule in cuda/hyper_linear.cu) unless DYNREC_CUDA_HYPER_PATH=outer|materialized.
+// outer-product GEMMs (S never formed), 2 S formed per chunk of rows by cuBLAS,
+// 3 the fused per-row kernels (cuda/fused_chain.cuh; apg_layer's whole chain).
+// Default auto (rule in cuda/hyper_linear.cu) unless DYNREC_CUDA_HYPER_PATH=outer|materialized|fused.
 int cuda_hyper_path() noexcept;
 void set_cuda_hyper_path(int path) noexcept;
 // Floats of S the materialized path forms at once (its workspace): 64 MiB

@@ -6,10 +6,13 @@
 // derivative applied to each input gradient; grad_z is accumulated over the
 // generated steps. Scratch: two gradient buffers plus the split-K partial
 // sums of the generated steps' GEMMs (hyper_linear_pre_workspace_bytes), which
-// the forward uses too.
+// the forward uses too. With DYNREC_HYPER_PATH_FUSED the whole chain runs in
+// the fused kernels instead (fused_chain.cuh) where its sizes fit them.
+#include "common/math_mode.h"
 #include "cuda/apg_layer.cuh"
 #include "cuda/common.cuh"
 #include "cuda/dense.cuh"
+#include "cuda/fused_chain.cuh"
 #include "cuda/hyper_linear.cuh"
 
 namespace dynrec::cuda {
@@ -26,15 +29,43 @@ int64_t hyper_scratch_bytes(const ApgPlan& plan) {
     }
     return most;
 }
+// The layer as a fused chain: step s writes its output to `saved` (y for the last).
+FusedChain as_fused_chain(const ApgPlan& plan, const float* x, const float* z, const float* const* params,
+                          const float* saved, const float* y) {
+    FusedChain c{};
+    c.batch = plan.batch, c.n_cond = plan.n_cond, c.n_steps = plan.n_steps, c.x = x, c.z = z;
+    for (int s = 0; s < plan.n_steps; ++s) {
+        const ApgStep& st = plan.steps[s];
+        const float* const* p = params ? params + st.slot : nullptr;
+        const float* out = s + 1 == plan.n_steps ? y : (saved ? saved + plan.saved_offset(s) : nullptr);
+        c.steps[s] = {st.generated, st.n_in, st.n_out, plan.step_activation(s), p ? p[0] : nullptr,
+                      p ? p[1] : nullptr, p && st.generated ? p[2] : nullptr, p && st.generated ? p[3] : nullptr,
+                      const_cast<float*>(out)};
+    }
+    return c;
+}
+
+bool use_fused(const FusedChain& c) { return cuda_hyper_path() == DYNREC_HYPER_PATH_FUSED && fused_chain_fits(c); }
+
 }  // namespace
 
 int64_t apg_layer_workspace_bytes(const ApgPlan& plan) {
-    // Two pre-activation gradient buffers, then the generated steps' split-K scratch.
-    return static_cast<int64_t>(sizeof(float)) * 2 * plan.batch * plan.max_width() + hyper_scratch_bytes(plan);
+    // Two pre-activation gradient buffers, then the generated steps' split-K scratch; or what the
+    // fused path takes, if more (sized for both, so the path may change between calls).
+    const int64_t chain = static_cast<int64_t>(sizeof(float)) * 2 * plan.batch * plan.max_width() +
+                          hyper_scratch_bytes(plan);
+    const FusedChain c = as_fused_chain(plan, nullptr, nullptr, nullptr, nullptr, nullptr);
+    const int64_t fused = fused_chain_fits(c) ? int64_t(sizeof(float)) * fused_chain_workspace_floats(c) : 0;
+    return chain > fused ? chain : fused;
 }
 
 void apg_layer_forward(void* stream, const ApgPlan& plan, const float* x, const float* z, const float* const* params,
                        float* saved, float* y, void* workspace) {
+    const FusedChain chain = as_fused_chain(plan, x, z, params, saved, y);
+    if (use_fused(chain)) {
+        fused_chain_forward(stream, chain);
+        return;
+    }
     // The forward needs only the generated steps' split-K scratch (NULL: unsplit).
     void* hyper_scratch =
         workspace ? static_cast<float*>(workspace) + 2 * plan.batch * plan.max_width() : nullptr;
@@ -55,6 +86,17 @@ void apg_layer_forward(void* stream, const ApgPlan& plan, const float* x, const 
 void apg_layer_backward(void* stream, const ApgPlan& plan, const float* x, const float* z,
                         const float* const* params, const float* saved, const float* y, const float* grad_y,
                         float* grad_x, float* grad_z, float* const* grads, void* workspace) {
+    const FusedChain chain = as_fused_chain(plan, x, z, params, saved, y);
+    if (use_fused(chain)) {
+        FusedStepGrads g[kFusedMaxSteps];
+        for (int s = 0; s < plan.n_steps; ++s) {
+            float* const* gs = grads + plan.steps[s].slot;
+            const bool gen = plan.steps[s].generated;
+            g[s] = {gs[0], gs[1], gen ? gs[2] : nullptr, gen ? gs[3] : nullptr};
+        }
+        fused_chain_backward(stream, chain, grad_y, grad_x, grad_z, g, static_cast<float*>(workspace));
+        return;
+    }
     const int64_t B = plan.batch, last = plan.n_steps - 1;
     float* bufs[2] = {static_cast<float*>(workspace), static_cast<float*>(workspace) + B * plan.max_width()};
     void* hyper_scratch = bufs[1] + B * plan.max_width();

@@ -12,10 +12,12 @@
 //             sum_i [x,1]_i ⊗ [z,1]_i ⊗ gpre_i with a deterministic split-K reduction.
 // TF32 tensor cores (wmma) unless disabled (dynrec_cuda_set_tf32 / DYNREC_CUDA_TF32=0).
 // The other path, S formed per chunk of rows by cuBLAS, is hyper_materialized.cu;
-// `materialized` below picks one (dynrec_cuda_set_hyper_path, else by shape).
+// `materialized` below picks one (dynrec_cuda_set_hyper_path, else by shape). The fused
+// path (fused_chain.cu, on request where the sizes fit) runs the op per block of rows.
 #include "common/math_mode.h"
 #include "cuda/common.cuh"
 #include "cuda/dense.cuh"
+#include "cuda/fused_chain.cuh"
 #include "cuda/hyper_linear.cuh"
 #include "cuda/hyper_materialized.cuh"
 #include "cuda/outer_gemm.cuh"
@@ -51,6 +53,17 @@ bool materialized(const HyperLinearShape& s, const void* workspace) {
     return cuda_tf32_enabled() && device_has_tf32() && s.n_cond >= 8 && s.batch >= 2048;
 }
 
+// The op as a one-step fused chain (DYNREC_HYPER_PATH_FUSED).
+FusedChain as_fused_chain(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
+                          const float* g_b, const float* c_w, const float* c_b, int32_t activation, const float* y) {
+    FusedChain c{};
+    c.batch = s.batch, c.n_cond = s.n_cond, c.n_steps = 1, c.x = x, c.z = z;
+    c.steps[0] = {true, s.n_in, s.n_out, activation, g_w, g_b, c_w, c_b, const_cast<float*>(y)};
+    return c;
+}
+
+bool use_fused(const FusedChain& c) { return cuda_hyper_path() == DYNREC_HYPER_PATH_FUSED && fused_chain_fits(c); }
+
 }  // namespace
 
 int64_t hyper_linear_pre_workspace_bytes(const HyperLinearShape& s) {
@@ -74,6 +87,11 @@ int64_t hyper_linear_workspace_bytes(const HyperLinearShape& s) {
 void hyper_linear_forward(void* stream, const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                           const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y,
                           void* workspace) {
+    const FusedChain chain = as_fused_chain(s, x, z, g_w, g_b, c_w, c_b, activation, y);
+    if (use_fused(chain)) {
+        fused_chain_forward(stream, chain);
+        return;
+    }
     if (materialized(s, workspace)) {
         hyper_materialized_forward(stream, s, x, z, g_w, g_b, c_w, c_b, activation, y, static_cast<float*>(workspace));
         return;
@@ -115,21 +133,32 @@ void hyper_linear_backward_pre(void* stream, const HyperLinearShape& s, const fl
         e.accumulate = accumulate_z;
         outer_gemm_rows(stream, s.batch, nc, f, w, e, g.z, nc, static_cast<float*>(workspace));
     }
-    if (g.g_w || g.g_b || g.c_w || g.c_b) {
-        // D(a, c, b) = sum_i [x,1][i,a] [z,1][i,c] gpre[i,b], scattered into the four gradients.
-        const OuterFactors f{x, ni, ni, true, z, nc, nc, true};
-        OuterRegions<float> out;
-        out.main = g.g_w, out.main_p = no * nc, out.main_q = 1, out.main_n = nc;
-        out.q_aug = g.g_b, out.q_aug_p = no, out.q_aug_n = 1;
-        out.p_aug = g.c_w, out.p_aug_q = 1, out.p_aug_n = nc;
-        out.both = g.c_b, out.both_n = 1;
-        outer_gemm_wgrad(stream, s.batch, no, f, gpre, no, out, static_cast<float*>(workspace));
-    }
+    hyper_linear_weight_grads(stream, s, x, z, gpre, g, workspace);
+}
+
+void hyper_linear_weight_grads(void* stream, const HyperLinearShape& s, const float* x, const float* z,
+                               const float* gpre, const HyperLinearGrads& g, void* workspace) {
+    if (!g.g_w && !g.g_b && !g.c_w && !g.c_b) return;
+    // D(a, c, b) = sum_i [x,1][i,a] [z,1][i,c] gpre[i,b], scattered into the four gradients.
+    const int64_t ni = s.n_in, no = s.n_out, nc = s.n_cond;
+    const OuterFactors f{x, ni, ni, true, z, nc, nc, true};
+    OuterRegions<float> out;
+    out.main = g.g_w, out.main_p = no * nc, out.main_q = 1, out.main_n = nc;
+    out.q_aug = g.g_b, out.q_aug_p = no, out.q_aug_n = 1;
+    out.p_aug = g.c_w, out.p_aug_q = 1, out.p_aug_n = nc;
+    out.both = g.c_b, out.both_n = 1;
+    outer_gemm_wgrad(stream, s.batch, no, f, gpre, no, out, static_cast<float*>(workspace));
 }
 
 void hyper_linear_backward(void* stream, const HyperLinearShape& s, const float* x, const float* z,
                            const float* g_w, const float* g_b, const float* c_w, int32_t activation, const float* y,
                            const float* grad_y, const HyperLinearGrads& grads, void* workspace) {
+    const FusedChain chain = as_fused_chain(s, x, z, g_w, g_b, c_w, nullptr, activation, y);
+    if (use_fused(chain)) {  // its workspace (gpre + wgrad scratch) fits in this op's
+        const FusedStepGrads g{grads.g_w, grads.g_b, grads.c_w, grads.c_b};
+        fused_chain_backward(stream, chain, grad_y, grads.x, grads.z, &g, static_cast<float*>(workspace));
+        return;
+    }
     float* gpre = static_cast<float*>(workspace);
     const float* pre = grad_y;  // activation NONE: the pre-activation gradient is grad_y itself
     if (activation != DYNREC_ACT_NONE) {

@@ -32,4 +32,9 @@ void hyper_linear_backward_pre(void* stream, const HyperLinearShape& s, const fl
                                const HyperLinearGrads& grads, int32_t x_activation, bool accumulate_z,
                                void* workspace = nullptr);
 
+// The four weight gradients of g (x and z ignored) from gpre, one outer-product
+// wgrad GEMM; `workspace` (outer_gemm_wgrad_workspace_floats) may be NULL: unsplit.
+void hyper_linear_weight_grads(void* stream, const HyperLinearShape& s, const float* x, const float* z,
+                               const float* gpre, const HyperLinearGrads& g, void* workspace);
+
 }  // namespace dynrec::cuda

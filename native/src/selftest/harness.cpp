@@ -199,7 +199,9 @@ const std::vector<int64_t>& test_rows() {
 
 std::vector<HyperPathCase> hyper_paths(int32_t device) {
     if (device != DYNREC_DEVICE_CUDA) return {{DYNREC_HYPER_PATH_AUTO, ""}};
-    return {{DYNREC_HYPER_PATH_OUTER, " path=outer"}, {DYNREC_HYPER_PATH_MATERIALIZED, " path=materialized"}};
+    return {{DYNREC_HYPER_PATH_OUTER, " path=outer"},
+            {DYNREC_HYPER_PATH_MATERIALIZED, " path=materialized"},
+            {DYNREC_HYPER_PATH_FUSED, " path=fused"}};
 }
 
 const char* activation_name(int32_t activation) {

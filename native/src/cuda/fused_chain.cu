@@ -1,0 +1,415 @@
+// The fused chain (fused_chain.cuh). A block of 256 threads owns R <= 16 rows
+// (as many as 48 KB of shared memory holds); each step is one or more
+// in-block GEMMs over those rows, R x N outputs, the reduction staged through
+// shared memory 16 deep:
+//   dense:      out[r, o]  = act(b[o] + sum_i h[r, i] W[o, i])
+//   generated:  out[r, o]  = act(c_b[o] + sum_c z[r, c] c_w[o, c]
+//                                + sum_a h[r, a] (g_b[a, o] + S_r[a, o])),
+//               S_r[a, o]  = sum_c z[r, c] g_w[a*n_out + o, c], formed 256
+//               entries (a, o) at a time and reduced over a in a fixed order.
+// Backward per row, last step first (gpre = gradient of a step's
+// pre-activation, written to the workspace for the weight gradients):
+//   dense:      grad_h[r, i] = sum_o gpre[r, o] W[o, i]
+//   generated:  grad_h[r, a] = sum_o (S_r[a, o] + g_b[a, o]) gpre[r, o]
+//               grad_z[r, c] += sum_{a,o} h[r, a] gpre[r, o] g_w[a*n_out + o, c]
+//                               + sum_o gpre[r, o] c_w[o, c]
+//   then gpre of the previous step = grad_h * act'(h).
+// Every sum runs in a fixed order: results are deterministic.
+#include <algorithm>
+
+#include "cuda/common.cuh"
+#include "cuda/dense.cuh"
+#include "cuda/fused_chain.cuh"
+#include "cuda/hyper_linear.cuh"
+#include "cuda/outer_gemm.cuh"
+
+namespace dynrec::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kMaxRows = 16;      // rows per block at most
+constexpr int kMaxWidth = 256;    // widest step input / output and n_cond
+constexpr int kSlice = 16;        // reduction depth staged per pass
+constexpr int kTileCols = 256;    // widest output tile of one in-block GEMM
+constexpr int kStageFloats = kSlice * (kTileCols + 1);
+static_assert(kMaxRows * (kTileCols + 1) <= kStageFloats, "an S tile must fit the staging buffer");
+constexpr size_t kSharedBytes = 48 * 1024;  // without the opt-in attribute
+
+// A step as the kernels see it (int sizes: every width <= 256, n_in * n_out <= 65536).
+struct DevStep {
+    int generated, n_in, n_out, act;
+    const float *w, *b, *c_w, *c_b;
+    const float* in;  // the step's input [batch, n_in]: x or the previous step's output
+    float* out;       // [batch, n_out]
+    float* gpre;      // backward: the pre-activation gradient [batch, n_out] (workspace)
+};
+
+struct DevChain {
+    int64_t batch;
+    int n_cond, n_steps, ld, ldz, rows;  // ld / ldz: shared row strides of activations / z
+    const float* z;
+    DevStep s[kFusedMaxSteps];
+    const float* grad_y;
+    float *grad_x, *grad_z;
+};
+
+// Reads a(r, k) from a row-major shared matrix.
+struct SharedRows {
+    const float* m;
+    int ld;
+    __device__ float operator()(int r, int k) const { return m[r * ld + k]; }
+};
+
+// a(r, j) = h[r, j / n_out] * g[r, j % n_out]: the per-row outer product of a generated step.
+struct SharedOuter {
+    const float *h, *g;
+    int ld, n_out;
+    __device__ float operator()(int r, int j) const { return h[r * ld + j / n_out] * g[r * ld + j % n_out]; }
+};
+
+// One output tile of an in-block GEMM: for r < R and n in [n0, n0 + NL*CT),
+// epi(r, n, sum_k a(r, k) B(n, k)) with B(n, k) = bm[n*ldb + k] (kBNK, e.g. an
+// nn.Linear weight) or bm[k*ldb + n]. Thread t owns rows t/NL + G*i and
+// columns n0 + t%NL + NL*j. Every thread of the block must call it (barriers).
+template <int NL, int CT, bool kBNK, class A, class Epi>
+__device__ __forceinline__ void gemm_tile(int R, int n0, int N, int K, const A& a, const float* __restrict__ bm,
+                                          int ldb, float* stage, const Epi& epi) {
+    constexpr int G = kThreads / NL, RT = (kMaxRows + G - 1) / G, NT = NL * CT, LDS = NT + 1;
+    static_assert(NT <= kTileCols, "tile wider than the staging buffer");
+    const int tid = static_cast<int>(threadIdx.x), cl = tid % NL, rg = tid / NL;
+    float acc[RT][CT];
+#pragma unroll
+    for (int i = 0; i < RT; ++i)
+#pragma unroll
+        for (int j = 0; j < CT; ++j) acc[i][j] = 0.0f;
+    for (int k0 = 0; k0 < K; k0 += kSlice) {
+        for (int e = tid; e < kSlice * NT; e += kThreads) {
+            // Walk memory's contiguous index fastest so neighbouring threads load neighbouring floats.
+            const int kk = kBNK ? e % kSlice : e / NT, nn = kBNK ? e / kSlice : e % NT;
+            const int n = n0 + nn, k = k0 + kk;
+            stage[kk * LDS + nn] =
+                n < N && k < K ? __ldg(kBNK ? bm + int64_t(n) * ldb + k : bm + int64_t(k) * ldb + n) : 0.0f;
+        }
+        __syncthreads();
+        const int depth = K - k0 < kSlice ? K - k0 : kSlice;
+        for (int kk = 0; kk < depth; ++kk) {
+            float bv[CT];
+#pragma unroll
+            for (int j = 0; j < CT; ++j) bv[j] = stage[kk * LDS + cl + NL * j];
+#pragma unroll
+            for (int i = 0; i < RT; ++i) {
+                const int r = rg + G * i;
+                if (r < R) {
+                    const float av = a(r, k0 + kk);
+#pragma unroll
+                    for (int j = 0; j < CT; ++j) acc[i][j] = fmaf(av, bv[j], acc[i][j]);
+                }
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < RT; ++i)
+#pragma unroll
+        for (int j = 0; j < CT; ++j) {
+            const int r = rg + G * i, n = n0 + cl + NL * j;
+            if (r < R && n < N) epi(r, n, acc[i][j]);
+        }
+}
+
+// The whole R x N product, the tile shape picked by N (narrow outputs get
+// more row groups so that every thread has work).
+template <bool kBNK, class A, class Epi>
+__device__ void gemm_rows(int R, int N, int K, const A& a, const float* __restrict__ bm, int ldb, float* stage,
+                          const Epi& epi) {
+    if (N > 128) {
+        for (int n0 = 0; n0 < N; n0 += 256) gemm_tile<64, 4, kBNK>(R, n0, N, K, a, bm, ldb, stage, epi);
+    } else if (N > 64) {
+        gemm_tile<32, 4, kBNK>(R, 0, N, K, a, bm, ldb, stage, epi);
+    } else if (N > 32) {
+        gemm_tile<16, 4, kBNK>(R, 0, N, K, a, bm, ldb, stage, epi);
+    } else {
+        gemm_tile<16, 2, kBNK>(R, 0, N, K, a, bm, ldb, stage, epi);
+    }
+}
+
+// dst[r, :n] = rows row0 + r of src (zeros past the batch).
+__device__ void load_rows(float* dst, int ld, const float* __restrict__ src, int n, int R, int rows, int64_t row0) {
+    for (int e = static_cast<int>(threadIdx.x); e < R * n; e += kThreads) {
+        const int r = e / n, c = e % n;
+        dst[r * ld + c] = r < rows ? __ldg(src + (row0 + r) * n + c) : 0.0f;
+    }
+}
+
+// dst rows row0 + r (r < rows) = src[r, :n], optionally added to.
+__device__ void store_rows(float* dst, const float* src, int ld, int n, int rows, int64_t row0, bool add = false) {
+    for (int e = static_cast<int>(threadIdx.x); e < rows * n; e += kThreads) {
+        const int r = e / n, c = e % n;
+        float* d = dst + (row0 + r) * n + c;
+        *d = add ? *d + src[r * ld + c] : src[r * ld + c];
+    }
+}
+
+// Walks the S_r tiles of a generated step: S_r[a, o] + g_b[a, o] for the
+// 256 entries j = a*n_out + o in [j0, j0 + 256) of every row, handed to
+// `use(j0)` in `stage` ([R][257], tile-local column) after a barrier.
+template <class Use>
+__device__ void for_each_s_tile(const DevStep& st, int R, const float* zs, int ldz, int n_cond, float* stage,
+                                const Use& use) {
+    const int J = st.n_in * st.n_out;
+    for (int j0 = 0; j0 < J; j0 += kTileCols) {
+        gemm_tile<64, 4, true>(R, j0, J, n_cond, SharedRows{zs, ldz}, st.w, n_cond, stage,
+                               [&](int r, int j, float v) {
+                                   stage[r * (kTileCols + 1) + (j - j0)] = v + (st.b ? __ldg(st.b + j) : 0.0f);
+                               });
+        __syncthreads();
+        use(j0);
+        __syncthreads();
+    }
+}
+
+__device__ void dense_forward_rows(const DevChain& c, const DevStep& st, int R, int rows, int64_t row0,
+                                   const float* in, float* out, float* stage) {
+    gemm_rows<true>(R, st.n_out, st.n_in, SharedRows{in, c.ld}, st.w, st.n_in, stage, [&](int r, int o, float v) {
+        v = activate_dev(st.act, v + (st.b ? __ldg(st.b + o) : 0.0f));
+        out[r * c.ld + o] = v;
+        if (r < rows) st.out[(row0 + r) * st.n_out + o] = v;
+    });
+}
+
+__device__ void generated_forward_rows(const DevChain& c, const DevStep& st, int R, int rows, int64_t row0,
+                                       const float* in, float* out, const float* zs, float* stage) {
+    const int no = st.n_out, tid = static_cast<int>(threadIdx.x);
+    // out = c_b + z c_w^T
+    if (st.c_w) {
+        gemm_rows<true>(R, no, c.n_cond, SharedRows{zs, c.ldz}, st.c_w, c.n_cond, stage, [&](int r, int o, float v) {
+            out[r * c.ld + o] = v + (st.c_b ? __ldg(st.c_b + o) : 0.0f);
+        });
+    } else {
+        for (int e = tid; e < R * no; e += kThreads) out[(e / no) * c.ld + e % no] = st.c_b ? __ldg(st.c_b + e % no) : 0.0f;
+    }
+    __syncthreads();
+    // out[r, o] += sum_a in[r, a] (S_r + g_b)[a, o], a tile of (a, o) at a time; each (r, o) owned by one thread.
+    for_each_s_tile(st, R, zs, c.ldz, c.n_cond, stage, [&](int j0) {
+        const int j1 = j0 + kTileCols;
+        for (int e = tid; e < R * no; e += kThreads) {
+            const int r = e / no, o = e % no;
+            const int a_end = (j1 - 1 - o) / no < st.n_in - 1 ? (j1 - 1 - o) / no : st.n_in - 1;
+            float acc = 0.0f;
+            for (int a = j0 > o ? (j0 - o + no - 1) / no : 0; a <= a_end; ++a)
+                acc = fmaf(in[r * c.ld + a], stage[r * (kTileCols + 1) + a * no + o - j0], acc);
+            out[r * c.ld + o] += acc;
+        }
+    });
+    for (int e = tid; e < R * no; e += kThreads) {
+        const int r = e / no, o = e % no;
+        const float v = activate_dev(st.act, out[r * c.ld + o]);
+        out[r * c.ld + o] = v;
+        if (r < rows) st.out[(row0 + r) * no + o] = v;
+    }
+}
+
+__global__ void __launch_bounds__(kThreads) chain_forward_kernel(DevChain c) {
+    extern __shared__ float smem[];
+    const int R = c.rows;
+    float* in = smem;  // the step's input rows; its output goes to `out`, then they swap
+    float* out = smem + R * c.ld;
+    float* zs = smem + 2 * R * c.ld;
+    float* stage = zs + R * c.ldz;
+    const int64_t row0 = int64_t(blockIdx.x) * R;
+    const int rows = c.batch - row0 < R ? static_cast<int>(c.batch - row0) : R;
+    load_rows(in, c.ld, c.s[0].in, c.s[0].n_in, R, rows, row0);
+    load_rows(zs, c.ldz, c.z, c.n_cond, R, rows, row0);
+    __syncthreads();
+    for (int s = 0; s < c.n_steps; ++s) {
+        if (c.s[s].generated)
+            generated_forward_rows(c, c.s[s], R, rows, row0, in, out, zs, stage);
+        else
+            dense_forward_rows(c, c.s[s], R, rows, row0, in, out, stage);
+        __syncthreads();
+        float* t = in;
+        in = out, out = t;
+    }
+}
+
+// grad_h = gpre (S_r + g_b)^T and grad_z += (h ⊗ gpre) g_w + gpre c_w for one generated step.
+__device__ void generated_backward_rows(const DevChain& c, const DevStep& st, int R, bool want_h, bool want_z,
+                                        const float* h, const float* g, float* gh, float* dzs, const float* zs,
+                                        float* stage) {
+    const int ni = st.n_in, no = st.n_out, tid = static_cast<int>(threadIdx.x);
+    if (want_h) {
+        for (int e = tid; e < R * ni; e += kThreads) gh[(e / ni) * c.ld + e % ni] = 0.0f;
+        __syncthreads();
+        // Each (r, a) owned by one thread; the tile's entries (a, o) for that a are contiguous.
+        for_each_s_tile(st, R, zs, c.ldz, c.n_cond, stage, [&](int j0) {
+            const int j1 = j0 + kTileCols < ni * no ? j0 + kTileCols : ni * no;
+            const int a_lo = j0 / no, a_hi = (j1 - 1) / no;
+            const int span = a_hi - a_lo + 1;
+            for (int e = tid; e < R * span; e += kThreads) {
+                const int r = e / span, a = a_lo + e % span;
+                const int o_lo = a * no < j0 ? j0 - a * no : 0, o_hi = a * no + no > j1 ? j1 - a * no : no;
+                float acc = 0.0f;
+                for (int o = o_lo; o < o_hi; ++o)
+                    acc = fmaf(stage[r * (kTileCols + 1) + a * no + o - j0], g[r * c.ld + o], acc);
+                gh[r * c.ld + a] += acc;
+            }
+        });
+    }
+    if (want_z) {
+        const auto add = [&](int r, int cc, float v) { dzs[r * c.ldz + cc] += v; };
+        gemm_rows<false>(R, c.n_cond, ni * no, SharedOuter{h, g, c.ld, no}, st.w, c.n_cond, stage, add);
+        if (st.c_w) gemm_rows<false>(R, c.n_cond, no, SharedRows{g, c.ld}, st.c_w, c.n_cond, stage, add);
+    }
+}
+
+__global__ void __launch_bounds__(kThreads) chain_backward_kernel(DevChain c) {
+    extern __shared__ float smem[];
+    const int R = c.rows, tid = static_cast<int>(threadIdx.x);
+    float* g = smem;  // the current step's gpre rows; its input gradient goes to `gh`, then they swap
+    float* gh = smem + R * c.ld;
+    float* h = smem + 2 * R * c.ld;
+    float* zs = h + R * c.ld;
+    float* dzs = zs + R * c.ldz;
+    float* stage = dzs + R * c.ldz;
+    const int64_t row0 = int64_t(blockIdx.x) * R;
+    const int rows = c.batch - row0 < R ? static_cast<int>(c.batch - row0) : R;
+    load_rows(zs, c.ldz, c.z, c.n_cond, R, rows, row0);
+    for (int e = tid; e < R * c.n_cond; e += kThreads) dzs[(e / c.n_cond) * c.ldz + e % c.n_cond] = 0.0f;
+    // The last step's gpre = grad_y * act'(y).
+    const int last = c.n_steps - 1;
+    {
+        const DevStep& st = c.s[last];
+        const int no = st.n_out;
+        for (int e = tid; e < R * no; e += kThreads) {
+            const int r = e / no, o = e % no;
+            float v = 0.0f;
+            if (r < rows) {
+                const int64_t at = (row0 + r) * no + o;
+                v = __ldg(c.grad_y + at) * activation_grad_dev(st.act, __ldg(st.out + at));
+                st.gpre[at] = v;
+            }
+            g[r * c.ld + o] = v;
+        }
+    }
+    __syncthreads();
+    for (int s = last; s >= 0; --s) {
+        const DevStep& st = c.s[s];
+        const bool want_h = s > 0 || c.grad_x != nullptr;
+        const bool want_z = st.generated && c.grad_z != nullptr;
+        if (!want_h && !want_z) break;
+        const int ni = st.n_in, in_act = s > 0 ? c.s[s - 1].act : DYNREC_ACT_NONE;
+        load_rows(h, c.ld, st.in, ni, R, rows, row0);
+        __syncthreads();
+        if (st.generated) {
+            generated_backward_rows(c, st, R, want_h, want_z, h, g, gh, dzs, zs, stage);
+            __syncthreads();
+            if (want_h)
+                for (int e = tid; e < R * ni; e += kThreads) {
+                    const int at = (e / ni) * c.ld + e % ni;
+                    gh[at] *= activation_grad_dev(in_act, h[at]);
+                }
+        } else if (want_h) {
+            gemm_rows<false>(R, ni, st.n_out, SharedRows{g, c.ld}, st.w, ni, stage, [&](int r, int i, float v) {
+                gh[r * c.ld + i] = v * activation_grad_dev(in_act, h[r * c.ld + i]);
+            });
+        }
+        __syncthreads();
+        if (want_h) store_rows(s > 0 ? c.s[s - 1].gpre : c.grad_x, gh, c.ld, ni, rows, row0);
+        __syncthreads();
+        float* t = g;
+        g = gh, gh = t;
+    }
+    if (c.grad_z) store_rows(c.grad_z, dzs, c.ldz, c.n_cond, rows, row0);
+}
+
+int64_t widest(const FusedChain& c) {
+    int64_t w = c.steps[0].n_in;
+    for (int s = 0; s < c.n_steps; ++s) w = std::max(w, c.steps[s].n_out);
+    return w;
+}
+
+// Rows per block: the most (<= 16) whose buffers fit 48 KB of shared memory.
+int rows_per_block(const FusedChain& c, int activation_buffers, int cond_buffers) {
+    const int64_t ld = widest(c) + 1, ldz = c.n_cond + 1;
+    for (int r = kMaxRows; r > 1; r /= 2)
+        if (size_t(r * (activation_buffers * ld + cond_buffers * ldz) + kStageFloats) * sizeof(float) <= kSharedBytes)
+            return r;
+    return 1;
+}
+
+DevChain device_chain(const FusedChain& c, int rows) {
+    DevChain d{};
+    d.batch = c.batch;
+    d.n_cond = static_cast<int>(c.n_cond);
+    d.n_steps = c.n_steps;
+    d.ld = static_cast<int>(widest(c)) + 1;
+    d.ldz = d.n_cond + 1;
+    d.rows = rows;
+    d.z = c.z;
+    for (int s = 0; s < c.n_steps; ++s) {
+        const FusedStep& st = c.steps[s];
+        d.s[s] = {st.generated ? 1 : 0, static_cast<int>(st.n_in), static_cast<int>(st.n_out), st.activation,
+                  st.w, st.b, st.c_w, st.c_b, s == 0 ? c.x : c.steps[s - 1].out, st.out, nullptr};
+    }
+    return d;
+}
+
+size_t shared_bytes(const DevChain& d, int activation_buffers, int cond_buffers) {
+    return size_t(d.rows * (activation_buffers * d.ld + cond_buffers * d.ldz) + kStageFloats) * sizeof(float);
+}
+
+unsigned grid_for(const DevChain& d) { return static_cast<unsigned>((d.batch + d.rows - 1) / d.rows); }
+
+// The split-K scratch of a generated step's weight-gradient GEMM (both ones columns present).
+int64_t wgrad_floats(const FusedChain& c, const FusedStep& st) {
+    return outer_gemm_wgrad_workspace_floats(c.batch, st.n_out, st.n_in + 1, c.n_cond + 1);
+}
+
+}  // namespace
+
+bool fused_chain_fits(const FusedChain& c) {
+    if (c.n_steps < 1 || c.n_steps > kFusedMaxSteps || c.n_cond < 1 || c.n_cond > kMaxWidth) return false;
+    if (widest(c) > kMaxWidth) return false;
+    return (c.batch + kMaxRows - 1) / kMaxRows < (int64_t(1) << 31) - 1;
+}
+
+int64_t fused_chain_workspace_floats(const FusedChain& c) {
+    int64_t floats = 0, scratch = 0;
+    for (int s = 0; s < c.n_steps; ++s) {
+        floats += c.batch * c.steps[s].n_out;
+        if (c.steps[s].generated) scratch = std::max(scratch, wgrad_floats(c, c.steps[s]));
+    }
+    return floats + scratch;
+}
+
+void fused_chain_forward(void* stream, const FusedChain& c) {
+    const DevChain d = device_chain(c, rows_per_block(c, 2, 1));
+    chain_forward_kernel<<<grid_for(d), kThreads, shared_bytes(d, 2, 1), as_stream(stream)>>>(d);
+    check_launch("chain_forward_kernel");
+}
+
+void fused_chain_backward(void* stream, const FusedChain& c, const float* grad_y, float* grad_x, float* grad_z,
+                          const FusedStepGrads* grads, float* workspace) {
+    DevChain d = device_chain(c, rows_per_block(c, 3, 2));
+    float* next = workspace;
+    for (int s = 0; s < c.n_steps; ++s) d.s[s].gpre = next, next += c.batch * c.steps[s].n_out;
+    d.grad_y = grad_y, d.grad_x = grad_x, d.grad_z = grad_z;
+    chain_backward_kernel<<<grid_for(d), kThreads, shared_bytes(d, 3, 2), as_stream(stream)>>>(d);
+    check_launch("chain_backward_kernel");
+    // The weight gradients, each a reduction over the batch.
+    for (int s = 0; s < c.n_steps; ++s) {
+        const FusedStep& st = c.steps[s];
+        const FusedStepGrads& g = grads[s];
+        const float* in = d.s[s].in;
+        if (!st.generated) {
+            dense_backward_pre(stream, c.batch, st.n_in, st.n_out, in, st.w, d.s[s].gpre, nullptr, g.w, g.b,
+                               DYNREC_ACT_NONE);
+        } else if (g.w || g.b || g.c_w || g.c_b) {
+            hyper_linear_weight_grads(stream, {c.batch, st.n_in, st.n_out, c.n_cond}, in, c.z, d.s[s].gpre,
+                                      {nullptr, nullptr, g.w, g.b, g.c_w, g.c_b}, next);
+        }
+    }
+}
+
+}  // namespace dynrec::cuda
