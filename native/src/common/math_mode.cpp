@@ -47,7 +47,16 @@ int64_t hyper_chunk_floats_from_environment() noexcept {
 }
 const int64_t g_hyper_chunk_floats = hyper_chunk_floats_from_environment();
 thread_local int t_hyper_override = -1;
+
+int fused_rows_from_environment() noexcept {
+    const char* v = std::getenv("DYNREC_CUDA_FUSED_ROWS");
+    const long rows = v ? std::strtol(v, nullptr, 10) : 0;
+    return rows == 1 || rows == 2 || rows == 4 || rows == 8 || rows == 16 ? int(rows) : 0;
+}
+const int g_fused_rows = fused_rows_from_environment();
 }  // namespace
+
+int cuda_fused_rows() noexcept { return g_fused_rows; }
 
 int cuda_hyper_path() noexcept {
     return t_hyper_override >= 0 ? t_hyper_override : g_hyper_path.load(std::memory_order_relaxed);

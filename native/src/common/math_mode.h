@@ -43,6 +43,10 @@ void set_cuda_hyper_path(int path) noexcept;
 // unless DYNREC_CUDA_HYPER_CHUNK_MIB (1..65536) says otherwise when the library
 // loads (smaller: less memory, more launches; the tests use 1 to cross chunks).
 int64_t cuda_hyper_chunk_floats() noexcept;
+// Rows per block of the fused path (cuda/fused_chain.cu): 0 = by shape and
+// device, else DYNREC_CUDA_FUSED_ROWS (1, 2, 4, 8 or 16) when the library
+// loads, still capped by shared memory (the tests use 16 to cover full blocks).
+int cuda_fused_rows() noexcept;
 
 // A per-thread override of one mode for the object's lifetime (the self-test
 // switches modes without changing them under other threads); nests.

@@ -1,5 +1,6 @@
 // The fused chain (fused_chain.cuh). A block of 256 threads owns R <= 16 rows
-// (as many as 48 KB of shared memory holds); each step is one or more
+// (as many as ~100 KB of shared memory holds, fewer when the batch would not
+// fill the SMs); each step is one or more
 // in-block GEMMs over those rows, R x N outputs, the reduction staged through
 // shared memory 16 deep:
 //   dense:      out[r, o]  = act(b[o] + sum_i h[r, i] W[o, i])
@@ -16,7 +17,9 @@
 //   then gpre of the previous step = grad_h * act'(h).
 // Every sum runs in a fixed order: results are deterministic.
 #include <algorithm>
+#include <atomic>
 
+#include "common/math_mode.h"
 #include "cuda/common.cuh"
 #include "cuda/dense.cuh"
 #include "cuda/fused_chain.cuh"
@@ -34,7 +37,10 @@ constexpr int kSlice = 16;        // reduction depth staged per pass
 constexpr int kTileCols = 256;    // widest output tile of one in-block GEMM
 constexpr int kStageFloats = kSlice * (kTileCols + 1);
 static_assert(kMaxRows * (kTileCols + 1) <= kStageFloats, "an S tile must fit the staging buffer");
-constexpr size_t kSharedBytes = 48 * 1024;  // without the opt-in attribute
+constexpr size_t kDefaultShared = 48 * 1024;  // what a launch may use without the opt-in attribute
+// Our cap past that (with the opt-in): ~100 KB leaves room for two blocks on an H100/H200 SM (228 KB).
+constexpr size_t kSharedBudget = 100 * 1024;
+constexpr int kMaxDevices = 64;
 
 // A step as the kernels see it (int sizes: every width <= 256, n_in * n_out <= 65536).
 struct DevStep {
@@ -329,13 +335,50 @@ int64_t widest(const FusedChain& c) {
     return w;
 }
 
-// Rows per block: the most (<= 16) whose buffers fit 48 KB of shared memory.
-int rows_per_block(const FusedChain& c, int activation_buffers, int cond_buffers) {
+// The current device's SM count and shared memory a block may opt into, asked once per device.
+struct DeviceLimits {
+    int device, sms;
+    size_t shared_optin;
+};
+
+DeviceLimits device_limits() {
+    static std::atomic<int> sms[kMaxDevices], optin[kMaxDevices];  // 0 = not asked yet
+    int device = 0;
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    if (device < 0 || device >= kMaxDevices) return {device, 1, kDefaultShared};
+    int n = sms[device].load(std::memory_order_relaxed), o = optin[device].load(std::memory_order_relaxed);
+    if (n == 0) {
+        check(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute(SMs)");
+        check(cudaDeviceGetAttribute(&o, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
+              "cudaDeviceGetAttribute(shared memory opt-in)");
+        optin[device].store(o, std::memory_order_relaxed);
+        sms[device].store(n, std::memory_order_relaxed);
+    }
+    return {device, n, size_t(o)};
+}
+
+// Rows per block: the most (<= 16) whose buffers fit the shared memory budget, halved while the
+// grid would leave SMs idle (more blocks beat more rows per block there), down to 4.
+int rows_per_block(const FusedChain& c, const DeviceLimits& lim, int activation_buffers, int cond_buffers) {
     const int64_t ld = widest(c) + 1, ldz = c.n_cond + 1;
-    for (int r = kMaxRows; r > 1; r /= 2)
-        if (size_t(r * (activation_buffers * ld + cond_buffers * ldz) + kStageFloats) * sizeof(float) <= kSharedBytes)
-            return r;
-    return 1;
+    const size_t budget = std::max(kDefaultShared, std::min(kSharedBudget, lim.shared_optin));
+    const int forced = cuda_fused_rows();
+    int r = forced ? forced : kMaxRows;
+    while (r > 1 &&
+           size_t(r * (activation_buffers * ld + cond_buffers * ldz) + kStageFloats) * sizeof(float) > budget)
+        r /= 2;
+    while (!forced && r > 4 && (c.batch + r - 1) / r < lim.sms) r /= 2;
+    return r;
+}
+
+// Lets `kernel` use up to the budget on this device (once per device and kernel).
+void allow_shared(const void* kernel, std::atomic<bool>* done, const DeviceLimits& lim, size_t bytes) {
+    if (bytes <= kDefaultShared || lim.device < 0 || lim.device >= kMaxDevices) return;
+    if (done[lim.device].load(std::memory_order_acquire)) return;
+    const int budget = static_cast<int>(std::min(kSharedBudget, lim.shared_optin));
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, budget),
+          "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
+    done[lim.device].store(true, std::memory_order_release);
 }
 
 DevChain device_chain(const FusedChain& c, int rows) {
@@ -384,14 +427,20 @@ int64_t fused_chain_workspace_floats(const FusedChain& c) {
 }
 
 void fused_chain_forward(void* stream, const FusedChain& c) {
-    const DevChain d = device_chain(c, rows_per_block(c, 2, 1));
+    static std::atomic<bool> opted_in[kMaxDevices];
+    const DeviceLimits lim = device_limits();
+    const DevChain d = device_chain(c, rows_per_block(c, lim, 2, 1));
+    allow_shared(reinterpret_cast<const void*>(chain_forward_kernel), opted_in, lim, shared_bytes(d, 2, 1));
     chain_forward_kernel<<<grid_for(d), kThreads, shared_bytes(d, 2, 1), as_stream(stream)>>>(d);
     check_launch("chain_forward_kernel");
 }
 
 void fused_chain_backward(void* stream, const FusedChain& c, const float* grad_y, float* grad_x, float* grad_z,
                           const FusedStepGrads* grads, float* workspace) {
-    DevChain d = device_chain(c, rows_per_block(c, 3, 2));
+    static std::atomic<bool> opted_in[kMaxDevices];
+    const DeviceLimits lim = device_limits();
+    DevChain d = device_chain(c, rows_per_block(c, lim, 3, 2));
+    allow_shared(reinterpret_cast<const void*>(chain_backward_kernel), opted_in, lim, shared_bytes(d, 3, 2));
     float* next = workspace;
     for (int s = 0; s < c.n_steps; ++s) d.s[s].gpre = next, next += c.batch * c.steps[s].n_out;
     d.grad_y = grad_y, d.grad_x = grad_x, d.grad_z = grad_z;

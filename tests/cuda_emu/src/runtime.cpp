@@ -46,6 +46,8 @@ std::map<uintptr_t, Allocation> g_allocations;
 std::set<const CUstream_st*> g_streams;
 thread_local cudaError_t t_last_error = cudaSuccess;
 thread_local int t_device = 0;
+constexpr int kSharedOptinLimit = 232448;  // an H100's cudaDevAttrMaxSharedMemoryPerBlockOptin
+std::map<int, size_t> g_shared_optin;       // device -> largest MaxDynamicSharedMemorySize set (g_mutex)
 
 int env_int(const char* name, int fallback) {
     const char* v = std::getenv(name);
@@ -75,6 +77,11 @@ int device_count() {
     return count;
 }
 int current_device() { return t_device; }
+size_t dynamic_shared_limit(int device) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const auto it = g_shared_optin.find(device);
+    return it == g_shared_optin.end() || it->second < 48 * 1024 ? 48 * 1024 : it->second;
+}
 int compute_capability() {
     static const int cc = env_int("CUDA_EMU_CC", 90);
     return cc;
@@ -278,8 +285,20 @@ cudaError_t cudaDeviceGetAttribute(int* value, enum cudaDeviceAttr attr, int dev
         case cudaDevAttrMaxSharedMemoryPerBlock: *value = 48 * 1024; break;
         case cudaDevAttrWarpSize: *value = 32; break;
         case cudaDevAttrMultiProcessorCount: *value = 132; break;
+        case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = emu::kSharedOptinLimit; break;
         default: return note(cudaErrorInvalidValue, "cudaDeviceGetAttribute", "attribute not emulated");
     }
+    return cudaSuccess;
+}
+
+cudaError_t cudaFuncSetAttribute(const void* func, enum cudaFuncAttribute attr, int value) {
+    if (!func) return set_error(cudaErrorInvalidDeviceFunction);
+    if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize)
+        return emu::note(cudaErrorInvalidValue, "cudaFuncSetAttribute", "attribute not emulated");
+    if (value < 0 || value > emu::kSharedOptinLimit) return set_error(cudaErrorInvalidValue);
+    std::lock_guard<std::mutex> lock(emu::g_mutex);
+    size_t& granted = emu::g_shared_optin[emu::t_device];
+    granted = std::max(granted, size_t(value));
     return cudaSuccess;
 }
 
@@ -653,6 +672,7 @@ const char* cudaGetErrorName(cudaError_t error) {
         case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
         case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
         case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+        case cudaErrorInvalidDeviceFunction: return "cudaErrorInvalidDeviceFunction";
         case cudaErrorInvalidDevicePointer: return "cudaErrorInvalidDevicePointer";
         case cudaErrorInvalidMemcpyDirection: return "cudaErrorInvalidMemcpyDirection";
         case cudaErrorNoDevice: return "cudaErrorNoDevice";
@@ -675,6 +695,7 @@ const char* cudaGetErrorString(cudaError_t error) {
         case cudaErrorInvalidValue: return "invalid argument";
         case cudaErrorMemoryAllocation: return "out of memory";
         case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+        case cudaErrorInvalidDeviceFunction: return "invalid device function";
         case cudaErrorInvalidDevicePointer: return "invalid device pointer";
         case cudaErrorInvalidMemcpyDirection: return "invalid copy direction for memcpy";
         case cudaErrorNoDevice: return "no CUDA-capable device is detected";

@@ -238,7 +238,7 @@ cudaError_t check_config(const LaunchConfig& c) {
         return cudaErrorInvalidConfiguration;
     if (threads == 0 || threads > 1024 || c.block.x > 1024 || c.block.y > 1024 || c.block.z > 64)
         return cudaErrorInvalidConfiguration;
-    if (c.smem > kStaticSharedLimit) return cudaErrorInvalidValue;  // above 48 KB needs an opt-in attribute
+    if (c.smem > dynamic_shared_limit(current_device())) return cudaErrorInvalidValue;  // above 48 KB: opt-in
     return cudaSuccess;
 }
 
@@ -383,9 +383,10 @@ void shared_fresh(void* ptr, size_t bytes, const char* name) {
     if (seen.block == g_block_serial) return;
     if (seen.launch != g_launch_serial) {
         g.static_shared += bytes;
-        if (g.static_shared + g.cfg->smem > kStaticSharedLimit)
+        const size_t limit = g.cfg->smem > kStaticSharedLimit ? g.cfg->smem : kStaticSharedLimit;
+        if (g.static_shared + g.cfg->smem > limit)
             fatal("kernel %s: __shared__ %s brings the block's shared memory to %zu bytes (limit %zu)",
-                  g.site->kernel, name, g.static_shared + g.cfg->smem, kStaticSharedLimit);
+                  g.site->kernel, name, g.static_shared + g.cfg->smem, limit);
     }
     seen = {g_launch_serial, g_block_serial};
     std::memset(ptr, 0xFF, bytes);

@@ -685,6 +685,25 @@ int main(int argc, char** argv) {
                "2048 threads or 0 blocks: cudaErrorInvalidConfiguration, then cleared");
     }
     {
+        // Dynamic shared memory past 48 KB needs the opt-in attribute (kept per device here).
+        float* d = dev_alloc<float>(32);
+        cudaGetLastError();
+        write_kernel<<<1, 32, 64 * 1024>>>(d);
+        const cudaError_t refused = cudaGetLastError();
+        int optin = 0;
+        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0);
+        const cudaError_t too_big = cudaFuncSetAttribute(write_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin + 1);
+        cudaGetLastError();
+        const cudaError_t set = cudaFuncSetAttribute(write_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024);
+        write_kernel<<<1, 32, 64 * 1024>>>(d);
+        const cudaError_t allowed = cudaGetLastError();
+        write_kernel<<<1, 32, 64 * 1024 + 4>>>(d);
+        const cudaError_t past = cudaGetLastError();
+        expect(refused == cudaErrorInvalidValue && optin == 232448 && too_big == cudaErrorInvalidValue &&
+                   set == cudaSuccess && allowed == cudaSuccess && past == cudaErrorInvalidValue,
+               "dynamic shared memory over 48 KB: refused, then allowed up to the opted-in size");
+    }
+    {
         int count = 0;
         cudaGetDeviceCount(&count);
         float* on0 = dev_alloc<float>(4);
