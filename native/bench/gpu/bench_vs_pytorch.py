@@ -964,11 +964,14 @@ def main():
             modes = [("tf32", 1, 0, 0, 0), ("fp32", 0, 0, 0, 0)] if gpu_api else [("fp32", 0, 0, 0, 0)]
             if has_fused_switch and c["op"] in FUSED_EPILOGUE_OPS:
                 modes += [("tf32_fused", 1, 1, 0, 0), ("fp32_fused", 0, 1, 0, 0)]
+            # The fused path (whole layer per block of rows) also with graphs: it still makes a few launches.
             if has_path_switch and c["op"] in HYPER_PATH_OPS:
                 modes += [(f"{p}_{name}", tf32, 0, code, 0) for name, code in HYPER_PATHS.items()
                           for p, tf32 in (("tf32", 1), ("fp32", 0))]
             if has_graph_switch:
                 modes += [("tf32_graphs", 1, 0, 0, 1), ("fp32_graphs", 0, 0, 0, 1)]
+            if has_graph_switch and has_path_switch and c["op"] in HYPER_PATH_OPS:
+                modes += [("tf32_fusedrows_graphs", 1, 0, HYPER_PATHS["fusedrows"], 1)]
             for mode, tf32, fused, path, graphs in modes:
                 if gpu_api:
                     lib("dynrec_cuda_set_tf32", enabled=tf32)
@@ -1094,9 +1097,10 @@ def ctypes_smoke(lib):
 # Ops whose CUDA forward runs its dense steps with fused GEMM epilogues (dynrec_cuda_set_fused_epilogues).
 FUSED_EPILOGUE_OPS = ("gate_nu", "gated_linear", "epnet", "apg_layer")
 HYPER_PATH_OPS = ("hyper_linear", "apg_layer")
-HYPER_PATHS = {"outer": 1, "materialized": 2}  # dynrec_hyper_path
+# dynrec_hyper_path ("fusedrows" = DYNREC_HYPER_PATH_FUSED; named apart from the fused-epilogue modes)
+HYPER_PATHS = {"outer": 1, "materialized": 2, "fusedrows": 3}
 EXTRA_MODES = ("tf32_fused", "fp32_fused") + tuple(f"{p}_{n}" for n in HYPER_PATHS for p in ("tf32", "fp32")) + (
-    "tf32_graphs", "fp32_graphs")
+    "tf32_graphs", "fp32_graphs", "tf32_fusedrows_graphs")
 
 
 def summary_line(r):
@@ -1232,22 +1236,28 @@ def graph_cache_markdown(results):
 
 
 def paths_markdown(results):
-    """hyper_linear's two CUDA paths forced, beside the default (which picks one by shape)."""
-    rows = [r for r in results if all(f"dynrec_{p}_{n}_ms" in r for n in HYPER_PATHS for p in ("tf32", "fp32"))]
+    """The CUDA paths of hyper_linear / apg_layer forced, beside the default (which picks by shape)."""
+    rows = [r for r in results if any(f"dynrec_{p}_{n}_ms" in r for n in HYPER_PATHS for p in ("tf32", "fp32"))]
     if not rows:
         return []
-    lines = ["## hyper_linear paths: outer-product GEMMs vs materialized S (forward + backward)", "",
-             "| case | B | tf32 default ms | tf32 outer ms | tf32 materialized ms | fp32 default ms | fp32 outer ms "
-             "| fp32 materialized ms | err (outer / materialized, tf32) | err (outer / materialized, fp32) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    names = list(HYPER_PATHS)
+    cols = [f"{p}_{n}" for p in ("tf32", "fp32") for n in names] + ["tf32_fusedrows_graphs"]
+    lines = ["## hyper_linear / apg_layer paths: outer-product GEMMs, materialized S, fused rows "
+             "(forward + backward)", "",
+             "| case | B | tf32 default ms | " + " | ".join(f"{c.replace('_', ' ')} ms" for c in cols) +
+             " | x eager (fused rows tf32) | x eager (fused rows + graphs) | err (" + " / ".join(cols) + ") |",
+             "|---|---|---|" + "---|" * len(cols) + "---|---|---|"]
     for r in rows:
         ms = lambda m: fmt(r.get(f"dynrec_{m}_ms"))  # noqa: E731
-        err = lambda m: f"{r[f'dynrec_{m}_check']:.1e}"  # noqa: E731
-        lines.append(f"| {r['name']} | {r['batch']} | {ms('tf32')} | {ms('tf32_outer')} | {ms('tf32_materialized')} | "
-                     f"{ms('fp32')} | {ms('fp32_outer')} | {ms('fp32_materialized')} | "
-                     f"{err('tf32_outer')} / {err('tf32_materialized')} | {err('fp32_outer')} / "
-                     f"{err('fp32_materialized')} |")
-    lines += ["", "`DYNREC_CUDA_HYPER_PATH=outer|materialized` or `dynrec_cuda_set_hyper_path()` forces a path.", ""]
+        err = lambda m: f"{r[f'dynrec_{m}_check']:.1e}" if f"dynrec_{m}_check" in r else "—"  # noqa: E731
+        x = lambda m: fmt(r["eager_ms"] / r[f"dynrec_{m}_ms"], ".2f") if (  # noqa: E731
+            "eager_ms" in r and f"dynrec_{m}_ms" in r) else "—"
+        lines.append(f"| {r['name']} | {r['batch']} | {ms('tf32')} | " + " | ".join(ms(c) for c in cols) +
+                     f" | {x('tf32_fusedrows')} | {x('tf32_fusedrows_graphs')} | " +
+                     " / ".join(err(c) for c in cols) + " |")
+    lines += ["", "`DYNREC_CUDA_HYPER_PATH=outer|materialized|fused` or `dynrec_cuda_set_hyper_path()` forces a path "
+              "(fused rows: the whole layer per block of rows, exact FP32 in its per-row kernels; TF32 applies to "
+              "its weight-gradient GEMM only).", ""]
     return lines
 
 

@@ -67,13 +67,6 @@ struct SharedRows {
     __device__ float operator()(int r, int k) const { return m[r * ld + k]; }
 };
 
-// a(r, j) = h[r, j / n_out] * g[r, j % n_out]: the per-row outer product of a generated step.
-struct SharedOuter {
-    const float *h, *g;
-    int ld, n_out;
-    __device__ float operator()(int r, int j) const { return h[r * ld + j / n_out] * g[r * ld + j % n_out]; }
-};
-
 // One output tile of an in-block GEMM: for r < R and n in [n0, n0 + NL*CT),
 // epi(r, n, sum_k a(r, k) B(n, k)) with B(n, k) = bm[n*ldb + k] (kBNK, e.g. an
 // nn.Linear weight) or bm[k*ldb + n]. Thread t owns rows t/NL + G*i and
@@ -239,6 +232,78 @@ __global__ void __launch_bounds__(kThreads) chain_forward_kernel(DevChain c) {
     }
 }
 
+// dz[r, c] += sum_a h[r, a] T[r, a, c] with T[r, a, c] = sum_o g[r, o] g_w[(a*n_out + o)*n_cond + c]:
+// per 64-column tile of c, the block splits a four ways; a thread owns 4 rows x 4 columns, forms
+// T for its a in registers and folds it in at once; the four partial sums are then added in a fixed
+// order. (The output, R x n_cond, is too small to give 256 threads enough work without the split.)
+__device__ void generated_grad_z(const DevChain& c, const DevStep& st, int R, const float* h, const float* g,
+                                 float* dzs, float* stage) {
+    constexpr int KS = 4, CL = 16, RG = 4, RT = 4, CT = 4, TC = CL * CT, BC = 16;
+    static_assert(KS * CL * RG == kThreads && RG * RT == kMaxRows, "thread layout");
+    static_assert(KS * BC * TC <= kStageFloats && KS * kMaxRows * TC <= kStageFloats, "staging");
+    const int tid = static_cast<int>(threadIdx.x), cl = tid % CL, rg = (tid / CL) % RG, ks = tid / (CL * RG);
+    const int ni = st.n_in, no = st.n_out, nc = c.n_cond;
+    for (int c0 = 0; c0 < nc; c0 += TC) {
+        float dz[RT][CT];
+#pragma unroll
+        for (int i = 0; i < RT; ++i)
+#pragma unroll
+            for (int j = 0; j < CT; ++j) dz[i][j] = 0.0f;
+        for (int a0 = 0; a0 < ni; a0 += KS) {
+            float t[RT][CT];
+#pragma unroll
+            for (int i = 0; i < RT; ++i)
+#pragma unroll
+                for (int j = 0; j < CT; ++j) t[i][j] = 0.0f;
+            for (int b0 = 0; b0 < no; b0 += BC) {
+                // stage[(s*BC + bb)*TC + cc] = g_w[((a0 + s)*no + b0 + bb)*nc + c0 + cc], c fastest.
+                for (int e = tid; e < KS * BC * TC; e += kThreads) {
+                    const int cc = e % TC, bb = (e / TC) % BC, sp = e / (TC * BC);
+                    const int a = a0 + sp, b = b0 + bb, col = c0 + cc;
+                    stage[e] = a < ni && b < no && col < nc ? __ldg(st.w + (int64_t(a) * no + b) * nc + col) : 0.0f;
+                }
+                __syncthreads();
+                const int depth = no - b0 < BC ? no - b0 : BC;
+                for (int bb = 0; bb < depth; ++bb) {
+                    float gv[CT];
+#pragma unroll
+                    for (int j = 0; j < CT; ++j) gv[j] = stage[(ks * BC + bb) * TC + cl + CL * j];
+#pragma unroll
+                    for (int i = 0; i < RT; ++i) {
+                        const int r = rg + RG * i;
+                        const float gr = r < R ? g[r * c.ld + b0 + bb] : 0.0f;
+#pragma unroll
+                        for (int j = 0; j < CT; ++j) t[i][j] = fmaf(gr, gv[j], t[i][j]);
+                    }
+                }
+                __syncthreads();
+            }
+            const int a = a0 + ks;
+#pragma unroll
+            for (int i = 0; i < RT; ++i) {
+                const int r = rg + RG * i;
+                const float hv = r < R && a < ni ? h[r * c.ld + a] : 0.0f;
+#pragma unroll
+                for (int j = 0; j < CT; ++j) dz[i][j] = fmaf(hv, t[i][j], dz[i][j]);
+            }
+        }
+        // The four splits' partial sums, added in split order.
+#pragma unroll
+        for (int i = 0; i < RT; ++i)
+#pragma unroll
+            for (int j = 0; j < CT; ++j) stage[(ks * kMaxRows + rg + RG * i) * TC + cl + CL * j] = dz[i][j];
+        __syncthreads();
+        for (int e = tid; e < R * TC; e += kThreads) {
+            const int r = e / TC, cc = e % TC;
+            if (c0 + cc >= nc) continue;
+            float sum = 0.0f;
+            for (int sp = 0; sp < KS; ++sp) sum += stage[(sp * kMaxRows + r) * TC + cc];
+            dzs[r * c.ldz + c0 + cc] += sum;
+        }
+        __syncthreads();
+    }
+}
+
 // grad_h = gpre (S_r + g_b)^T and grad_z += (h ⊗ gpre) g_w + gpre c_w for one generated step.
 __device__ void generated_backward_rows(const DevChain& c, const DevStep& st, int R, bool want_h, bool want_z,
                                         const float* h, const float* g, float* gh, float* dzs, const float* zs,
@@ -263,9 +328,10 @@ __device__ void generated_backward_rows(const DevChain& c, const DevStep& st, in
         });
     }
     if (want_z) {
-        const auto add = [&](int r, int cc, float v) { dzs[r * c.ldz + cc] += v; };
-        gemm_rows<false>(R, c.n_cond, ni * no, SharedOuter{h, g, c.ld, no}, st.w, c.n_cond, stage, add);
-        if (st.c_w) gemm_rows<false>(R, c.n_cond, no, SharedRows{g, c.ld}, st.c_w, c.n_cond, stage, add);
+        generated_grad_z(c, st, R, h, g, dzs, stage);
+        if (st.c_w)
+            gemm_rows<false>(R, c.n_cond, no, SharedRows{g, c.ld}, st.c_w, c.n_cond, stage,
+                             [&](int r, int cc, float v) { dzs[r * c.ldz + cc] += v; });
     }
 }
 
