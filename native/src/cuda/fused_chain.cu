@@ -312,18 +312,21 @@ __device__ void generated_backward_rows(const DevChain& c, const DevStep& st, in
     if (want_h) {
         for (int e = tid; e < R * ni; e += kThreads) gh[(e / ni) * c.ld + e % ni] = 0.0f;
         __syncthreads();
-        // Each (r, a) owned by one thread; the tile's entries (a, o) for that a are contiguous.
+        // One warp per (r, a), its lanes over the tile's entries (a, o), which are contiguous (no bank
+        // conflicts), summed by a fixed shuffle tree; lane 0 owns the (r, a) output for every tile.
+        const int lane = tid % 32;
         for_each_s_tile(st, R, zs, c.ldz, c.n_cond, stage, [&](int j0) {
             const int j1 = j0 + kTileCols < ni * no ? j0 + kTileCols : ni * no;
             const int a_lo = j0 / no, a_hi = (j1 - 1) / no;
             const int span = a_hi - a_lo + 1;
-            for (int e = tid; e < R * span; e += kThreads) {
-                const int r = e / span, a = a_lo + e % span;
+            for (int p = tid / 32; p < R * span; p += kThreads / 32) {
+                const int r = p / span, a = a_lo + p % span;
                 const int o_lo = a * no < j0 ? j0 - a * no : 0, o_hi = a * no + no > j1 ? j1 - a * no : no;
                 float acc = 0.0f;
-                for (int o = o_lo; o < o_hi; ++o)
+                for (int o = o_lo + lane; o < o_hi; o += 32)
                     acc = fmaf(stage[r * (kTileCols + 1) + a * no + o - j0], g[r * c.ld + o], acc);
-                gh[r * c.ld + a] += acc;
+                for (int off = 16; off > 0; off /= 2) acc += __shfl_down_sync(0xffffffffu, acc, off);
+                if (lane == 0) gh[r * c.ld + a] += acc;
             }
         });
     }
