@@ -236,9 +236,11 @@ __global__ void __launch_bounds__(kThreads) chain_forward_kernel(DevChain c) {
 // per 64-column tile of c, the block splits a four ways; a thread owns 4 rows x 4 columns, forms
 // T for its a in registers and folds it in at once; the four partial sums are then added in a fixed
 // order. (The output, R x n_cond, is too small to give 256 threads enough work without the split.)
-__device__ void generated_grad_z(const DevChain& c, const DevStep& st, int R, const float* h, const float* g,
-                                 float* dzs, float* stage) {
-    constexpr int KS = 4, CL = 16, RG = 4, RT = 4, CT = 4, TC = CL * CT, BC = 16;
+// CT columns per thread (TC = 16 CT per tile): 4, or fewer for a narrow condition so no lane idles.
+template <int CT>
+__device__ void generated_grad_z_tiles(const DevChain& c, const DevStep& st, int R, const float* h, const float* g,
+                                       float* dzs, float* stage) {
+    constexpr int KS = 4, CL = 16, RG = 4, RT = 4, TC = CL * CT, BC = 16;
     static_assert(KS * CL * RG == kThreads && RG * RT == kMaxRows, "thread layout");
     static_assert(KS * BC * TC <= kStageFloats && KS * kMaxRows * TC <= kStageFloats, "staging");
     const int tid = static_cast<int>(threadIdx.x), cl = tid % CL, rg = (tid / CL) % RG, ks = tid / (CL * RG);
@@ -302,6 +304,16 @@ __device__ void generated_grad_z(const DevChain& c, const DevStep& st, int R, co
         }
         __syncthreads();
     }
+}
+
+__device__ void generated_grad_z(const DevChain& c, const DevStep& st, int R, const float* h, const float* g,
+                                 float* dzs, float* stage) {
+    if (c.n_cond <= 16)
+        generated_grad_z_tiles<1>(c, st, R, h, g, dzs, stage);
+    else if (c.n_cond <= 32)
+        generated_grad_z_tiles<2>(c, st, R, h, g, dzs, stage);
+    else
+        generated_grad_z_tiles<4>(c, st, R, h, g, dzs, stage);
 }
 
 // grad_h = gpre (S_r + g_b)^T and grad_z += (h ⊗ gpre) g_w + gpre c_w for one generated step.
