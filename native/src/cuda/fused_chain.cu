@@ -209,7 +209,7 @@ __device__ void generated_forward_rows(const DevChain& c, const DevStep& st, int
     }
 }
 
-__global__ void __launch_bounds__(kThreads) chain_forward_kernel(DevChain c) {
+__global__ void __launch_bounds__(kThreads, 2) chain_forward_kernel(DevChain c) {
     extern __shared__ float smem[];
     const int R = c.rows;
     float* in = smem;  // the step's input rows; its output goes to `out`, then they swap
@@ -350,7 +350,7 @@ __device__ void generated_backward_rows(const DevChain& c, const DevStep& st, in
     }
 }
 
-__global__ void __launch_bounds__(kThreads) chain_backward_kernel(DevChain c) {
+__global__ void __launch_bounds__(kThreads, 2) chain_backward_kernel(DevChain c) {
     extern __shared__ float smem[];
     const int R = c.rows, tid = static_cast<int>(threadIdx.x);
     float* g = smem;  // the current step's gpre rows; its input gradient goes to `gh`, then they swap
