@@ -1,8 +1,7 @@
 // The fused chain (fused_chain.cuh). A block of 256 threads owns R <= 16 rows
 // (as many as ~100 KB of shared memory holds, fewer when the batch would not
-// fill the SMs); each step is one or more
-// in-block GEMMs over those rows, R x N outputs, the reduction staged through
-// shared memory 16 deep:
+// fill the SMs); each step is one or more in-block GEMMs over those rows,
+// R x N outputs, the reduction staged through shared memory 16 deep:
 //   dense:      out[r, o]  = act(b[o] + sum_i h[r, i] W[o, i])
 //   generated:  out[r, o]  = act(c_b[o] + sum_c z[r, c] c_w[o, c]
 //                                + sum_a h[r, a] (g_b[a, o] + S_r[a, o])),
