@@ -102,6 +102,11 @@ cuobjdump --list-elf "$LIB" 2>/dev/null | grep -oE "sm_[0-9]+a?" | sort -u | tr 
 step "dynrec_selftest --device cuda" "$(limit 150)" "$OUT/selftest_cuda.txt" "$SELFTEST" --device cuda
 grep -E "^summary:" "$OUT/selftest_cuda.txt" | sed 's/^/    self-test /' | tee -a "$SUMMARY"
 grep -E "^FAIL" "$OUT/selftest_cuda.txt" | head -20 | sed 's/^/    /' | tee -a "$SUMMARY"
+# The fused APG/hyper_linear path with full 16-row blocks (the default shrinks blocks for the
+# self-test's small batches), so its >48 KB shared-memory opt-in runs on the hardware too.
+step "dynrec_selftest fused path, 16-row blocks" "$(limit 60)" "$OUT/selftest_fused_rows16.txt" \
+  env DYNREC_CUDA_FUSED_ROWS=16 DYNREC_SELFTEST_OPS=apg_layer,hyper_linear "$SELFTEST" --device cuda
+grep -E "^summary:" "$OUT/selftest_fused_rows16.txt" | sed 's/^/    self-test /' | tee -a "$SUMMARY"
 
 # 4. memcheck over the self-test (before the benchmark: correctness first), with 1 MiB chunks so that
 #    hyper_linear's materialized path crosses chunk boundaries on the hardware too ---------------------
@@ -110,6 +115,12 @@ if [ -n "$SAN" ] && [ "$(remaining)" -gt 40 ]; then
   step "compute-sanitizer memcheck (self-test)" "$(limit 120)" "$OUT/memcheck.txt" \
     env DYNREC_SELFTEST_MODES=fp32,tf32 DYNREC_CUDA_HYPER_CHUNK_MIB=1 "$SAN" --tool memcheck --error-exitcode 3 "$SELFTEST" --device cuda
   grep -E "ERROR SUMMARY" "$OUT/memcheck.txt" | tail -1 | sed 's/^/    /' | tee -a "$SUMMARY"
+  if [ "$(remaining)" -gt 60 ]; then
+    step "compute-sanitizer memcheck (fused path, 16-row blocks)" "$(limit 60)" "$OUT/memcheck_fused_rows16.txt" \
+      env DYNREC_SELFTEST_MODES=fp32 DYNREC_SELFTEST_OPS=apg_layer,hyper_linear DYNREC_CUDA_FUSED_ROWS=16 \
+      "$SAN" --tool memcheck --error-exitcode 3 "$SELFTEST" --device cuda
+    grep -E "ERROR SUMMARY" "$OUT/memcheck_fused_rows16.txt" | tail -1 | sed 's/^/    /' | tee -a "$SUMMARY"
+  fi
 else
   note "- compute-sanitizer memcheck: skipped (${SAN:-not installed}; $(remaining)s left)"
 fi
