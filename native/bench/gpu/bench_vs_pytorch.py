@@ -561,6 +561,49 @@ def graph_replay_ms(torch, timer, args, step, stream):
         return timer(torch, graph.replay, args.warmup, args.iters)
 
 
+def host_us_per_call(torch, step, calls=200):
+    """Host time of one step (microseconds): `calls` steps issued back to back without waiting for
+    the GPU (a few hundred launches stay well inside the launch queue), then one synchronize. When
+    this is close to the step's GPU time, the host (argument checks, launches) bounds the op."""
+    step()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        step()
+    host = time.perf_counter() - t0
+    torch.cuda.synchronize()
+    return 1e6 * host / calls
+
+
+def pointer_attributes_us(ptr, calls=20000):
+    """Microseconds per cudaPointerGetAttributes (libdynrec's argument check asks it once per
+    device pointer), through the CUDA runtime PyTorch loaded; None when it cannot be found."""
+    import glob
+    candidates = ["libcudart.so"] + sorted(glob.glob("/usr/local/cuda*/lib64/libcudart.so*"))
+    try:
+        import torch
+        candidates += sorted(glob.glob(os.path.join(os.path.dirname(torch.__file__), "..", "nvidia", "cu*", "lib",
+                                                    "libcudart.so*")))
+        candidates += sorted(glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libcudart*.so*")))
+    except ImportError:
+        pass
+    for path in candidates:
+        try:
+            rt = ctypes.CDLL(path)
+            fn = rt.cudaPointerGetAttributes
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_void_p], ctypes.c_int
+        attrs = ctypes.create_string_buffer(64)  # cudaPointerAttributes is 32 bytes
+        if fn(attrs, ctypes.c_void_p(ptr)) != 0:
+            continue
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn(attrs, ctypes.c_void_p(ptr))
+        return 1e6 * (time.perf_counter() - t0) / calls
+    return None
+
+
 def bench_graphs(torch, lib, args, timer, cases):
     """Diagnostic, run last so that a failed capture cannot touch the main table: the issue's
     B=4096 cases as one CUDA-graph replay each, dynrec (its defaults, TF32) and eager, beside
@@ -596,6 +639,23 @@ def bench_graphs(torch, lib, args, timer, cases):
                 except Exception as e:  # noqa: BLE001
                     row[key + "_error"] = f"{type(e).__name__}: {e}"[:300]
                     torch.cuda.synchronize()
+            with torch.cuda.stream(side):
+                row["dynrec_host_us"] = host_us_per_call(torch, dynrec_step)
+                row["eager_host_us"] = host_us_per_call(torch, eager_step)
+            if c["op"] in HYPER_PATH_OPS and hasattr(lib.lib, "dynrec_cuda_set_hyper_path"):
+                # The fused path (DYNREC_HYPER_PATH_FUSED), launched, replayed and its host cost.
+                lib("dynrec_cuda_set_hyper_path", path=HYPER_PATHS["fusedrows"])
+                try:
+                    with torch.cuda.stream(side):
+                        row["dynrec_fused_launched_ms"] = timer(torch, dynrec_step, args.warmup, args.iters)
+                        row["dynrec_fused_host_us"] = host_us_per_call(torch, dynrec_step)
+                    row["dynrec_fused_graph_ms"] = graph_replay_ms(torch, timer, args, dynrec_step, side)
+                except Exception as e:  # noqa: BLE001
+                    row["dynrec_fused_error"] = f"{type(e).__name__}: {e}"[:300]
+                    torch.cuda.synchronize()
+                finally:
+                    lib("dynrec_cuda_set_hyper_path", path=0)
+            row["pointer_attributes_us"] = pointer_attributes_us(leaves[0].data_ptr())
         except Exception as e:  # noqa: BLE001
             row["error"] = f"{type(e).__name__}: {e}"[:300]
         print("graphs " + json.dumps(row, default=str), flush=True)
@@ -605,13 +665,20 @@ def bench_graphs(torch, lib, args, timer, cases):
 
 def graphs_markdown(rows):
     lines = ["## CUDA-graph replay (diagnostic: GPU time without launch overhead; dynrec TF32 defaults, eager fp32)",
-             "", "| case | B | dynrec launched ms | dynrec graph ms | eager launched ms | eager graph ms | note |",
-             "|---|---|---|---|---|---|---|"]
+             "", "host µs = host time of one forward+backward issued back to back (no GPU wait): when it is near "
+             "the launched ms, the host bounds the op. The fused columns force DYNREC_HYPER_PATH_FUSED. "
+             "ptr-attr µs = one cudaPointerGetAttributes (libdynrec asks it once per device pointer argument).", "",
+             "| case | B | dynrec launched ms | dynrec graph ms | dynrec host µs | fused launched ms | fused graph ms "
+             "| fused host µs | eager launched ms | eager graph ms | eager host µs | ptr-attr µs | note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         note = "; ".join(f"{k}: {v}" for k, v in r.items() if k.endswith("error")) or ""
         lines.append(f"| {r['name']} | {r['batch']} | {fmt(r.get('dynrec_launched_ms'))} | "
-                     f"{fmt(r.get('dynrec_graph_ms'))} | {fmt(r.get('eager_launched_ms'))} | "
-                     f"{fmt(r.get('eager_graph_ms'))} | {note} |")
+                     f"{fmt(r.get('dynrec_graph_ms'))} | {fmt(r.get('dynrec_host_us'), '.1f')} | "
+                     f"{fmt(r.get('dynrec_fused_launched_ms'))} | {fmt(r.get('dynrec_fused_graph_ms'))} | "
+                     f"{fmt(r.get('dynrec_fused_host_us'), '.1f')} | {fmt(r.get('eager_launched_ms'))} | "
+                     f"{fmt(r.get('eager_graph_ms'))} | {fmt(r.get('eager_host_us'), '.1f')} | "
+                     f"{fmt(r.get('pointer_attributes_us'), '.2f')} | {note} |")
     return "\n".join(lines + [""])
 
 
