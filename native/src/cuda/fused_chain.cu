@@ -20,7 +20,6 @@
 
 #include "common/math_mode.h"
 #include "cuda/common.cuh"
-#include "cuda/dense.cuh"
 #include "cuda/fused_chain.cuh"
 #include "cuda/hyper_linear.cuh"
 #include "cuda/outer_gemm.cuh"
@@ -484,9 +483,24 @@ size_t shared_bytes(const DevChain& d, int activation_buffers, int cond_buffers)
 
 unsigned grid_for(const DevChain& d) { return static_cast<unsigned>((d.batch + d.rows - 1) / d.rows); }
 
-// The split-K scratch of a generated step's weight-gradient GEMM (both ones columns present).
+// The split-K scratch of a step's weight-gradient GEMM (every ones column present).
 int64_t wgrad_floats(const FusedChain& c, const FusedStep& st) {
-    return outer_gemm_wgrad_workspace_floats(c.batch, st.n_out, st.n_in + 1, c.n_cond + 1);
+    return outer_gemm_wgrad_workspace_floats(c.batch, st.n_out, st.n_in + 1, st.generated ? c.n_cond + 1 : 1);
+}
+
+// A dense step's weight and bias gradients as one wgrad GEMM of the outer-product engine with u =
+// [in, 1] and v = the ones column alone: D(i, 0, o) = sum_r in[r, i] gpre[r, o] is grad_w[o, i],
+// D(n_in, 0, o) = sum_r gpre[r, o] is grad_b[o]. The batch is split over ~1000 blocks and reduced
+// in a fixed order, where cuBLAS + a column-sum kernel took two launches, the second one a handful
+// of blocks walking all rows.
+void dense_weight_grads(void* stream, int64_t batch, const FusedStep& st, const float* in, const float* gpre,
+                        const FusedStepGrads& g, float* workspace) {
+    if (!g.w && !g.b) return;
+    const OuterFactors f{in, st.n_in, st.n_in, true, nullptr, 0, 0, true};
+    OuterRegions<float> out;
+    out.q_aug = g.w, out.q_aug_p = 1, out.q_aug_n = st.n_in;
+    out.both = g.b, out.both_n = 1;
+    outer_gemm_wgrad(stream, batch, st.n_out, f, gpre, st.n_out, out, workspace);
 }
 
 }  // namespace
@@ -501,7 +515,7 @@ int64_t fused_chain_workspace_floats(const FusedChain& c) {
     int64_t floats = 0, scratch = 0;
     for (int s = 0; s < c.n_steps; ++s) {
         floats += c.batch * c.steps[s].n_out;
-        if (c.steps[s].generated) scratch = std::max(scratch, wgrad_floats(c, c.steps[s]));
+        scratch = std::max(scratch, wgrad_floats(c, c.steps[s]));
     }
     return floats + scratch;
 }
@@ -532,8 +546,7 @@ void fused_chain_backward(void* stream, const FusedChain& c, const float* grad_y
         const FusedStepGrads& g = grads[s];
         const float* in = d.s[s].in;
         if (!st.generated) {
-            dense_backward_pre(stream, c.batch, st.n_in, st.n_out, in, st.w, d.s[s].gpre, nullptr, g.w, g.b,
-                               DYNREC_ACT_NONE);
+            dense_weight_grads(stream, c.batch, st, in, d.s[s].gpre, g, next);
         } else if (g.w || g.b || g.c_w || g.c_b) {
             hyper_linear_weight_grads(stream, {c.batch, st.n_in, st.n_out, c.n_cond}, in, c.z, d.s[s].gpre,
                                       {nullptr, nullptr, g.w, g.b, g.c_w, g.c_b}, next);

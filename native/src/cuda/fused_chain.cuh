@@ -4,9 +4,10 @@
 // generated weight S_i = reshape(z_i g_w^T) formed tile by tile in shared
 // memory and used at once (never written out). Backward: one per-row kernel
 // (every pre-activation gradient, grad_x, grad_z), then the weight gradients
-// over the batch (cuBLAS for dense steps, the outer-product wgrad GEMM for
-// generated ones). Exact FP32 FMAs in the per-row kernels; the launches it
-// saves are what the chain of per-step ops spends its time on at batch 4096.
+// over the batch (the outer-product wgrad GEMM, for dense steps too: the bias
+// gradient is its ones column). Exact FP32 FMAs in the per-row kernels; the
+// launches it saves are what the chain of per-step ops spends its time on at
+// batch 4096.
 // Declarations usable from plain C++; `stream` is a cudaStream_t.
 #pragma once
 
@@ -43,7 +44,7 @@ struct FusedChain {
 bool fused_chain_fits(const FusedChain& c);
 
 // Floats of scratch fused_chain_backward takes: each step's pre-activation
-// gradient [batch, n_out], then the generated steps' wgrad split-K sums.
+// gradient [batch, n_out], then the weight-gradient GEMMs' split-K sums.
 int64_t fused_chain_workspace_floats(const FusedChain& c);
 
 // Writes every step's `out` (the last one is the chain's output).
