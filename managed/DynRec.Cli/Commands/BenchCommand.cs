@@ -23,7 +23,7 @@ namespace DynRec.Cli.Commands;
 public static class BenchCommand
 {
     public sealed record Arguments(string Model, string Data, string Device, int Steps, int Warmup, int? BatchSize, long Seed, IReadOnlyList<string> Sets,
-        int Threads = 0, int Rounds = 1, string KernelPaths = "both");
+        int Threads = 0, int Rounds = 1, string KernelPaths = "both", bool Phases = false);
 
     public static Command Create(TrainingServices services)
     {
@@ -42,12 +42,17 @@ public static class BenchCommand
             Description = "Paths to time: both (and their ratio), native or reference (one path alone, e.g. under a profiler)",
             DefaultValueFactory = _ => "both",
         };
+        var phases = new Option<bool>("--phases")
+        {
+            Description = "Also time each step's phases (forward, loss, backward, optimizer) with a device synchronization after each: " +
+                          "host issue time vs wall time says whether the host or the device bounds a phase",
+        };
         var cmd = new Command("bench", "Training-step samples/s: native kernels vs the TorchSharp reference, same run")
-            { model, data, device, steps, warmup, batch, seed, sets, threads, rounds, kernels };
+            { model, data, device, steps, warmup, batch, seed, sets, threads, rounds, kernels, phases };
         cmd.Subcommands.Add(BenchOpsCommand.Create());
         cmd.SetAction(pr => Run(new Arguments(pr.GetValue(model)!, pr.GetValue(data)!, pr.GetValue(device)!, pr.GetValue(steps), pr.GetValue(warmup),
             pr.GetValue(batch), pr.GetValue(seed), pr.GetValue(sets) ?? [], pr.GetValue(threads), pr.GetValue(rounds),
-            pr.GetValue(kernels)!), services));
+            pr.GetValue(kernels)!, pr.GetValue(phases)), services));
         return cmd;
     }
 
@@ -74,6 +79,7 @@ public static class BenchCommand
         var loadStart = MachineInfo.LoadAverage();
         var models = new Dictionary<Kernels, (Models.MultiTaskModel Model, ITrainingOptimizer Optimizer)>();
         var results = new Dictionary<Kernels, StepBenchmark.Result>();
+        var phaseTimes = new Dictionary<Kernels, StepBenchmark.PhaseTimes>();
         try
         {
             foreach (var kernels in paths)
@@ -93,6 +99,12 @@ public static class BenchCommand
                 var r = StepBenchmark.Measure(model, optimizer, data.Train, config.Train.BatchSize, a.Warmup, a.Steps, device);
                 results[kernels] = results.TryGetValue(kernels, out var sum) ? sum.Add(r) : r;
             }
+            if (a.Phases)
+                foreach (var kernels in paths)
+                {
+                    var (model, optimizer) = models[kernels];
+                    phaseTimes[kernels] = StepBenchmark.MeasurePhases(model, optimizer, data.Train, config.Train.BatchSize, a.Warmup, a.Steps, device);
+                }
         }
         finally
         {
@@ -117,6 +129,7 @@ public static class BenchCommand
             var ratio = results[Kernels.Native].SamplesPerSecond / results[Kernels.Reference].SamplesPerSecond;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"native / reference: {ratio:F2}x samples/s"));
         }
+        if (phaseTimes.Count > 0) PrintPhases(phaseTimes);
         if (device.type == DeviceType.CUDA && Native.CudaGraphs)
         {
             // Whether the training loop's calls repeated exactly (buffers reused) and so replayed cached graphs.
@@ -124,5 +137,16 @@ public static class BenchCommand
             Console.WriteLine($"cuda graphs: {g.Captured} captured, {g.Replayed} replayed, {g.Failed} refused");
         }
         return 0;
+    }
+
+    // One line per path (plain text: it is read from logs, often a GPU machine's).
+    private static void PrintPhases(Dictionary<Kernels, StepBenchmark.PhaseTimes> phases)
+    {
+        Console.WriteLine("ms/step by phase, a device synchronization after each (issue = host time to hand the phase's work out):");
+        foreach (var (kernels, p) in phases)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {kernels.ToString().ToLowerInvariant(),-9} forward {p.ForwardMs:F3} (issue {p.ForwardIssueMs:F3})  loss {p.LossMs:F3}  " +
+                $"backward {p.BackwardMs:F3} (issue {p.BackwardIssueMs:F3})  optimizer {p.OptimizerMs:F3} (issue {p.OptimizerIssueMs:F3})  " +
+                $"sum {p.TotalMs:F3}"));
     }
 }

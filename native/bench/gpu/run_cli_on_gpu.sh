@@ -8,7 +8,7 @@
 # scores the CPU checkpoint on CUDA and on the CPU and compares the predictions
 # (`predict` over the data, and `score` over 300 JSON-lines requests),
 # then `dynrec bench` on CUDA (native kernels vs the TorchSharp reference path,
-# whole training steps), once more with libdynrec's CUDA graph cache on. A smaller data set than the default 660k rows keeps
+# whole training steps, with a per-phase breakdown), once more with libdynrec's CUDA graph cache on. A smaller data set than the default 660k rows keeps
 # the whole step to ~1-2 minutes of the device slot.
 # Usage: bash native/bench/gpu/run_cli_on_gpu.sh <out dir> [cli dir] [libdynrec.so]
 set -uo pipefail
@@ -128,8 +128,11 @@ PY
 # 2026-11-28 (after the last GPU run) the native path looks PEPNet's dense per-field tables up in
 # one dynrec_tbe_tables_forward call and gets their gradients from one dynrec_tbe_tables_backward
 # call; the reference path still calls each nn.Embedding, so this ratio now includes that.
-run bench_pepnet_cuda bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10
-run bench_apg_cuda bench --model apg --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10
+# --phases adds a per-phase breakdown (forward / loss / backward / optimizer, synchronized after
+# each, host issue time beside wall time): where the unexplained ~24 ms PEPNet step goes, and
+# whether the host or the GPU bounds each phase (written after the last GPU run; not yet run).
+run bench_pepnet_cuda bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10 --phases
+run bench_apg_cuda bench --model apg --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10 --phases
 run bench_pepnet_cuda_16k bench --model pepnet --data "$DATA" --device cuda --batch-size 16384 --steps 40 --warmup 5
 # PEPNet with its 84 fields in one table-batched embedding with a fused sparse optimizer (lazy
 # Adam) instead of dense per-table gradients and the dense Adam over the tables: the step was

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Spectre.Console;
 using System.CommandLine;
 using DynRec.Cli;
@@ -324,5 +325,41 @@ public class TrainingCommandsTests
         Assert.That(output.ToString(), Does.Not.Contain($" {other} "));
         Assert.That(output.ToString(), Does.Not.Contain("native / reference"));
         AssertUserError(Run("bench", "--model", "dnn", "--kernels", "fast"), "--kernels: unknown kernels 'fast'; valid: both, native, reference");
+    }
+
+    [Test]
+    public void BenchPhasesBreakEachPathsStepDown()
+    {
+        var output = new StringWriter();
+        var (savedOut, savedAnsi) = (Console.Out, AnsiConsole.Console);
+        Console.SetOut(output);
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No });
+        try
+        {
+            var result = Run("bench", "--model", "dnn", "--steps", "3", "--warmup", "1", "--batch-size", "16", "--phases",
+                "--set", "model.emb_dim=4");
+            Assert.That(result.Code, Is.Zero, result.Error);
+        }
+        finally
+        {
+            Console.SetOut(savedOut);
+            AnsiConsole.Console = savedAnsi;
+        }
+        var lines = output.ToString().Split('\n').Where(l => l.Contains(" forward ")).ToArray();
+        Assert.That(lines, Has.Length.EqualTo(2), output.ToString());
+        foreach (var line in lines)
+        {
+            // forward F (issue I)  loss L  backward B (issue J)  optimizer O (issue K)  sum S, with S = F + L + B + O and issue <= wall.
+            var numbers = System.Text.RegularExpressions.Regex.Matches(line, @"\d+\.\d+").Select(m => double.Parse(m.Value, CultureInfo.InvariantCulture)).ToArray();
+            Assert.That(numbers, Has.Length.EqualTo(8), line);
+            var (fwd, fwdIssue, loss, bwd, bwdIssue, opt, optIssue, sum) =
+                (numbers[0], numbers[1], numbers[2], numbers[3], numbers[4], numbers[5], numbers[6], numbers[7]);
+            Assert.That(sum, Is.EqualTo(fwd + loss + bwd + opt).Within(0.002), line);
+            Assert.That(fwd, Is.GreaterThan(0));
+            Assert.That(bwd, Is.GreaterThan(0));
+            Assert.That(fwdIssue, Is.LessThanOrEqualTo(fwd));
+            Assert.That(bwdIssue, Is.LessThanOrEqualTo(bwd));
+            Assert.That(optIssue, Is.LessThanOrEqualTo(opt));
+        }
     }
 }
