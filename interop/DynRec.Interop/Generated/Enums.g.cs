@@ -149,6 +149,6 @@ public enum HyperPath : uint
     Outer = 1,
     /// <summary><c>DYNREC_HYPER_PATH_MATERIALIZED</c> — S = z g_w^T formed by cuBLAS for a chunk of rows at a time (at most 64 MiB of workspace), then per-row products; cuBLAS for every reduction</summary>
     Materialized = 2,
-    /// <summary><c>DYNREC_HYPER_PATH_FUSED</c> — hyper_linear, and all of apg_layer&apos;s steps, per block of rows in one kernel (S formed tile by tile in shared memory, exact FP32); backward: one per-row kernel, then the weight gradients over the batch. Where every width and n_cond is &lt;= 256; else AUTO</summary>
+    /// <summary><c>DYNREC_HYPER_PATH_FUSED</c> — hyper_linear, and all of apg_layer&apos;s steps, per block of rows in one kernel (S formed tile by tile in shared memory; TF32 tensor cores for S and grad_z when TF32 is on, else exact FP32); backward: one per-row kernel, then the weight gradients over the batch. Where every width and n_cond is &lt;= 256; else AUTO</summary>
     Fused = 3,
 }

@@ -1323,8 +1323,9 @@ def paths_markdown(results):
                      f" | {x('tf32_fusedrows')} | {x('tf32_fusedrows_graphs')} | " +
                      " / ".join(err(c) for c in cols) + " |")
     lines += ["", "`DYNREC_CUDA_HYPER_PATH=outer|materialized|fused` or `dynrec_cuda_set_hyper_path()` forces a path "
-              "(fused rows: the whole layer per block of rows, exact FP32 in its per-row kernels; TF32 applies to "
-              "its weight-gradient GEMM only).", ""]
+              "(fused rows: the whole layer per block of rows; in tf32 modes its per-row kernels form S and grad_z's "
+              "sum on TF32 tensor cores, in fp32 modes with exact FP32 FMAs; its weight-gradient GEMM follows the "
+              "mode as the other paths' do).", ""]
     return lines
 
 

@@ -117,7 +117,7 @@ if [ -n "$SAN" ] && [ "$(remaining)" -gt 40 ]; then
   grep -E "ERROR SUMMARY" "$OUT/memcheck.txt" | tail -1 | sed 's/^/    /' | tee -a "$SUMMARY"
   if [ "$(remaining)" -gt 60 ]; then
     step "compute-sanitizer memcheck (fused path, 16-row blocks)" "$(limit 60)" "$OUT/memcheck_fused_rows16.txt" \
-      env DYNREC_SELFTEST_MODES=fp32 DYNREC_SELFTEST_OPS=apg_layer,hyper_linear DYNREC_CUDA_FUSED_ROWS=16 \
+      env DYNREC_SELFTEST_MODES=fp32,tf32 DYNREC_SELFTEST_OPS=apg_layer,hyper_linear DYNREC_CUDA_FUSED_ROWS=16 \
       "$SAN" --tool memcheck --error-exitcode 3 "$SELFTEST" --device cuda
     grep -E "ERROR SUMMARY" "$OUT/memcheck_fused_rows16.txt" | tail -1 | sed 's/^/    /' | tee -a "$SUMMARY"
   fi

@@ -681,7 +681,8 @@ typedef enum dynrec_hyper_path {
                                           per-row products; cuBLAS for every reduction */
     DYNREC_HYPER_PATH_FUSED = 3        /* hyper_linear, and all of apg_layer's steps, per
                                           block of rows in one kernel (S formed tile by tile
-                                          in shared memory, exact FP32); backward: one per-row
+                                          in shared memory; TF32 tensor cores for S and grad_z
+                                          when TF32 is on, else exact FP32); backward: one per-row
                                           kernel, then the weight gradients over the batch.
                                           Where every width and n_cond is <= 256; else AUTO */
 } dynrec_hyper_path;

@@ -15,6 +15,12 @@
 //                               + sum_o gpre[r, o] c_w[o, c]
 //   then gpre of the previous step = grad_h * act'(h).
 // Every sum runs in a fixed order: results are deterministic.
+// With TF32 on (the default; sm_80+), the two big contractions of a generated
+// step, forming S_r and grad_z's sum over (a, o), run on the tensor cores
+// (nvcuda::wmma m16n16k8, FP32 accumulation): the same rounding the outer and
+// materialized paths apply there. The rest stays exact FP32.
+#include <mma.h>
+
 #include <algorithm>
 #include <atomic>
 
@@ -33,8 +39,10 @@ constexpr int kMaxRows = 16;      // rows per block at most
 constexpr int kMaxWidth = 256;    // widest step input / output and n_cond
 constexpr int kSlice = 16;        // reduction depth staged per pass
 constexpr int kTileCols = 256;    // widest output tile of one in-block GEMM
-constexpr int kStageFloats = kSlice * (kTileCols + 1);
-static_assert(kMaxRows * (kTileCols + 1) <= kStageFloats, "an S tile must fit the staging buffer");
+constexpr int kSLd = kTileCols + 4;  // row stride of an S tile in `stage`: a multiple of 4, as wmma's ldm must be
+constexpr int kStageFloats = kSlice * kSLd;
+static_assert(kSlice * (kTileCols + 1) <= kStageFloats, "a gemm_tile slice must fit the staging buffer");
+static_assert(kMaxRows * kSLd <= kStageFloats && kStageFloats % 8 == 0, "an S tile must fit the staging buffer");
 constexpr size_t kDefaultShared = 48 * 1024;  // what a launch may use without the opt-in attribute
 // Our cap past that (with the opt-in): ~100 KB leaves room for two blocks on an H100/H200 SM (228 KB).
 constexpr size_t kSharedBudget = 100 * 1024;
@@ -52,11 +60,34 @@ struct DevStep {
 struct DevChain {
     int64_t batch;
     int n_cond, n_steps, ld, ldz, rows;  // ld / ldz: shared row strides of activations / z
+    int z_rows;                          // rows of z in shared memory: 16 on the TF32 path (a wmma A tile)
     const float* z;
     DevStep s[kFusedMaxSteps];
     const float* grad_y;
     float *grad_x, *grad_z;
 };
+
+// Where a kernel's shared buffers start, in floats from the (128-byte aligned) base. Every
+// start is a multiple of 8 floats: wmma's loads and stores need 32-byte aligned pointers.
+struct SharedLayout {
+    int act;     // activation buffer i [rows][ld] starts at i * act
+    int zs;      // z rows [z_rows][ldz]
+    int dzs;     // grad_z rows [rows][ldz] (backward)
+    int stage;   // kStageFloats
+    int floats;
+};
+
+__host__ __device__ inline int align8(int n) { return (n + 7) / 8 * 8; }
+
+__host__ __device__ inline SharedLayout shared_layout(const DevChain& d, int activation_buffers, bool with_dz) {
+    SharedLayout l{};
+    l.act = align8(d.rows * d.ld);
+    l.zs = activation_buffers * l.act;
+    l.dzs = l.zs + align8(d.z_rows * d.ldz);
+    l.stage = l.dzs + (with_dz ? align8(d.rows * d.ldz) : 0);
+    l.floats = l.stage + kStageFloats;
+    return l;
+}
 
 // Reads a(r, k) from a row-major shared matrix.
 struct SharedRows {
@@ -131,12 +162,19 @@ __device__ void gemm_rows(int R, int N, int K, const A& a, const float* __restri
     }
 }
 
-// dst[r, :n] = rows row0 + r of src (zeros past the batch).
-__device__ void load_rows(float* dst, int ld, const float* __restrict__ src, int n, int R, int rows, int64_t row0) {
-    for (int e = static_cast<int>(threadIdx.x); e < R * n; e += kThreads) {
-        const int r = e / n, c = e % n;
-        dst[r * ld + c] = r < rows ? __ldg(src + (row0 + r) * n + c) : 0.0f;
+// dst[r, :n] = rows row0 + r of src for r < R (zeros past the batch, and in columns [n, width)).
+__device__ void load_rows(float* dst, int ld, const float* __restrict__ src, int n, int R, int rows, int64_t row0,
+                          int width = 0) {
+    const int w = width > n ? width : n;
+    for (int e = static_cast<int>(threadIdx.x); e < R * w; e += kThreads) {
+        const int r = e / w, c = e % w;
+        dst[r * ld + c] = r < rows && c < n ? __ldg(src + (row0 + r) * n + c) : 0.0f;
     }
+}
+
+// The TF32 path's z rows: all 16 of a wmma tile, columns zero-padded to a multiple of 8 (the MMA depth).
+__device__ void load_z_rows(const DevChain& c, float* zs, int rows, int64_t row0) {
+    load_rows(zs, c.ldz, c.z, c.n_cond, c.z_rows, rows, row0, c.z_rows > c.rows ? (c.n_cond + 7) / 8 * 8 : 0);
 }
 
 // dst rows row0 + r (r < rows) = src[r, :n], optionally added to.
@@ -148,18 +186,78 @@ __device__ void store_rows(float* dst, const float* src, int ld, int n, int rows
     }
 }
 
+// One S_r tile in exact FP32: stage[r * kSLd + jj] = (S_r + g_b)[j0 + jj] for r < R.
+__device__ void s_tile_fp32(const DevStep& st, int R, const float* zs, int ldz, int n_cond, int j0, float* stage) {
+    const int J = st.n_in * st.n_out;
+    gemm_tile<64, 4, true>(R, j0, J, n_cond, SharedRows{zs, ldz}, st.w, n_cond, stage, [&](int r, int j, float v) {
+        stage[r * kSLd + (j - j0)] = v + (st.b ? __ldg(st.b + j) : 0.0f);
+    });
+}
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+// The same tile on the tensor cores, for all 16 rows of zs (rows past R are zeros): warp w owns
+// columns [32w, 32w + 32) as two 16x16 accumulators; g_w^T is staged 16 deep, k-major.
+__device__ void s_tile_tf32(const DevStep& st, int R, const float* zs, int ldz, int n_cond, int j0, float* stage) {
+    namespace wmma = nvcuda::wmma;
+    const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, J = st.n_in * st.n_out;
+    wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc[2];
+    wmma::fill_fragment(acc[0], 0.0f);
+    wmma::fill_fragment(acc[1], 0.0f);
+    for (int k0 = 0; k0 < n_cond; k0 += kSlice) {
+        for (int e = tid; e < kSlice * kTileCols; e += kThreads) {
+            const int kk = e % kSlice, nn = e / kSlice, j = j0 + nn, k = k0 + kk;  // k fastest: g_w's rows
+            stage[kk * kSLd + nn] = j < J && k < n_cond ? __ldg(st.w + int64_t(j) * n_cond + k) : 0.0f;
+        }
+        __syncthreads();
+        for (int ks = 0; ks < kSlice && k0 + ks < n_cond; ks += 8) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> a;
+            wmma::load_matrix_sync(a, zs + k0 + ks, ldz);
+#pragma unroll
+            for (int t = 0; t < a.num_elements; ++t) a.x[t] = wmma::__float_to_tf32(a.x[t]);
+#pragma unroll
+            for (int f = 0; f < 2; ++f) {
+                wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> b;
+                wmma::load_matrix_sync(b, stage + ks * kSLd + warp * 32 + f * 16, kSLd);
+#pragma unroll
+                for (int t = 0; t < b.num_elements; ++t) b.x[t] = wmma::__float_to_tf32(b.x[t]);
+                wmma::mma_sync(acc[f], a, b, acc[f]);
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int f = 0; f < 2; ++f)
+        wmma::store_matrix_sync(stage + warp * 32 + f * 16, acc[f], kSLd, wmma::mem_row_major);
+    if (st.b) {
+        __syncthreads();
+        for (int e = tid; e < R * kTileCols; e += kThreads) {
+            const int r = e / kTileCols, jj = e % kTileCols;
+            if (j0 + jj < J) stage[r * kSLd + jj] += __ldg(st.b + j0 + jj);
+        }
+    }
+}
+#endif
+
+template <bool TF32>
+__device__ void s_tile(const DevStep& st, int R, const float* zs, int ldz, int n_cond, int j0, float* stage) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    if constexpr (TF32) {
+        s_tile_tf32(st, R, zs, ldz, n_cond, j0, stage);
+        return;
+    }
+#endif
+    s_tile_fp32(st, R, zs, ldz, n_cond, j0, stage);
+}
+
 // Walks the S_r tiles of a generated step: S_r[a, o] + g_b[a, o] for the
 // 256 entries j = a*n_out + o in [j0, j0 + 256) of every row, handed to
-// `use(j0)` in `stage` ([R][257], tile-local column) after a barrier.
-template <class Use>
+// `use(j0)` in `stage` ([R][kSLd], tile-local column) after a barrier.
+template <bool TF32, class Use>
 __device__ void for_each_s_tile(const DevStep& st, int R, const float* zs, int ldz, int n_cond, float* stage,
                                 const Use& use) {
     const int J = st.n_in * st.n_out;
     for (int j0 = 0; j0 < J; j0 += kTileCols) {
-        gemm_tile<64, 4, true>(R, j0, J, n_cond, SharedRows{zs, ldz}, st.w, n_cond, stage,
-                               [&](int r, int j, float v) {
-                                   stage[r * (kTileCols + 1) + (j - j0)] = v + (st.b ? __ldg(st.b + j) : 0.0f);
-                               });
+        s_tile<TF32>(st, R, zs, ldz, n_cond, j0, stage);
         __syncthreads();
         use(j0);
         __syncthreads();
@@ -175,6 +273,7 @@ __device__ void dense_forward_rows(const DevChain& c, const DevStep& st, int R, 
     });
 }
 
+template <bool TF32>
 __device__ void generated_forward_rows(const DevChain& c, const DevStep& st, int R, int rows, int64_t row0,
                                        const float* in, float* out, const float* zs, float* stage) {
     const int no = st.n_out, tid = static_cast<int>(threadIdx.x);
@@ -188,14 +287,14 @@ __device__ void generated_forward_rows(const DevChain& c, const DevStep& st, int
     }
     __syncthreads();
     // out[r, o] += sum_a in[r, a] (S_r + g_b)[a, o], a tile of (a, o) at a time; each (r, o) owned by one thread.
-    for_each_s_tile(st, R, zs, c.ldz, c.n_cond, stage, [&](int j0) {
+    for_each_s_tile<TF32>(st, R, zs, c.ldz, c.n_cond, stage, [&](int j0) {
         const int j1 = j0 + kTileCols;
         for (int e = tid; e < R * no; e += kThreads) {
             const int r = e / no, o = e % no;
             const int a_end = (j1 - 1 - o) / no < st.n_in - 1 ? (j1 - 1 - o) / no : st.n_in - 1;
             float acc = 0.0f;
             for (int a = j0 > o ? (j0 - o + no - 1) / no : 0; a <= a_end; ++a)
-                acc = fmaf(in[r * c.ld + a], stage[r * (kTileCols + 1) + a * no + o - j0], acc);
+                acc = fmaf(in[r * c.ld + a], stage[r * kSLd + a * no + o - j0], acc);
             out[r * c.ld + o] += acc;
         }
     });
@@ -207,21 +306,23 @@ __device__ void generated_forward_rows(const DevChain& c, const DevStep& st, int
     }
 }
 
+template <bool TF32>
 __global__ void __launch_bounds__(kThreads, 2) chain_forward_kernel(DevChain c) {
-    extern __shared__ float smem[];
+    extern __shared__ __align__(128) float smem[];
+    const SharedLayout l = shared_layout(c, 2, false);
     const int R = c.rows;
     float* in = smem;  // the step's input rows; its output goes to `out`, then they swap
-    float* out = smem + R * c.ld;
-    float* zs = smem + 2 * R * c.ld;
-    float* stage = zs + R * c.ldz;
+    float* out = smem + l.act;
+    float* zs = smem + l.zs;
+    float* stage = smem + l.stage;
     const int64_t row0 = int64_t(blockIdx.x) * R;
     const int rows = c.batch - row0 < R ? static_cast<int>(c.batch - row0) : R;
     load_rows(in, c.ld, c.s[0].in, c.s[0].n_in, R, rows, row0);
-    load_rows(zs, c.ldz, c.z, c.n_cond, R, rows, row0);
+    load_z_rows(c, zs, rows, row0);
     __syncthreads();
     for (int s = 0; s < c.n_steps; ++s) {
         if (c.s[s].generated)
-            generated_forward_rows(c, c.s[s], R, rows, row0, in, out, zs, stage);
+            generated_forward_rows<TF32>(c, c.s[s], R, rows, row0, in, out, zs, stage);
         else
             dense_forward_rows(c, c.s[s], R, rows, row0, in, out, stage);
         __syncthreads();
@@ -304,8 +405,74 @@ __device__ void generated_grad_z_tiles(const DevChain& c, const DevStep& st, int
     }
 }
 
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+// The same sum on the tensor cores as dz = u g_w with u[r, a*n_out + o] = h[r, a] g[r, o]: per
+// 64-column tile of c, 32 entries j at a time (that slice of u and of g_w staged); warp w owns
+// split w / 2 (8 of the 32 j) and columns 32 (w % 2) + [0, 32); the four splits' partial sums are
+// then added in split order.
+__device__ void generated_grad_z_tf32(const DevChain& c, const DevStep& st, int R, const float* h, const float* g,
+                                      float* dzs, float* stage) {
+    namespace wmma = nvcuda::wmma;
+    constexpr int JC = 32, TC = 64, KS = 4, LU = JC + 4, LB = TC + 4;
+    static_assert(kMaxRows * LU + JC * LB <= kStageFloats && KS * kMaxRows * TC <= kStageFloats, "staging");
+    static_assert(kMaxRows * LU % 8 == 0, "g_w's slice must start 32-byte aligned");
+    float* us = stage;                   // [16][LU]
+    float* bs = stage + kMaxRows * LU;   // [JC][LB]
+    const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, ks = warp / 2, nh = warp % 2;
+    const int no = st.n_out, nc = c.n_cond, J = st.n_in * no;
+    for (int c0 = 0; c0 < nc; c0 += TC) {
+        wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc[2];
+        wmma::fill_fragment(acc[0], 0.0f);
+        wmma::fill_fragment(acc[1], 0.0f);
+        for (int j0 = 0; j0 < J; j0 += JC) {
+            for (int e = tid; e < kMaxRows * JC; e += kThreads) {
+                const int r = e / JC, jj = e % JC, j = j0 + jj;
+                us[r * LU + jj] = r < R && j < J ? h[r * c.ld + j / no] * g[r * c.ld + j % no] : 0.0f;
+            }
+            for (int e = tid; e < JC * TC; e += kThreads) {
+                const int jj = e / TC, cc = e % TC, j = j0 + jj, col = c0 + cc;
+                bs[jj * LB + cc] = j < J && col < nc ? __ldg(st.w + int64_t(j) * nc + col) : 0.0f;
+            }
+            __syncthreads();
+            wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> a;
+            wmma::load_matrix_sync(a, us + ks * 8, LU);
+#pragma unroll
+            for (int t = 0; t < a.num_elements; ++t) a.x[t] = wmma::__float_to_tf32(a.x[t]);
+#pragma unroll
+            for (int f = 0; f < 2; ++f) {
+                wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> b;
+                wmma::load_matrix_sync(b, bs + ks * 8 * LB + nh * 32 + f * 16, LB);
+#pragma unroll
+                for (int t = 0; t < b.num_elements; ++t) b.x[t] = wmma::__float_to_tf32(b.x[t]);
+                wmma::mma_sync(acc[f], a, b, acc[f]);
+            }
+            __syncthreads();
+        }
+#pragma unroll
+        for (int f = 0; f < 2; ++f)
+            wmma::store_matrix_sync(stage + ks * kMaxRows * TC + nh * 32 + f * 16, acc[f], TC, wmma::mem_row_major);
+        __syncthreads();
+        for (int e = tid; e < R * TC; e += kThreads) {
+            const int r = e / TC, cc = e % TC;
+            if (c0 + cc >= nc) continue;
+            float sum = 0.0f;
+            for (int sp = 0; sp < KS; ++sp) sum += stage[(sp * kMaxRows + r) * TC + cc];
+            dzs[r * c.ldz + c0 + cc] += sum;
+        }
+        __syncthreads();
+    }
+}
+#endif
+
+template <bool TF32>
 __device__ void generated_grad_z(const DevChain& c, const DevStep& st, int R, const float* h, const float* g,
                                  float* dzs, float* stage) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    if constexpr (TF32) {
+        generated_grad_z_tf32(c, st, R, h, g, dzs, stage);
+        return;
+    }
+#endif
     if (c.n_cond <= 16)
         generated_grad_z_tiles<1>(c, st, R, h, g, dzs, stage);
     else if (c.n_cond <= 32)
@@ -315,6 +482,7 @@ __device__ void generated_grad_z(const DevChain& c, const DevStep& st, int R, co
 }
 
 // grad_h = gpre (S_r + g_b)^T and grad_z += (h ⊗ gpre) g_w + gpre c_w for one generated step.
+template <bool TF32>
 __device__ void generated_backward_rows(const DevChain& c, const DevStep& st, int R, bool want_h, bool want_z,
                                         const float* h, const float* g, float* gh, float* dzs, const float* zs,
                                         float* stage) {
@@ -325,7 +493,7 @@ __device__ void generated_backward_rows(const DevChain& c, const DevStep& st, in
         // One warp per (r, a), its lanes over the tile's entries (a, o), which are contiguous (no bank
         // conflicts), summed by a fixed shuffle tree; lane 0 owns the (r, a) output for every tile.
         const int lane = tid % 32;
-        for_each_s_tile(st, R, zs, c.ldz, c.n_cond, stage, [&](int j0) {
+        for_each_s_tile<TF32>(st, R, zs, c.ldz, c.n_cond, stage, [&](int j0) {
             const int j1 = j0 + kTileCols < ni * no ? j0 + kTileCols : ni * no;
             const int a_lo = j0 / no, a_hi = (j1 - 1) / no;
             const int span = a_hi - a_lo + 1;
@@ -334,32 +502,34 @@ __device__ void generated_backward_rows(const DevChain& c, const DevStep& st, in
                 const int o_lo = a * no < j0 ? j0 - a * no : 0, o_hi = a * no + no > j1 ? j1 - a * no : no;
                 float acc = 0.0f;
                 for (int o = o_lo + lane; o < o_hi; o += 32)
-                    acc = fmaf(stage[r * (kTileCols + 1) + a * no + o - j0], g[r * c.ld + o], acc);
+                    acc = fmaf(stage[r * kSLd + a * no + o - j0], g[r * c.ld + o], acc);
                 for (int off = 16; off > 0; off /= 2) acc += __shfl_down_sync(0xffffffffu, acc, off);
                 if (lane == 0) gh[r * c.ld + a] += acc;
             }
         });
     }
     if (want_z) {
-        generated_grad_z(c, st, R, h, g, dzs, stage);
+        generated_grad_z<TF32>(c, st, R, h, g, dzs, stage);
         if (st.c_w)
             gemm_rows<false>(R, c.n_cond, no, SharedRows{g, c.ld}, st.c_w, c.n_cond, stage,
                              [&](int r, int cc, float v) { dzs[r * c.ldz + cc] += v; });
     }
 }
 
+template <bool TF32>
 __global__ void __launch_bounds__(kThreads, 2) chain_backward_kernel(DevChain c) {
-    extern __shared__ float smem[];
+    extern __shared__ __align__(128) float smem[];
+    const SharedLayout l = shared_layout(c, 3, true);
     const int R = c.rows, tid = static_cast<int>(threadIdx.x);
     float* g = smem;  // the current step's gpre rows; its input gradient goes to `gh`, then they swap
-    float* gh = smem + R * c.ld;
-    float* h = smem + 2 * R * c.ld;
-    float* zs = h + R * c.ld;
-    float* dzs = zs + R * c.ldz;
-    float* stage = dzs + R * c.ldz;
+    float* gh = smem + l.act;
+    float* h = smem + 2 * l.act;
+    float* zs = smem + l.zs;
+    float* dzs = smem + l.dzs;
+    float* stage = smem + l.stage;
     const int64_t row0 = int64_t(blockIdx.x) * R;
     const int rows = c.batch - row0 < R ? static_cast<int>(c.batch - row0) : R;
-    load_rows(zs, c.ldz, c.z, c.n_cond, R, rows, row0);
+    load_z_rows(c, zs, rows, row0);
     for (int e = tid; e < R * c.n_cond; e += kThreads) dzs[(e / c.n_cond) * c.ldz + e % c.n_cond] = 0.0f;
     // The last step's gpre = grad_y * act'(y).
     const int last = c.n_steps - 1;
@@ -387,7 +557,7 @@ __global__ void __launch_bounds__(kThreads, 2) chain_backward_kernel(DevChain c)
         load_rows(h, c.ld, st.in, ni, R, rows, row0);
         __syncthreads();
         if (st.generated) {
-            generated_backward_rows(c, st, R, want_h, want_z, h, g, gh, dzs, zs, stage);
+            generated_backward_rows<TF32>(c, st, R, want_h, want_z, h, g, gh, dzs, zs, stage);
             __syncthreads();
             if (want_h)
                 for (int e = tid; e < R * ni; e += kThreads) {
@@ -436,18 +606,39 @@ DeviceLimits device_limits() {
     return {device, n, size_t(o)};
 }
 
-// Rows per block: the most (<= 16) whose buffers fit the shared memory budget, halved while the
-// grid would leave SMs idle (more blocks beat more rows per block there), down to 4.
-int rows_per_block(const FusedChain& c, const DeviceLimits& lim, int activation_buffers, int cond_buffers) {
-    const int64_t ld = widest(c) + 1, ldz = c.n_cond + 1;
+DevChain device_chain(const FusedChain& c, int rows, bool tf32) {
+    DevChain d{};
+    d.batch = c.batch;
+    d.n_cond = static_cast<int>(c.n_cond);
+    d.n_steps = c.n_steps;
+    d.ld = static_cast<int>(widest(c)) + 1;
+    // TF32: z is a wmma A operand (ldm a multiple of 4, columns zero-padded to a multiple of 8, 16 rows).
+    d.ldz = tf32 ? align8(d.n_cond) + 4 : d.n_cond + 1;
+    d.rows = rows;
+    d.z_rows = tf32 ? kMaxRows : rows;
+    d.z = c.z;
+    for (int s = 0; s < c.n_steps; ++s) {
+        const FusedStep& st = c.steps[s];
+        d.s[s] = {st.generated ? 1 : 0, static_cast<int>(st.n_in), static_cast<int>(st.n_out), st.activation,
+                  st.w, st.b, st.c_w, st.c_b, s == 0 ? c.x : c.steps[s - 1].out, st.out, nullptr};
+    }
+    return d;
+}
+
+size_t shared_bytes(const DevChain& d, int activation_buffers, bool with_dz) {
+    return size_t(shared_layout(d, activation_buffers, with_dz).floats) * sizeof(float);
+}
+
+// The chain for a kernel: rows per block the most (<= 16) whose buffers fit the shared memory
+// budget, halved while the grid would leave SMs idle (more blocks beat more rows per block
+// there), down to 4.
+DevChain plan_chain(const FusedChain& c, const DeviceLimits& lim, bool tf32, int activation_buffers, bool with_dz) {
     const size_t budget = std::max(kDefaultShared, std::min(kSharedBudget, lim.shared_optin));
     const int forced = cuda_fused_rows();
     int r = forced ? forced : kMaxRows;
-    while (r > 1 &&
-           size_t(r * (activation_buffers * ld + cond_buffers * ldz) + kStageFloats) * sizeof(float) > budget)
-        r /= 2;
+    while (r > 1 && shared_bytes(device_chain(c, r, tf32), activation_buffers, with_dz) > budget) r /= 2;
     while (!forced && r > 4 && (c.batch + r - 1) / r < lim.sms) r /= 2;
-    return r;
+    return device_chain(c, r, tf32);
 }
 
 // Lets `kernel` use up to the budget on this device (once per device and kernel).
@@ -460,26 +651,8 @@ void allow_shared(const void* kernel, std::atomic<bool>* done, const DeviceLimit
     done[lim.device].store(true, std::memory_order_release);
 }
 
-DevChain device_chain(const FusedChain& c, int rows) {
-    DevChain d{};
-    d.batch = c.batch;
-    d.n_cond = static_cast<int>(c.n_cond);
-    d.n_steps = c.n_steps;
-    d.ld = static_cast<int>(widest(c)) + 1;
-    d.ldz = d.n_cond + 1;
-    d.rows = rows;
-    d.z = c.z;
-    for (int s = 0; s < c.n_steps; ++s) {
-        const FusedStep& st = c.steps[s];
-        d.s[s] = {st.generated ? 1 : 0, static_cast<int>(st.n_in), static_cast<int>(st.n_out), st.activation,
-                  st.w, st.b, st.c_w, st.c_b, s == 0 ? c.x : c.steps[s - 1].out, st.out, nullptr};
-    }
-    return d;
-}
-
-size_t shared_bytes(const DevChain& d, int activation_buffers, int cond_buffers) {
-    return size_t(d.rows * (activation_buffers * d.ld + cond_buffers * d.ldz) + kStageFloats) * sizeof(float);
-}
+// Tensor cores for the generated steps' big contractions when TF32 is on and the GPU has them.
+bool use_tf32() { return cuda_tf32_enabled() && device_has_tf32(); }
 
 unsigned grid_for(const DevChain& d) { return static_cast<unsigned>((d.batch + d.rows - 1) / d.rows); }
 
@@ -521,24 +694,38 @@ int64_t fused_chain_workspace_floats(const FusedChain& c) {
 }
 
 void fused_chain_forward(void* stream, const FusedChain& c) {
-    static std::atomic<bool> opted_in[kMaxDevices];
+    static std::atomic<bool> opted_in[2][kMaxDevices];
     const DeviceLimits lim = device_limits();
-    const DevChain d = device_chain(c, rows_per_block(c, lim, 2, 1));
-    allow_shared(reinterpret_cast<const void*>(chain_forward_kernel), opted_in, lim, shared_bytes(d, 2, 1));
-    chain_forward_kernel<<<grid_for(d), kThreads, shared_bytes(d, 2, 1), as_stream(stream)>>>(d);
+    const bool tf32 = use_tf32();
+    const DevChain d = plan_chain(c, lim, tf32, 2, false);
+    const size_t bytes = shared_bytes(d, 2, false);
+    if (tf32) {
+        allow_shared(reinterpret_cast<const void*>(chain_forward_kernel<true>), opted_in[1], lim, bytes);
+        chain_forward_kernel<true><<<grid_for(d), kThreads, bytes, as_stream(stream)>>>(d);
+    } else {
+        allow_shared(reinterpret_cast<const void*>(chain_forward_kernel<false>), opted_in[0], lim, bytes);
+        chain_forward_kernel<false><<<grid_for(d), kThreads, bytes, as_stream(stream)>>>(d);
+    }
     check_launch("chain_forward_kernel");
 }
 
 void fused_chain_backward(void* stream, const FusedChain& c, const float* grad_y, float* grad_x, float* grad_z,
                           const FusedStepGrads* grads, float* workspace) {
-    static std::atomic<bool> opted_in[kMaxDevices];
+    static std::atomic<bool> opted_in[2][kMaxDevices];
     const DeviceLimits lim = device_limits();
-    DevChain d = device_chain(c, rows_per_block(c, lim, 3, 2));
-    allow_shared(reinterpret_cast<const void*>(chain_backward_kernel), opted_in, lim, shared_bytes(d, 3, 2));
+    const bool tf32 = use_tf32();
+    DevChain d = plan_chain(c, lim, tf32, 3, true);
+    const size_t bytes = shared_bytes(d, 3, true);
     float* next = workspace;
     for (int s = 0; s < c.n_steps; ++s) d.s[s].gpre = next, next += c.batch * c.steps[s].n_out;
     d.grad_y = grad_y, d.grad_x = grad_x, d.grad_z = grad_z;
-    chain_backward_kernel<<<grid_for(d), kThreads, shared_bytes(d, 3, 2), as_stream(stream)>>>(d);
+    if (tf32) {
+        allow_shared(reinterpret_cast<const void*>(chain_backward_kernel<true>), opted_in[1], lim, bytes);
+        chain_backward_kernel<true><<<grid_for(d), kThreads, bytes, as_stream(stream)>>>(d);
+    } else {
+        allow_shared(reinterpret_cast<const void*>(chain_backward_kernel<false>), opted_in[0], lim, bytes);
+        chain_backward_kernel<false><<<grid_for(d), kThreads, bytes, as_stream(stream)>>>(d);
+    }
     check_launch("chain_backward_kernel");
     // The weight gradients, each a reduction over the batch.
     for (int s = 0; s < c.n_steps; ++s) {

@@ -5,9 +5,10 @@
 // memory and used at once (never written out). Backward: one per-row kernel
 // (every pre-activation gradient, grad_x, grad_z), then the weight gradients
 // over the batch (the outer-product wgrad GEMM, for dense steps too: the bias
-// gradient is its ones column). Exact FP32 FMAs in the per-row kernels; the
-// launches it saves are what the chain of per-step ops spends its time on at
-// batch 4096.
+// gradient is its ones column). The per-row kernels form S and grad_z's sum
+// over S's entries on TF32 tensor cores when TF32 is on, and are exact FP32
+// FMAs otherwise; the launches it saves are what the chain of per-step ops
+// spends its time on at batch 4096.
 // Declarations usable from plain C++; `stream` is a cudaStream_t.
 #pragma once
 

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,6 +57,21 @@ struct Warp {
 
 constexpr size_t kStaticSharedLimit = 48 * 1024;
 
+// A block's dynamic shared memory starts 128-byte aligned, as it does at the base of a GPU
+// block's shared window (wmma needs 32-byte aligned pointers into it); exact size, so ASan
+// still sees an overrun.
+template <class T>
+struct SharedAllocator {
+    using value_type = T;
+    static constexpr std::align_val_t kAlign{128};
+    SharedAllocator() = default;
+    template <class U>
+    SharedAllocator(const SharedAllocator<U>&) noexcept {}
+    T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+    void deallocate(T* p, size_t) noexcept { ::operator delete(p, kAlign); }
+    bool operator==(const SharedAllocator&) const noexcept { return true; }
+};
+
 struct Launch {
     const Site* site = nullptr;
     const LaunchConfig* cfg = nullptr;
@@ -71,7 +87,7 @@ struct Launch {
     std::vector<Thread*> bar_waiters, ready, next;
     size_t cursor = 0;  // next in `ready` to run this round
     Thread* current = nullptr;
-    std::vector<char> dynamic_shared;
+    std::vector<char, SharedAllocator<char>> dynamic_shared;
     size_t static_shared = 0;
 };
 

@@ -191,6 +191,21 @@ __global__ void misaligned_wmma_kernel(float* out) {
     out[threadIdx.x] = af.x[0];
 }
 
+// The dynamic buffer's base is 128-byte aligned (as a GPU block's shared window is), so a
+// wmma tile read from an offset of 8 floats is legal; out[lane] = the sum of that lane's elements.
+__global__ void dynamic_shared_wmma_kernel(float* out, unsigned* misalignment) {
+    using namespace nvcuda;
+    extern __shared__ __align__(128) float dyn[];
+    for (int i = threadIdx.x; i < 8 + 16 * 8; i += 32) dyn[i] = float(i);
+    __syncwarp();
+    if (threadIdx.x == 0) *misalignment = unsigned(reinterpret_cast<uintptr_t>(dyn) % 128);
+    wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> af;
+    wmma::load_matrix_sync(af, dyn + 8, 8);
+    float sum = 0.0f;
+    for (int t = 0; t < af.num_elements; ++t) sum += af.x[t];
+    out[threadIdx.x] = sum;
+}
+
 __global__ void shared_oob_kernel(float* out) {
     __shared__ float s[32];
     float* volatile p = s;  // opaque pointer: not UBSan's bounds checks but ASan's redzone must catch it
@@ -612,6 +627,21 @@ int main(int argc, char** argv) {
         bool ok = true;
         for (int t = 0; t < 64; ++t) ok = ok && (t < 32 ? out[static_cast<size_t>(t)] == 1.0f : std::isnan(out[static_cast<size_t>(t)]));
         expect(ok, "__shared__ starts as NaN in every block");
+    }
+    {
+        // Several sizes: an allocator's 16-byte alignment would misplace some of them.
+        float* d = dev_alloc<float>(32);
+        unsigned* mis = dev_alloc<unsigned>(1);
+        bool ok = true;
+        for (size_t bytes : {size_t(544), size_t(4100), size_t(40000)}) {
+            dynamic_shared_wmma_kernel<<<1, 32, bytes>>>(d, mis);
+            ok = ok && cudaGetLastError() == cudaSuccess && download(mis, 1)[0] == 0u;
+        }
+        const auto out = download(d, 32);
+        float sum = 0.0f;
+        for (float v : out) sum += v;  // the tile holds dyn[8..135] = 8..135
+        expect(ok && sum == (8.0f + 135.0f) * 128.0f / 2.0f,
+               "dynamic shared memory is 128-byte aligned; a wmma tile loads from it");
     }
     {
         float* d = dev_alloc<float>(256);
