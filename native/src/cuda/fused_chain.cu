@@ -60,7 +60,8 @@ struct DevStep {
 struct DevChain {
     int64_t batch;
     int n_cond, n_steps, ld, ldz, rows;  // ld / ldz: shared row strides of activations / z
-    int z_rows;                          // rows of z in shared memory: 16 on the TF32 path (a wmma A tile)
+    int z_rows, z_cols;                  // z in shared memory; TF32 path: 16 rows (a wmma A tile), columns
+                                         // zero-padded to a multiple of 8 (the MMA depth)
     const float* z;
     DevStep s[kFusedMaxSteps];
     const float* grad_y;
@@ -172,9 +173,9 @@ __device__ void load_rows(float* dst, int ld, const float* __restrict__ src, int
     }
 }
 
-// The TF32 path's z rows: all 16 of a wmma tile, columns zero-padded to a multiple of 8 (the MMA depth).
+// The block's z rows as the chain lays them out (z_rows x z_cols, zeros past the batch and n_cond).
 __device__ void load_z_rows(const DevChain& c, float* zs, int rows, int64_t row0) {
-    load_rows(zs, c.ldz, c.z, c.n_cond, c.z_rows, rows, row0, c.z_rows > c.rows ? (c.n_cond + 7) / 8 * 8 : 0);
+    load_rows(zs, c.ldz, c.z, c.n_cond, c.z_rows, rows, row0, c.z_cols);
 }
 
 // dst rows row0 + r (r < rows) = src[r, :n], optionally added to.
@@ -195,12 +196,32 @@ __device__ void s_tile_fp32(const DevStep& st, int R, const float* zs, int ldz, 
 }
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+using Accumulator = nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 8, float>;
+
+// acc[f] += A B_f for f = 0, 1, one warp: A 16 x 8 (row-major at a, ldm lda), B_f 8 x 16 (row-major
+// at b + 16 f, ldm ldb), both rounded to TF32. Pointers 32-byte aligned, ldm a multiple of 4.
+__device__ __forceinline__ void mma_16x32x8(Accumulator (&acc)[2], const float* a, int lda, const float* b, int ldb) {
+    namespace wmma = nvcuda::wmma;
+    wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> af;
+    wmma::load_matrix_sync(af, a, lda);
+#pragma unroll
+    for (int t = 0; t < af.num_elements; ++t) af.x[t] = wmma::__float_to_tf32(af.x[t]);
+#pragma unroll
+    for (int f = 0; f < 2; ++f) {
+        wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> bf;
+        wmma::load_matrix_sync(bf, b + f * 16, ldb);
+#pragma unroll
+        for (int t = 0; t < bf.num_elements; ++t) bf.x[t] = wmma::__float_to_tf32(bf.x[t]);
+        wmma::mma_sync(acc[f], af, bf, acc[f]);
+    }
+}
+
 // The same tile on the tensor cores, for all 16 rows of zs (rows past R are zeros): warp w owns
 // columns [32w, 32w + 32) as two 16x16 accumulators; g_w^T is staged 16 deep, k-major.
 __device__ void s_tile_tf32(const DevStep& st, int R, const float* zs, int ldz, int n_cond, int j0, float* stage) {
     namespace wmma = nvcuda::wmma;
     const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, J = st.n_in * st.n_out;
-    wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc[2];
+    Accumulator acc[2];
     wmma::fill_fragment(acc[0], 0.0f);
     wmma::fill_fragment(acc[1], 0.0f);
     for (int k0 = 0; k0 < n_cond; k0 += kSlice) {
@@ -210,18 +231,7 @@ __device__ void s_tile_tf32(const DevStep& st, int R, const float* zs, int ldz, 
         }
         __syncthreads();
         for (int ks = 0; ks < kSlice && k0 + ks < n_cond; ks += 8) {
-            wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> a;
-            wmma::load_matrix_sync(a, zs + k0 + ks, ldz);
-#pragma unroll
-            for (int t = 0; t < a.num_elements; ++t) a.x[t] = wmma::__float_to_tf32(a.x[t]);
-#pragma unroll
-            for (int f = 0; f < 2; ++f) {
-                wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> b;
-                wmma::load_matrix_sync(b, stage + ks * kSLd + warp * 32 + f * 16, kSLd);
-#pragma unroll
-                for (int t = 0; t < b.num_elements; ++t) b.x[t] = wmma::__float_to_tf32(b.x[t]);
-                wmma::mma_sync(acc[f], a, b, acc[f]);
-            }
+            mma_16x32x8(acc, zs + k0 + ks, ldz, stage + ks * kSLd + warp * 32, kSLd);
         }
         __syncthreads();
     }
@@ -421,7 +431,7 @@ __device__ void generated_grad_z_tf32(const DevChain& c, const DevStep& st, int 
     const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, ks = warp / 2, nh = warp % 2;
     const int no = st.n_out, nc = c.n_cond, J = st.n_in * no;
     for (int c0 = 0; c0 < nc; c0 += TC) {
-        wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc[2];
+        Accumulator acc[2];
         wmma::fill_fragment(acc[0], 0.0f);
         wmma::fill_fragment(acc[1], 0.0f);
         for (int j0 = 0; j0 < J; j0 += JC) {
@@ -434,18 +444,7 @@ __device__ void generated_grad_z_tf32(const DevChain& c, const DevStep& st, int 
                 bs[jj * LB + cc] = j < J && col < nc ? __ldg(st.w + int64_t(j) * nc + col) : 0.0f;
             }
             __syncthreads();
-            wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> a;
-            wmma::load_matrix_sync(a, us + ks * 8, LU);
-#pragma unroll
-            for (int t = 0; t < a.num_elements; ++t) a.x[t] = wmma::__float_to_tf32(a.x[t]);
-#pragma unroll
-            for (int f = 0; f < 2; ++f) {
-                wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> b;
-                wmma::load_matrix_sync(b, bs + ks * 8 * LB + nh * 32 + f * 16, LB);
-#pragma unroll
-                for (int t = 0; t < b.num_elements; ++t) b.x[t] = wmma::__float_to_tf32(b.x[t]);
-                wmma::mma_sync(acc[f], a, b, acc[f]);
-            }
+            mma_16x32x8(acc, us + ks * 8, LU, bs + ks * 8 * LB + nh * 32, LB);
             __syncthreads();
         }
 #pragma unroll
@@ -616,6 +615,7 @@ DevChain device_chain(const FusedChain& c, int rows, bool tf32) {
     d.ldz = tf32 ? align8(d.n_cond) + 4 : d.n_cond + 1;
     d.rows = rows;
     d.z_rows = tf32 ? kMaxRows : rows;
+    d.z_cols = tf32 ? align8(d.n_cond) : d.n_cond;
     d.z = c.z;
     for (int s = 0; s < c.n_steps; ++s) {
         const FusedStep& st = c.steps[s];
