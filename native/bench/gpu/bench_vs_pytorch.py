@@ -1224,6 +1224,7 @@ def markdown(meta, results):
             f"{eff['pct_peak']:.1f} | {e32:.1e} | {e_fp:.1e} | {ok} |")
     lines += ["", "Acceptance targets (issue 4, at B=4096): apg_layer >= 5x eager, gated 3-tower layer >= 2x eager, "
               "both faster than torch.compile.", ""]
+    lines += acceptance_markdown(results)
     lines += graph_cache_markdown(results)
     lines += fused_markdown(results)
     lines += paths_markdown(results)
@@ -1256,6 +1257,42 @@ def plain_markdown(meta, results):
                      f" | {fmt(r.get('eager_ms'))} | {fmt(r.get('compile_ms'))} | {fmt(ratio, '.2f')} | "
                      f"{'yes' if oks and all(oks) else '**WRONG**'} |")
     return "\n".join(lines + [""])
+
+
+# Issue 4's speed targets: case name prefix -> minimum x eager at ACCEPTANCE_BATCH (and faster than torch.compile).
+ACCEPTANCE = {"issue's APG layer": 5.0, "issue's gated 3-tower layer": 2.0}
+ACCEPTANCE_BATCH = 4096
+
+
+def acceptance_markdown(results):
+    """Per acceptance case: the default mode's speed-up and the fastest mode whose check passed, against the target."""
+    lines = ["## Acceptance verdict (B=4096)", "",
+             "| case | target x eager | default (tf32) x eager | fastest correct mode | its ms | x eager | x compile "
+             "| met |", "|---|---|---|---|---|---|---|---|"]
+    found = False
+    for r in results:
+        target = next((t for k, t in ACCEPTANCE.items() if r.get("name", "").startswith(k)), None)
+        if target is None or r.get("batch") != ACCEPTANCE_BATCH or "eager_ms" not in r:
+            continue
+        found = True
+        timed = [(r[k], k[len("dynrec_"):-len("_ms")]) for k in r
+                 if k.startswith("dynrec_") and k.endswith("_ms") and r.get(k[:-len("_ms")] + "_ok")]
+        if not timed:
+            lines.append(f"| {r['name']} | {target:g}x | — | no mode passed its check | — | — | — | **no** |")
+            continue
+        ms, mode = min(timed)
+        x_eager = r["eager_ms"] / ms
+        x_compile = r["compile_ms"] / ms if r.get("compile_ms") else None
+        default = r["eager_ms"] / r["dynrec_tf32_ms"] if r.get("dynrec_tf32_ok") else None
+        met = x_eager >= target and (x_compile is None or x_compile > 1.0)
+        lines.append(f"| {r['name']} | {target:g}x | {fmt(default, '.2f')} | {mode} | {fmt(ms)} | {x_eager:.2f} | "
+                     f"{fmt(x_compile, '.2f')} | {'yes' if met else '**no**'}"
+                     f"{' (compile not timed)' if x_compile is None else ''} |")
+    if not found:
+        return []
+    lines += ["", "A mode other than the default meeting the target means AUTO should pick it for that shape "
+              "(the hyper paths: `use_fused` / `materialized` in cuda/apg_layer.cu and cuda/hyper_linear.cu).", ""]
+    return lines
 
 
 def fused_markdown(results):
