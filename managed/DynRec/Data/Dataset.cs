@@ -173,8 +173,11 @@ public sealed class Dataset : DynRec.Training.IBatchSource
 
     /// <summary>
     /// A batch of the given rows (e.g. a slice of a shuffled permutation), in
-    /// that order. Each block (sparse, labels, scenario, user ids, sequence) is
-    /// one CPU tensor filled in place; for another device it is copied once.
+    /// that order. Every block (sparse, sequence, labels, scenario, user ids) is
+    /// filled in place in one int64 CPU buffer and handed out as a view of it;
+    /// for CUDA the buffer is copied once, from pinned memory and without
+    /// blocking (a blocking host-to-device copy is followed by a stream
+    /// synchronize in LibTorch, which would stall the host once per block).
     /// </summary>
     public unsafe Batch GetBatch(ReadOnlySpan<int> rows, Device? device = null)
     {
@@ -185,14 +188,11 @@ public sealed class Dataset : DynRec.Training.IBatchSource
         int fu = UserFieldCount, fi = ItemFieldCount, fc = ContextFieldCount, f = fu + fi + fc, t = Schema.Tasks.Count;
         var len = Schema.Sequence?.MaxLength ?? 0;
 
-        var sparse = empty(new long[] { b, f }, ScalarType.Int64);
-        var labels = empty(new long[] { b, t }, ScalarType.Float32);
-        var scenario = empty(new long[] { b }, ScalarType.Int64);
-        var users = empty(new long[] { b }, ScalarType.Int64);
-        var sequence = len > 0 ? empty(new long[] { b, len }, ScalarType.Int64) : null;
-        long* s = (long*)Pointer<long>(sparse), sc = (long*)Pointer<long>(scenario), us = (long*)Pointer<long>(users);
-        var l = (float*)Pointer<float>(labels);
-        var q = sequence is null ? null : (long*)Pointer<long>(sequence);
+        // Blocks back to back: sparse [b, f], sequence [b, len], labels [b, t] (0/1), scenario [b], user ids [b].
+        long nSparse = (long)b * f, nSequence = (long)b * len, nLabels = (long)b * t;
+        using var host = empty(nSparse + nSequence + nLabels + 2L * b, ScalarType.Int64);
+        var s = (long*)Pointer<long>(host);
+        long* q = s + nSparse, l = q + nSequence, sc = l + nLabels, us = sc + b;
         // The tables are read with checked indexing: a row's entity or group index is bounded by its
         // column's declared range (checked against the tables when the dataset was built), and a bad
         // one would throw here rather than read outside the arrays.
@@ -210,7 +210,7 @@ public sealed class Dataset : DynRec.Training.IBatchSource
             for (var k = 0; k < t; k++) l[(long)i * t + k] = d[RowContext + fc + k];
             sc[i] = d[RowScenario];
             us[i] = user[UserIdField];
-            if (q != null)
+            if (len > 0)
             {
                 var src = sequences.Slice(d[RowGroup] * len, len);
                 var qd = q + (long)i * len;
@@ -218,15 +218,17 @@ public sealed class Dataset : DynRec.Training.IBatchSource
             }
         }
 
-        if (device != null && device.type != DeviceType.CPU)
+        using var copied = device is null || device.type == DeviceType.CPU ? null : CopyToDevice(host, device);
+        var all = copied ?? host;
+        Tensor Block(long offset, long count, params long[] shape)
         {
-            sparse = MoveTo(sparse, device);
-            labels = MoveTo(labels, device);
-            scenario = MoveTo(scenario, device);
-            users = MoveTo(users, device);
-            if (sequence is not null) sequence = MoveTo(sequence, device);
+            using var part = all.narrow(0, offset, count);
+            return part.view(shape);
         }
-        return new Batch(sparse, sequence, labels, scenario, users);
+        using var labels = Block(nSparse + nSequence, nLabels, b, t);
+        return new Batch(Block(0, nSparse, b, f), len > 0 ? Block(nSparse, nSequence, b, len) : null,
+            labels.to(ScalarType.Float32), Block(nSparse + nSequence + nLabels, b, b),
+            Block(nSparse + nSequence + nLabels + b, b, b));
     }
 
     /// <summary>Start of a fresh (contiguous, offset 0) CPU tensor's memory.</summary>
@@ -236,11 +238,15 @@ public sealed class Dataset : DynRec.Training.IBatchSource
         return storage.data_ptr();
     }
 
-    private static Tensor MoveTo(Tensor cpu, Device device)
+    /// <summary>
+    /// One copy to <paramref name="device"/>; for CUDA through pinned memory, not blocking the host (LibTorch's
+    /// pinned-memory cache keeps the staging buffer until the copy has run).
+    /// </summary>
+    private static Tensor CopyToDevice(Tensor host, Device device)
     {
-        var moved = cpu.to(device);
-        cpu.Dispose();
-        return moved;
+        if (device.type != DeviceType.CUDA) return host.to(device);
+        using var pinned = host.pin_memory();
+        return pinned.to(device, non_blocking: true);
     }
 
     /// <summary>Columns of a row record: user entity, item entity, sequence group, scenario, date, context ids, labels.</summary>

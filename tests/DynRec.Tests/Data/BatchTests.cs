@@ -26,6 +26,9 @@ public class BatchTests
         Assert.That(batch.Sequence!.shape, Is.EqualTo(new long[] { 4, 20 }));
         Assert.That(batch.Scenario.shape, Is.EqualTo(new long[] { 4 }));
         Assert.That(batch.Size, Is.EqualTo(4));
+        // Views of one buffer (one host-to-device copy), each still contiguous as the native kernels require.
+        foreach (var block in new[] { batch.Sparse, batch.Labels, batch.Sequence, batch.Scenario, batch.UserIds })
+            Assert.That(block.is_contiguous(), Is.True);
         var sparse = batch.Sparse.data<long>().ToArray();
         var labels = batch.Labels.data<float>().ToArray();
         var sequence = batch.Sequence.data<long>().ToArray();
