@@ -65,11 +65,11 @@ def make_id_placer(torch, lib, device):
 
 
 def build_case(torch, lib, c, stream, device="cuda"):
-    """Returns (torch_fn, tensors, dynrec_fwd, dynrec_bwd, compare) for one case.
+    """Returns (torch_fn, leaves, grad_out, dynrec_fwd, dynrec_bwd, dynrec_out, dynrec_grads) for one case.
 
     torch_fn(*leaves) -> output; leaves require grad; grad_out is the upstream gradient.
-    dynrec_fwd / dynrec_bwd run libdynrec on preallocated buffers; compare() returns
-    [(name, dynrec_tensor, torch_leaf_or_output)]."""
+    dynrec_fwd / dynrec_bwd run libdynrec on preallocated buffers, writing dynrec_out and the
+    gradients in dynrec_grads = [(leaf name, tensor)], in the leaves' order."""
     F = torch.nn.functional
     code = DEVICE_CPU if device == "cpu" else DEVICE_CUDA
     place = make_placer(torch, lib, device)
