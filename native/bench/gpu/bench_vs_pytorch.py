@@ -49,6 +49,7 @@ from vs_pytorch.cases import case_list  # noqa: E402
 from vs_pytorch.device import run_meta, setup_device  # noqa: E402
 from vs_pytorch.dynrec_ctypes import HEADER, REPO, DynRec, ctypes_smoke, parse_header  # noqa: E402
 from vs_pytorch.graphs_bench import bench_graphs  # noqa: E402
+from vs_pytorch.kernel_profile import profile_kernels  # noqa: E402
 from vs_pytorch.modes import ModeSwitches, graph_counters  # noqa: E402
 from vs_pytorch.ops_bench import OpBench  # noqa: E402
 from vs_pytorch.report import failed_rows, summary_line  # noqa: E402
@@ -71,6 +72,8 @@ def parse_args(argv=None):
                     help="seconds of torch.compile work after which remaining compile timings are skipped")
     ap.add_argument("--no-graphs", dest="graphs", action="store_false",
                     help="skip the CUDA-graph replay diagnostic (run last, on the B=4096 cases of the issue)")
+    ap.add_argument("--no-kernel-profile", dest="kernel_profile", action="store_false",
+                    help="skip the per-kernel breakdown (torch.profiler, run last, on the B=4096 cases of the issue)")
     ap.add_argument("--autotune", action="store_true", help="also time torch.compile(mode='max-autotune-no-cudagraphs')")
     ap.add_argument("--only", default="", help="comma-separated ops to run (default: all)")
     ap.add_argument("--dry-run", action="store_true", help="print the cases with FLOPs/bytes; needs no torch or GPU")
@@ -143,6 +146,9 @@ def run(args, batches, cases):
     graph_rows = bench_graphs(torch, lib, args, timer, cases) if cuda and args.graphs else []
     if graph_rows:
         print(writer.flush(adam_rows, graph_rows, table_rows))
+    kernel_rows = profile_kernels(torch, lib, cases) if cuda and args.kernel_profile else []
+    if kernel_rows:
+        print(writer.flush(adam_rows, graph_rows, table_rows, kernel_rows))
     return 1 if failed_rows(results, adam_rows, table_rows, gpu_api) else 0
 
 
