@@ -143,10 +143,10 @@ def run(args, batches, cases):
     print(writer.flush(adam_rows))
     table_rows = bench_tables(torch, lib, args, timer, batches) if not args.only or "tables" in args.only.split(",") else []
     print(writer.flush(adam_rows, (), table_rows))
-    graph_rows = bench_graphs(torch, lib, args, timer, cases) if cuda and args.graphs else []
+    graph_rows = bench_graphs(torch, lib, args, timer, cases, switches) if cuda and args.graphs else []
     if graph_rows:
         print(writer.flush(adam_rows, graph_rows, table_rows))
-    kernel_rows = profile_kernels(torch, lib, cases) if cuda and args.kernel_profile else []
+    kernel_rows = profile_kernels(torch, lib, cases, switches) if cuda and args.kernel_profile else []
     if kernel_rows:
         print(writer.flush(adam_rows, graph_rows, table_rows, kernel_rows))
     return 1 if failed_rows(results, adam_rows, table_rows, gpu_api) else 0

@@ -7,7 +7,7 @@ from .timing import graph_replay_ms, host_us_per_call, pointer_attributes_us
 from .torch_cases import build_case
 
 
-def bench_graphs(torch, lib, args, timer, cases):
+def bench_graphs(torch, lib, args, timer, cases, switches):
     """Diagnostic, run last so that a failed capture cannot touch the main table: the issue's
     B=4096 cases as one CUDA-graph replay each, dynrec (its defaults, TF32) and eager, beside
     the launched timings on the same stream. The gap is what host launch overhead costs; a
@@ -57,10 +57,13 @@ def bench_graphs(torch, lib, args, timer, cases):
                     row["dynrec_fused_error"] = f"{type(e).__name__}: {e}"[:300]
                     torch.cuda.synchronize()
                 finally:
-                    lib("dynrec_cuda_set_hyper_path", path=0)
+                    switches.restore(lib)
+                    lib("dynrec_cuda_set_tf32", enabled=1)
             row["pointer_attributes_us"] = pointer_attributes_us(leaves[0].data_ptr())
         except Exception as e:  # noqa: BLE001
             row["error"] = f"{type(e).__name__}: {e}"[:300]
+        finally:
+            switches.restore(lib)  # the switches as they were before the run (this diagnostic set TF32 on)
         print("graphs " + json.dumps(row, default=str), flush=True)
         rows.append(row)
     return rows

@@ -53,19 +53,25 @@ def profile_calls(torch, step, calls, cuda=True):
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     step()
     sync()
-    activity = ProfilerActivity.CUDA if cuda else ProfilerActivity.CPU
-    with profile(activities=[activity]) as prof:
+    # CPU activity too: without it a profiler build lacking Kineto refuses (legacy CUDA profiling needs it).
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
         for _ in range(calls):
             step()
         sync()
     return summarize(device_spans(prof, DeviceType.CUDA if cuda else DeviceType.CPU), calls)
 
 
-def profile_kernels(torch, lib, cases, calls=20, cuda=True):
+def profile_kernels(torch, lib, cases, switches, calls=20, cuda=True):
     """The issue's B=4096 cases: dynrec in its defaults (TF32), dynrec on the fused hyper path where the op
     has one, and eager; run after everything else (the profiler's CUPTI hooks stay loaded in the process)."""
     rows = []
     device = "cuda" if cuda else "cpu"
+    if cuda and not torch.autograd.kineto_available():
+        # Without Kineto the profiler falls back to its legacy mode, which does not see other libraries'
+        # kernels (and logs a warning per op when CUDA is faked, as in the script's own checks).
+        print(f"kernels: skipped, torch {torch.__version__} has no Kineto profiler", flush=True)
+        return rows
     for c in cases:
         if not c["name"].startswith("issue's") or c["batch"] != 4096:
             continue
@@ -95,8 +101,7 @@ def profile_kernels(torch, lib, cases, calls=20, cuda=True):
                 except Exception as e:  # noqa: BLE001
                     row[label + " error"] = f"{type(e).__name__}: {e}"[:300]
                 finally:
-                    if path is not None:
-                        lib("dynrec_cuda_set_hyper_path", path=0)
+                    switches.restore(lib)
         except Exception as e:  # noqa: BLE001
             row["error"] = f"{type(e).__name__}: {e}"[:300]
         print("kernels " + json.dumps(row, default=str), flush=True)
