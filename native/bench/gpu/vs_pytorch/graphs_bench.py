@@ -4,7 +4,7 @@ import json
 from .modes import HYPER_PATH_OPS, HYPER_PATHS
 from .report import fmt
 from .timing import graph_replay_ms, host_us_per_call, pointer_attributes_us
-from .torch_cases import build_case
+from .torch_cases import build_case, case_steps
 
 
 def bench_graphs(torch, lib, args, timer, cases, switches):
@@ -24,14 +24,7 @@ def bench_graphs(torch, lib, args, timer, cases, switches):
             torch_fn, leaves, gy, fwd, bwd, _, _ = build_case(torch, lib, c, side.cuda_stream, "cuda")
             lib("dynrec_cuda_set_tf32", enabled=1)
 
-            def dynrec_step():
-                fwd()
-                bwd()
-
-            def eager_step():
-                for t in leaves:
-                    t.grad = None
-                torch_fn(*leaves).backward(gy)
+            dynrec_step, eager_step = case_steps(torch_fn, leaves, gy, fwd, bwd)
             torch.cuda.synchronize()
             with torch.cuda.stream(side):
                 row["dynrec_launched_ms"] = timer(torch, dynrec_step, args.warmup, args.iters)

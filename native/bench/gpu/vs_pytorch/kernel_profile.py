@@ -5,7 +5,7 @@ import re
 
 from .modes import HYPER_PATH_OPS, HYPER_PATHS
 from .report import fmt
-from .torch_cases import build_case
+from .torch_cases import build_case, case_steps
 
 TOP = 8  # kernels listed per path
 
@@ -80,14 +80,7 @@ def profile_kernels(torch, lib, cases, switches, calls=20, cuda=True):
             stream = torch.cuda.current_stream().cuda_stream if cuda else None
             torch_fn, leaves, gy, fwd, bwd, _, _ = build_case(torch, lib, c, stream, device)
 
-            def dynrec_step():
-                fwd()
-                bwd()
-
-            def eager_step():
-                for t in leaves:
-                    t.grad = None
-                torch_fn(*leaves).backward(gy)
+            dynrec_step, eager_step = case_steps(torch_fn, leaves, gy, fwd, bwd)
             paths = [("dynrec", dynrec_step, None), ("eager", eager_step, None)]
             if cuda and c["op"] in HYPER_PATH_OPS and hasattr(lib.lib, "dynrec_cuda_set_hyper_path"):
                 paths.insert(1, ("dynrec fused rows", dynrec_step, HYPER_PATHS["fusedrows"]))

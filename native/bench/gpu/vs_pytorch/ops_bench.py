@@ -4,7 +4,7 @@ import time
 from .modes import case_modes
 from .peaks import efficiency
 from .timing import l2_rel, max_rel
-from .torch_cases import build_case
+from .torch_cases import build_case, case_steps
 
 
 class OpBench:
@@ -32,15 +32,7 @@ class OpBench:
             print(f"[skip] {label}: {e}", flush=True)
             return row, False
 
-        def eager_step(fn=torch_fn):
-            for t in leaves:
-                t.grad = None
-            fn(*leaves).backward(gy)
-
-        def dynrec_step():
-            fwd()
-            bwd()
-
+        dynrec_step, eager_step = case_steps(torch_fn, leaves, gy, fwd, bwd)
         try:
             self.time_eager(row, eager_step)
             ref = self.reference(torch_fn, leaves, gy, grads)

@@ -239,3 +239,17 @@ def hyper_torch(torch, F, x, z, gw, gb, cw, cb, ni, no):
     """hyper_linear as PyTorch writes it: materialize S_i = reshape(z_i g_w^T + g_b), then bmm."""
     s = F.linear(z, gw, gb).view(-1, ni, no)
     return torch.bmm(x.unsqueeze(1), s).squeeze(1) + F.linear(z, cw, cb)
+
+
+def case_steps(torch_fn, leaves, gy, fwd, bwd):
+    """A case's two timed calls: libdynrec's forward + backward, and eager's (leaf gradients reset, forward,
+    backward; eager_step(fn) runs another implementation of the math, e.g. torch.compile's)."""
+    def dynrec_step():
+        fwd()
+        bwd()
+
+    def eager_step(fn=torch_fn):
+        for t in leaves:
+            t.grad = None
+        fn(*leaves).backward(gy)
+    return dynrec_step, eager_step
