@@ -1,6 +1,7 @@
 // Runs every registered case: warm up, then time `reps` calls with a steady
 // clock and report the median (or, with --min, the fastest run). Prints one line per op and shape and writes
-// JSON (--json FILE). --quick uses small shapes (CI smoke run).
+// JSON (--json FILE). --quick uses small shapes (CI smoke run); --only TEXT
+// keeps the cases whose "op shape" contains TEXT (profiling one op).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -55,14 +56,17 @@ int main(int argc, char** argv) {
     const char* json_path = nullptr;
     int reps = 10;
     bool with_reference = true;
+    std::string only;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--quick")) quick = true;
         else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
         else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--min")) g_use_min = true;
         else if (!std::strcmp(argv[i], "--no-reference")) with_reference = false;
+        else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else {
-            std::fprintf(stderr, "usage: dynrec_bench [--quick] [--reps N] [--min] [--no-reference] [--json FILE]\n");
+            std::fprintf(stderr,
+                         "usage: dynrec_bench [--quick] [--reps N] [--min] [--no-reference] [--only TEXT] [--json FILE]\n");
             return 2;
         }
     }
@@ -75,6 +79,9 @@ int main(int argc, char** argv) {
         add_apg_layer_cases(cases, quick);
         add_embedding_cases(cases, quick);
         add_optimizer_cases(cases, quick);
+        cases.erase(std::remove_if(cases.begin(), cases.end(),
+                                   [&](const Case& c) { return (c.op + " " + c.shape).find(only) == std::string::npos; }),
+                    cases.end());
         std::printf("# %s\n", dynrec_build_info());
         std::printf("%-36s %-40s %12s %12s %10s %10s %8s\n", "op", "shape", "ref_ms", "opt_ms", "ref_GF/s",
                     "opt_GF/s", "speedup");

@@ -1,6 +1,6 @@
 // sgemm (packed, small-m, tiny-m and small-k paths) against the naive reference loops: every
 // transpose combination, beta 0 / 1 / other, padded leading dimensions, sizes
-// off the 8 x 16 tiles, 1 and several threads, and C holding NaN when beta == 0.
+// off the 8 x 16 / 8 x 32 tiles, 1 and several threads, and C holding NaN when beta == 0.
 // Compiled from the library's sources (the library exports only the C ABI).
 #include <algorithm>
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "cpu/gemm.h"
+#include "cpu/gemm_pack.h"
 #include "cpu/gemm_skinny.h"
 #include "cpu/gemm_small_m.h"
 #include "cpu/parallel.h"
@@ -135,6 +136,50 @@ TEST(Sgemm, PackedPathMatchesReference) {
         for (bool tb : {false, true})
             for (const Shape& s : shapes)
                 for (float beta : {0.0f, 1.0f, 2.0f}) check_gemm(ta, tb, s, -1.25f, beta, 2);
+}
+
+// The packed path computes two 16-column slivers per micro-kernel call (8 x 32)
+// where it can and one at the edges: a column's bits must not depend on
+// which. Columns 16..47 of a 64-wide product are one pair there, and a pair
+// straddling two calls' tiles or a lone sliver when asked for alone.
+TEST(Sgemm, PackedColumnsDoNotDependOnTheirNeighbours) {
+    for (bool tb : {false, true})
+        for (const Shape& s : {Shape{100, 64, 300}, Shape{67, 64, 17}, Shape{200, 64, 513}}) {
+            const int64_t ldb = tb ? s.k : s.n;
+            auto a = random_vector(s.m * s.k, 41), b = random_vector((tb ? s.n : s.k) * ldb, 42);
+            std::vector<float> all(s.m * s.n);
+            dynrec::cpu::sgemm(false, tb, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), ldb, 0.0f, all.data(), s.n);
+            for (int64_t j0 : {0, 16, 32})
+                for (int64_t width : {16, 32}) {
+                    if (j0 + width > s.n) continue;
+                    const float* bj = tb ? b.data() + j0 * ldb : b.data() + j0;
+                    std::vector<float> part(s.m * width);
+                    dynrec::cpu::sgemm(false, tb, s.m, width, s.k, 1.0f, a.data(), s.k, bj, ldb, 0.0f, part.data(),
+                                       width);
+                    for (int64_t i = 0; i < s.m; ++i)
+                        ASSERT_TRUE(std::equal(part.begin() + i * width, part.begin() + (i + 1) * width,
+                                               all.begin() + i * s.n + j0))
+                            << "row " << i << " columns " << j0 << ".." << j0 + width << " tb=" << tb << " m=" << s.m
+                            << " k=" << s.k;
+                }
+        }
+}
+
+// The 8 x 8 register transposes against the scalar copy: every row count up
+// to 8, K on and off the 8-column blocks, padded source and destination rows.
+TEST(PackTransposed8, MatchesTheScalarCopy) {
+    for (int64_t rows = 0; rows <= 8; ++rows)
+        for (int64_t kc : {1, 7, 8, 9, 17, 64, 257})
+            for (int64_t dst_ld : {8, 16}) {
+                const int64_t ld = kc + 3;
+                const auto src = random_vector(std::max<int64_t>(rows, 1) * ld, 51);
+                std::vector<float> got(kc * dst_ld, -7.0f), want(kc * dst_ld, -7.0f);
+                dynrec::cpu::gemm::pack_transposed8(src.data(), ld, rows, kc, got.data(), dst_ld);
+                dynrec::cpu::gemm::pack_transposed8_reference(src.data(), ld, rows, kc, want.data(), dst_ld);
+                EXPECT_EQ(got, want) << "rows=" << rows << " kc=" << kc << " dst_ld=" << dst_ld;
+                for (int64_t p = 0; p < kc; ++p)  // the destination's other columns are left alone
+                    for (int64_t c = 8; c < dst_ld; ++c) ASSERT_EQ(got[p * dst_ld + c], -7.0f);
+            }
 }
 
 TEST(Sgemm, SmallMPathTakesOnlyItsShapes) {

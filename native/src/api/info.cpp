@@ -16,10 +16,11 @@ namespace {
 
 std::string describe_build() {
     std::string s = "dynrec " DYNREC_VERSION_STRING;
-    s += "; cpu: x86-64 gemm 8x16 micro-kernel avx512f/avx2+fma/baseline (in use: ";
-    s += dynrec::cpu::use_avx512() ? "avx512f)"
-         : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? "avx2+fma)"
-                                                                              : "baseline)";
+    s += "; cpu: x86-64 gemm 8x32/8x16 micro-kernels avx512f/x86-64-v3/baseline (in use: ";
+    // The same tests the loader's clone resolvers make (DYNREC_AVX2_CLONES).
+    s += dynrec::cpu::use_avx512()                    ? "avx512f)"
+         : __builtin_cpu_supports("x86-64-v3") ? "x86-64-v3)"
+                                                : "baseline)";
 #ifdef _OPENMP
     s += "; openmp: " + std::to_string(_OPENMP);
 #else

@@ -63,7 +63,7 @@ static void micro_kernel_avx512(int64_t kc, const float* __restrict a, const flo
 
 // AVX2 / baseline: two passes of 4 rows, so the accumulators (2 ymm or 4 xmm
 // per row) fit the 16 vector registers.
-__attribute__((target_clones("arch=haswell", "default")))
+DYNREC_AVX2_CLONES
 static void micro_kernel_generic(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
                                  int64_t ldc, int64_t mr, int64_t nr, float alpha, bool accumulate) {
     v16 acc[MR];
@@ -72,12 +72,37 @@ static void micro_kernel_generic(int64_t kc, const float* __restrict a, const fl
     write_back(acc, c, ldc, mr, nr, alpha, accumulate);
 }
 
+// AVX-512, two adjacent B slivers (b, b + kc * NR): the 8 x 32 tile.
+__attribute__((target("avx512f")))
+static void micro_kernel_pair_avx512(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
+                                     int64_t ldc, int64_t mr, int64_t nr, float alpha, bool accumulate) {
+    v16 acc0[MR], acc1[MR];
+    const float* b1 = b + kc * NR;
+    accumulate_tile_pair(kc, [a](int64_t r, int64_t p) { return a[p * MR + r]; },
+                         [b](int64_t p) { return b + p * NR; }, [b1](int64_t p) { return b1 + p * NR; }, acc0,
+                         acc1);
+    write_back(acc0, c, ldc, mr, NR, alpha, accumulate);
+    write_back(acc1, c + NR, ldc, mr, nr - NR, alpha, accumulate);
+}
+
 void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
                   float alpha, bool accumulate) {
     if (use_avx512())
         micro_kernel_avx512(kc, a, b, c, ldc, mr, nr, alpha, accumulate);
     else
         micro_kernel_generic(kc, a, b, c, ldc, mr, nr, alpha, accumulate);
+}
+
+void micro_kernel_wide(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
+                       float alpha, bool accumulate) {
+    if (nr <= NR) {
+        micro_kernel(kc, a, b, c, ldc, mr, nr, alpha, accumulate);
+    } else if (use_avx512()) {
+        micro_kernel_pair_avx512(kc, a, b, c, ldc, mr, nr, alpha, accumulate);
+    } else {
+        micro_kernel_generic(kc, a, b, c, ldc, mr, NR, alpha, accumulate);
+        micro_kernel_generic(kc, a, b + kc * NR, c + NR, ldc, mr, nr - NR, alpha, accumulate);
+    }
 }
 
 void scale_rows(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {

@@ -22,6 +22,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "cpu/gemm_pack.h"
 #include "cpu/gemm_small_m.h"
 #include "cpu/parallel.h"
 
@@ -39,9 +40,25 @@ constexpr int64_t kRowTileFloats = int64_t(128) * 1024;
 // C when `accumulate`, stored over it otherwise. a: [kc][MR], b: [kc][NR].
 void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                   int64_t nr, float alpha, bool accumulate);
+// The same over nr <= 2 * NR columns from two adjacent B slivers (b and
+// b + kc * NR): one 8 x 32 tile on AVX-512, where it is ~20% faster than two
+// 8 x 16 calls; two 8 x 16 calls elsewhere. Bit-identical to micro_kernel.
+void micro_kernel_wide(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
+                       int64_t nr, float alpha, bool accumulate);
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// C[mc x cols] (+)= alpha * (an mc-row block of packed A slivers, [kc][MR]
+// each) times `cols` columns of packed B (consecutive [kc][NR] slivers at
+// bp), two slivers per micro-kernel call.
+inline void block_times_slivers(int64_t kc, const float* apack, int64_t mc, const float* bp, int64_t cols,
+                                float* c, int64_t ldc, float alpha, bool accumulate) {
+    for (int64_t j = 0; j < cols; j += 2 * NR)
+        for (int64_t ir = 0; ir < mc; ir += MR)
+            micro_kernel_wide(kc, apack + ir * kc, bp + j * kc, c + ir * ldc + j, ldc, std::min(MR, mc - ir),
+                              std::min(2 * NR, cols - j), alpha, accumulate);
+}
 
 // K split into near-equal blocks of at most KC (no 1-wide tail block).
 inline int64_t k_block(int64_t k) { return k <= 0 ? 1 : ceil_div(k, ceil_div(k, KC)); }
@@ -91,16 +108,12 @@ struct StridedA {
             if (trans) {
                 for (int64_t p = 0; p < kc; ++p) {
                     const float* src = a + (p0 + p) * lda + i0 + ir;
-                    for (int64_t r = 0; r < mr; ++r) dst[p * MR + r] = src[r];
+                    std::memcpy(dst + p * MR, src, static_cast<size_t>(mr) * sizeof(float));
                     for (int64_t r = mr; r < MR; ++r) dst[p * MR + r] = 0.0f;
                 }
             } else {
-                for (int64_t r = 0; r < mr; ++r) {
-                    const float* src = a + (i0 + ir + r) * lda + p0;
-                    for (int64_t p = 0; p < kc; ++p) dst[p * MR + r] = src[p];
-                }
-                for (int64_t r = mr; r < MR; ++r)
-                    for (int64_t p = 0; p < kc; ++p) dst[p * MR + r] = 0.0f;
+                static_assert(MR == 8, "one 8-row transpose per sliver");
+                pack_transposed8(a + (i0 + ir) * lda + p0, lda, mr, kc, dst, MR);
             }
         }
     }
@@ -120,13 +133,11 @@ struct StridedB {
             }
             return;
         }
-        // Column c of the sliver is row j + c of b: read it contiguously.
-        for (int64_t c = 0; c < nr; ++c) {
-            const float* src = b + (j + c) * ldb + p0;
-            for (int64_t p = 0; p < kc; ++p) dst[p * NR + c] = src[p];
-        }
-        for (int64_t c = nr; c < NR; ++c)
-            for (int64_t p = 0; p < kc; ++p) dst[p * NR + c] = 0.0f;
+        // Column c of the sliver is row j + c of b: two 8-row transposes.
+        static_assert(NR == 16, "two 8-row transposes per sliver");
+        const float* src = b + j * ldb + p0;
+        pack_transposed8(src, ldb, std::min<int64_t>(nr, 8), kc, dst, NR);
+        pack_transposed8(nr > 8 ? src + 8 * ldb : src, ldb, std::max<int64_t>(nr - 8, 0), kc, dst + 8, NR);
     }
 };
 
@@ -166,8 +177,10 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pack
             // with three times the other's work.
             const int64_t m_blocks = ceil_div(m, MC);
             const int64_t mb = std::min(MC, round_up(ceil_div(m, m_blocks), MR));
-            const int64_t n_groups = std::max<int64_t>(1, std::min<int64_t>(n_slivers, 8));
-            const int64_t per_group = ceil_div(n_slivers, n_groups);
+            // Groups hold whole sliver pairs (the wide micro-kernel's unit).
+            const int64_t n_pairs = ceil_div(n_slivers, 2);
+            const int64_t n_groups = std::max<int64_t>(1, std::min<int64_t>(n_pairs, 8));
+            const int64_t per_group = 2 * ceil_div(n_pairs, n_groups);
             parallel_for(0, ceil_div(m, mb) * n_groups, 1, [&](int64_t w0, int64_t w1) {
                 thread_local std::vector<float> apack;
                 apack.resize(static_cast<size_t>(MC * KC));
@@ -179,14 +192,11 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pack
                         pack_a(i0, mc, p0, kc, apack.data());
                         packed_block = ib;
                     }
-                    const int64_t s_end = std::min(n_slivers, (g + 1) * per_group);
-                    for (int64_t s = g * per_group; s < s_end; ++s) {
-                        const int64_t j = j0 + s * NR, nr = std::min(NR, nc - s * NR);
-                        for (int64_t ir = 0; ir < mc; ir += MR)
-                            micro_kernel(kc, apack.data() + ir * kc, bpack.data() + s * kc * NR,
-                                         c + (i0 + ir) * ldc + j, ldc, std::min(MR, mc - ir), nr, alpha,
-                                         accumulate);
-                    }
+                    const int64_t s_begin = g * per_group, s_end = std::min(n_slivers, s_begin + per_group);
+                    if (s_begin < s_end)
+                        block_times_slivers(kc, apack.data(), mc, bpack.data() + s_begin * kc * NR,
+                                            std::min(nc, s_end * NR) - s_begin * NR, c + i0 * ldc + j0 + s_begin * NR,
+                                            ldc, alpha, accumulate);
                 }
             });
         }
@@ -248,11 +258,9 @@ void gemm_rows(int64_t m, int64_t n, int64_t k, const PackA& pack_a, const PackB
             for (int64_t p0 = 0; p0 < k; p0 += kb) {
                 const int64_t kc = std::min(kb, k - p0);
                 pack_a(i0, mc, p0, kc, apack.data());
-                const float* bp = bpack.data() + p0 * ldt;
-                for (int64_t s = 0; s < n_slivers; ++s)
-                    for (int64_t ir = 0; ir < mc; ir += MR)
-                        micro_kernel(kc, apack.data() + ir * kc, bp + s * kc * NR, tile.data() + ir * ldt + s * NR,
-                                     ldt, MR, NR, 1.0f, p0 > 0);
+                // Whole slivers (ldt columns): T's padding columns are scratch.
+                block_times_slivers(kc, apack.data(), round_up(mc, MR), bpack.data() + p0 * ldt, ldt, tile.data(),
+                                    ldt, 1.0f, p0 > 0);
             }
             epilogue(i0, mc, static_cast<const float*>(tile.data()), ldt);
         }
@@ -274,19 +282,19 @@ void gemm_small_m(int64_t m, int64_t n, int64_t k, const PackA& pack_a, const Pa
         return;
     }
     const int64_t n_slivers = ceil_div(n, NR), kb = k_block(k), mpad = round_up(m, MR);
-    parallel_for(0, n_slivers, 1, [&](int64_t s0, int64_t s1) {
+    // Threads split sliver pairs (the wide micro-kernel's unit).
+    parallel_for(0, ceil_div(n_slivers, 2), 1, [&](int64_t q0, int64_t q1) {
         // Per call, not thread_local: op(A) spans all of K (the batch for
         // weight gradients), so a cached copy would pin O(batch) per thread.
-        std::vector<float> apack(static_cast<size_t>(mpad * k)), bsliver(static_cast<size_t>(kb * NR));
+        std::vector<float> apack(static_cast<size_t>(mpad * k)), bpair(static_cast<size_t>(2 * kb * NR));
         for (int64_t p0 = 0; p0 < k; p0 += kb) pack_a(0, m, p0, std::min(kb, k - p0), apack.data() + p0 * mpad);
-        for (int64_t s = s0; s < s1; ++s) {
-            const int64_t j = s * NR, nr = std::min(NR, n - j);
+        for (int64_t q = q0; q < q1; ++q) {
+            const int64_t j = 2 * q * NR, cols = std::min(2 * NR, n - j);
             for (int64_t p0 = 0; p0 < k; p0 += kb) {
                 const int64_t kc = std::min(kb, k - p0);
-                pack_b(p0, kc, j, nr, bsliver.data());
-                for (int64_t ir = 0; ir < m; ir += MR)
-                    micro_kernel(kc, apack.data() + p0 * mpad + ir * kc, bsliver.data(), c + ir * ldc + j, ldc,
-                                 std::min(MR, m - ir), nr, 1.0f, p0 > 0);
+                for (int64_t h = 0; h * NR < cols; ++h)
+                    pack_b(p0, kc, j + h * NR, std::min(NR, cols - h * NR), bpair.data() + h * kc * NR);
+                block_times_slivers(kc, apack.data() + p0 * mpad, m, bpair.data(), cols, c + j, ldc, 1.0f, p0 > 0);
             }
         }
     });

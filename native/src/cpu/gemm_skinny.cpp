@@ -171,7 +171,7 @@ __attribute__((target("avx512f"))) void dot_columns_avx512(int64_t m, int64_t j0
     DYNREC_SKINNY_SWITCH_M(m, DYNREC_CALL)
 #undef DYNREC_CALL
 }
-__attribute__((target_clones("arch=haswell", "default"))) void dot_columns_generic(
+DYNREC_AVX2_CLONES void dot_columns_generic(
     int64_t m, int64_t j0, int64_t j1, int64_t k, float alpha, const float* a, int64_t lda, const float* w,
     int64_t ldw, float beta, float* c, int64_t ldc) {
 #define DYNREC_CALL(M) dot_columns<M, 2>(j0, j1, k, alpha, a, lda, w, ldw, beta, c, ldc)
@@ -188,7 +188,7 @@ __attribute__((target("avx512f"))) void row_tile_avx512(int64_t m, int64_t slive
 #undef DYNREC_CALL
 }
 // Two slivers per pass here (16 registers): the wide step runs as two passes.
-__attribute__((target_clones("arch=haswell", "default"))) void row_tile_generic(int64_t m, int64_t slivers,
+DYNREC_AVX2_CLONES void row_tile_generic(int64_t m, int64_t slivers,
                                                                                  int64_t k, const float* a,
                                                                                  int64_t lda, const float* b,
                                                                                  int64_t ldb, float* tile) {
@@ -213,7 +213,7 @@ __attribute__((target("avx512f"))) void outer_rows_avx512(int64_t rows, int64_t 
     else
         outer_rows<kOuterRows, 4>(n, k, alpha, ai, b, ldb, beta, c, ldc);
 }
-__attribute__((target_clones("arch=haswell", "default"))) void outer_rows_generic(int64_t rows, int64_t n,
+DYNREC_AVX2_CLONES void outer_rows_generic(int64_t rows, int64_t n,
                                                                                    int64_t k, float alpha,
                                                                                    const float* ai, const float* b,
                                                                                    int64_t ldb, float beta, float* c,

@@ -51,7 +51,7 @@ __attribute__((target("avx512f"))) void tile_b_rows_avx512(int64_t kc, const flo
                                                             int64_t ldb, v16* acc, int64_t) {
     gemm::accumulate_tile<8>(kc, PackedA{apack}, StridedRows{b, ldb}, acc);
 }
-__attribute__((target_clones("arch=haswell", "default"))) void tile_b_rows_generic(int64_t kc, const float* apack,
+DYNREC_AVX2_CLONES void tile_b_rows_generic(int64_t kc, const float* apack,
                                                                                     const float* b, int64_t ldb,
                                                                                     v16* acc, int64_t rows) {
     tile_two_passes(kc, PackedA{apack}, StridedRows{b, ldb}, acc, rows);
@@ -60,7 +60,7 @@ __attribute__((target("avx512f"))) void tile_w_rows_avx512(int64_t kc, const flo
                                                             const float* bpack, v16* acc, int64_t) {
     gemm::accumulate_tile<8>(kc, WRows{w_rows}, StridedRows{bpack, NR}, acc);
 }
-__attribute__((target_clones("arch=haswell", "default"))) void tile_w_rows_generic(int64_t kc,
+DYNREC_AVX2_CLONES void tile_w_rows_generic(int64_t kc,
                                                                                     const float* const* w_rows,
                                                                                     const float* bpack, v16* acc,
                                                                                     int64_t rows) {

@@ -67,7 +67,7 @@ inline __attribute__((always_inline)) void update_variant(float* __restrict p, c
         float clip, const AdamScalars& s) {                                                                      \
         update_variant<AdamVariant::VARIANT>(p, g, m, v, n, clip, s);                                            \
     }                                                                                                            \
-    __attribute__((target_clones("arch=haswell", "default"))) void update_##VARIANT##_generic(                  \
+    DYNREC_AVX2_CLONES void update_##VARIANT##_generic(                  \
         float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t n,     \
         float clip, const AdamScalars& s) {                                                                      \
         update_variant<AdamVariant::VARIANT>(p, g, m, v, n, clip, s);                                            \
@@ -92,7 +92,7 @@ inline __attribute__((always_inline)) double sum_squares_body(const float* __res
 __attribute__((target("avx512f"))) double sum_squares_avx512(const float* __restrict g, int64_t n) {
     return sum_squares_body(g, n);
 }
-__attribute__((target_clones("arch=haswell", "default"))) double sum_squares_generic(const float* __restrict g,
+DYNREC_AVX2_CLONES double sum_squares_generic(const float* __restrict g,
                                                                                      int64_t n) {
     return sum_squares_body(g, n);
 }
