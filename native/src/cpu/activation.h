@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "cpu/vector_math.h"
 #include "dynrec/dynrec.h"
 
 namespace dynrec {
@@ -48,7 +49,7 @@ inline void bias_activate(int32_t act, float* v, const float* bias, int64_t n) {
             for (int64_t j = 0; j < n; ++j) v[j] = v[j] > 0.0f ? v[j] : kLeakySlope * v[j];
             break;
         case DYNREC_ACT_SIGMOID:
-            for (int64_t j = 0; j < n; ++j) v[j] = sigmoidf(v[j]);
+            cpu::scaled_sigmoid(v, nullptr, 1.0f, n);
             break;
         case DYNREC_ACT_TANH:
             for (int64_t j = 0; j < n; ++j) v[j] = std::tanh(v[j]);

@@ -18,6 +18,7 @@
 #include "cpu/gemm_driver.h"
 #include "cpu/parallel.h"
 #include "cpu/reduce.h"
+#include "cpu/vector_math.h"
 
 namespace dynrec::cpu {
 
@@ -68,16 +69,16 @@ void epnet_forward(const EpnetShape& s, const float* domain, const float* emb, c
                     });
     gemm::gemm_rows(B, ne, nh, gemm::StridedA{h, nh, false}, gemm::StridedB{w2, nh, true},
                     [&](int64_t i0, int64_t rows, const float* tile, int64_t ldt) {
+                        thread_local std::vector<float> gate_row;  // delta's row when the caller keeps none
+                        if (!delta) gate_row.resize(static_cast<size_t>(ne));
                         for (int64_t r = 0; r < rows; ++r) {
                             const int64_t i = i0 + r;
-                            const float* t = tile + r * ldt;
+                            float* d = delta ? delta + i * ne : gate_row.data();
+                            std::memcpy(d, tile + r * ldt, static_cast<size_t>(ne) * sizeof(float));
+                            scaled_sigmoid(d, b2, gamma, ne);
                             const float* er = emb + i * ne;
                             float* orow = out + i * ne;
-                            for (int64_t o = 0; o < ne; ++o) {
-                                const float d = gamma * sigmoidf(t[o] + (b2 ? b2[o] : 0.0f));
-                                if (delta) delta[i * ne + o] = d;
-                                orow[o] = d * er[o];
-                            }
+                            for (int64_t o = 0; o < ne; ++o) orow[o] = d[o] * er[o];
                         }
                     });
 }

@@ -106,9 +106,13 @@ struct StridedA {
         for (int64_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
             const int64_t mr = std::min(MR, mc - ir);
             if (trans) {
+                const float* src = a + p0 * lda + i0 + ir;
+                if (mr == MR) {  // a constant-size copy: inlined, not a libc call per 32 bytes
+                    for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * MR, src + p * lda, MR * sizeof(float));
+                    continue;
+                }
                 for (int64_t p = 0; p < kc; ++p) {
-                    const float* src = a + (p0 + p) * lda + i0 + ir;
-                    std::memcpy(dst + p * MR, src, static_cast<size_t>(mr) * sizeof(float));
+                    std::memcpy(dst + p * MR, src + p * lda, static_cast<size_t>(mr) * sizeof(float));
                     for (int64_t r = mr; r < MR; ++r) dst[p * MR + r] = 0.0f;
                 }
             } else {
@@ -126,6 +130,10 @@ struct StridedB {
     bool trans;
     void operator()(int64_t p0, int64_t kc, int64_t j, int64_t nr, float* dst) const {
         if (!trans) {
+            if (nr == NR) {  // a constant-size copy: inlined, not a libc call per 64 bytes
+                for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, b + (p0 + p) * ldb + j, NR * sizeof(float));
+                return;
+            }
             for (int64_t p = 0; p < kc; ++p) {
                 const float* src = b + (p0 + p) * ldb + j;
                 std::memcpy(dst + p * NR, src, static_cast<size_t>(nr) * sizeof(float));
