@@ -16,6 +16,7 @@
 #include "cpu/activation.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_driver.h"
+#include "cpu/gemm_pack.h"
 #include "cpu/parallel.h"
 #include "cpu/reduce.h"
 #include "cpu/vector_math.h"
@@ -26,24 +27,19 @@ namespace {
 
 using gemm::MR;
 
-// op(A)[i, p] = domain[i, p] for p < n_domain, else E[i, p - n_domain].
+// op(A)[i, p] = domain[i, p] for p < n_domain, else E[i, p - n_domain]:
+// each part packed by 8 x 8 register transposes.
 struct ConcatA {
     const float *domain, *emb;
     int64_t nd, ne;
     void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
+        const int64_t from_domain = std::clamp<int64_t>(nd - p0, 0, kc);
         for (int64_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
-            const int64_t mr = std::min(MR, mc - ir);
-            for (int64_t r = 0; r < MR; ++r) {
-                if (r >= mr) {
-                    for (int64_t p = 0; p < kc; ++p) dst[p * MR + r] = 0.0f;
-                    continue;
-                }
-                const int64_t i = i0 + ir + r;
-                for (int64_t p = 0; p < kc; ++p) {
-                    const int64_t q = p0 + p;
-                    dst[p * MR + r] = q < nd ? domain[i * nd + q] : emb[i * ne + q - nd];
-                }
-            }
+            const int64_t mr = std::min(MR, mc - ir), i = i0 + ir;
+            if (from_domain > 0) gemm::pack_transposed8(domain + i * nd + p0, nd, mr, from_domain, dst, MR);
+            if (from_domain < kc)
+                gemm::pack_transposed8(emb + i * ne + (p0 + from_domain - nd), ne, mr, kc - from_domain,
+                                       dst + from_domain * MR, MR);
         }
     }
 };

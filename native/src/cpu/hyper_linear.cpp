@@ -30,6 +30,7 @@
 
 #include "cpu/activation.h"
 #include "cpu/gemm_driver.h"
+#include "cpu/gemm_pack.h"
 #include "cpu/hyper_materialized.h"
 #include "cpu/parallel.h"
 #include "cpu/reduce.h"
@@ -46,19 +47,12 @@ struct AppendOneA {
     const float* x;
     int64_t n;
     void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
+        const int64_t from_x = std::clamp<int64_t>(n - p0, 0, kc);
         for (int64_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
             const int64_t mr = std::min(MR, mc - ir);
-            for (int64_t r = 0; r < MR; ++r) {
-                if (r >= mr) {
-                    for (int64_t p = 0; p < kc; ++p) dst[p * MR + r] = 0.0f;
-                    continue;
-                }
-                const float* xr = x + (i0 + ir + r) * n;
-                for (int64_t p = 0; p < kc; ++p) {
-                    const int64_t q = p0 + p;
-                    dst[p * MR + r] = q < n ? xr[q] : 1.0f;
-                }
-            }
+            if (from_x > 0) gemm::pack_transposed8(x + (i0 + ir) * n + p0, n, mr, from_x, dst, MR);
+            for (int64_t p = from_x; p < kc; ++p)  // the column(s) past x: 1 in the rows that exist
+                for (int64_t r = 0; r < MR; ++r) dst[p * MR + r] = r < mr ? 1.0f : 0.0f;
         }
     }
 };
