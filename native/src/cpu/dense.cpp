@@ -9,19 +9,37 @@
 #include "cpu/gemm.h"
 #include "cpu/gemm_driver.h"
 #include "cpu/reduce.h"
+#include "cpu/vector_math.h"
 
 namespace dynrec::cpu {
 
-void dense_forward(int64_t batch, int64_t n_in, int64_t n_out, const float* x, const float* w, const float* b,
-                   int32_t activation, float* y) {
+namespace {
+
+// y = x W^T one block of rows at a time, each row then finished in place by
+// finish(row) while the block is in cache.
+template <class Finish>
+void dense_rows(int64_t batch, int64_t n_in, int64_t n_out, const float* x, const float* w, float* y,
+                const Finish& finish) {
     gemm::gemm_rows(batch, n_out, n_in, gemm::StridedA{x, n_in, false}, gemm::StridedB{w, n_in, true},
                     [&](int64_t i0, int64_t rows, const float* tile, int64_t ldt) {
                         for (int64_t r = 0; r < rows; ++r) {
                             float* yr = y + (i0 + r) * n_out;
                             std::memcpy(yr, tile + r * ldt, static_cast<size_t>(n_out) * sizeof(float));
-                            bias_activate(activation, yr, b, n_out);
+                            finish(yr);
                         }
                     });
+}
+
+}  // namespace
+
+void dense_forward(int64_t batch, int64_t n_in, int64_t n_out, const float* x, const float* w, const float* b,
+                   int32_t activation, float* y) {
+    dense_rows(batch, n_in, n_out, x, w, y, [&](float* yr) { bias_activate(activation, yr, b, n_out); });
+}
+
+void dense_forward_gate(int64_t batch, int64_t n_in, int64_t n_out, const float* x, const float* w, const float* b,
+                        float gamma, float* y) {
+    dense_rows(batch, n_in, n_out, x, w, y, [&](float* yr) { scaled_sigmoid(yr, b, gamma, n_out); });
 }
 
 void dense_backward_pre(int64_t batch, int64_t n_in, int64_t n_out, const float* x, const float* w,

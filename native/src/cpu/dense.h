@@ -10,6 +10,10 @@ namespace dynrec::cpu {
 void dense_forward(int64_t batch, int64_t n_in, int64_t n_out, const float* x, const float* w, const float* b,
                    int32_t activation, float* y);
 
+// The same with y = gamma * sigmoid(x W^T + b): a gate's output layer.
+void dense_forward_gate(int64_t batch, int64_t n_in, int64_t n_out, const float* x, const float* w, const float* b,
+                        float gamma, float* y);
+
 // From gpre = dL/d(pre-activation) [batch, n_out]: grad_w = gpre^T x,
 // grad_b = column sums of gpre (deterministic), grad_x = (gpre W) * act'(x)
 // for `x_activation` (x being the previous step's activation output; NONE

@@ -11,9 +11,7 @@
 #include <vector>
 
 #include "cpu/dense.h"
-#include "cpu/gemm_driver.h"
 #include "cpu/parallel.h"
-#include "cpu/vector_math.h"
 #include "dynrec/dynrec.h"
 
 namespace dynrec::cpu {
@@ -28,14 +26,7 @@ void gate_nu_forward(int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_ou
         h = scratch.data();
     }
     dense_forward(batch, n_in, n_hidden, x, w1, b1, DYNREC_ACT_RELU, h);
-    gemm::gemm_rows(batch, n_out, n_hidden, gemm::StridedA{h, n_hidden, false}, gemm::StridedB{w2, n_hidden, true},
-                    [&](int64_t i0, int64_t rows, const float* tile, int64_t ldt) {
-                        for (int64_t r = 0; r < rows; ++r) {
-                            float* dr = delta + (i0 + r) * n_out;
-                            std::memcpy(dr, tile + r * ldt, static_cast<size_t>(n_out) * sizeof(float));
-                            scaled_sigmoid(dr, b2, gamma, n_out);
-                        }
-                    });
+    dense_forward_gate(batch, n_hidden, n_out, h, w2, b2, gamma, delta);
 }
 
 void gate_nu_backward(int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_out,

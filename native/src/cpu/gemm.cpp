@@ -1,7 +1,8 @@
 // Blocked GEMM (Goto/BLIS scheme, see gemm_driver.h): B is packed in KC x NC
 // panels shared by all threads, each thread packs its own MC x KC block of A,
 // and an 8x16 register micro-kernel accumulates over KC (AVX-512 in one
-// pass, picked at load time; AVX2 / baseline clones in two 4-row passes). Edges are
+// pass, or 8x32 over two B slivers; picked at load time; AVX2 / baseline
+// clones in two 4-row passes). Edges are
 // zero-padded in the packs, so the micro-kernel never branches on shape;
 // partial tiles are written back element by element. No alignment is
 // assumed for A, B or C.

@@ -1,7 +1,7 @@
 // Single-precision GEMM used by every optimized CPU kernel:
 //   C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C   (row-major)
-// op(X) = X or X^T. Packed, cache-blocked, OpenMP-parallel; an 8x16 FMA
-// micro-kernel for AVX-512 / AVX2 / baseline, picked at load time.
+// op(X) = X or X^T. Packed, cache-blocked, OpenMP-parallel; 8x32 (AVX-512)
+// and 8x16 (AVX2 / baseline) FMA micro-kernels, picked at load time.
 #pragma once
 
 #include <cstdint>
