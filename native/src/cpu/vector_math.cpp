@@ -25,9 +25,10 @@ static inline __attribute__((always_inline)) float exp_poly(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t ti;
+    // n + bias in the exponent field; unsigned, so a NaN's bits wrap instead of shifting a negative value.
+    uint32_t ti;
     std::memcpy(&ti, &t, sizeof ti);
-    const int32_t bits = (ti - 0x4B400000 + 127) << 23;  // n + bias, in the exponent field
+    const uint32_t bits = (ti - 0x4B400000u + 127u) << 23;
     float scale;
     std::memcpy(&scale, &bits, sizeof scale);
     return p * scale;
