@@ -189,7 +189,11 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pack
             const int64_t n_pairs = ceil_div(n_slivers, 2);
             const int64_t n_groups = std::max<int64_t>(1, std::min<int64_t>(n_pairs, 8));
             const int64_t per_group = 2 * ceil_div(n_pairs, n_groups);
-            parallel_for(0, ceil_div(m, mb) * n_groups, 1, [&](int64_t w0, int64_t w1) {
+            // Threads take pieces of work items as they finish (about four
+            // per thread; at most one row block, so A is packed once a piece).
+            const int64_t items = ceil_div(m, mb) * n_groups;
+            const int64_t piece = std::clamp<int64_t>(items / (4 * int64_t(max_threads())), 1, n_groups);
+            parallel_for_dynamic(0, items, piece, [&](int64_t w0, int64_t w1) {
                 thread_local std::vector<float> apack;
                 apack.resize(static_cast<size_t>(MC * KC));
                 int64_t packed_block = -1;
@@ -225,7 +229,8 @@ inline int64_t row_block(int64_t m, int64_t ld_tile) {
 // once up front (k x n floats, shared); each thread packs its own A block
 // and keeps its tile, so the whole product never exists in memory. Threads
 // split the row blocks; the epilogue of a block runs on the thread that
-// computed it. Not reentrant from inside an epilogue.
+// computed it; threads take blocks as they finish (parallel_for_dynamic).
+// Not reentrant from inside an epilogue.
 // With a few rows (m <= kSmallM) and plain strided weights, packing all of
 // op(B) would cost as much as the product: the small-m GEMM reads the weights
 // in place instead and the epilogue then runs once over all m rows.
@@ -256,7 +261,7 @@ void gemm_rows(int64_t m, int64_t n, int64_t k, const PackA& pack_a, const PackB
         }
     });
     const int64_t rb = row_block(m, ldt);
-    parallel_for(0, ceil_div(m, rb), 1, [&](int64_t b0, int64_t b1) {
+    parallel_for_dynamic(0, ceil_div(m, rb), 1, [&](int64_t b0, int64_t b1) {
         thread_local std::vector<float> apack, tile;
         apack.resize(static_cast<size_t>(rb * kb));
         tile.resize(static_cast<size_t>(rb * ldt));
