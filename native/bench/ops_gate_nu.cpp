@@ -19,14 +19,14 @@ struct GateNuBuffers {
             check(dynrec_gate_nu_forward_reference(b, ni, nh, no, x.data(), w1.data(), b1.data(), w2.data(), b2.data(),
                                                    2.0f, h.data(), d.data()));
             check(dynrec_gate_nu_backward_reference(b, ni, nh, no, x.data(), w1.data(), w2.data(), 2.0f, h.data(),
-                                                    d.data(), gd.data(), gx.data(), gw1.data(), gb1.data(), gw2.data(),
-                                                    gb2.data()));
+                                                    d.data(), gd.data(), ni, gx.data(), gw1.data(), gb1.data(),
+                                                    gw2.data(), gb2.data()));
         } else {
             check(dynrec_gate_nu_forward(DYNREC_DEVICE_CPU, nullptr, b, ni, nh, no, x.data(), w1.data(), b1.data(),
                                          w2.data(), b2.data(), 2.0f, h.data(), d.data()));
             check(dynrec_gate_nu_backward(DYNREC_DEVICE_CPU, nullptr, b, ni, nh, no, x.data(), w1.data(), w2.data(),
-                                          2.0f, h.data(), d.data(), gd.data(), gx.data(), gw1.data(), gb1.data(),
-                                          gw2.data(), gb2.data(), nullptr, 0));
+                                          2.0f, h.data(), d.data(), gd.data(), ni, gx.data(), gw1.data(),
+                                          gb1.data(), gw2.data(), gb2.data(), nullptr, 0));
         }
     }
 };

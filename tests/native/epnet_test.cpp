@@ -147,7 +147,7 @@ TEST(Epnet, MatchesUnfusedChainOfReferenceOps) {
         std::vector<float> gdelta(B * ne), gconcat(B * nin), gw1(d.w1.size()), gb1(nh), gw2(d.w2.size()), gb2(ne);
         for (int64_t k = 0; k < B * ne; ++k) gdelta[k] = go[k] * d.emb[k];
         ASSERT_EQ(dynrec_gate_nu_backward_reference(B, nin, nh, ne, concat.data(), d.w1.data(), d.w2.data(), c.gamma,
-                                                    hidden.data(), delta.data(), gdelta.data(), gconcat.data(),
+                                                    hidden.data(), delta.data(), gdelta.data(), nin, gconcat.data(),
                                                     gw1.data(), gb1.data(), gw2.data(), gb2.data()),
                   DYNREC_OK);
         Grads chain{std::vector<float>(B * nd), std::vector<float>(B * ne), gw1, gb1, gw2, gb2};

@@ -48,20 +48,22 @@ void forward(const GateNuData& d, bool reference, std::vector<float>& hidden, st
     ASSERT_EQ(st, DYNREC_OK) << dynrec_last_error();
 }
 
+// n_in_grad < 0: the whole input gradient (n_in columns).
 Grads backward(const GateNuData& d, bool reference, const std::vector<float>& hidden,
-               const std::vector<float>& delta, const std::vector<float>& grad_delta) {
+               const std::vector<float>& delta, const std::vector<float>& grad_delta, int64_t n_in_grad = -1) {
     const auto& c = d.c;
-    Grads g{std::vector<float>(c.batch * c.n_in), std::vector<float>(c.n_hidden * c.n_in),
+    if (n_in_grad < 0) n_in_grad = c.n_in;
+    Grads g{std::vector<float>(c.batch * n_in_grad), std::vector<float>(c.n_hidden * c.n_in),
             std::vector<float>(c.n_hidden), std::vector<float>(c.n_out * c.n_hidden), std::vector<float>(c.n_out)};
     const dynrec_status st =
         reference ? dynrec_gate_nu_backward_reference(c.batch, c.n_in, c.n_hidden, c.n_out, d.x.data(), d.w1.data(),
                                                       d.w2.data(), c.gamma, hidden.data(), delta.data(),
-                                                      grad_delta.data(), g.x.data(), g.w1.data(), g.b1.data(),
-                                                      g.w2.data(), g.b2.data())
+                                                      grad_delta.data(), n_in_grad, g.x.data(), g.w1.data(),
+                                                      g.b1.data(), g.w2.data(), g.b2.data())
                   : dynrec_gate_nu_backward(DYNREC_DEVICE_CPU, nullptr, c.batch, c.n_in, c.n_hidden, c.n_out,
                                             d.x.data(), d.w1.data(), d.w2.data(), c.gamma, hidden.data(), delta.data(),
-                                            grad_delta.data(), g.x.data(), g.w1.data(), g.b1.data(), g.w2.data(),
-                                            g.b2.data(), nullptr, 0);
+                                            grad_delta.data(), n_in_grad, g.x.data(), g.w1.data(), g.b1.data(),
+                                            g.w2.data(), g.b2.data(), nullptr, 0);
     EXPECT_EQ(st, DYNREC_OK) << dynrec_last_error();
     return g;
 }
@@ -142,13 +144,40 @@ TEST(GateNu, NullGradientOutputsAreSkipped) {
     const auto gd = random_vector(33 * 5, 3);
     std::vector<float> gx(33 * 13);
     ASSERT_EQ(dynrec_gate_nu_backward(DYNREC_DEVICE_CPU, nullptr, 33, 13, 17, 5, d.x.data(), d.w1.data(), d.w2.data(),
-                                      2.0f, h.data(), del.data(), gd.data(), gx.data(), nullptr, nullptr, nullptr,
-                                      nullptr, nullptr, 0),
+                                      2.0f, h.data(), del.data(), gd.data(), 13, gx.data(), nullptr, nullptr,
+                                      nullptr, nullptr, nullptr, 0),
               DYNREC_OK);
     Grads full = backward(d, false, h, del, gd);
     EXPECT_TRUE(all_close(gx, full.x, 0.0f, 0.0f));
 }
 
+
+// The leading columns of x the gradient is asked for (the rest stop-gradient):
+// exactly the reference's, the same columns of the whole gradient, and the
+// weight gradients untouched by it.
+TEST(GateNu, PartialInputGradientIsTheLeadingColumnsOfTheWholeOne) {
+    for (const auto& c : odd_cases()) {
+        for (int64_t k : {int64_t(1), c.n_in / 2 + 1, c.n_in}) {
+            if (k > c.n_in) continue;
+            SCOPED_TRACE("batch " + std::to_string(c.batch) + " n_in " + std::to_string(c.n_in) + " n_in_grad " +
+                         std::to_string(k));
+            GateNuData d(c, 3);
+            std::vector<float> h, del;
+            forward(d, true, h, del);
+            const auto gd = random_vector(c.batch * c.n_out, 41);
+            const Grads whole = backward(d, true, h, del, gd);
+            const Grads ref = backward(d, true, h, del, gd, k), opt = backward(d, false, h, del, gd, k);
+            std::vector<float> leading(static_cast<size_t>(c.batch * k));
+            for (int64_t i = 0; i < c.batch; ++i)
+                for (int64_t p = 0; p < k; ++p) leading[i * k + p] = whole.x[i * c.n_in + p];
+            EXPECT_TRUE(all_close(ref.x, leading, 0.0f, 0.0f));
+            EXPECT_TRUE(all_close(opt.x, leading, 1e-5f, 1e-4f));
+            EXPECT_TRUE(all_close(ref.w1, whole.w1, 0.0f, 0.0f));
+            EXPECT_TRUE(all_close(opt.w1, whole.w1, 1e-4f, 1e-4f));
+            EXPECT_TRUE(all_close(opt.w2, whole.w2, 1e-4f, 1e-4f));
+        }
+    }
+}
 
 TEST(GateNu, ValidationNamesTheOffendingArgument) {
     GateNuData d({4, 3, 2, 2, 2.0f, true});
@@ -178,17 +207,36 @@ TEST(GateNu, ValidationNamesTheOffendingArgument) {
 
     const auto gd = random_vector(8, 1);
     EXPECT_TRUE(rejected_naming(
-        dynrec_gate_nu_backward(0, nullptr, 4, 3, 2, 2, x, w1, w2, 2.f, nullptr, del.data(), gd.data(), nullptr,
-                                nullptr, nullptr, nullptr, nullptr, nullptr, 0),
+        dynrec_gate_nu_backward(0, nullptr, 4, 3, 2, 2, x, w1, w2, 2.f, nullptr, del.data(), gd.data(), 3,
+                                nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0),
         "hidden"));
     EXPECT_TRUE(rejected_naming(
-        dynrec_gate_nu_backward(0, nullptr, 4, 3, 2, 2, x, w1, w2, 2.f, h.data(), del.data(), nullptr, nullptr,
-                                nullptr, nullptr, nullptr, nullptr, nullptr, 0),
+        dynrec_gate_nu_backward(0, nullptr, 4, 3, 2, 2, x, w1, w2, 2.f, h.data(), del.data(), nullptr, 3,
+                                nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0),
         "grad_delta"));
     EXPECT_TRUE(rejected_naming(
-        dynrec_gate_nu_backward(0, nullptr, 4, 3, 2, 2, x, w1, w2, 2.f, h.data(), del.data(), gd.data(), nullptr,
-                                nullptr, nullptr, nullptr, nullptr, nullptr, -1),
+        dynrec_gate_nu_backward(0, nullptr, 4, 3, 2, 2, x, w1, w2, 2.f, h.data(), del.data(), gd.data(), 3,
+                                nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, -1),
         "workspace_bytes"));
+    std::vector<float> gx(12);
+    for (int64_t bad : {int64_t(-1), int64_t(4)})
+        EXPECT_TRUE(rejected_naming(dynrec_gate_nu_backward(0, nullptr, 4, 3, 2, 2, x, w1, w2, 2.f, h.data(),
+                                                            del.data(), gd.data(), bad, gx.data(), nullptr, nullptr,
+                                                            nullptr, nullptr, nullptr, 0),
+                                    "n_in_grad"));
+    EXPECT_TRUE(rejected_naming(dynrec_gate_nu_backward(0, nullptr, 4, 3, 2, 2, x, w1, w2, 2.f, h.data(), del.data(),
+                                                        gd.data(), 0, gx.data(), nullptr, nullptr, nullptr, nullptr,
+                                                        nullptr, 0),
+                                "n_in_grad"));
+    EXPECT_TRUE(rejected_naming(dynrec_gate_nu_backward_reference(4, 3, 2, 2, x, w1, w2, 2.f, h.data(), del.data(),
+                                                                  gd.data(), 5, gx.data(), nullptr, nullptr, nullptr,
+                                                                  nullptr),
+                                "n_in_grad"));
+    // No grad_x: n_in_grad 0 is fine (only the weights' gradients are wanted).
+    std::vector<float> gw2(4);
+    EXPECT_EQ(dynrec_gate_nu_backward(0, nullptr, 4, 3, 2, 2, x, w1, w2, 2.f, h.data(), del.data(), gd.data(), 0,
+                                      nullptr, nullptr, nullptr, gw2.data(), nullptr, nullptr, 0),
+              DYNREC_OK);
     int64_t bytes = -1;
     EXPECT_TRUE(rejected_naming(dynrec_gate_nu_workspace_size(0, 4, 3, 2, 2, nullptr), "bytes"));
     ASSERT_EQ(dynrec_gate_nu_workspace_size(0, 4, 3, 2, 2, &bytes), DYNREC_OK);

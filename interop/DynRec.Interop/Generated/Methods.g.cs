@@ -61,6 +61,10 @@ public static unsafe partial class Methods
     /// grad_delta is dL/d(delta). Each grad_* output may be NULL when not wanted;
     /// non-NULL outputs are overwritten (not accumulated). `workspace` must hold
     /// dynrec_gate_nu_workspace_size(...) bytes (may be NULL when that is 0).
+    /// n_in_grad (0..n_in): grad_x covers only x&apos;s first n_in_grad columns, the
+    /// rest of x being stop-gradient (PEPNet&apos;s gates read concat(persona, sg(h)));
+    /// n_in_grad = n_in is the whole input gradient. The skipped columns are never
+    /// computed, which saves (n_in - n_in_grad) / n_in of that GEMM.
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_gate_nu_workspace_size", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
@@ -71,7 +75,7 @@ public static unsafe partial class Methods
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_gate_nu_backward", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
-    public static extern Status GateNuBackward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_hidden, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* w1, [NativeTypeName("const float *")] float* w2, float gamma, [NativeTypeName("const float *")] float* hidden, [NativeTypeName("const float *")] float* delta, [NativeTypeName("const float *")] float* grad_delta, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_w1, [NativeTypeName("float *")] float* grad_b1, [NativeTypeName("float *")] float* grad_w2, [NativeTypeName("float *")] float* grad_b2, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+    public static extern Status GateNuBackward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_hidden, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* w1, [NativeTypeName("const float *")] float* w2, float gamma, [NativeTypeName("const float *")] float* hidden, [NativeTypeName("const float *")] float* delta, [NativeTypeName("const float *")] float* grad_delta, [NativeTypeName("int64_t")] long n_in_grad, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_w1, [NativeTypeName("float *")] float* grad_b1, [NativeTypeName("float *")] float* grad_w2, [NativeTypeName("float *")] float* grad_b2, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
 
     /// <summary>
     /// Naive reference loops of gate_nu (the spec; CPU only, single-threaded).
@@ -86,7 +90,7 @@ public static unsafe partial class Methods
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_gate_nu_backward_reference", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
-    public static extern Status GateNuBackwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_hidden, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* w1, [NativeTypeName("const float *")] float* w2, float gamma, [NativeTypeName("const float *")] float* hidden, [NativeTypeName("const float *")] float* delta, [NativeTypeName("const float *")] float* grad_delta, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_w1, [NativeTypeName("float *")] float* grad_b1, [NativeTypeName("float *")] float* grad_w2, [NativeTypeName("float *")] float* grad_b2);
+    public static extern Status GateNuBackwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_hidden, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* w1, [NativeTypeName("const float *")] float* w2, float gamma, [NativeTypeName("const float *")] float* hidden, [NativeTypeName("const float *")] float* delta, [NativeTypeName("const float *")] float* grad_delta, [NativeTypeName("int64_t")] long n_in_grad, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_w1, [NativeTypeName("float *")] float* grad_b1, [NativeTypeName("float *")] float* grad_w2, [NativeTypeName("float *")] float* grad_b2);
 
     /// <summary>
     /// gated_linear: PPNet layer, T task towers of one layer in one call

@@ -35,4 +35,9 @@ public sealed class GateNU : nn.Module<Tensor, Tensor>, IKernelSwitch
 
     public override Tensor forward(Tensor x) =>
         Functional.GateNu(x, fc1.weight!, fc1.bias, fc2.weight!, fc2.bias, Gamma, Kernels);
+
+    /// <summary>The gate over concat(head, sg(tail)): no gradient flows into tail (fc1's input width
+    /// is head's plus tail's).</summary>
+    public Tensor forward(Tensor head, Tensor stopGradientTail) =>
+        Functional.GateNuConcat(head, stopGradientTail, fc1.weight!, fc1.bias, fc2.weight!, fc2.bias, Gamma, Kernels);
 }

@@ -66,11 +66,11 @@ public sealed class PpNet : nn.Module<Tensor, Tensor, Tensor>, IKernelSwitch
     /// <summary>inputs [B, in] (O_ep), persona [B, P] -> tower outputs [T, B, units[^1]].</summary>
     public override Tensor forward(Tensor inputs, Tensor persona)
     {
-        var gateInput = cat(new[] { persona, inputs.detach() }, 1);
         Tensor output = inputs;
         for (var l = 0; l < gates.Count; l++)
         {
-            var delta = gates[l].forward(gateInput);
+            // Every layer's gate reads concat(persona, sg(O_ep)); only persona gets a gradient.
+            var delta = gates[l].forward(persona, inputs);
             var w = stack(towers.Select(tower => tower[l].weight!));
             var b = stack(towers.Select(tower => tower[l].bias!));
             output = Functional.GatedLinearTowers(output, w, b, delta, Activation, Position, Kernels);

@@ -14,7 +14,19 @@ public static class Functional
     public static Tensor GateNu(Tensor x, Tensor w1, Tensor? b1, Tensor w2, Tensor? b2, float gamma, Kernels kernels)
     {
         if (kernels == Kernels.Reference) return Reference.GateNu(x, w1, b1, w2, b2, gamma);
-        return GateNuFunction.apply(x.contiguous(), w1, b1!, w2, b2!, gamma)[0];
+        return GateNuFunction.apply(x.contiguous(), null!, w1, b1!, w2, b2!, gamma)[0];
+    }
+
+    /// <summary>
+    /// delta = gate_nu(concat(head, sg(tail))): tail is stop-gradient (PPNet's gates over
+    /// concat(persona, sg(O_ep))). The native backward forms only head's input-gradient
+    /// columns; the reference path concatenates and detaches.
+    /// </summary>
+    public static Tensor GateNuConcat(Tensor head, Tensor tail, Tensor w1, Tensor? b1, Tensor w2, Tensor? b2,
+        float gamma, Kernels kernels)
+    {
+        if (kernels == Kernels.Reference) return Reference.GateNu(cat(new[] { head, tail.detach() }, 1), w1, b1, w2, b2, gamma);
+        return GateNuFunction.apply(head.contiguous(), tail.detach().contiguous(), w1, b1!, w2, b2!, gamma)[0];
     }
 
     /// <summary>PPNet layer; see <see cref="Reference.GatedLinear"/>.</summary>

@@ -6,7 +6,10 @@ namespace DynRec.Ops;
 
 /// <summary>
 /// gate_nu as a TorchSharp autograd function over the native kernels:
-/// inputs (x, w1, b1?, w2, b2?, gamma) -> delta. The ReLU hidden layer is kept
+/// inputs (head, tail?, w1, b1?, w2, b2?, gamma) -> delta, over
+/// x = concat(head, tail) where tail (optional) is stop-gradient: no gradient
+/// flows into it and the native backward never forms its columns (PEPNet's
+/// gates read concat(persona, sg(input))). The ReLU hidden layer is kept
 /// from forward for backward.
 /// </summary>
 internal sealed class GateNuFunction : MultiTensorFunction<GateNuFunction>
@@ -15,8 +18,9 @@ internal sealed class GateNuFunction : MultiTensorFunction<GateNuFunction>
 
     public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
     {
-        var (x, w1, b1, w2, b2, gamma) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor?)vars[2], (Tensor)vars[3],
-            (Tensor?)vars[4], (float)vars[5]);
+        var (head, tail, w1, b1, w2, b2, gamma) = ((Tensor)vars[0], (Tensor?)vars[1], (Tensor)vars[2],
+            (Tensor?)vars[3], (Tensor)vars[4], (Tensor?)vars[5], (float)vars[6]);
+        var x = tail is null ? head : cat(new[] { head, tail }, 1);
         var device = TensorPointers.CommonDevice(x, w1, b1, w2, b2);
         long batch = x.shape[0], nIn = x.shape[1], nHidden = w1.shape[0], nOut = w2.shape[0];
         var hidden = empty(batch, nHidden, device: x.device);
@@ -30,6 +34,8 @@ internal sealed class GateNuFunction : MultiTensorFunction<GateNuFunction>
         }
         ctx.save_for_backward(new List<Tensor> { x, w1, w2, hidden, delta });
         ctx.save_data("gamma", gamma);
+        ctx.save_data("n_in_grad", head.shape[1]);
+        ctx.save_data("head_requires_grad", head.requires_grad);
         ctx.save_data("has_b1", b1 is not null);
         ctx.save_data("has_b2", b2 is not null);
         return new List<Tensor> { delta };
@@ -41,11 +47,12 @@ internal sealed class GateNuFunction : MultiTensorFunction<GateNuFunction>
         var saved = ctx.get_saved_variables();
         var (x, w1, w2, hidden, delta) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
         var gamma = (float)ctx.get_data("gamma");
+        var nInGrad = (long)ctx.get_data("n_in_grad");
         var gradDelta = grads[0].contiguous();
         long batch = x.shape[0], nIn = x.shape[1], nHidden = w1.shape[0], nOut = w2.shape[0];
         var device = TensorPointers.CommonDevice(x, gradDelta);
 
-        var gx = x.requires_grad ? empty_like(x) : null;
+        var gHead = (bool)ctx.get_data("head_requires_grad") ? empty(batch, nInGrad, device: x.device) : null;
         var gw1 = empty_like(w1);
         var gb1 = (bool)ctx.get_data("has_b1") ? empty(nHidden, device: x.device) : null;
         var gw2 = empty_like(w2);
@@ -61,12 +68,12 @@ internal sealed class GateNuFunction : MultiTensorFunction<GateNuFunction>
             Native.Check(Methods.GateNuBackward(device, null, batch, nIn, nHidden, nOut,
                 TensorPointers.Ptr(x, "x"), TensorPointers.Ptr(w1, "w1"), TensorPointers.Ptr(w2, "w2"), gamma,
                 TensorPointers.Ptr(hidden, "hidden"), TensorPointers.Ptr(delta, "delta"),
-                TensorPointers.Ptr(gradDelta, "grad_delta"), TensorPointers.PtrOrNull(gx, "grad_x"),
+                TensorPointers.Ptr(gradDelta, "grad_delta"), nInGrad, TensorPointers.PtrOrNull(gHead, "grad_x"),
                 TensorPointers.Ptr(gw1, "grad_w1"), TensorPointers.PtrOrNull(gb1, "grad_b1"),
                 TensorPointers.Ptr(gw2, "grad_w2"), TensorPointers.PtrOrNull(gb2, "grad_b2"),
                 workspace is null ? null : TensorPointers.Ptr(workspace, "workspace"), wsBytes));
         }
-        // One slot per forward input: x, w1, b1, w2, b2, gamma (not a tensor).
-        return scope.HandOff(gx, gw1, gb1, gw2, gb2, null);
+        // One slot per forward input: head, tail (stop-gradient), w1, b1, w2, b2, gamma (not a tensor).
+        return scope.HandOff(gHead, null, gw1, gb1, gw2, gb2, null);
     }
 }

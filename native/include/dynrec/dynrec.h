@@ -119,7 +119,11 @@ DYNREC_API dynrec_status dynrec_gate_nu_forward(int32_t device, void* stream,
 /* Gradients of gate_nu given the forward's `hidden` and `delta`.
  * grad_delta is dL/d(delta). Each grad_* output may be NULL when not wanted;
  * non-NULL outputs are overwritten (not accumulated). `workspace` must hold
- * dynrec_gate_nu_workspace_size(...) bytes (may be NULL when that is 0). */
+ * dynrec_gate_nu_workspace_size(...) bytes (may be NULL when that is 0).
+ * n_in_grad (0..n_in): grad_x covers only x's first n_in_grad columns, the
+ * rest of x being stop-gradient (PEPNet's gates read concat(persona, sg(h)));
+ * n_in_grad = n_in is the whole input gradient. The skipped columns are never
+ * computed, which saves (n_in - n_in_grad) / n_in of that GEMM. */
 DYNREC_API dynrec_status dynrec_gate_nu_workspace_size(int32_t device,
     int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_out,
     int64_t* bytes);
@@ -133,7 +137,8 @@ DYNREC_API dynrec_status dynrec_gate_nu_backward(int32_t device, void* stream,
     const float* hidden,     /* [batch, n_hidden] from forward */
     const float* delta,      /* [batch, n_out] from forward */
     const float* grad_delta, /* [batch, n_out] */
-    float* grad_x,           /* [batch, n_in] or NULL */
+    int64_t n_in_grad,       /* columns of grad_x: x's first n_in_grad (n_in = all) */
+    float* grad_x,           /* [batch, n_in_grad] or NULL (needs n_in_grad >= 1) */
     float* grad_w1,          /* [n_hidden, n_in] or NULL */
     float* grad_b1,          /* [n_hidden] or NULL */
     float* grad_w2,          /* [n_out, n_hidden] or NULL */
@@ -152,7 +157,7 @@ DYNREC_API dynrec_status dynrec_gate_nu_backward_reference(
     int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_out,
     const float* x, const float* w1, const float* w2, float gamma,
     const float* hidden, const float* delta, const float* grad_delta,
-    float* grad_x, float* grad_w1, float* grad_b1,
+    int64_t n_in_grad, float* grad_x, float* grad_w1, float* grad_b1,
     float* grad_w2, float* grad_b2);
 
 /* ------------------------------------------------------------------ */

@@ -1,4 +1,6 @@
 // gate_nu exports: validate every argument, then dispatch to CPU or CUDA.
+#include <string>
+
 #include "common/error.h"
 #include "common/validate.h"
 #include "cpu/gate_nu.h"
@@ -25,6 +27,15 @@ void check_shape(const GateNuShape& s) {
     checked_elements("w2 [n_out, n_hidden]", {s.n_out, s.n_hidden});
     checked_elements("hidden [batch, n_hidden]", {s.batch, s.n_hidden});
     checked_elements("delta [batch, n_out]", {s.batch, s.n_out});
+}
+
+// grad_x covers x's first n_in_grad columns; the rest of x is stop-gradient.
+void check_grad_columns(const GateNuShape& s, int64_t n_in_grad, const float* grad_x) {
+    check_non_negative("n_in_grad", n_in_grad);
+    if (n_in_grad > s.n_in)
+        throw_invalid("n_in_grad: " + std::to_string(n_in_grad) + " exceeds n_in (" + std::to_string(s.n_in) + ")");
+    if (grad_x != nullptr && n_in_grad == 0)
+        throw_invalid("n_in_grad: must be >= 1 when grad_x is not NULL (grad_x is [batch, n_in_grad])");
 }
 
 }  // namespace
@@ -81,11 +92,12 @@ DYNREC_API dynrec_status dynrec_gate_nu_workspace_size(int32_t device, int64_t b
 DYNREC_API dynrec_status dynrec_gate_nu_backward(
     int32_t device, void* stream, int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_out,
     const float* x, const float* w1, const float* w2, float gamma, const float* hidden,
-    const float* delta, const float* grad_delta, float* grad_x, float* grad_w1, float* grad_b1,
-    float* grad_w2, float* grad_b2, void* workspace, int64_t workspace_bytes) {
+    const float* delta, const float* grad_delta, int64_t n_in_grad, float* grad_x, float* grad_w1,
+    float* grad_b1, float* grad_w2, float* grad_b2, void* workspace, int64_t workspace_bytes) {
     return guard(__func__, [&] {
         check_device(device);
         check_shape({batch, n_in, n_hidden, n_out});
+        check_grad_columns({batch, n_in, n_hidden, n_out}, n_in_grad, grad_x);
         check_not_null("x", x);
         check_not_null("w1", w1);
         check_not_null("w2", w2);
@@ -104,11 +116,12 @@ DYNREC_API dynrec_status dynrec_gate_nu_backward(
             check_workspace("dynrec_gate_nu_workspace_size", need, workspace, workspace_bytes);
             const auto key = cuda::GraphKey("dynrec_gate_nu_backward")
                                  .add(stream, batch, n_in, n_hidden, n_out, x, w1, w2, gamma, hidden, delta,
-                                      grad_delta, grad_x, grad_w1, grad_b1, grad_w2, grad_b2, workspace,
-                                      workspace_bytes);
+                                      grad_delta, n_in_grad, grad_x, grad_w1, grad_b1, grad_w2, grad_b2,
+                                      workspace, workspace_bytes);
             cuda::run_graphed(stream, key, [&](void* s) {
                 cuda::gate_nu_backward(s, batch, n_in, n_hidden, n_out, x, w1, w2, gamma, hidden, delta,
-                                       grad_delta, grad_x, grad_w1, grad_b1, grad_w2, grad_b2, workspace);
+                                       grad_delta, n_in_grad, grad_x, grad_w1, grad_b1, grad_w2, grad_b2,
+                                       workspace);
             });
 #endif
             return;
@@ -116,7 +129,7 @@ DYNREC_API dynrec_status dynrec_gate_nu_backward(
         {
             (void)stream; (void)workspace;
             cpu::gate_nu_backward(batch, n_in, n_hidden, n_out, x, w1, w2, gamma, hidden, delta, grad_delta,
-                                  grad_x, grad_w1, grad_b1, grad_w2, grad_b2);
+                                  n_in_grad, grad_x, grad_w1, grad_b1, grad_w2, grad_b2);
         }
     });
 }
@@ -143,9 +156,10 @@ DYNREC_API dynrec_status dynrec_gate_nu_forward_reference(int64_t batch, int64_t
 DYNREC_API dynrec_status dynrec_gate_nu_backward_reference(
     int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_out, const float* x, const float* w1,
     const float* w2, float gamma, const float* hidden, const float* delta, const float* grad_delta,
-    float* grad_x, float* grad_w1, float* grad_b1, float* grad_w2, float* grad_b2) {
+    int64_t n_in_grad, float* grad_x, float* grad_w1, float* grad_b1, float* grad_w2, float* grad_b2) {
     return guard(__func__, [&] {
         check_shape({batch, n_in, n_hidden, n_out});
+        check_grad_columns({batch, n_in, n_hidden, n_out}, n_in_grad, grad_x);
         check_not_null("x", x);
         check_not_null("w1", w1);
         check_not_null("w2", w2);
@@ -158,7 +172,7 @@ DYNREC_API dynrec_status dynrec_gate_nu_backward_reference(
                                             {"grad_w1", grad_w1}, {"grad_b1", grad_b1}, {"grad_w2", grad_w2},
                                             {"grad_b2", grad_b2}});
         cpu::gate_nu_backward_reference(batch, n_in, n_hidden, n_out, x, w1, w2, gamma, hidden, delta,
-                                        grad_delta, grad_x, grad_w1, grad_b1, grad_w2, grad_b2);
+                                        grad_delta, n_in_grad, grad_x, grad_w1, grad_b1, grad_w2, grad_b2);
     });
 }
 

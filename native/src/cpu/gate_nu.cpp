@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cpu/dense.h"
+#include "cpu/gemm.h"
 #include "cpu/parallel.h"
 #include "dynrec/dynrec.h"
 
@@ -32,7 +33,7 @@ void gate_nu_forward(int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_ou
 void gate_nu_backward(int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_out,
                       const float* x, const float* w1, const float* w2, float gamma,
                       const float* hidden, const float* delta, const float* grad_delta,
-                      float* grad_x, float* grad_w1, float* grad_b1, float* grad_w2,
+                      int64_t n_in_grad, float* grad_x, float* grad_w1, float* grad_b1, float* grad_w2,
                       float* grad_b2) {
     // d(a2) = g * gamma * s * (1 - s) with delta = gamma * s.
     std::vector<float> da2(static_cast<size_t>(batch * n_out));
@@ -53,7 +54,11 @@ void gate_nu_backward(int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_o
     dense_backward_pre(batch, n_hidden, n_out, hidden, w2, da2.data(), input_side ? da1.data() : nullptr, grad_w2,
                        grad_b2, DYNREC_ACT_RELU);
     if (!input_side) return;
-    dense_backward_pre(batch, n_in, n_hidden, x, w1, da1.data(), grad_x, grad_w1, grad_b1, DYNREC_ACT_NONE);
+    dense_backward_pre(batch, n_in, n_hidden, x, w1, da1.data(), nullptr, grad_w1, grad_b1, DYNREC_ACT_NONE);
+    // grad_x = d(a1) w1[:, :n_in_grad]: the stop-gradient columns are never formed.
+    if (grad_x)
+        sgemm(false, false, batch, n_in_grad, n_hidden, 1.0f, da1.data(), n_hidden, w1, n_in, 0.0f, grad_x,
+              n_in_grad);
 }
 
 }  // namespace dynrec::cpu

@@ -29,7 +29,7 @@ void gate_nu_forward_reference(int64_t batch, int64_t n_in, int64_t n_hidden, in
 void gate_nu_backward_reference(int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_out,
                                 const float* x, const float* w1, const float* w2, float gamma,
                                 const float* hidden, const float* delta, const float* grad_delta,
-                                float* grad_x, float* grad_w1, float* grad_b1, float* grad_w2,
+                                int64_t n_in_grad, float* grad_x, float* grad_w1, float* grad_b1, float* grad_w2,
                                 float* grad_b2) {
     std::vector<double> gw1(grad_w1 ? n_hidden * n_in : 0), gb1(grad_b1 ? n_hidden : 0);
     std::vector<double> gw2(grad_w2 ? n_out * n_hidden : 0), gb2(grad_b2 ? n_out : 0);
@@ -52,10 +52,10 @@ void gate_nu_backward_reference(int64_t batch, int64_t n_in, int64_t n_hidden, i
                 for (int64_t p = 0; p < n_in; ++p) gw1[j * n_in + p] += da1[j] * x[i * n_in + p];
         }
         if (grad_x)
-            for (int64_t p = 0; p < n_in; ++p) {
+            for (int64_t p = 0; p < n_in_grad; ++p) {
                 double s = 0.0;
                 for (int64_t j = 0; j < n_hidden; ++j) s += da1[j] * w1[j * n_in + p];
-                grad_x[i * n_in + p] = float(s);
+                grad_x[i * n_in_grad + p] = float(s);
             }
     }
     for (size_t t = 0; t < gw1.size(); ++t) grad_w1[t] = float(gw1[t]);

@@ -77,7 +77,7 @@ void gate_nu_forward(void* stream, int64_t batch, int64_t n_in, int64_t n_hidden
 void gate_nu_backward(void* stream, int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_out,
                       const float* x, const float* w1, const float* w2, float gamma,
                       const float* hidden, const float* delta, const float* grad_delta,
-                      float* grad_x, float* grad_w1, float* grad_b1, float* grad_w2,
+                      int64_t n_in_grad, float* grad_x, float* grad_w1, float* grad_b1, float* grad_w2,
                       float* grad_b2, void* workspace) {
     cudaStream_t s = as_stream(stream);
     float* da2 = static_cast<float*>(workspace);
@@ -92,7 +92,10 @@ void gate_nu_backward(void* stream, int64_t batch, int64_t n_in, int64_t n_hidde
     check_launch("relu_mask_kernel");
     if (grad_w1) sgemm(stream, true, false, n_hidden, n_in, batch, 1.0f, da1, n_hidden, x, n_in, 0.0f, grad_w1, n_in);
     if (grad_b1) column_sums(stream, batch, n_hidden, da1, grad_b1);
-    if (grad_x) sgemm(stream, false, false, batch, n_in, n_hidden, 1.0f, da1, n_hidden, w1, n_in, 0.0f, grad_x, n_in);
+    // Only x's first n_in_grad columns (the rest is stop-gradient): d(a1) w1[:, :n_in_grad].
+    if (grad_x)
+        sgemm(stream, false, false, batch, n_in_grad, n_hidden, 1.0f, da1, n_hidden, w1, n_in, 0.0f, grad_x,
+              n_in_grad);
 }
 
 }  // namespace dynrec::cuda

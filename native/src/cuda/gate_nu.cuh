@@ -16,7 +16,7 @@ void gate_nu_forward(void* stream, int64_t batch, int64_t n_in, int64_t n_hidden
 void gate_nu_backward(void* stream, int64_t batch, int64_t n_in, int64_t n_hidden, int64_t n_out,
                       const float* x, const float* w1, const float* w2, float gamma,
                       const float* hidden, const float* delta, const float* grad_delta,
-                      float* grad_x, float* grad_w1, float* grad_b1, float* grad_w2,
+                      int64_t n_in_grad, float* grad_x, float* grad_w1, float* grad_b1, float* grad_w2,
                       float* grad_b2, void* workspace);
 
 }  // namespace dynrec::cuda

@@ -99,6 +99,40 @@ public class GateNuTests
         Assert.That(ep.grad, Is.Null, "sg(O_ep) must not receive a gradient");
     }
 
+    // gate(concat(head, sg(tail))) as PPNet calls it: the native path forms only head's
+    // gradient columns; both paths agree with the gate over the concatenated input, and
+    // neither lets a gradient into tail.
+    [TestCase(Kernels.Native, 1L, 7L, 30L)]
+    [TestCase(Kernels.Native, 33L, 24L, 69L)]
+    [TestCase(Kernels.Reference, 33L, 24L, 69L)]
+    public void ConcatFormGivesHeadTheLeadingColumnsOfTheInputGradient(Kernels kernels, long batch, long nHead, long nTail)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var gate = new GateNU(nHead + nTail, 19, 45, kernels: kernels);
+        var head = TestUtil.Randn(1, batch, nHead).requires_grad_(true);
+        var tail = TestUtil.Randn(2, batch, nTail).requires_grad_(true);
+        var probe = TestUtil.Randn(3, batch, 45);
+
+        (gate.forward(head, tail) * probe).sum().backward();
+        var concatForm = gate.parameters().Select(p => p.grad!.clone()).Append(head.grad!.clone()).ToList();
+        Assert.That(tail.grad, Is.Null, "sg(tail) must not receive a gradient");
+        gate.zero_grad();
+
+        gate.Kernels = Kernels.Reference;
+        var whole = cat(new[] { head, tail }, 1).detach().requires_grad_(true);
+        var delta = gate.forward(whole);
+        (delta * probe).sum().backward();
+        var expected = gate.parameters().Select(p => p.grad!.clone())
+            .Append(whole.grad!.narrow(1, 0, nHead).clone()).ToList();
+
+        gate.Kernels = kernels;
+        Assert.That(TestUtil.RelativeError(gate.forward(head, tail), delta), Is.LessThan(1e-5), "forward");
+        var names = gate.named_parameters().Select(p => p.name).Append("head").ToList();
+        for (var i = 0; i < expected.Count; i++)
+            Assert.That(TestUtil.RelativeError(concatForm[i], expected[i]), Is.LessThan(1e-5), $"grad of {names[i]}");
+    }
+
     [Test]
     public void ForwardOutputIsGammaScaledSigmoidRange()
     {

@@ -101,7 +101,7 @@ def build_case(torch, lib, c, stream, device="cuda"):
         fwd = lib.bind("dynrec_gate_nu_forward", **common, **dims, x=x, w1=w1, b1=b1, w2=w2, b2=b2, gamma=gamma,
                        hidden=hidden, delta=delta)
         bwd = lib.bind("dynrec_gate_nu_backward", **common, **dims, x=x, w1=w1, w2=w2, gamma=gamma, hidden=hidden,
-                       delta=delta, grad_delta=gy, grad_x=grads[0], grad_w1=grads[1], grad_b1=grads[2],
+                       delta=delta, grad_delta=gy, n_in_grad=ni, grad_x=grads[0], grad_w1=grads[1], grad_b1=grads[2],
                        grad_w2=grads[3], grad_b2=grads[4], workspace=ws, workspace_bytes=ws_bytes)
         names = ["x", "w1", "b1", "w2", "b2"]
         return torch_fn, leaves, gy, fwd, bwd, delta, list(zip(names, grads))
