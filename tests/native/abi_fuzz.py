@@ -113,6 +113,8 @@ def draw(rng, ctype, name, arenas, ptr_slot):
             if name == "n":  # dynrec_set_num_threads
                 return ctypes.c_int32(rng.choice([1, 2, 0, -1]))
             return ctypes.c_int32(rng.choice([0, 0, 0, 1, 1, 1, 2, 3, 4, 5, -1, 99]))
+        if base == "uint64_t":  # seeds: every value is valid
+            return ctypes.c_uint64(rng.choice([0, 1, 2024, 1 << 32, (1 << 64) - 1, rng.getrandbits(64)]))
         if base in ("float", "double"):
             v = rng.choice([1e-3, 1e-3, 0.9, 0.9, 0.999, 1e-8, 2.0, 1.0, 0.0, -1.0, math.nan, math.inf, 1e38])
             return ctypes.c_float(v) if base == "float" else ctypes.c_double(v)

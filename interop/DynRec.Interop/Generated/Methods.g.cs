@@ -407,6 +407,28 @@ public static unsafe partial class Methods
     public static extern Status AdamStepReference([NativeTypeName("int64_t")] long num_tensors, [NativeTypeName("float **")] float** @params, [NativeTypeName("const float **")] float** grads, [NativeTypeName("float **")] float** exp_avgs, [NativeTypeName("float **")] float** exp_avg_sqs, [NativeTypeName("const int64_t *")] long* numels, double lr, double beta1, double beta2, double eps, double weight_decay, [NativeTypeName("int32_t")] int decoupled, [NativeTypeName("int64_t")] long step, double max_grad_norm, [NativeTypeName("float *")] float* grad_norm_out);
 
     /// <summary>
+    /// dropout: a counter-based mask, never stored
+    /// out[i] = in[i] * (kept(i) ? 1 / (1 - p) : 0) for 0 &lt;= i &lt; n (a NaN or inf
+    /// input stays NaN where dropped, as torch&apos;s input * mask * scale does). Element
+    /// i is kept when u_i &gt;= p, u_i = (w &gt;&gt; 8) / 2^24 with w = word i % 4 of
+    /// Philox4x32-10(key = seed, counter = i / 4): the mask is a pure function of
+    /// (seed, i), so backward is the same call on the output gradient with the same
+    /// seed, and CPU, CUDA and any thread count give bit-identical results.
+    /// 0 &lt;= p &lt;= 1 (p = 1 zeroes out); n &gt;= 0 (in/out may be NULL when n = 0);
+    /// in == out (in place) is allowed, any other overlap is rejected.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_dropout", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status Dropout([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long n, float p, [NativeTypeName("uint64_t")] ulong seed, [NativeTypeName("const float *")] float* @in, [NativeTypeName("float *")] float* @out);
+
+    /// <summary>
+    /// Naive reference (the spec; CPU only, one element at a time, same arguments).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_dropout_reference", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status DropoutReference([NativeTypeName("int64_t")] long n, float p, [NativeTypeName("uint64_t")] ulong seed, [NativeTypeName("const float *")] float* @in, [NativeTypeName("float *")] float* @out);
+
+    /// <summary>
     /// TF32 tensor cores in the CUDA GEMMs (inputs rounded to a 10-bit mantissa,
     /// FP32 accumulation): 1 = allowed (the default, unless the environment
     /// variable DYNREC_CUDA_TF32=0 is set when the library loads), 0 = exact FP32.

@@ -654,6 +654,23 @@ DYNREC_API dynrec_status dynrec_adam_step_reference(int64_t num_tensors,
     double max_grad_norm, float* grad_norm_out);
 
 /* ------------------------------------------------------------------ */
+/* dropout: a counter-based mask, never stored                          */
+/* ------------------------------------------------------------------ */
+/* out[i] = in[i] * (kept(i) ? 1 / (1 - p) : 0) for 0 <= i < n (a NaN or inf
+ * input stays NaN where dropped, as torch's input * mask * scale does). Element
+ * i is kept when u_i >= p, u_i = (w >> 8) / 2^24 with w = word i % 4 of
+ * Philox4x32-10(key = seed, counter = i / 4): the mask is a pure function of
+ * (seed, i), so backward is the same call on the output gradient with the same
+ * seed, and CPU, CUDA and any thread count give bit-identical results.
+ * 0 <= p <= 1 (p = 1 zeroes out); n >= 0 (in/out may be NULL when n = 0);
+ * in == out (in place) is allowed, any other overlap is rejected. */
+DYNREC_API dynrec_status dynrec_dropout(int32_t device, void* stream, int64_t n, float p, uint64_t seed,
+    const float* in, float* out);
+
+/* Naive reference (the spec; CPU only, one element at a time, same arguments). */
+DYNREC_API dynrec_status dynrec_dropout_reference(int64_t n, float p, uint64_t seed, const float* in, float* out);
+
+/* ------------------------------------------------------------------ */
 /* CUDA math mode and self-test                                        */
 /* ------------------------------------------------------------------ */
 

@@ -139,6 +139,7 @@ void check_hyper_linear(Runner& runner);
 void check_apg_layer(Runner& runner);
 void check_embedding_bag(Runner& runner);
 void check_adam(Runner& runner);
+void check_dropout(Runner& runner);
 void check_multi_device(Runner& runner);  // CUDA, 2+ GPUs: the call-device rule
 void check_cuda_graphs(Runner& runner);   // CUDA: repeated calls replayed from cached graphs
 

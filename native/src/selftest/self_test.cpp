@@ -27,8 +27,8 @@ struct Check {
 constexpr Check kChecks[] = {{"gate_nu", check_gate_nu},       {"gated_linear", check_gated_linear},
                              {"epnet", check_epnet},           {"hyper_linear", check_hyper_linear},
                              {"apg_layer", check_apg_layer},   {"tbe", check_embedding_bag},
-                             {"adam", check_adam},             {"multi_device", check_multi_device},
-                             {"graphs", check_cuda_graphs}};
+                             {"adam", check_adam},             {"dropout", check_dropout},
+                             {"multi_device", check_multi_device}, {"graphs", check_cuda_graphs}};
 
 struct Mode {
     const char* name;
