@@ -41,7 +41,7 @@ public sealed class MetaUnit : nn.Module<Tensor, Tensor, Tensor>
         foreach (var layer in layers)
         {
             flat = layer.forward(flat, z);
-            if (Dropout > 0) flat = nn.functional.dropout(flat, Dropout, training);
+            if (Dropout > 0) flat = Functional.Dropout(flat, Dropout, training);
         }
         return flat.reshape(shape);
     }

@@ -46,7 +46,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
             if (i < layers.Count - 1 || ActivateLast)
             {
                 x = Reference.Activate(x, Activation);
-                if (Dropout > 0) x = nn.functional.dropout(x, Dropout, training);
+                if (Dropout > 0) x = Functional.Dropout(x, Dropout, training);
             }
         }
         return x;

@@ -74,7 +74,7 @@ public sealed class PpNet : nn.Module<Tensor, Tensor, Tensor>, IKernelSwitch
             var w = stack(towers.Select(tower => tower[l].weight!));
             var b = stack(towers.Select(tower => tower[l].bias!));
             output = Functional.GatedLinearTowers(output, w, b, delta, Activation, Position, Kernels);
-            if (Dropout > 0) output = nn.functional.dropout(output, Dropout, training);
+            if (Dropout > 0) output = Functional.Dropout(output, Dropout, training);
         }
         return output;
     }

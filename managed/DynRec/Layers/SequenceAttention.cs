@@ -1,3 +1,4 @@
+using DynRec.Ops;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -60,7 +61,7 @@ public sealed class SequenceAttention : nn.Module<Tensor, Tensor, Tensor>
         // A large negative (not -inf) keeps all-padding rows finite; they are pooled out below.
         scores = scores.masked_fill(valid.logical_not().view(batch, 1, 1, length), -1e9f);
         var attention = softmax(scores, -1);
-        if (Dropout > 0) attention = nn.functional.dropout(attention, Dropout, training);
+        if (Dropout > 0) attention = Functional.Dropout(attention, Dropout, training);
         var context = matmul(attention, v).transpose(1, 2).reshape(batch, length, Heads * KeyDim);
         var y = output.forward(context);
         var mask = valid.to(y.dtype).unsqueeze(-1);

@@ -79,7 +79,7 @@ public sealed class Apg : MultiTaskModel
         foreach (var layer in layers)
         {
             x = layer.forward(x, shared ?? x);
-            if (_options.Dropout > 0) x = nn.functional.dropout(x, _options.Dropout, training);
+            if (_options.Dropout > 0) x = Functional.Dropout(x, _options.Dropout, training);
         }
         return heads.forward(x);
     }

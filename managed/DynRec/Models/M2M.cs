@@ -119,7 +119,7 @@ public sealed class M2M : MultiTaskModel
                 var unit = tower_meta_units[o.MetaUnitShared ? 0 : t * o.MetaTowerDepth + j];
                 var m = unit.forward(level, scenarioView);
                 level = Reference.Activate(o.TowerResidual ? m + level : m, o.Activation);
-                if (o.Dropout > 0) level = nn.functional.dropout(level, o.Dropout, training);
+                if (o.Dropout > 0) level = Functional.Dropout(level, o.Dropout, training);
             }
             towerOutputs.Add(level);
         }

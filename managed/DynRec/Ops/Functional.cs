@@ -1,4 +1,5 @@
 using DynRec.Interop;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -27,6 +28,22 @@ public static class Functional
     {
         if (kernels == Kernels.Reference) return Reference.GateNu(cat(new[] { head, tail.detach() }, 1), w1, b1, w2, b2, gamma);
         return GateNuFunction.apply(head.contiguous(), tail.detach().contiguous(), w1, b1!, w2, b2!, gamma)[0];
+    }
+
+    /// <summary>
+    /// Dropout for every model layer, on both kernel paths (a shared training component, as the
+    /// fused optimizer is): dynrec_dropout's counter-based mask, seeded by one draw from torch's
+    /// default generator, so <c>manual_seed</c> fixes the masks and a resumed run draws what an
+    /// uninterrupted one would. Identity when not training or p = 0; other dtypes fall back to
+    /// torch's dropout.
+    /// </summary>
+    public static Tensor Dropout(Tensor x, double p, bool training)
+    {
+        if (!training || p == 0) return x;
+        if (x.dtype != ScalarType.Float32 || x.device_type is not (DeviceType.CPU or DeviceType.CUDA))
+            return F.dropout(x, p, training);
+        var seed = unchecked((ulong)randint(long.MaxValue, new long[] { 1 }, dtype: ScalarType.Int64).item<long>());
+        return DropoutFunction.apply(x.contiguous(), (float)p, seed)[0];
     }
 
     /// <summary>PPNet layer; see <see cref="Reference.GatedLinear"/>.</summary>
