@@ -1,6 +1,6 @@
 // dropout, optimized: the Philox rounds of kBlock counters side by side (AVX-512
-// lanes, or lane arrays the AVX2 / baseline clones leave to the compiler), 4
-// elements per counter, OpenMP over counter ranges. Each element gets the reference's
+// or AVX2 lanes; elsewhere lane arrays left to the compiler), 4 elements per
+// counter, OpenMP over counter ranges. Each element gets the reference's
 // multiplier and one multiplication, so the output is bit-identical.
 #include "cpu/dropout.h"
 
@@ -114,17 +114,83 @@ __attribute__((target("avx512f,bmi2"))) void steps_avx512(const DropoutPlan& pla
 
 #pragma GCC diagnostic pop
 
+// The same with 8 lanes (x86-64-v3: AVX2 + BMI2), each step's 16 counters as two halves.
+__attribute__((target("avx2,bmi2"))) inline void mul_hi_lo8(__m256i x, __m256i m, __m256i& hi, __m256i& lo) {
+    const __m256i even = _mm256_mul_epu32(x, m), odd = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), m);
+    lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+    hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+// Keep bits of 8 lanes: (w >> 8) >= threshold. Both sides are < 2^25, so the signed compare is exact.
+__attribute__((target("avx2,bmi2"))) inline uint32_t keep8(__m256i w, __m256i threshold) {
+    const __m256i drop = _mm256_cmpgt_epi32(threshold, _mm256_srli_epi32(w, 8));
+    return ~static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(drop))) & 0xFFu;
+}
+
+__attribute__((target("avx2,bmi2"))) void steps_avx2(const DropoutPlan& plan, int64_t s0, int64_t s1,
+                                                      const float* in, float* out) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i m0 = _mm256_set1_epi32(int(0xD2511F53u)), m1 = _mm256_set1_epi32(int(0xCD9E8D57u));
+    const __m256i threshold = _mm256_set1_epi32(int(plan.threshold));
+    const __m256 scale = _mm256_set1_ps(plan.scale), zero = _mm256_setzero_ps();
+    for (int64_t s = s0; s < s1; ++s) {
+        for (int half = 0; half < 2; ++half) {
+            const uint64_t c0 = static_cast<uint64_t>(s) * kBlock + 8 * half;
+            __m256i x0 = _mm256_add_epi32(_mm256_set1_epi32(int(uint32_t(c0))), lane);
+            __m256i x1 = _mm256_set1_epi32(int(uint32_t(c0 >> 32)));
+            __m256i x2 = _mm256_setzero_si256(), x3 = _mm256_setzero_si256();
+            uint32_t k0 = plan.key0, k1 = plan.key1;
+            for (int round = 0; round < 10; ++round) {
+                __m256i hi0, lo0, hi1, lo1;
+                mul_hi_lo8(x0, m0, hi0, lo0);
+                mul_hi_lo8(x2, m1, hi1, lo1);
+                x0 = _mm256_xor_si256(_mm256_xor_si256(hi1, x1), _mm256_set1_epi32(int(k0)));
+                x2 = _mm256_xor_si256(_mm256_xor_si256(hi0, x3), _mm256_set1_epi32(int(k1)));
+                x1 = lo1;
+                x3 = lo0;
+                k0 += 0x9E3779B9u;
+                k1 += 0xBB67AE85u;
+            }
+            const uint32_t keep = _pdep_u32(keep8(x0, threshold), 0x11111111u) |
+                                  _pdep_u32(keep8(x1, threshold), 0x22222222u) |
+                                  _pdep_u32(keep8(x2, threshold), 0x44444444u) |
+                                  _pdep_u32(keep8(x3, threshold), 0x88888888u);
+            const int64_t e0 = (s * kBlock + 8 * half) * 4;
+            for (int q = 0; q < 4; ++q) {
+                const __m256i bits = _mm256_set1_epi32(static_cast<int>((keep >> (8 * q)) & 0xFFu));
+                const __m256i kept = _mm256_cmpeq_epi32(_mm256_and_si256(bits, bit), bit);
+                const __m256 mult = _mm256_blendv_ps(zero, scale, _mm256_castsi256_ps(kept));
+                _mm256_storeu_ps(out + e0 + 8 * q, _mm256_mul_ps(_mm256_loadu_ps(in + e0 + 8 * q), mult));
+            }
+        }
+    }
+}
+
+enum class Isa { kAvx512, kAvx2, kGeneric };
+
+// The pdep interleave needs BMI2 beside the vector width.
+Isa pick_isa() {
+    static const Isa isa = [] {
+        if (__builtin_cpu_supports("bmi2") == 0) return Isa::kGeneric;
+        if (use_avx512()) return Isa::kAvx512;
+        return __builtin_cpu_supports("avx2") != 0 ? Isa::kAvx2 : Isa::kGeneric;
+    }();
+    return isa;
+}
+
 }  // namespace
 
 void dropout(int64_t n, const DropoutPlan& plan, const float* in, float* out) {
     const int64_t full_steps = n / (4 * kBlock);
-    const bool avx512 = use_avx512();
+    const Isa isa = pick_isa();
     // ~16k elements a piece: big enough to pay for a thread, small enough to split PPNet's layers.
     parallel_for(0, full_steps, 256, [&](int64_t s0, int64_t s1) {
-        if (avx512)
-            steps_avx512(plan, s0, s1, in, out);
-        else
-            steps_generic(plan, s0, s1, in, out);
+        switch (isa) {
+            case Isa::kAvx512: steps_avx512(plan, s0, s1, in, out); break;
+            case Isa::kAvx2: steps_avx2(plan, s0, s1, in, out); break;
+            case Isa::kGeneric: steps_generic(plan, s0, s1, in, out); break;
+        }
     });
     // The tail (< 64 elements) one counter at a time.
     for (int64_t e0 = full_steps * 4 * kBlock; e0 < n; e0 += 4) {
