@@ -36,8 +36,8 @@ def parse_header(path):
 def ctype_of(t):
     if "*" in t:
         return ctypes.c_void_p
-    scalars = {"int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64, "float": ctypes.c_float,
-               "double": ctypes.c_double}
+    scalars = {"int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64, "uint64_t": ctypes.c_uint64,
+               "float": ctypes.c_float, "double": ctypes.c_double}
     base = t.replace("const", "")
     if base not in scalars:
         raise SystemExit(f"bench_vs_pytorch.py: dynrec.h uses type '{t}', which this script does not map yet")
