@@ -25,6 +25,7 @@ void add_hyper_linear_cases(std::vector<Case>& cases, bool quick);
 void add_apg_layer_cases(std::vector<Case>& cases, bool quick);
 void add_embedding_cases(std::vector<Case>& cases, bool quick);
 void add_optimizer_cases(std::vector<Case>& cases, bool quick);
+void add_dropout_cases(std::vector<Case>& cases, bool quick);
 
 std::vector<float> random_buffer(int64_t n, uint32_t seed);
 void check(int status);  // aborts the benchmark with the native message on failure

@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
         add_apg_layer_cases(cases, quick);
         add_embedding_cases(cases, quick);
         add_optimizer_cases(cases, quick);
+        add_dropout_cases(cases, quick);
         cases.erase(std::remove_if(cases.begin(), cases.end(),
                                    [&](const Case& c) { return (c.op + " " + c.shape).find(only) == std::string::npos; }),
                     cases.end());

@@ -1,5 +1,6 @@
 // epnet benchmark cases: PEPNet's EPNet over the concatenated field
 // embeddings (FunRec: gate hidden = embedding width).
+#include <cmath>
 #include <memory>
 
 #include "bench.h"
@@ -15,7 +16,12 @@ struct EpnetBuffers {
         : b(b_), nd(nd_), ne(ne_), nh(nh_), dm(random_buffer(b * nd, 1)), e(random_buffer(b * ne, 2)),
           w1(random_buffer(nh * (nd + ne), 3)), b1(random_buffer(nh, 4)), w2(random_buffer(ne * nh, 5)),
           b2(random_buffer(ne, 6)), h(b * nh), d(b * ne), out(b * ne), go(random_buffer(b * ne, 7)), gdm(b * nd),
-          ge(b * ne), gw1(nh * (nd + ne)), gb1(nh), gw2(ne * nh), gb2(ne) {}
+          ge(b * ne), gw1(nh * (nd + ne)), gb1(nh), gw2(ne * nh), gb2(ne) {
+        // Weights at a trained layer's scale, so the gate's sigmoid does not saturate into
+        // denormal gradients (see ops_gate_nu.cpp).
+        for (auto& v : w1) v /= std::sqrt(float(nd + ne));
+        for (auto& v : w2) v /= std::sqrt(float(nh));
+    }
     void run(bool reference) {
         if (reference) {
             check(dynrec_epnet_forward_reference(b, nd, ne, nh, dm.data(), e.data(), w1.data(), b1.data(), w2.data(),
