@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: native (CMake + CTest/GoogleTest) and managed (NUnit).
+# The whole test suite: native (CMake + CTest/GoogleTest), managed (NUnit) and
+# packaging (the NuGet packages and the dotnet tool, installed and used as a user would).
 # Prints per-suite counts and a closing "N passed, N failed, N skipped" line.
 # Usage: bash tests/run-all.sh            (from the repository root or anywhere)
 set -uo pipefail
@@ -32,9 +33,17 @@ if ! grep -qE "^(Passed!|Failed!)" "$log/dotnet.txt"; then
 fi
 [ "$managed_failed" = 0 ] || status=1
 
+echo "== packaging: pack, install the tool, build an app against the packages"
+bash tests/packaging/pack_test.sh 2>&1 | tee "$log/packaging.txt"
+pack_passed=$(sed -nE 's/^packaging: ([0-9]+) passed, ([0-9]+) failed$/\1/p' "$log/packaging.txt")
+pack_failed=$(sed -nE 's/^packaging: ([0-9]+) passed, ([0-9]+) failed$/\2/p' "$log/packaging.txt")
+if [ -z "$pack_passed" ]; then pack_passed=0; pack_failed=1; fi
+[ "$pack_failed" = 0 ] || status=1
+
 echo
 echo "native (CTest):  $native_passed passed, $native_failed failed, $native_skipped skipped"
 echo "managed (NUnit): $managed_passed passed, $managed_failed failed, $managed_skipped skipped"
-echo "total: $((native_passed + managed_passed)) passed, $((native_failed + managed_failed)) failed, $((native_skipped + managed_skipped)) skipped"
+echo "packaging:       $pack_passed passed, $pack_failed failed, 0 skipped"
+echo "total: $((native_passed + managed_passed + pack_passed)) passed, $((native_failed + managed_failed + pack_failed)) failed, $((native_skipped + managed_skipped)) skipped"
 rm -rf "$log"
 exit $status

@@ -36,8 +36,18 @@ public static class NativeLibraryResolver
             var tried = new List<string>();
             foreach (var candidate in Candidates())
             {
-                tried.Add(candidate);
-                if (File.Exists(candidate) && NativeLibrary.TryLoad(candidate, out _handle)) return _handle;
+                if (!File.Exists(candidate)) { tried.Add(candidate + " (not found)"); continue; }
+                try
+                {
+                    _handle = NativeLibrary.Load(candidate);
+                    return _handle;
+                }
+                catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+                {
+                    // The file is there but the loader refused it (a missing dependency such as
+                    // libgomp.so.1, the wrong architecture): its message says which.
+                    tried.Add($"{candidate} (found, failed to load: {e.Message})");
+                }
             }
             tried.Add("libdynrec.so (system search path)");
             if (NativeLibrary.TryLoad("libdynrec.so", out _handle)) return _handle;
