@@ -33,8 +33,8 @@ if ! grep -qE "^(Passed!|Failed!)" "$log/dotnet.txt"; then
 fi
 [ "$managed_failed" = 0 ] || status=1
 
-echo "== packaging: pack, install the tool, build an app against the packages"
-bash tests/packaging/pack_test.sh 2>&1 | tee "$log/packaging.txt"
+echo "== packaging: cmake --install and NuGet packages, used as a user would"
+bash tests/packaging/packaging_test.sh 2>&1 | tee "$log/packaging.txt"
 pack_passed=$(sed -nE 's/^packaging: ([0-9]+) passed, ([0-9]+) failed$/\1/p' "$log/packaging.txt")
 pack_failed=$(sed -nE 's/^packaging: ([0-9]+) passed, ([0-9]+) failed$/\2/p' "$log/packaging.txt")
 if [ -z "$pack_passed" ]; then pack_passed=0; pack_failed=1; fi

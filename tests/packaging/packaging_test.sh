@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# What a user installs: packs DynRec.Interop, DynRec and the DynRec.Cli tool
-# into a private feed, then from that feed only (never the projects)
-#   - installs the tool and runs `dynrec info` and `dynrec demo`;
-#   - builds and runs tests/packaging/consumer, an app that references the
-#     DynRec package (P/Invoke into libdynrec, a PEPNet training run).
-# Packages restore into a private folder (the NuGet cache keeps TorchSharp &
-# co. as a fallback), so a stale DynRec of the same version is never used.
+# What a user installs, used as a user would:
+#  - native: `cmake --install build/native` into a private prefix, then a C
+#    program built against it with find_package(DynRec) and with pkg-config,
+#    and the installed dynrec_selftest;
+#  - .NET: packs DynRec.Interop, DynRec and the DynRec.Cli tool into a private
+#    feed, then from that feed only (never the projects) installs the tool and
+#    runs `dynrec info` and `dynrec demo`, and builds and runs
+#    tests/packaging/consumer, an app that references the DynRec package
+#    (P/Invoke into libdynrec, a PEPNet training run). Packages restore into a
+#    private folder (the NuGet cache serves TorchSharp & co. as a fallback), so
+#    a stale DynRec of the same version is never used.
 # Prints "packaging: N passed, N failed"; exit status 0 only when all pass.
-# Usage: bash tests/packaging/pack_test.sh   (needs build/native, as run-all.sh leaves it)
+# Usage: bash tests/packaging/packaging_test.sh   (needs build/native, as run-all.sh leaves it)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -17,7 +21,7 @@ passed=0; failed=0
 check() {  # check NAME COMMAND...: runs it, logs to $work/NAME.log
   local name=$1; shift
   if "$@" > "$work/$name.log" 2>&1; then
-    passed=$((passed + 1)); echo "  ok   $name"; grep -E "^ok: " "$work/$name.log" | sed 's/^/       /' || true
+    passed=$((passed + 1)); echo "  ok   $name"; grep -E "^ok: |: ok \(|^summary: " "$work/$name.log" | sed 's/^/       /' || true
   else
     failed=$((failed + 1)); echo "  FAIL $name"; tail -30 "$work/$name.log" | sed 's/^/       /'
   fi
@@ -26,6 +30,30 @@ finish() { echo "packaging: $passed passed, $failed failed"; [ "$failed" = 0 ]; 
 
 version=$(sed -nE 's/^project\(DynRec VERSION ([0-9]+\.[0-9]+\.[0-9]+).*/\1/p' CMakeLists.txt)
 [ -n "$version" ] || { echo "no version in CMakeLists.txt"; failed=1; finish; }
+prefix=$work/prefix
+c_program=$repo/tests/native/c_api_test.c
+cmake_install() {
+  cmake --install build/native --prefix "$prefix" &&
+  cmake -S tests/packaging/cmake_consumer -B "$work/cmake_consumer" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DDYNREC_WANTED_VERSION="$version" -DCONSUMER_SOURCE="$c_program" &&
+  cmake --build "$work/cmake_consumer" && "$work/cmake_consumer/consumer"
+}
+check cmake-install cmake_install
+# SameMinorVersion: asking for another minor version must fail, not link an incompatible ABI.
+other_version_refused() {
+  ! cmake -S tests/packaging/cmake_consumer -B "$work/cmake_consumer_other" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DDYNREC_WANTED_VERSION="${version%%.*}.$(( $(cut -d. -f2 <<< "$version") + 1 ))" -DCONSUMER_SOURCE="$c_program"
+}
+check other-version-refused other_version_refused
+pkg_config_build() {
+  local flags
+  flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs dynrec) &&
+  [ "$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --modversion dynrec)" = "$version" ] &&
+  cc -std=c99 -o "$work/pc_consumer" "$c_program" $flags -lm -Wl,-rpath,"$prefix/lib" && "$work/pc_consumer"
+}
+check pkg-config pkg_config_build
+check installed-selftest "$prefix/bin/dynrec_selftest" --device cpu
+
 feed=$work/feed
 pack_all() {
   for p in interop/DynRec.Interop managed/DynRec managed/DynRec.Cli; do
