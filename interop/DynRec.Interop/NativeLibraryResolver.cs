@@ -34,27 +34,37 @@ public static class NativeLibraryResolver
         {
             if (_handle != IntPtr.Zero) return _handle;
             var tried = new List<string>();
-            foreach (var candidate in Candidates())
-            {
-                if (!File.Exists(candidate)) { tried.Add(candidate + " (not found)"); continue; }
-                try
-                {
-                    _handle = NativeLibrary.Load(candidate);
-                    return _handle;
-                }
-                catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
-                {
-                    // The file is there but the loader refused it (a missing dependency such as
-                    // libgomp.so.1, the wrong architecture): its message says which.
-                    tried.Add($"{candidate} (found, failed to load: {e.Message})");
-                }
-            }
+            if (TryLoadFirst(Candidates(), tried, out _handle)) return _handle;
             tried.Add("libdynrec.so (system search path)");
             if (NativeLibrary.TryLoad("libdynrec.so", out _handle)) return _handle;
             throw new DllNotFoundException(
                 "libdynrec could not be loaded. Tried:\n  " + string.Join("\n  ", tried) +
                 $"\nBuild it with CMake (see README) or set {EnvironmentVariable} to the library's path.");
         }
+    }
+
+    /// <summary>
+    /// Loads the first candidate file that exists and loads; appends to <paramref name="tried"/>
+    /// one line per candidate passed over: "(not found)", or "(found, failed to load: reason)"
+    /// with the loader's reason (a missing dependency such as libgomp.so.1, a wrong architecture).
+    /// </summary>
+    internal static bool TryLoadFirst(IEnumerable<string> candidates, List<string> tried, out IntPtr handle)
+    {
+        foreach (var candidate in candidates)
+        {
+            if (!File.Exists(candidate)) { tried.Add(candidate + " (not found)"); continue; }
+            try
+            {
+                handle = NativeLibrary.Load(candidate);
+                return true;
+            }
+            catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+            {
+                tried.Add($"{candidate} (found, failed to load: {e.Message})");
+            }
+        }
+        handle = IntPtr.Zero;
+        return false;
     }
 
     private static IEnumerable<string> Candidates()
