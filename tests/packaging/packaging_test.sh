@@ -72,7 +72,10 @@ package_layout() {
   has DynRec buildTransitive/DynRec.targets && has DynRec buildTransitive/linux-x64/dynrec_elf_weaken &&
   has DynRec contentFiles/any/net10.0/configs/pepnet.yaml &&
   has DynRec.Cli tools/net10.0/any/runtimes/linux-x64/native/libdynrec.so &&
-  has DynRec.Cli tools/net10.0/any/configs/pepnet.yaml
+  has DynRec.Cli tools/net10.0/any/configs/pepnet.yaml &&
+  # A library leaves the LibTorch backend to the app: TorchSharp, never TorchSharp-cpu.
+  local nuspec; nuspec=$(unzip -p "$feed/DynRec.$version.nupkg" DynRec.nuspec) &&
+  grep -q 'id="TorchSharp"' <<< "$nuspec" && ! grep -q 'id="TorchSharp-cpu"' <<< "$nuspec"
 }
 check layout package_layout
 

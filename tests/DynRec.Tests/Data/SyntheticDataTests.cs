@@ -26,7 +26,7 @@ public class SyntheticDataTests
     private static int ScenarioOfTab(long tab) => Array.IndexOf(KuaiRandColumns.KeptTabs, (int)tab);
 
     private static Dictionary<string, byte[]> Files(string dir) =>
-        Directory.GetFiles(dir).ToDictionary(Path.GetFileName, File.ReadAllBytes)!;
+        Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
 
     [Test]
     public void SameSeedGivesIdenticalBytesAndAnotherSeedDoesNot()

@@ -28,7 +28,7 @@ public class NativeWorkspaceTests
             Assert.That(second, Is.SameAs(first), "big enough: reused");
             Assert.That(second!.NumberOfElements, Is.EqualTo(250));
         }
-        cache.Dispose();
+        cache!.Dispose();
     }
 
     [Test]
