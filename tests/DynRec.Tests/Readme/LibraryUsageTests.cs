@@ -26,6 +26,7 @@ public class LibraryUsageTests
             // --- README snippet (with the small set above instead of the default one) ---
             var data = DataSource.Load("synthetic", options);                  // or a KuaiRand folder
             var config = RunConfig.Load("pepnet", null, ["train.epochs=2", "train.validation_days=1", "train.batch_size=256"]);
+            torch.random.manual_seed(config.Train.Seed);
             using var model = ModelFactory.Create(config.ModelName, data.Schema, config.Model, Kernels.Native);
             using var optimizer = Trainer.CreateOptimizer(model, config.Train);
             var store = new CheckpointStore(Path.Combine(dir, "run", "checkpoints"));

@@ -79,6 +79,7 @@ static void TrainsPepNetFromThePackage()
         };
         var data = DataSource.Load("synthetic", options);
         var config = RunConfig.Load("pepnet", null, ["train.epochs=2", "train.validation_days=1", "train.batch_size=256"]);
+        torch.random.manual_seed(config.Train.Seed);  // initial weights, as `dynrec train` seeds them
         using var model = ModelFactory.Create(config.ModelName, data.Schema, config.Model, Kernels.Native);
         using var optimizer = Trainer.CreateOptimizer(model, config.Train);
         var store = new CheckpointStore(Path.Combine(dir, "run", "checkpoints"));
