@@ -8,6 +8,7 @@ using DynRec.Training;
 // `dynrec`: the DynRec command line. Each subcommand lives in Commands/.
 // Training steps reallocate the same large tensors: keep freed ones in the heap (see HostAllocator).
 HostAllocator.ConfigureForTraining();
+ConsoleWidth.ConfigureForRedirectedOutput();
 // The data loader and the model factory behind train/eval/predict/bench.
 TrainingServices.Default = new TrainingServices
 {
