@@ -75,11 +75,12 @@ public static class BenchOpsCommand
         var table = new Table().Title($"ops fwd+bwd, batch {sizes.Batch}, {used} threads, load {loadStart} -> {loadEnd}")
             .AddColumn("op").AddColumn("shape").AddColumn(new TableColumn("native ms").RightAligned())
             .AddColumn(new TableColumn("reference ms").RightAligned()).AddColumn(new TableColumn("ratio").RightAligned())
-            .AddColumn(new TableColumn("native GFLOP/s").RightAligned()).AddColumn(new TableColumn("max rel err").RightAligned());
+            .AddColumn(new TableColumn("native GFLOP/s").RightAligned()).AddColumn(new TableColumn("rel error").RightAligned())
+            .Caption("rel error: output max|diff|/max|ref|, input gradients L2 |diff|/|ref|");
         string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
         foreach (var r in rows)
             table.AddRow(Markup.Escape(r.Op), Markup.Escape(r.Shape), F(r.NativeMs, "F3"), F(r.ReferenceMs, "F3"), F(r.Ratio, "F2") + "x",
-                r.NativeGflops > 0 ? F(r.NativeGflops, "F1") : "-", F(r.MaxRelError, "0.0e+0"));
+                r.NativeGflops > 0 ? F(r.NativeGflops, "F1") : "-", F(r.Error, "0.0e+0"));
         AnsiConsole.Write(table);
 
         if (jsonPath is not null)
