@@ -35,7 +35,7 @@ public static class BenchCommand
         var batch = new Option<int?>("--batch-size") { Description = "Rows per step (default: the model's train.batch_size)" };
         var seed = new Option<long>("--seed") { Description = "Seed of weights and data", DefaultValueFactory = _ => 2024 };
         var sets = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set model.dnn_units=[512,256]" };
-        var threads = new Option<int>("--threads") { Description = "CPU threads for both LibTorch and libdynrec (0 = LibTorch's default)", DefaultValueFactory = _ => 0 };
+        var threads = CliThreads.Create();
         var rounds = new Option<int>("--rounds") { Description = "Alternate the two paths this many times (--steps each per round)", DefaultValueFactory = _ => 1 };
         var kernels = new Option<string>("--kernels")
         {
@@ -75,7 +75,7 @@ public static class BenchCommand
         var config = RunConfig.Load(ModelNames.Validate(a.Model), null, overrides);
         using var data = services.Load(a.Data);
 
-        var threads = BenchmarkThreads.Apply(a.Threads);
+        var threads = CliThreads.Apply(a.Threads);
         var loadStart = MachineInfo.LoadAverage();
         var models = new Dictionary<Kernels, (Models.MultiTaskModel Model, ITrainingOptimizer Optimizer)>();
         var results = new Dictionary<Kernels, StepBenchmark.Result>();

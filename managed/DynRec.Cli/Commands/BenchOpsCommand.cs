@@ -21,7 +21,7 @@ public static class BenchOpsCommand
 
     public static Command Create()
     {
-        var threads = new Option<int>("--threads") { Description = "CPU threads for both LibTorch and libdynrec (0 = LibTorch's default)", DefaultValueFactory = _ => 0 };
+        var threads = CliThreads.Create();
         var minSeconds = new Option<double>("--min-seconds") { Description = "Least timed seconds per op and side", DefaultValueFactory = _ => 1.0 };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var tiny = new Option<bool>("--tiny") { Description = "Tiny sizes (a quick smoke run, not the issue's shapes)" };
@@ -40,7 +40,7 @@ public static class BenchOpsCommand
         if (threads < 0) throw new UserException($"--threads must be >= 0, got {threads}");
         if (batch is < 1) throw new UserException($"--batch must be >= 1, got {batch}");
         if (!(minSeconds > 0)) throw new UserException($"--min-seconds must be > 0, got {minSeconds}");
-        var used = BenchmarkThreads.Apply(threads);
+        var used = CliThreads.Apply(threads);
         var loadStart = MachineInfo.LoadAverage();
         var sizes = tiny ? OpBenchmarkSizes.Tiny : OpBenchmarkSizes.FunRec;
         if (batch is { } perCall) sizes = sizes with { Batch = perCall };

@@ -22,7 +22,7 @@ public static class BenchOptimCommand
     public static Command Create()
     {
         var steps = new Option<int>("--steps") { Description = "Timed steps per case (median reported)", DefaultValueFactory = _ => 30 };
-        var threads = new Option<int>("--threads") { Description = "CPU threads for TorchSharp and libdynrec (0 = default)", DefaultValueFactory = _ => 0 };
+        var threads = CliThreads.Create();
         var dense = new Option<bool>("--dense-table") { Description = "Also time the non-fused dense-gradient embedding path", DefaultValueFactory = _ => true };
         var cmd = new Command("bench-optim", "Benchmark fused Adam and the fused sparse embedding update against TorchSharp on the CPU") { steps, threads, dense };
         cmd.SetAction(pr => Run(pr.GetValue(steps), pr.GetValue(threads), pr.GetValue(dense)));
@@ -60,14 +60,9 @@ public static class BenchOptimCommand
     private static int Run(int steps, int threads, bool denseTable)
     {
         if (steps <= 0) throw new UserException($"--steps must be > 0, got {steps}");
-        if (threads < 0) throw new UserException($"--threads must be >= 0, got {threads}");
-        if (threads > 0)
-        {
-            set_num_threads(threads);
-            Native.Check(Methods.SetNumThreads(threads));
-        }
+        var used = CliThreads.Apply(threads);
         Console.WriteLine($"# {Native.BuildInfo}");
-        Console.WriteLine($"# {Environment.ProcessorCount} logical CPUs, TorchSharp threads {get_num_threads()}, libdynrec threads {(threads > 0 ? threads.ToString() : "default")}");
+        Console.WriteLine($"# {Environment.ProcessorCount} logical CPUs, TorchSharp and libdynrec threads {used}");
         manual_seed(1);
 
         // (1) Dense Adam over PEPNet-like parameters.

@@ -8,7 +8,7 @@ namespace DynRec.Cli.Commands;
 /// <summary>`dynrec eval`: metrics of a checkpoint on a split (per task, per scenario, macro), printed and optionally saved.</summary>
 public static class EvalCommand
 {
-    public sealed record Arguments(string Checkpoint, string Data, string Split, string Device, string Kernels, string? Model, string? Out, int BatchSize);
+    public sealed record Arguments(string Checkpoint, string Data, string Split, string Device, string Kernels, string? Model, string? Out, int BatchSize, int Threads = 0);
 
     public static Command Create(TrainingServices services)
     {
@@ -20,16 +20,18 @@ public static class EvalCommand
         var model = new Option<string?>("--model") { Description = "Expected model (checked against the checkpoint)" };
         var output = new Option<string?>("--out") { Description = "Folder to write metrics.json into" };
         var batch = new Option<int>("--batch-size") { Description = "Rows per forward pass", DefaultValueFactory = _ => 8192 };
+        var threads = CliThreads.Create();
         var cmd = new Command("eval", "Evaluate a checkpoint: AUC, GAUC, logloss per task, per scenario and macro")
-            { checkpoint, data, split, device, kernels, model, output, batch };
+            { checkpoint, data, split, device, kernels, model, output, batch, threads };
         cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(data)!, pr.GetValue(split)!, pr.GetValue(device)!,
-            pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(output), pr.GetValue(batch)), services));
+            pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(output), pr.GetValue(batch), pr.GetValue(threads)), services));
         return cmd;
     }
 
     public static int Run(Arguments a, TrainingServices services)
     {
         var (device, kernels) = TrainingServices.CheckInferenceOptions(a.Device, a.Kernels, a.BatchSize, a.Split, a.Checkpoint, a.Model);
+        CliThreads.Apply(a.Threads);
         using var trained = services.LoadTrained(a.Checkpoint, a.Model, device, kernels);
         using var data = services.Load(a.Data, trained.Encoding);
         TrainingServices.CheckData(trained, a.Checkpoint, data.Schema);

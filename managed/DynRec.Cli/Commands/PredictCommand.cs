@@ -14,7 +14,7 @@ namespace DynRec.Cli.Commands;
 /// </summary>
 public static class PredictCommand
 {
-    public sealed record Arguments(string Checkpoint, string Data, string Split, string Out, string Device, string Kernels, string? Model, int BatchSize);
+    public sealed record Arguments(string Checkpoint, string Data, string Split, string Out, string Device, string Kernels, string? Model, int BatchSize, int Threads = 0);
 
     public static Command Create(TrainingServices services)
     {
@@ -26,16 +26,18 @@ public static class PredictCommand
         var kernels = new Option<string>("--kernels") { Description = "native or reference", DefaultValueFactory = _ => "native" };
         var model = new Option<string?>("--model") { Description = "Expected model (checked against the checkpoint)" };
         var batch = new Option<int>("--batch-size") { Description = "Rows per forward pass", DefaultValueFactory = _ => 8192 };
+        var threads = CliThreads.Create();
         var cmd = new Command("predict", "Write each row's predicted probability per task to a CSV")
-            { checkpoint, data, split, output, device, kernels, model, batch };
+            { checkpoint, data, split, output, device, kernels, model, batch, threads };
         cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(data)!, pr.GetValue(split)!, pr.GetValue(output)!,
-            pr.GetValue(device)!, pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(batch)), services));
+            pr.GetValue(device)!, pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(batch), pr.GetValue(threads)), services));
         return cmd;
     }
 
     public static int Run(Arguments a, TrainingServices services)
     {
         var (device, kernels) = TrainingServices.CheckInferenceOptions(a.Device, a.Kernels, a.BatchSize, a.Split, a.Checkpoint, a.Model);
+        CliThreads.Apply(a.Threads);
         using var trained = services.LoadTrained(a.Checkpoint, a.Model, device, kernels);
         using var data = services.Load(a.Data, trained.Encoding);
         TrainingServices.CheckData(trained, a.Checkpoint, data.Schema);

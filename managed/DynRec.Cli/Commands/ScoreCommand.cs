@@ -21,7 +21,7 @@ namespace DynRec.Cli.Commands;
 public static class ScoreCommand
 {
     public sealed record Arguments(string Checkpoint, string Features, string Requests, string Out, string Device, string Kernels, string? Model,
-        int BatchRequests = 64);
+        int BatchRequests = 64, int Threads = 0);
 
     public static Command Create(TrainingServices services)
     {
@@ -33,10 +33,11 @@ public static class ScoreCommand
         var kernels = new Option<string>("--kernels") { Description = "native or reference", DefaultValueFactory = _ => "native" };
         var model = new Option<string?>("--model") { Description = "Expected model (checked against the checkpoint)" };
         var batch = new Option<int>("--batch-requests") { Description = "Requests per forward pass when reading a file (standard input: one at a time)", DefaultValueFactory = _ => 64 };
+        var threads = CliThreads.Create();
         var cmd = new Command("score", "Score requests (a user, a context, candidate videos) read as JSON lines, one result line per request")
-            { checkpoint, features, requests, output, device, kernels, model, batch };
+            { checkpoint, features, requests, output, device, kernels, model, batch, threads };
         cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(features)!, pr.GetValue(requests)!, pr.GetValue(output)!,
-            pr.GetValue(device)!, pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(batch)), services));
+            pr.GetValue(device)!, pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(batch), pr.GetValue(threads)), services));
         return cmd;
     }
 
@@ -50,6 +51,7 @@ public static class ScoreCommand
         var device = TrainingOptionParsing.ParseDevice(a.Device);
         var kernels = TrainingOptionParsing.ParseKernels(a.Kernels);
         TrainingServices.CheckCheckpoint(a.Checkpoint, a.Model);
+        CliThreads.Apply(a.Threads);
         if (a.Requests != "-" && !File.Exists(a.Requests)) throw new UserException($"--requests: file not found: {a.Requests}");
         if (a.Features != DataSource.SyntheticName && !Directory.Exists(a.Features))
             throw new UserException($"--features: folder not found: {a.Features}; pass synthetic or a KuaiRand folder");

@@ -18,7 +18,7 @@ namespace DynRec.Cli.Commands;
 public static class TrainCommand
 {
     public sealed record Arguments(string? Model, string Data, string? Config, string Device, string Kernels, int? Epochs, long? Seed,
-        string? Out, bool Resume, IReadOnlyList<string> Sets, string? RunsCsv);
+        string? Out, bool Resume, IReadOnlyList<string> Sets, string? RunsCsv, int Threads = 0);
 
     public static Command Create(TrainingServices services)
     {
@@ -33,10 +33,11 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint" };
         var sets = new Option<string[]>("--set") { Description = "Override a config key: --set train.lr=0.002 --set model.dropout=0.2", AllowMultipleArgumentsPerToken = false };
         var runsCsv = new Option<string?>("--runs-csv") { Description = "CSV that gets one row per run (default: runs.csv beside the run folder)" };
+        var threads = CliThreads.Create();
         var cmd = new Command("train", "Train a model; evaluate on the test split every epoch; keep the best checkpoint")
-            { model, data, config, device, kernels, epochs, seed, output, resume, sets, runsCsv };
+            { model, data, config, device, kernels, epochs, seed, output, resume, sets, runsCsv, threads };
         cmd.SetAction(pr => Run(new Arguments(pr.GetValue(model), pr.GetValue(data)!, pr.GetValue(config), pr.GetValue(device)!, pr.GetValue(kernels)!,
-            pr.GetValue(epochs), pr.GetValue(seed), pr.GetValue(output), pr.GetValue(resume), pr.GetValue(sets) ?? [], pr.GetValue(runsCsv)), services));
+            pr.GetValue(epochs), pr.GetValue(seed), pr.GetValue(output), pr.GetValue(resume), pr.GetValue(sets) ?? [], pr.GetValue(runsCsv), pr.GetValue(threads)), services));
         return cmd;
     }
 
@@ -46,6 +47,7 @@ public static class TrainCommand
         var kernels = TrainingOptionParsing.ParseKernels(a.Kernels);
         if (a.Model != null) ModelNames.Validate(a.Model);
         var overrides = TrainingOptionParsing.Overrides(a.Sets, a.Epochs, a.Seed);
+        CliThreads.Apply(a.Threads);
 
         Checkpoint? resumeFrom = null;
         FeatureEncoding? encoding = null;
