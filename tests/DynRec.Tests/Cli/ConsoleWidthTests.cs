@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DynRec.Cli;
 using NUnit.Framework;
 
@@ -21,16 +20,9 @@ public class ConsoleWidthTests
     public void PipedBenchOpsTableKeepsOneLinePerRow()
     {
         // The real CLI with stdout redirected: before, every row of this table wrapped into several lines.
-        var cli = Path.Combine(TestContext.CurrentContext.TestDirectory, "DynRec.Cli.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { cli, "bench", "ops", "--ops", "hyper_linear", "--batch", "16", "--threads", "1" })
-            info.ArgumentList.Add(a);
-        info.Environment.Remove("COLUMNS");
-        using var process = Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        Assert.That(process.WaitForExit(TimeSpan.FromMinutes(2)), Is.True, "the CLI did not finish");
-        Assert.That(process.ExitCode, Is.Zero, $"stdout:\n{stdout}\nstderr:\n{stderr.Result}");
+        var (code, stdout, stderr) = CliProcess.Run(new Dictionary<string, string?> { ["COLUMNS"] = null },
+            "bench", "ops", "--ops", "hyper_linear", "--batch", "16", "--threads", "1");
+        Assert.That(code, Is.Zero, $"stdout:\n{stdout}\nstderr:\n{stderr}");
 
         var rows = stdout.Split('\n').Where(l => l.StartsWith("│")).ToList();
         Assert.That(rows, Has.Count.EqualTo(3), stdout); // header + the two hyper_linear shapes

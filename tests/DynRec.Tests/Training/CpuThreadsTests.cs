@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using DynRec.Tests.Cli;
 using DynRec.Training;
 using static TorchSharp.torch;
 
@@ -42,18 +42,9 @@ public class CpuThreadsTests
     {
         // DOTNET_PROCESSOR_COUNT stands in for a container's CPU quota: .NET's processor count honours both,
         // LibTorch (one thread per core of the machine) neither.
-        var cli = Path.Combine(TestContext.CurrentContext.TestDirectory, "DynRec.Cli.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(cli);
-        info.ArgumentList.Add("info");
-        info.Environment["DOTNET_PROCESSOR_COUNT"] = "1";
-        info.Environment.Remove("OMP_NUM_THREADS");
-        info.Environment.Remove("MKL_NUM_THREADS");
-        using var process = Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        Assert.That(process.WaitForExit(TimeSpan.FromMinutes(2)), Is.True, "the CLI did not finish");
-        Assert.That(process.ExitCode, Is.Zero, $"stdout:\n{stdout}\nstderr:\n{stderr.Result}");
+        var (code, stdout, stderr) = CliProcess.Run(
+            new Dictionary<string, string?> { ["DOTNET_PROCESSOR_COUNT"] = "1", ["OMP_NUM_THREADS"] = null, ["MKL_NUM_THREADS"] = null }, "info");
+        Assert.That(code, Is.Zero, $"stdout:\n{stdout}\nstderr:\n{stderr}");
         var line = stdout.Split('\n').SingleOrDefault(l => l.StartsWith("threads "));
         Assert.That(line, Does.Match(@"^threads\s+1 for LibTorch and libdynrec"), stdout);
         Assert.That(line, Does.Contain("CPUs this process may use 1"), stdout);
