@@ -37,6 +37,20 @@ public static unsafe class Native
         }
     }
 
+    /// <summary>
+    /// Threads libdynrec's CPU kernels use now: the count last set (Methods.SetNumThreads), else its default, OpenMP's
+    /// count capped at a cgroup CPU quota (unless OMP_NUM_THREADS is set).
+    /// </summary>
+    public static int NumThreads
+    {
+        get
+        {
+            int n;
+            Check(Methods.GetNumThreads(&n));
+            return n;
+        }
+    }
+
     /// <summary>CUDA GEMMs may use TF32 tensor cores (process-wide; DYNREC_CUDA_TF32=0 turns the default off).</summary>
     public static bool CudaTf32
     {

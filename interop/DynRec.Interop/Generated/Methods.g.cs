@@ -43,11 +43,21 @@ public static unsafe partial class Methods
     public static extern Status CudaDeviceCount([NativeTypeName("int32_t *")] int* count);
 
     /// <summary>
-    /// Threads the CPU kernels use (OpenMP); n &lt;= 0 restores the default.
+    /// Threads the CPU kernels use (OpenMP); n &lt;= 0 restores the default:
+    /// OpenMP&apos;s count (OMP_NUM_THREADS, else the CPUs of the affinity mask),
+    /// capped at the CPUs a cgroup CPU quota allows (a container&apos;s CPU limit)
+    /// unless OMP_NUM_THREADS is set.
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_set_num_threads", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
     public static extern Status SetNumThreads([NativeTypeName("int32_t")] int n);
+
+    /// <summary>
+    /// The thread count the CPU kernels use now (the set count, else the default).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_get_num_threads", ExactSpelling = true)]
+    [return: NativeTypeName("dynrec_status")]
+    public static extern Status GetNumThreads([NativeTypeName("int32_t *")] int* n);
 
     /// <summary>
     /// gate_nu: delta = gamma * sigmoid(relu(x w1^T + b1) w2^T + b2)

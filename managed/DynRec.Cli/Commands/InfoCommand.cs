@@ -24,8 +24,10 @@ public static class InfoCommand
             Console.WriteLine($"cuda graphs {(Native.CudaGraphs ? "on (repeated calls replay a cached graph)" : "off")}" +
                               $" (DYNREC_CUDA_GRAPHS=1 turns them on; {graphs.Captured} captured, {graphs.Replayed} replayed, {graphs.Failed} refused)");
             Console.WriteLine($"torch       TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}");
+            var libdynrecAlone = Native.NumThreads;  // before Apply sets it: what a native program would get
             var threads = DynRec.Training.CpuThreads.Apply(0);
-            Console.WriteLine($"threads     {threads} for LibTorch and libdynrec by default ({DynRec.Training.CpuThreads.Explain()})");
+            Console.WriteLine($"threads     {threads} for LibTorch and libdynrec by default ({DynRec.Training.CpuThreads.Explain()};" +
+                              $" libdynrec's own default {libdynrecAlone}: OpenMP's count within the cgroup CPU quota)");
             Console.WriteLine($"malloc      {DynRec.Training.HostAllocator.Status}" +
                               (DynRec.Training.HostAllocator.Status.StartsWith("tuned") ? " (DYNREC_HOST_ALLOCATOR=default keeps glibc's)" : ""));
             return 0;

@@ -97,8 +97,14 @@ DYNREC_API const char* dynrec_build_info(void);
 /* Number of CUDA devices visible (0 on a CPU-only build or without a GPU). */
 DYNREC_API dynrec_status dynrec_cuda_device_count(int32_t* count);
 
-/* Threads the CPU kernels use (OpenMP); n <= 0 restores the default. */
+/* Threads the CPU kernels use (OpenMP); n <= 0 restores the default:
+ * OpenMP's count (OMP_NUM_THREADS, else the CPUs of the affinity mask),
+ * capped at the CPUs a cgroup CPU quota allows (a container's CPU limit)
+ * unless OMP_NUM_THREADS is set. */
 DYNREC_API dynrec_status dynrec_set_num_threads(int32_t n);
+
+/* The thread count the CPU kernels use now (the set count, else the default). */
+DYNREC_API dynrec_status dynrec_get_num_threads(int32_t* n);
 
 /* ------------------------------------------------------------------ */
 /* gate_nu: delta = gamma * sigmoid(relu(x w1^T + b1) w2^T + b2)        */

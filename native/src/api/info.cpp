@@ -58,4 +58,11 @@ DYNREC_API dynrec_status dynrec_set_num_threads(int32_t n) {
     return dynrec::guard(__func__, [&] { dynrec::cpu::set_threads(n); });
 }
 
+DYNREC_API dynrec_status dynrec_get_num_threads(int32_t* n) {
+    return dynrec::guard(__func__, [&] {
+        dynrec::check_not_null("n", n);
+        *n = dynrec::cpu::max_threads();
+    });
+}
+
 }  // extern "C"
