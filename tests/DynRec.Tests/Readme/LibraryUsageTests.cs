@@ -24,6 +24,7 @@ public class LibraryUsageTests
                 Synthetic = new SyntheticConfig { Seed = 5, Users = 80, Videos = 60, Days = 5, Rows = 4000 },
             };
             // --- README snippet (with the small set above instead of the default one) ---
+            CpuThreads.Apply(0);
             var data = DataSource.Load("synthetic", options);                  // or a KuaiRand folder
             var config = RunConfig.Load("pepnet", null, ["train.epochs=2", "train.validation_days=1", "train.batch_size=256"]);
             torch.random.manual_seed(config.Train.Seed);

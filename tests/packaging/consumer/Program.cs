@@ -77,6 +77,7 @@ static void TrainsPepNetFromThePackage()
             SyntheticDirectory = Path.Combine(dir, "synthetic"),
             Synthetic = new SyntheticConfig { Seed = 5, Users = 80, Videos = 60, Days = 5, Rows = 4000 },
         };
+        CpuThreads.Apply(0);  // LibTorch + libdynrec threads within the CPU quota
         var data = DataSource.Load("synthetic", options);
         var config = RunConfig.Load("pepnet", null, ["train.epochs=2", "train.validation_days=1", "train.batch_size=256"]);
         torch.random.manual_seed(config.Train.Seed);  // initial weights, as `dynrec train` seeds them
