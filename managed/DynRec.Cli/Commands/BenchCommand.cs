@@ -15,28 +15,33 @@ namespace DynRec.Cli.Commands;
 /// `dynrec bench`: training-step throughput of a model with the native kernels
 /// and with the pure-TorchSharp reference path, measured in the same process on
 /// the same batches from the same initial weights; prints samples/s and the ratio.
-/// With --rounds R the two paths alternate R times (reference first in even
-/// rounds, native first in odd ones) so drift on a shared machine hits both;
+/// The two paths alternate for --rounds R rounds (reference first in even
+/// rounds, native first in odd ones; the default 2 gives reference, native,
+/// native, reference, so a steady drift on a shared machine hits both alike);
 /// LibTorch and libdynrec get the same thread count. `dynrec bench ops` times
 /// the single ops (<see cref="BenchOpsCommand"/>).
 /// </summary>
 public static class BenchCommand
 {
     public sealed record Arguments(string Model, string Data, string Device, int Steps, int Warmup, int? BatchSize, long Seed, IReadOnlyList<string> Sets,
-        int Threads = 0, int Rounds = 1, string KernelPaths = "both", bool Phases = false);
+        int Threads = 0, int Rounds = 2, string KernelPaths = "both", bool Phases = false);
 
     public static Command Create(TrainingServices services)
     {
         var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelNames.All)}", DefaultValueFactory = _ => "pepnet" };
         var data = new Option<string>("--data") { Description = "synthetic, or a KuaiRand folder", DefaultValueFactory = _ => "synthetic" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
-        var steps = new Option<int>("--steps") { Description = "Timed training steps per path", DefaultValueFactory = _ => 50 };
+        var steps = new Option<int>("--steps") { Description = "Timed training steps per path and round", DefaultValueFactory = _ => 25 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first", DefaultValueFactory = _ => 5 };
         var batch = new Option<int?>("--batch-size") { Description = "Rows per step (default: the model's train.batch_size)" };
         var seed = new Option<long>("--seed") { Description = "Seed of weights and data", DefaultValueFactory = _ => 2024 };
         var sets = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set model.dnn_units=[512,256]" };
         var threads = CliThreads.Create();
-        var rounds = new Option<int>("--rounds") { Description = "Alternate the two paths this many times (--steps each per round)", DefaultValueFactory = _ => 1 };
+        var rounds = new Option<int>("--rounds")
+        {
+            Description = "Alternate the two paths this many times (--steps each per round); the default 2 runs them in the order A B B A, which cancels a steady drift",
+            DefaultValueFactory = _ => 2,
+        };
         var kernels = new Option<string>("--kernels")
         {
             Description = "Paths to time: both (and their ratio), native or reference (one path alone, e.g. under a profiler)",

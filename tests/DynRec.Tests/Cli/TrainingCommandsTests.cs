@@ -345,6 +345,8 @@ public class TrainingCommandsTests
             Console.SetOut(savedOut);
             AnsiConsole.Console = savedAnsi;
         }
+        // By default the paths alternate over two rounds (A B B A), so a steady drift hits both.
+        Assert.That(output.ToString(), Does.Contain("2 round(s) of 3 steps per path"));
         var lines = output.ToString().Split('\n').Where(l => l.Contains(" forward ")).ToArray();
         Assert.That(lines, Has.Length.EqualTo(2), output.ToString());
         foreach (var line in lines)
