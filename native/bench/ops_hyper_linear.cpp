@@ -18,17 +18,17 @@ struct HyperLinearBuffers {
     void run(bool reference, bool backward) {
         const int32_t act = DYNREC_ACT_RELU;
         if (reference) {
-            check(dynrec_hyper_linear_forward_reference(b, ni, no, nc, x.data(), z.data(), gw.data(), gb.data(),
+            check(dynrec_hyper_linear_forward_reference(b, ni, no, nc, 1, x.data(), z.data(), gw.data(), gb.data(),
                                                         cw.data(), cb.data(), act, y.data()));
             if (backward)
-                check(dynrec_hyper_linear_backward_reference(b, ni, no, nc, x.data(), z.data(), gw.data(), gb.data(),
+                check(dynrec_hyper_linear_backward_reference(b, ni, no, nc, 1, x.data(), z.data(), gw.data(), gb.data(),
                                                              cw.data(), act, y.data(), gy.data(), gx.data(), gz.data(),
                                                              ggw.data(), ggb.data(), gcw.data(), gcb.data()));
         } else {
-            check(dynrec_hyper_linear_forward(DYNREC_DEVICE_CPU, nullptr, b, ni, no, nc, x.data(), z.data(),
+            check(dynrec_hyper_linear_forward(DYNREC_DEVICE_CPU, nullptr, b, ni, no, nc, 1, x.data(), z.data(),
                                               gw.data(), gb.data(), cw.data(), cb.data(), act, y.data(), nullptr, 0));
             if (backward)
-                check(dynrec_hyper_linear_backward(DYNREC_DEVICE_CPU, nullptr, b, ni, no, nc, x.data(), z.data(),
+                check(dynrec_hyper_linear_backward(DYNREC_DEVICE_CPU, nullptr, b, ni, no, nc, 1, x.data(), z.data(),
                                                    gw.data(), gb.data(), cw.data(), act, y.data(), gy.data(),
                                                    gx.data(), gz.data(), ggw.data(), ggb.data(), gcw.data(),
                                                    gcb.data(), nullptr, 0));

@@ -207,7 +207,7 @@ TEST(ApgLayer, MatchesUnfusedChainOfReferenceOps) {
             const int32_t act = s + 1 == steps.size() ? c.act : c.inner;
             std::vector<float> out(c.batch * st.n_out);
             if (st.generated) {
-                ASSERT_EQ(dynrec_hyper_linear_forward_reference(c.batch, st.n_in, st.n_out, c.n_cond, h.back().data(),
+                ASSERT_EQ(dynrec_hyper_linear_forward_reference(c.batch, st.n_in, st.n_out, c.n_cond, 1, h.back().data(),
                                                                 d.z.data(), d.ptr(st.slot), d.ptr(st.slot + 1),
                                                                 d.ptr(st.slot + 2), d.ptr(st.slot + 3), act, out.data()),
                           DYNREC_OK);
@@ -237,7 +237,7 @@ TEST(ApgLayer, MatchesUnfusedChainOfReferenceOps) {
                 std::vector<float> gz(d.z.size());
                 for (int k = 0; k < 4; ++k) chain.param[st.slot + k].resize(d.param[st.slot + k].size());
                 ASSERT_EQ(dynrec_hyper_linear_backward_reference(
-                              c.batch, st.n_in, st.n_out, c.n_cond, h[s].data(), d.z.data(), d.ptr(st.slot),
+                              c.batch, st.n_in, st.n_out, c.n_cond, 1, h[s].data(), d.z.data(), d.ptr(st.slot),
                               d.ptr(st.slot + 1), d.ptr(st.slot + 2), act, h[s + 1].data(), g.data(), gin.data(),
                               gz.data(), chain.param[st.slot].data(), chain.param[st.slot + 1].data(),
                               chain.param[st.slot + 2].data(), chain.param[st.slot + 3].data()),

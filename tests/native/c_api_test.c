@@ -41,7 +41,7 @@ int main(void) {
          * y = x S + z c_w^T + c_b = 1*3.5 + 2*6.5 + 3*1 - 1 = 18.5. */
         const float hx[2] = {1, 2}, hz[1] = {3}, gw[2] = {1, 2}, gb[2] = {0.5f, 0.5f}, cw[1] = {1}, cb[1] = {-1};
         float hy[1] = {0};
-        st = dynrec_hyper_linear_forward(DYNREC_DEVICE_CPU, NULL, 1, 2, 1, 1, hx, hz, gw, gb, cw, cb,
+        st = dynrec_hyper_linear_forward(DYNREC_DEVICE_CPU, NULL, 1, 2, 1, 1, 1, hx, hz, gw, gb, cw, cb,
                                          DYNREC_ACT_NONE, hy, NULL, 0);
         if (st != DYNREC_OK) return fail("hyper_linear_forward");
         if (fabsf(hy[0] - 18.5f) > 1e-5f) return fail("hyper_linear_forward value");

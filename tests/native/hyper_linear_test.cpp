@@ -1,10 +1,12 @@
 // hyper_linear: optimized vs reference on odd shapes for every activation and
-// every bias combination, forward and backward; both vs an explicit per-row
-// S materialization written here; backward vs finite differences; NULL
-// outputs skipped; validation; thread safety.
+// every bias combination, forward and backward, with a condition per row and
+// shared by groups of rows (rows_per_cond); both vs an explicit per-row S
+// materialization written here; backward vs finite differences; NULL outputs
+// skipped; validation; thread safety.
 #include <cmath>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "dynrec/dynrec.h"
 #include "test_util.h"
@@ -20,9 +22,11 @@ struct Case {
     int64_t batch, n_in, n_out, n_cond;
     int32_t act;
     int biases;  // bit 0: g_b, bit 1: c_w, bit 2: c_b
+    int64_t rows = 1;  // rows_per_cond: z has batch / rows rows
     std::string name() const {
         return "B" + std::to_string(batch) + " " + std::to_string(n_in) + "->" + std::to_string(n_out) + " cond " +
-               std::to_string(n_cond) + " act " + std::to_string(act) + " biases " + std::to_string(biases);
+               std::to_string(n_cond) + " act " + std::to_string(act) + " biases " + std::to_string(biases) +
+               " rows/cond " + std::to_string(rows);
     }
 };
 
@@ -31,7 +35,7 @@ struct Data {
     std::vector<float> x, z, g_w, g_b, c_w, c_b;
     Data(const Case& k, uint32_t seed) : c(k) {
         x = random_vector(c.batch * c.n_in, seed);
-        z = random_vector(c.batch * c.n_cond, seed + 1);
+        z = random_vector(c.batch / c.rows * c.n_cond, seed + 1);
         const float scale = 1.0f / std::sqrt(float(c.n_in * c.n_cond));
         g_w = random_vector(c.n_in * c.n_out * c.n_cond, seed + 2, -scale, scale);
         g_b = random_vector(c.n_in * c.n_out, seed + 3, -0.3f, 0.3f);
@@ -51,9 +55,10 @@ std::vector<float> forward(const Data& d, bool reference) {
     const Case& c = d.c;
     std::vector<float> y(c.batch * c.n_out);
     const dynrec_status st =
-        reference ? dynrec_hyper_linear_forward_reference(c.batch, c.n_in, c.n_out, c.n_cond, d.x.data(), d.z.data(),
-                                                          d.g_w.data(), d.pgb(), d.pcw(), d.pcb(), c.act, y.data())
-                  : dynrec_hyper_linear_forward(DYNREC_DEVICE_CPU, nullptr, c.batch, c.n_in, c.n_out, c.n_cond,
+        reference ? dynrec_hyper_linear_forward_reference(c.batch, c.n_in, c.n_out, c.n_cond, c.rows, d.x.data(),
+                                                          d.z.data(), d.g_w.data(), d.pgb(), d.pcw(), d.pcb(), c.act,
+                                                          y.data())
+                  : dynrec_hyper_linear_forward(DYNREC_DEVICE_CPU, nullptr, c.batch, c.n_in, c.n_out, c.n_cond, c.rows,
                                                 d.x.data(), d.z.data(), d.g_w.data(), d.pgb(), d.pcw(), d.pcb(),
                                                 c.act, y.data(), nullptr, 0);
     EXPECT_EQ(st, DYNREC_OK) << dynrec_last_error();
@@ -65,11 +70,12 @@ Grads backward(const Data& d, bool reference, const std::vector<float>& y, const
     Grads g{std::vector<float>(d.x.size()), std::vector<float>(d.z.size()), std::vector<float>(d.g_w.size()),
             std::vector<float>(d.g_b.size()), std::vector<float>(d.c_w.size()), std::vector<float>(d.c_b.size())};
     const dynrec_status st =
-        reference ? dynrec_hyper_linear_backward_reference(c.batch, c.n_in, c.n_out, c.n_cond, d.x.data(), d.z.data(),
+        reference ? dynrec_hyper_linear_backward_reference(c.batch, c.n_in, c.n_out, c.n_cond, c.rows, d.x.data(),
+                                                           d.z.data(),
                                                            d.g_w.data(), d.pgb(), d.pcw(), c.act, y.data(), gy.data(),
                                                            g.x.data(), g.z.data(), g.g_w.data(), g.g_b.data(),
                                                            g.c_w.data(), g.c_b.data())
-                  : dynrec_hyper_linear_backward(DYNREC_DEVICE_CPU, nullptr, c.batch, c.n_in, c.n_out, c.n_cond,
+                  : dynrec_hyper_linear_backward(DYNREC_DEVICE_CPU, nullptr, c.batch, c.n_in, c.n_out, c.n_cond, c.rows,
                                                  d.x.data(), d.z.data(), d.g_w.data(), d.pgb(), d.pcw(), c.act,
                                                  y.data(), gy.data(), g.x.data(), g.z.data(), g.g_w.data(),
                                                  g.g_b.data(), g.c_w.data(), g.c_b.data(), nullptr, 0);
@@ -105,6 +111,17 @@ std::vector<Case> odd_cases() {
     // Batch <= 32 takes the small-batch path instead (every shape at batches 1 and 7
     // above, and this APG-sized one).
     cases.push_back({9, 64, 64, 16, DYNREC_ACT_RELU, 7});
+    // Shared conditions (hyper_grouped.cpp): odd group sizes and counts, every bias
+    // combination; 600 rows of 64x64 in pairs cross its block of 256 groups, and a
+    // 1100x1000 layer has one group per block.
+    for (int32_t act : kActivations)
+        for (int64_t rows : {2, 3, 12}) {
+            cases.push_back({rows * 11, 13, 37, 5, act, (k++) % 8, rows});
+            cases.push_back({rows * 7, 37, 13, 16, act, (k++) % 8, rows});
+        }
+    cases.push_back({600, 64, 64, 16, DYNREC_ACT_LEAKY_RELU, 7, 2});
+    cases.push_back({6, 1100, 1000, 2, DYNREC_ACT_NONE, 7, 2});
+    cases.push_back({5, 3, 4, 2, DYNREC_ACT_RELU, 7, 5});  // one group
     return cases;
 }
 
@@ -120,17 +137,19 @@ Explicit explicit_s(const Data& d, const std::vector<float>& gy) {
                {std::vector<float>(d.x.size()), std::vector<float>(d.z.size()), std::vector<float>(d.g_w.size()),
                 std::vector<float>(d.g_b.size()), std::vector<float>(d.c_w.size()), std::vector<float>(d.c_b.size())}};
     std::vector<double> gw(d.g_w.size()), gb(d.g_b.size()), cw(d.c_w.size()), cb(d.c_b.size());
+    std::vector<double> gz(d.z.size());
     for (int64_t i = 0; i < c.batch; ++i) {
+        const float* zi = d.z.data() + (i / c.rows) * nc;  // the row's condition
         std::vector<double> S(ni * no);
         for (int64_t ab = 0; ab < ni * no; ++ab) {
             double v = d.pgb() ? d.g_b[ab] : 0.0;
-            for (int64_t cc = 0; cc < nc; ++cc) v += double(d.z[i * nc + cc]) * d.g_w[ab * nc + cc];
+            for (int64_t cc = 0; cc < nc; ++cc) v += double(zi[cc]) * d.g_w[ab * nc + cc];
             S[ab] = v;
         }
         std::vector<double> gpre(no);
         for (int64_t b = 0; b < no; ++b) {
             double v = d.pcb() ? d.c_b[b] : 0.0;
-            for (int64_t cc = 0; cc < nc; ++cc) v += d.pcw() ? double(d.z[i * nc + cc]) * d.c_w[b * nc + cc] : 0.0;
+            for (int64_t cc = 0; cc < nc; ++cc) v += d.pcw() ? double(zi[cc]) * d.c_w[b * nc + cc] : 0.0;
             for (int64_t a = 0; a < ni; ++a) v += double(d.x[i * ni + a]) * S[a * no + b];
             double y = v, dy = 1.0;
             switch (c.act) {
@@ -153,19 +172,20 @@ Explicit explicit_s(const Data& d, const std::vector<float>& gy) {
             for (int64_t a = 0; a < ni; ++a)
                 for (int64_t b = 0; b < no; ++b) v += d.x[i * ni + a] * gpre[b] * d.g_w[(a * no + b) * nc + cc];
             for (int64_t b = 0; b < no; ++b) v += d.pcw() ? gpre[b] * d.c_w[b * nc + cc] : 0.0;
-            e.g.z[i * nc + cc] = float(v);
+            gz[(i / c.rows) * nc + cc] += v;  // rows sharing a condition add up
         }
         for (int64_t a = 0; a < ni; ++a)
             for (int64_t b = 0; b < no; ++b) {
                 const double gs = d.x[i * ni + a] * gpre[b];
                 gb[a * no + b] += gs;
-                for (int64_t cc = 0; cc < nc; ++cc) gw[(a * no + b) * nc + cc] += gs * d.z[i * nc + cc];
+                for (int64_t cc = 0; cc < nc; ++cc) gw[(a * no + b) * nc + cc] += gs * zi[cc];
             }
         for (int64_t b = 0; b < no; ++b) {
             cb[b] += gpre[b];
-            for (int64_t cc = 0; cc < nc; ++cc) cw[b * nc + cc] += gpre[b] * d.z[i * nc + cc];
+            for (int64_t cc = 0; cc < nc; ++cc) cw[b * nc + cc] += gpre[b] * zi[cc];
         }
     }
+    for (size_t k = 0; k < gz.size(); ++k) e.g.z[k] = float(gz[k]);
     for (size_t k = 0; k < gw.size(); ++k) e.g.g_w[k] = float(gw[k]);
     for (size_t k = 0; k < gb.size(); ++k) e.g.g_b[k] = float(gb[k]);
     for (size_t k = 0; k < cw.size(); ++k) e.g.c_w[k] = float(cw[k]);
@@ -195,11 +215,11 @@ TEST(HyperLinear, OptimizedBackwardMatchesReferenceOnOddShapes) {
 
 TEST(HyperLinear, OptimizedAndReferenceMatchExplicitSMaterialization) {
     // Batch 33 runs the outer-product kernels, batch 9 the small-batch path
-    // (hyper_linear_materialized in hyper_linear.cpp).
-    for (auto [batch, cond] : {std::pair<int64_t, int64_t>{33, 5}, {9, 16}})
+    // (hyper_linear_materialized in hyper_linear.cpp), 3 rows per condition the grouped one.
+    for (auto [batch, cond, rows] : {std::tuple<int64_t, int64_t, int64_t>{33, 5, 1}, {9, 16, 1}, {33, 5, 3}})
     for (int32_t act : kActivations)
         for (int biases : {0, 7, 1, 6}) {
-            Case c{batch, 13, 37, cond, act, biases};
+            Case c{batch, 13, 37, cond, act, biases, rows};
             SCOPED_TRACE(c.name());
             Data d(c, 23);
             const auto gy = random_vector(c.batch * c.n_out, 7);
@@ -212,10 +232,10 @@ TEST(HyperLinear, OptimizedAndReferenceMatchExplicitSMaterialization) {
 }
 
 TEST(HyperLinear, BackwardMatchesFiniteDifferences) {
-    // Batch 5: the small-batch path; batch 33: the outer-product kernels.
-    for (auto [batch, cond] : {std::pair<int64_t, int64_t>{5, 16}, {33, 3}})
+    // Batch 5: the small-batch path; batch 33: the outer-product kernels; 3 rows per condition: grouped.
+    for (auto [batch, cond, rows] : {std::tuple<int64_t, int64_t, int64_t>{5, 16, 1}, {33, 3, 1}, {12, 5, 3}})
     for (int32_t act : kActivations) {
-        Case c{batch, 4, 6, cond, act, 7};
+        Case c{batch, 4, 6, cond, act, 7, rows};
         SCOPED_TRACE(c.name());
         Data d(c, 33);
         const auto probe = random_vector(c.batch * c.n_out, 9);
@@ -237,7 +257,7 @@ TEST(HyperLinear, BackwardWithoutYWhenActivationIsNone) {
     const auto gy = random_vector(c.batch * c.n_out, 1);
     const Grads with_y = backward(d, false, y, gy);
     std::vector<float> gx(d.x.size());
-    ASSERT_EQ(dynrec_hyper_linear_backward(DYNREC_DEVICE_CPU, nullptr, 7, 13, 5, 4, d.x.data(), d.z.data(),
+    ASSERT_EQ(dynrec_hyper_linear_backward(DYNREC_DEVICE_CPU, nullptr, 7, 13, 5, 4, 1, d.x.data(), d.z.data(),
                                            d.g_w.data(), d.g_b.data(), d.c_w.data(), DYNREC_ACT_NONE, nullptr,
                                            gy.data(), gx.data(), nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
                                            0),
@@ -247,9 +267,9 @@ TEST(HyperLinear, BackwardWithoutYWhenActivationIsNone) {
 }
 
 TEST(HyperLinear, NullGradientOutputsAreSkipped) {
-    for (auto [batch, cond] : {std::pair<int64_t, int64_t>{33, 5}, {9, 16}}) {
-    SCOPED_TRACE("batch " + std::to_string(batch) + " cond " + std::to_string(cond));
-    Case c{batch, 13, 37, cond, DYNREC_ACT_SIGMOID, 7};
+    for (auto [batch, cond, rows] : {std::tuple<int64_t, int64_t, int64_t>{33, 5, 1}, {9, 16, 1}, {33, 5, 3}}) {
+    SCOPED_TRACE("batch " + std::to_string(batch) + " cond " + std::to_string(cond) + " rows " + std::to_string(rows));
+    Case c{batch, 13, 37, cond, DYNREC_ACT_SIGMOID, 7, rows};
     Data d(c, 53);
     const auto y = forward(d, false);
     const auto gy = random_vector(c.batch * c.n_out, 2);
@@ -262,7 +282,7 @@ TEST(HyperLinear, NullGradientOutputsAreSkipped) {
             got.emplace_back(want[k]->size(), -7.0f);
             ptr[k] = k == which ? got[k].data() : nullptr;
         }
-        ASSERT_EQ(dynrec_hyper_linear_backward(DYNREC_DEVICE_CPU, nullptr, batch, 13, 37, cond, d.x.data(),
+        ASSERT_EQ(dynrec_hyper_linear_backward(DYNREC_DEVICE_CPU, nullptr, batch, 13, 37, cond, rows, d.x.data(),
                                                d.z.data(), d.g_w.data(), d.g_b.data(), d.c_w.data(), c.act, y.data(),
                                                gy.data(), ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], nullptr, 0),
                   DYNREC_OK)
@@ -278,9 +298,9 @@ TEST(HyperLinear, ValidationNamesTheOffendingArgument) {
     std::vector<float> y(8);
     const float *x = d.x.data(), *z = d.z.data(), *gw = d.g_w.data();
     auto fwd = [&](int32_t dev, int64_t B, int64_t ni, int64_t no, int64_t nc, const float* xx, const float* zz,
-                   const float* ww, int32_t act, float* yy) {
-        return dynrec_hyper_linear_forward(dev, nullptr, B, ni, no, nc, xx, zz, ww, nullptr, nullptr, nullptr, act,
-                                           yy, nullptr, 0);
+                   const float* ww, int32_t act, float* yy, int64_t rows = 1) {
+        return dynrec_hyper_linear_forward(dev, nullptr, B, ni, no, nc, rows, xx, zz, ww, nullptr, nullptr, nullptr,
+                                           act, yy, nullptr, 0);
     };
     ASSERT_EQ(fwd(0, 4, 3, 2, 5, x, z, gw, 1, y.data()), DYNREC_OK);
     EXPECT_TRUE(rejected_naming(fwd(0, 4, 3, 2, 5, nullptr, z, gw, 1, y.data()), "x"));
@@ -297,6 +317,9 @@ TEST(HyperLinear, ValidationNamesTheOffendingArgument) {
     EXPECT_TRUE(rejected_naming(fwd(0, 4, 1 << 20, 1 << 20, 1 << 10, x, z, gw, 1, y.data()), "g_w"));
     EXPECT_TRUE(rejected_naming(fwd(0, int64_t(1) << 30, 2, int64_t(1) << 30, 1, x, z, gw, 1, y.data()), "y"));
     EXPECT_TRUE(rejected_naming(fwd(-1, 4, 3, 2, 5, x, z, gw, 1, y.data()), "device"));
+    ASSERT_EQ(fwd(0, 4, 3, 2, 5, x, z, gw, 1, y.data(), 2), DYNREC_OK);
+    EXPECT_TRUE(rejected_naming(fwd(0, 4, 3, 2, 5, x, z, gw, 1, y.data(), 0), "rows_per_cond"));
+    EXPECT_TRUE(rejected_naming(fwd(0, 4, 3, 2, 5, x, z, gw, 1, y.data(), 3), "rows_per_cond"));
     int32_t gpus = 0;
     ASSERT_EQ(dynrec_cuda_device_count(&gpus), DYNREC_OK);
     if (gpus == 0) {
@@ -307,7 +330,7 @@ TEST(HyperLinear, ValidationNamesTheOffendingArgument) {
     std::vector<float> gx(12);
     auto bwd = [&](const float* xx, const float* zz, const float* ww, int32_t act, const float* yy, const float* g,
                    int64_t ws) {
-        return dynrec_hyper_linear_backward(0, nullptr, 4, 3, 2, 5, xx, zz, ww, nullptr, nullptr, act, yy, g,
+        return dynrec_hyper_linear_backward(0, nullptr, 4, 3, 2, 5, 1, xx, zz, ww, nullptr, nullptr, act, yy, g,
                                             gx.data(), nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, ws);
     };
     EXPECT_TRUE(rejected_naming(bwd(nullptr, z, gw, 1, y.data(), gy.data(), 0), "x"));
@@ -317,22 +340,25 @@ TEST(HyperLinear, ValidationNamesTheOffendingArgument) {
     EXPECT_TRUE(rejected_naming(bwd(x, z, gw, 1, y.data(), nullptr, 0), "grad_y"));
     EXPECT_TRUE(rejected_naming(bwd(x, z, gw, 8, y.data(), gy.data(), 0), "activation"));
     EXPECT_TRUE(rejected_naming(bwd(x, z, gw, 1, y.data(), gy.data(), -2), "workspace_bytes"));
-    EXPECT_TRUE(rejected_naming(dynrec_hyper_linear_forward_reference(4, 3, 2, 5, x, z, nullptr, nullptr, nullptr,
+    EXPECT_TRUE(rejected_naming(dynrec_hyper_linear_forward_reference(4, 3, 2, 5, 1, x, z, nullptr, nullptr, nullptr,
                                                                       nullptr, 1, y.data()),
                                 "g_w"));
-    EXPECT_TRUE(rejected_naming(dynrec_hyper_linear_backward_reference(4, 3, 2, 5, x, z, gw, nullptr, nullptr, 2,
+    EXPECT_TRUE(rejected_naming(dynrec_hyper_linear_backward_reference(4, 3, 2, 5, 1, x, z, gw, nullptr, nullptr, 2,
                                                                        nullptr, gy.data(), gx.data(), nullptr, nullptr,
                                                                        nullptr, nullptr, nullptr),
                                 "y"));
     int64_t bytes = -1;
-    EXPECT_TRUE(rejected_naming(dynrec_hyper_linear_workspace_size(0, 4, 3, 2, 5, nullptr), "bytes"));
-    EXPECT_TRUE(rejected_naming(dynrec_hyper_linear_workspace_size(0, 4, 3, 0, 5, &bytes), "n_out"));
-    ASSERT_EQ(dynrec_hyper_linear_workspace_size(0, 4, 3, 2, 5, &bytes), DYNREC_OK);
+    EXPECT_TRUE(rejected_naming(dynrec_hyper_linear_workspace_size(0, 4, 3, 2, 5, 1, nullptr), "bytes"));
+    EXPECT_TRUE(rejected_naming(dynrec_hyper_linear_workspace_size(0, 4, 3, 0, 5, 1, &bytes), "n_out"));
+    EXPECT_TRUE(rejected_naming(dynrec_hyper_linear_workspace_size(0, 4, 3, 2, 5, 3, &bytes), "rows_per_cond"));
+    ASSERT_EQ(dynrec_hyper_linear_workspace_size(0, 4, 3, 2, 5, 1, &bytes), DYNREC_OK);
     EXPECT_EQ(bytes, 0);
 }
 
 TEST(HyperLinear, ConcurrentCallsGiveIdenticalResults) {
-    Case c{257, 37, 67, 16, DYNREC_ACT_TANH, 7};
+    // Per-row conditions, and shared ones (the grouped path's per-thread scratch).
+    for (const Case& c : {Case{257, 37, 67, 16, DYNREC_ACT_TANH, 7}, Case{260, 37, 67, 16, DYNREC_ACT_TANH, 7, 4}}) {
+    SCOPED_TRACE(c.name());
     Data d(c, 73);
     const auto y0 = forward(d, false);
     const auto gy = random_vector(c.batch * c.n_out, 4);
@@ -351,5 +377,6 @@ TEST(HyperLinear, ConcurrentCallsGiveIdenticalResults) {
     for (int t = 0; t < 4; ++t) {
         EXPECT_TRUE(all_close(ys[t], y0, 0.0f, 0.0f));
         expect_grads_close(gs[t], g0, 0.0f, 0.0f);
+    }
     }
 }

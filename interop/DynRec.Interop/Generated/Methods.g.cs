@@ -190,21 +190,29 @@ public static unsafe partial class Methods
 
     /// <summary>
     /// hyper_linear: a linear layer whose weight is generated per sample
-    /// Per row i: S_i = reshape(z_i g_w^T + g_b, [n_in, n_out]) (row-major:
-    /// S_i[a][b] is entry a*n_out + b), y_i = act(x_i S_i + z_i c_w^T + c_b).
-    /// The optimized kernels never materialize the batch x n_in x n_out tensor S:
-    /// x_i S_i is a bilinear form in (x_i, z_i) evaluated with GEMMs over g_w.
+    /// Per row i: S_i = reshape(z_r g_w^T + g_b, [n_in, n_out]) (row-major:
+    /// S_i[a][b] is entry a*n_out + b), y_i = act(x_i S_i + z_r c_w^T + c_b),
+    /// where r = i / rows_per_cond: consecutive groups of rows_per_cond rows share
+    /// one condition row (1 = a condition per row; M2M&apos;s meta units pass every
+    /// expert/task row of a sample with the sample&apos;s condition). z has
+    /// batch / rows_per_cond rows; batch must be a multiple of rows_per_cond.
+    /// With one condition per row the optimized kernels never materialize the
+    /// batch x n_in x n_out tensor S: x_i S_i is a bilinear form in (x_i, z_i)
+    /// evaluated with GEMMs over g_w. With shared conditions the CPU kernels
+    /// generate S once per group (n_cond n_in n_out multiply-adds per group
+    /// instead of per row); CUDA repeats z&apos;s rows into the workspace and runs
+    /// the per-row kernels.
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_hyper_linear_forward", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
-    public static extern Status HyperLinearForward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("const float *")] float* c_b, [NativeTypeName("int32_t")] int activation, [NativeTypeName("float *")] float* y, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+    public static extern Status HyperLinearForward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int64_t")] long rows_per_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("const float *")] float* c_b, [NativeTypeName("int32_t")] int activation, [NativeTypeName("float *")] float* y, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
 
     /// <summary>
     /// Bytes of scratch dynrec_hyper_linear_forward and _backward take (0 on the CPU).
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_hyper_linear_workspace_size", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
-    public static extern Status HyperLinearWorkspaceSize([NativeTypeName("int32_t")] int device, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int64_t *")] long* bytes);
+    public static extern Status HyperLinearWorkspaceSize([NativeTypeName("int32_t")] int device, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int64_t")] long rows_per_cond, [NativeTypeName("int64_t *")] long* bytes);
 
     /// <summary>
     /// Gradients of hyper_linear. The activation&apos;s derivative is taken from the
@@ -214,21 +222,21 @@ public static unsafe partial class Methods
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_hyper_linear_backward", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
-    public static extern Status HyperLinearBackward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("int32_t")] int activation, [NativeTypeName("const float *")] float* y, [NativeTypeName("const float *")] float* grad_y, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_z, [NativeTypeName("float *")] float* grad_g_w, [NativeTypeName("float *")] float* grad_g_b, [NativeTypeName("float *")] float* grad_c_w, [NativeTypeName("float *")] float* grad_c_b, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
+    public static extern Status HyperLinearBackward([NativeTypeName("int32_t")] int device, [NativeTypeName("void *")] void* stream, [NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int64_t")] long rows_per_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("int32_t")] int activation, [NativeTypeName("const float *")] float* y, [NativeTypeName("const float *")] float* grad_y, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_z, [NativeTypeName("float *")] float* grad_g_w, [NativeTypeName("float *")] float* grad_g_b, [NativeTypeName("float *")] float* grad_c_w, [NativeTypeName("float *")] float* grad_c_b, [NativeTypeName("void *")] void* workspace, [NativeTypeName("int64_t")] long workspace_bytes);
 
     /// <summary>
     /// Naive reference loops: materialize S_i row by row (the spec).
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_hyper_linear_forward_reference", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
-    public static extern Status HyperLinearForwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("const float *")] float* c_b, [NativeTypeName("int32_t")] int activation, [NativeTypeName("float *")] float* y);
+    public static extern Status HyperLinearForwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int64_t")] long rows_per_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("const float *")] float* c_b, [NativeTypeName("int32_t")] int activation, [NativeTypeName("float *")] float* y);
 
     /// <summary>
     /// <c>dynrec_hyper_linear_backward_reference</c>
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_hyper_linear_backward_reference", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]
-    public static extern Status HyperLinearBackwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("int32_t")] int activation, [NativeTypeName("const float *")] float* y, [NativeTypeName("const float *")] float* grad_y, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_z, [NativeTypeName("float *")] float* grad_g_w, [NativeTypeName("float *")] float* grad_g_b, [NativeTypeName("float *")] float* grad_c_w, [NativeTypeName("float *")] float* grad_c_b);
+    public static extern Status HyperLinearBackwardReference([NativeTypeName("int64_t")] long batch, [NativeTypeName("int64_t")] long n_in, [NativeTypeName("int64_t")] long n_out, [NativeTypeName("int64_t")] long n_cond, [NativeTypeName("int64_t")] long rows_per_cond, [NativeTypeName("const float *")] float* x, [NativeTypeName("const float *")] float* z, [NativeTypeName("const float *")] float* g_w, [NativeTypeName("const float *")] float* g_b, [NativeTypeName("const float *")] float* c_w, [NativeTypeName("int32_t")] int activation, [NativeTypeName("const float *")] float* y, [NativeTypeName("const float *")] float* grad_y, [NativeTypeName("float *")] float* grad_x, [NativeTypeName("float *")] float* grad_z, [NativeTypeName("float *")] float* grad_g_w, [NativeTypeName("float *")] float* grad_g_b, [NativeTypeName("float *")] float* grad_c_w, [NativeTypeName("float *")] float* grad_c_b);
 
     /// <summary>
     /// k and p for these sizes (p = 0 when there is no P step).

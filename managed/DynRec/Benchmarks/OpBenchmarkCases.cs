@@ -77,6 +77,17 @@ public static class OpBenchmarkCases
                 [x, z, g.G, g.GBias!, g.Gb, g.GbBias!], k => Functional.HyperLinear(x, z, g.G, g.GBias, g.Gb, g.GbBias, Activation.None, k)));
         }
 
+        // hyper_linear with shared conditions: M2M's attention meta-unit step (every task x expert
+        // row of a sample, 3 x 4 = 12, with the sample's 16-wide scenario view; 2 x view_dim 32 = 64 wide).
+        {
+            const long rows = 12, width = 64, cond = 16;
+            Tensor x = Leaf(b * rows, width), z = Leaf(b, cond);
+            var g = Generated(width, width, cond);
+            cases.Add(new OpCase("hyper_linear", $"shared {width}x{width}, cond {cond}, {rows} rows each",
+                2.0 * b * (cond * width * width + rows * width * width + cond * width),
+                [x, z, g.G, g.GBias!, g.Gb, g.GbBias!], k => Functional.HyperLinear(x, z, g.G, g.GBias, g.Gb, g.GbBias, Activation.None, k)));
+        }
+
         // apg_layer n = m = ApgWidth in all three FunRec modes.
         foreach (var mode in new[] { ApgMode.UvSharedMfP, ApgMode.UvShared, ApgMode.Specific })
             cases.Add(ApgCase(s, mode));

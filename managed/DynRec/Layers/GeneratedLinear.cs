@@ -45,7 +45,7 @@ public sealed class GeneratedLinear : nn.Module<Tensor, Tensor, Tensor>, IKernel
 
     public GeneratedWeights Weights => new(weight_gen.weight!, weight_gen.bias, bias_gen.weight!, bias_gen.bias);
 
-    /// <summary>x [N, n_in], z [N, n_cond] -> [N, n_out].</summary>
+    /// <summary>x [N, n_in], z [N / R, n_cond] (each condition row serving R consecutive rows) -> [N, n_out].</summary>
     public override Tensor forward(Tensor x, Tensor z) =>
         Functional.HyperLinear(x, z, weight_gen.weight!, weight_gen.bias, bias_gen.weight!, bias_gen.bias, Activation,
             Kernels);

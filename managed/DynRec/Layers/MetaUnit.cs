@@ -10,8 +10,9 @@ namespace DynRec.Layers;
 /// M2M's meta unit, as FunRec's MetaUnit: `depth` square hyper_linear steps
 /// (dim -> dim) conditioned on the scenario representation, each followed by
 /// the activation and dropout. Parameters: layers.{j}.weight_gen.*, layers.{j}.bias_gen.*.
-/// Inputs may carry extra rows per sample ([B, R, dim]); the condition is
-/// repeated for them.
+/// Inputs may carry extra rows per sample ([B, R, dim]); they share the sample's
+/// condition row (hyper_linear's rows per condition: the native op generates
+/// each sample's weights once for its R rows).
 /// </summary>
 public sealed class MetaUnit : nn.Module<Tensor, Tensor, Tensor>
 {
@@ -35,12 +36,10 @@ public sealed class MetaUnit : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor condition)
     {
         var shape = x.shape;
-        var rows = x.dim() == 3 ? shape[1] : 1;
         var flat = x.reshape(-1, Dim);
-        var z = rows == 1 ? condition : condition.repeat_interleave(rows, 0);
         foreach (var layer in layers)
         {
-            flat = layer.forward(flat, z);
+            flat = layer.forward(flat, condition);
             if (Dropout > 0) flat = Functional.Dropout(flat, Dropout, training);
         }
         return flat.reshape(shape);

@@ -93,6 +93,7 @@ public sealed class M2M : MultiTaskModel
     public override Tensor forward(Batch batch)
     {
         var o = _options;
+        var tasks = Schema.Tasks.Count;
         var embedded = embeddings.Lookup(batch);
         var expertInput = embedded.AllFields;
         if (sequence_encoder is not null)
@@ -105,23 +106,36 @@ public sealed class M2M : MultiTaskModel
         }, 1);
         var scenarioView = scenario_mlp.forward(scenarioInput); // [B, scenario_dim]
 
-        var towerOutputs = new List<Tensor>();
-        for (var t = 0; t < Schema.Tasks.Count; t++)
+        // With shared meta units (meta_unit_shared) every task's rows go through one call, so the
+        // rows of a sample (tasks x experts in attention, tasks in the towers) share its scenario
+        // view and the native op generates each sample's weights once for all of them.
+        var taskGroups = o.MetaUnitShared
+            ? new[] { Enumerable.Range(0, tasks).ToArray() }
+            : Enumerable.Range(0, tasks).Select(t => new[] { t }).ToArray();
+        var towerOutputs = new Tensor[tasks];
+        foreach (var group in taskGroups)
         {
-            var taskView = task_mlps[t].forward(task_embeddings[t].unsqueeze(0).expand(b, -1)); // [B, view]
-            var attentionInput = cat(new[] { expertViews, taskView.unsqueeze(1).expand(b, e, -1) }, 2);
-            var meta = attention_meta_units[o.MetaUnitShared ? 0 : t].forward(attentionInput, scenarioView);
-            var scores = attention_scores[t].forward(meta).squeeze(-1); // [B, E]
-            if (o.AttentionSoftmax) scores = softmax(scores, 1);
-            var level = (scores.unsqueeze(-1) * expertViews).sum(1); // R_t [B, view]
+            var taskViews = group.Select(t => task_mlps[t].forward(task_embeddings[t].unsqueeze(0).expand(b, -1))); // [B, view] each
+            var attentionInput = stack(taskViews.Select(v => cat(new[] { expertViews, v.unsqueeze(1).expand(b, e, -1) }, 2)), 1);
+            var meta = attention_meta_units[o.MetaUnitShared ? 0 : group[0]]
+                .forward(attentionInput.view(b, group.Length * e, -1), scenarioView)
+                .view(b, group.Length, e, -1); // [B, tasks in group, E, 2 view]
+            var levels = new List<Tensor>();
+            for (var k = 0; k < group.Length; k++)
+            {
+                var scores = attention_scores[group[k]].forward(meta.select(1, k)).squeeze(-1); // [B, E]
+                if (o.AttentionSoftmax) scores = softmax(scores, 1);
+                levels.Add((scores.unsqueeze(-1) * expertViews).sum(1)); // R_t [B, view]
+            }
+            var level = stack(levels, 1); // [B, tasks in group, view]
             for (var j = 0; j < o.MetaTowerDepth; j++)
             {
-                var unit = tower_meta_units[o.MetaUnitShared ? 0 : t * o.MetaTowerDepth + j];
+                var unit = tower_meta_units[o.MetaUnitShared ? 0 : group[0] * o.MetaTowerDepth + j];
                 var m = unit.forward(level, scenarioView);
                 level = Reference.Activate(o.TowerResidual ? m + level : m, o.Activation);
                 if (o.Dropout > 0) level = Functional.Dropout(level, o.Dropout, training);
             }
-            towerOutputs.Add(level);
+            for (var k = 0; k < group.Length; k++) towerOutputs[group[k]] = level.select(1, k);
         }
         return heads.forward(towerOutputs);
     }

@@ -73,7 +73,10 @@ public static class Functional
         return EpNetFunction.apply(domain.contiguous(), emb.contiguous(), w1, b1!, w2, b2!, gamma)[0];
     }
 
-    /// <summary>hyper_linear; see <see cref="Reference.HyperLinear"/>.</summary>
+    /// <summary>
+    /// hyper_linear; see <see cref="Reference.HyperLinear"/>. z may have fewer rows than x:
+    /// x [N, n_in], z [N / R, n_cond], each condition row serving R consecutive rows of x.
+    /// </summary>
     public static Tensor HyperLinear(Tensor x, Tensor z, Tensor g, Tensor? gBias, Tensor gb, Tensor? gbBias,
         Activation activation, Kernels kernels)
     {

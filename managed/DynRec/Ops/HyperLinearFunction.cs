@@ -6,7 +6,8 @@ namespace DynRec.Ops;
 
 /// <summary>
 /// hyper_linear over the native kernels: inputs (x, z, G, g?, Gb, gb?, activation)
-/// -> y. Backward takes the activation's derivative from y, so y is saved.
+/// -> y; z [N / R, n_cond] serves R consecutive rows of x [N, n_in] each.
+/// Backward takes the activation's derivative from y, so y is saved.
 /// </summary>
 internal sealed class HyperLinearFunction : MultiTensorFunction<HyperLinearFunction>
 {
@@ -18,12 +19,13 @@ internal sealed class HyperLinearFunction : MultiTensorFunction<HyperLinearFunct
             (Tensor)vars[4], (Tensor?)vars[5], (Activation)vars[6]);
         var device = TensorPointers.CommonDevice(x, z, g, gBias, gb, gbBias);
         long batch = x.shape[0], nIn = x.shape[1], nOut = gb.shape[0], nCond = z.shape[1];
+        var rows = Reference.RowsPerCondition(x, z);
         var y = empty(batch, nOut, device: x.device);
         // On CUDA the forward GEMM splits its reduction through scratch when the batch is small.
-        using var workspace = Workspace(device, batch, nIn, nOut, nCond, x.device, out var wsBytes);
+        using var workspace = Workspace(device, batch, nIn, nOut, nCond, rows, x.device, out var wsBytes);
         unsafe
         {
-            Native.Check(Methods.HyperLinearForward(device, null, batch, nIn, nOut, nCond,
+            Native.Check(Methods.HyperLinearForward(device, null, batch, nIn, nOut, nCond, rows,
                 TensorPointers.Ptr(x, "x"), TensorPointers.Ptr(z, "z"), TensorPointers.Ptr(g, "g_w"),
                 TensorPointers.PtrOrNull(gBias, "g_b"), TensorPointers.Ptr(gb, "c_w"),
                 TensorPointers.PtrOrNull(gbBias, "c_b"), (int)act, TensorPointers.Ptr(y, "y"),
@@ -48,6 +50,7 @@ internal sealed class HyperLinearFunction : MultiTensorFunction<HyperLinearFunct
         var act = (Activation)ctx.get_data("act");
         var gradY = grads[0].contiguous();
         long batch = x.shape[0], nIn = x.shape[1], nOut = gb.shape[0], nCond = z.shape[1];
+        var rows = Reference.RowsPerCondition(x, z);
         var device = TensorPointers.CommonDevice(x, gradY);
         var gx = x.requires_grad ? empty_like(x) : null;
         var gz = z.requires_grad ? empty_like(z) : null;
@@ -55,10 +58,10 @@ internal sealed class HyperLinearFunction : MultiTensorFunction<HyperLinearFunct
         var ggBias = hasGBias ? empty(nIn * nOut, device: x.device) : null;
         var ggb = empty_like(gb);
         var ggbBias = (bool)ctx.get_data("has_c_b") ? empty(nOut, device: x.device) : null;
-        using var workspace = Workspace(device, batch, nIn, nOut, nCond, x.device, out var wsBytes);
+        using var workspace = Workspace(device, batch, nIn, nOut, nCond, rows, x.device, out var wsBytes);
         unsafe
         {
-            Native.Check(Methods.HyperLinearBackward(device, null, batch, nIn, nOut, nCond,
+            Native.Check(Methods.HyperLinearBackward(device, null, batch, nIn, nOut, nCond, rows,
                 TensorPointers.Ptr(x, "x"), TensorPointers.Ptr(z, "z"), TensorPointers.Ptr(g, "g_w"),
                 TensorPointers.PtrOrNull(gBias, "g_b"), TensorPointers.Ptr(gb, "c_w"), (int)act,
                 TensorPointers.Ptr(y, "y"), TensorPointers.Ptr(gradY, "grad_y"),
@@ -72,11 +75,11 @@ internal sealed class HyperLinearFunction : MultiTensorFunction<HyperLinearFunct
     }
 
     /// <summary>The op's scratch (forward and backward take the same size); null when it needs none (CPU).</summary>
-    private static unsafe Tensor? Workspace(int device, long batch, long nIn, long nOut, long nCond, TorchSharp.torch.Device on,
-        out long bytes)
+    private static unsafe Tensor? Workspace(int device, long batch, long nIn, long nOut, long nCond, long rows,
+        TorchSharp.torch.Device on, out long bytes)
     {
         long b;
-        Native.Check(Methods.HyperLinearWorkspaceSize(device, batch, nIn, nOut, nCond, &b));
+        Native.Check(Methods.HyperLinearWorkspaceSize(device, batch, nIn, nOut, nCond, rows, &b));
         bytes = b;
         return b > 0 ? empty((b + 3) / 4, device: on) : null;
     }

@@ -77,10 +77,23 @@ public static class Reference
     public static Tensor HyperLinear(Tensor x, Tensor z, Tensor g, Tensor? gBias, Tensor gb, Tensor? gbBias,
         Activation activation)
     {
-        long n = x.shape[0], nIn = x.shape[1], nOut = gb.shape[0];
-        var s = F.linear(z, g, gBias).view(n, nIn, nOut);
-        var c = F.linear(z, gb, gbBias);
-        return Activate(bmm(x.unsqueeze(1), s).squeeze(1) + c, activation);
+        long n = x.shape[0], nIn = x.shape[1], nOut = gb.shape[0], groups = z.shape[0];
+        var rows = RowsPerCondition(x, z);
+        var s = F.linear(z, g, gBias).view(groups, nIn, nOut);  // one S per condition row
+        var c = F.linear(z, gb, gbBias).unsqueeze(1);
+        return Activate((bmm(x.view(groups, rows, nIn), s) + c).view(n, nOut), activation);
+    }
+
+    /// <summary>
+    /// hyper_linear's rows per condition: x [N, n_in] with z [N / R, n_cond], consecutive
+    /// groups of R rows sharing a condition row (R = 1: one each).
+    /// </summary>
+    public static long RowsPerCondition(Tensor x, Tensor z)
+    {
+        long n = x.shape[0], groups = z.shape[0];
+        if (groups <= 0 || n % groups != 0)
+            throw new ArgumentException($"hyper_linear: x has {n} rows, which is not a multiple of z's {groups} condition rows");
+        return n / groups;
     }
 
     /// <summary>

@@ -287,14 +287,22 @@ DYNREC_API dynrec_status dynrec_epnet_backward_reference(
 /* ------------------------------------------------------------------ */
 /* hyper_linear: a linear layer whose weight is generated per sample    */
 /* ------------------------------------------------------------------ */
-/* Per row i: S_i = reshape(z_i g_w^T + g_b, [n_in, n_out]) (row-major:
- * S_i[a][b] is entry a*n_out + b), y_i = act(x_i S_i + z_i c_w^T + c_b).
- * The optimized kernels never materialize the batch x n_in x n_out tensor S:
- * x_i S_i is a bilinear form in (x_i, z_i) evaluated with GEMMs over g_w. */
+/* Per row i: S_i = reshape(z_r g_w^T + g_b, [n_in, n_out]) (row-major:
+ * S_i[a][b] is entry a*n_out + b), y_i = act(x_i S_i + z_r c_w^T + c_b),
+ * where r = i / rows_per_cond: consecutive groups of rows_per_cond rows share
+ * one condition row (1 = a condition per row; M2M's meta units pass every
+ * expert/task row of a sample with the sample's condition). z has
+ * batch / rows_per_cond rows; batch must be a multiple of rows_per_cond.
+ * With one condition per row the optimized kernels never materialize the
+ * batch x n_in x n_out tensor S: x_i S_i is a bilinear form in (x_i, z_i)
+ * evaluated with GEMMs over g_w. With shared conditions the CPU kernels
+ * generate S once per group (n_cond n_in n_out multiply-adds per group
+ * instead of per row); CUDA repeats z's rows into the workspace and runs
+ * the per-row kernels. */
 DYNREC_API dynrec_status dynrec_hyper_linear_forward(int32_t device, void* stream,
-    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond,
+    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond, int64_t rows_per_cond,
     const float* x,    /* [batch, n_in] */
-    const float* z,    /* [batch, n_cond]: the condition */
+    const float* z,    /* [batch / rows_per_cond, n_cond]: the condition */
     const float* g_w,  /* [n_in*n_out, n_cond]: generator weight (torch layout) */
     const float* g_b,  /* [n_in*n_out] or NULL: generator bias */
     const float* c_w,  /* [n_out, n_cond] or NULL: generated-bias weight */
@@ -308,14 +316,14 @@ DYNREC_API dynrec_status dynrec_hyper_linear_forward(int32_t device, void* strea
 
 /* Bytes of scratch dynrec_hyper_linear_forward and _backward take (0 on the CPU). */
 DYNREC_API dynrec_status dynrec_hyper_linear_workspace_size(int32_t device,
-    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond, int64_t* bytes);
+    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond, int64_t rows_per_cond, int64_t* bytes);
 
 /* Gradients of hyper_linear. The activation's derivative is taken from the
  * forward output y (may be NULL when activation = NONE). g_b and c_w are the
  * forward's (NULL if it had none). Each grad_* may be NULL; non-NULL
  * outputs are overwritten. */
 DYNREC_API dynrec_status dynrec_hyper_linear_backward(int32_t device, void* stream,
-    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond,
+    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond, int64_t rows_per_cond,
     const float* x, const float* z,
     const float* g_w,       /* [n_in*n_out, n_cond] */
     const float* g_b,       /* [n_in*n_out] or NULL */
@@ -324,7 +332,7 @@ DYNREC_API dynrec_status dynrec_hyper_linear_backward(int32_t device, void* stre
     const float* y,         /* [batch, n_out] forward output */
     const float* grad_y,    /* [batch, n_out] */
     float* grad_x,          /* [batch, n_in] or NULL */
-    float* grad_z,          /* [batch, n_cond] or NULL */
+    float* grad_z,          /* [batch / rows_per_cond, n_cond] or NULL: summed over each group's rows */
     float* grad_g_w,        /* [n_in*n_out, n_cond] or NULL */
     float* grad_g_b,        /* [n_in*n_out] or NULL */
     float* grad_c_w,        /* [n_out, n_cond] or NULL */
@@ -333,12 +341,12 @@ DYNREC_API dynrec_status dynrec_hyper_linear_backward(int32_t device, void* stre
 
 /* Naive reference loops: materialize S_i row by row (the spec). */
 DYNREC_API dynrec_status dynrec_hyper_linear_forward_reference(
-    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond,
+    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond, int64_t rows_per_cond,
     const float* x, const float* z, const float* g_w, const float* g_b,
     const float* c_w, const float* c_b, int32_t activation, float* y);
 
 DYNREC_API dynrec_status dynrec_hyper_linear_backward_reference(
-    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond,
+    int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond, int64_t rows_per_cond,
     const float* x, const float* z, const float* g_w, const float* g_b,
     const float* c_w, int32_t activation, const float* y, const float* grad_y,
     float* grad_x, float* grad_z, float* grad_g_w, float* grad_g_b,

@@ -28,6 +28,8 @@ struct EpnetShape {
 
 struct HyperLinearShape {
     int64_t batch, n_in, n_out, n_cond;
+    int64_t rows_per_cond = 1;  // rows i share condition row i / rows_per_cond
+    int64_t groups() const { return batch / rows_per_cond; }  // rows of z
 };
 
 // hyper_linear's gradient outputs; any may be NULL (skipped).

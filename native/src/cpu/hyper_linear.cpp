@@ -31,6 +31,7 @@
 #include "cpu/activation.h"
 #include "cpu/gemm_driver.h"
 #include "cpu/gemm_pack.h"
+#include "cpu/hyper_grouped.h"
 #include "cpu/hyper_materialized.h"
 #include "cpu/parallel.h"
 #include "cpu/reduce.h"
@@ -183,6 +184,10 @@ bool weight_grad_by_rows(int64_t n_z, int64_t n_a, int64_t n_out) {
 
 void hyper_linear_forward(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                           const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y) {
+    if (s.rows_per_cond > 1) {
+        hyper_grouped_forward(s, x, z, g_w, g_b, c_w, c_b, activation, y);
+        return;
+    }
     if (hyper_linear_materialized(s)) {
         hyper_materialized_forward(s, x, z, g_w, g_b, c_w, c_b, activation, y);
         return;
@@ -235,6 +240,10 @@ void hyper_linear_forward(const HyperLinearShape& s, const float* x, const float
 void hyper_linear_backward_pre(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                                const float* g_b, const float* c_w, const float* gpre, const HyperLinearGrads& g,
                                int32_t x_activation, bool accumulate_z) {
+    if (s.rows_per_cond > 1) {
+        hyper_grouped_backward_pre(s, x, z, g_w, g_b, c_w, gpre, g, x_activation, accumulate_z);
+        return;
+    }
     if (hyper_linear_materialized(s)) {
         hyper_materialized_backward_pre(s, x, z, g_w, g_b, c_w, gpre, g, x_activation, accumulate_z);
         return;

@@ -1,6 +1,6 @@
 // The spec of hyper_linear: materialize S_i = reshape(z_i g_w^T + g_b,
-// [n_in, n_out]) for each row, then plain loops; double accumulation, one
-// thread.
+// [n_in, n_out]) for each row (row i reads condition row i / rows_per_cond),
+// then plain loops; double accumulation, one thread.
 #include <vector>
 
 #include "cpu/activation.h"
@@ -26,7 +26,7 @@ void hyper_linear_forward_reference(const HyperLinearShape& s, const float* x, c
     std::vector<double> S(static_cast<size_t>(s.n_in * s.n_out));
     for (int64_t i = 0; i < s.batch; ++i) {
         const float* xr = x + i * s.n_in;
-        const float* zr = z + i * s.n_cond;
+        const float* zr = z + (i / s.rows_per_cond) * s.n_cond;
         generate(s, zr, g_w, g_b, S);
         for (int64_t b = 0; b < s.n_out; ++b) {
             double v = c_b ? c_b[b] : 0.0;
@@ -45,9 +45,12 @@ void hyper_linear_backward_pre_reference(const HyperLinearShape& s, const float*
     std::vector<double> gw(g.g_w ? nin * nout * nc : 0), gb(g.g_b ? nin * nout : 0);
     std::vector<double> cw(g.c_w ? nout * nc : 0), cb(g.c_b ? nout : 0);
     std::vector<double> S(static_cast<size_t>(nin * nout));
+    // grad_z sums over the rows that share a condition row.
+    std::vector<double> gz_all(g.z ? s.groups() * nc : 0, 0.0);
     for (int64_t i = 0; i < s.batch; ++i) {
         const float* xr = x + i * nin;
-        const float* zr = z + i * nc;
+        const int64_t group = i / s.rows_per_cond;
+        const float* zr = z + group * nc;
         const float* gr = gpre + i * nout;
         generate(s, zr, g_w, g_b, S);
         if (g.x)
@@ -76,8 +79,9 @@ void hyper_linear_backward_pre_reference(const HyperLinearShape& s, const float*
             }
         }
         if (g.z)
-            for (int64_t c = 0; c < nc; ++c) g.z[i * nc + c] = float(gz[c]);
+            for (int64_t c = 0; c < nc; ++c) gz_all[group * nc + c] += gz[c];
     }
+    for (size_t k = 0; k < gz_all.size(); ++k) g.z[k] = float(gz_all[k]);
     for (size_t k = 0; k < gw.size(); ++k) g.g_w[k] = float(gw[k]);
     for (size_t k = 0; k < gb.size(); ++k) g.g_b[k] = float(gb[k]);
     for (size_t k = 0; k < cw.size(); ++k) g.c_w[k] = float(cw[k]);

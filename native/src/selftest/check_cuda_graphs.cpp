@@ -138,7 +138,7 @@ void graphs_hyper_linear(Runner& r, const HyperPathCase& path_case) {
               const int32_t dev = c.device();
               const int64_t rows = 33, ni = 13, no = 11, nc = 5;
               int64_t ws = 0;
-              c.call(dynrec_hyper_linear_workspace_size(dev, rows, ni, no, nc, &ws),
+              c.call(dynrec_hyper_linear_workspace_size(dev, rows, ni, no, nc, 1, &ws),
                      "dynrec_hyper_linear_workspace_size");
               void* work = c.buf.scratch(ws);
               float *dx = c.buf.out(rows * ni), *dz = c.buf.out(rows * nc), *dgw = c.buf.out(ni * no * nc),
@@ -158,10 +158,10 @@ void graphs_hyper_linear(Runner& r, const HyperPathCase& path_case) {
                              gy = random_values(rows * no, seed + 6);
                   Host y(rows * no), gx(rows * ni), gz(rows * nc), ggw(gw.size()), ggb(gb.size()), gcw(cw.size()),
                       gcb(cb.size());
-                  c.call(dynrec_hyper_linear_forward_reference(rows, ni, no, nc, x.data(), z.data(), gw.data(),
+                  c.call(dynrec_hyper_linear_forward_reference(rows, ni, no, nc, 1, x.data(), z.data(), gw.data(),
                                                                gb.data(), cw.data(), cb.data(), act, y.data()),
                          "dynrec_hyper_linear_forward_reference");
-                  c.call(dynrec_hyper_linear_backward_reference(rows, ni, no, nc, x.data(), z.data(), gw.data(),
+                  c.call(dynrec_hyper_linear_backward_reference(rows, ni, no, nc, 1, x.data(), z.data(), gw.data(),
                                                                 gb.data(), cw.data(), act, y.data(), gy.data(),
                                                                 gx.data(), gz.data(), ggw.data(), ggb.data(),
                                                                 gcw.data(), gcb.data()),
@@ -173,10 +173,10 @@ void graphs_hyper_linear(Runner& r, const HyperPathCase& path_case) {
                                             {g_cb, no}})
                       c.buf.poison(ptr, count);
 
-                  c.call(dynrec_hyper_linear_forward(dev, nullptr, rows, ni, no, nc, dx, dz, dgw, dgb, dcw, dcb, act,
+                  c.call(dynrec_hyper_linear_forward(dev, nullptr, rows, ni, no, nc, 1, dx, dz, dgw, dgb, dcw, dcb, act,
                                                      dy, work, ws),
                          "dynrec_hyper_linear_forward");
-                  c.call(dynrec_hyper_linear_backward(dev, nullptr, rows, ni, no, nc, dx, dz, dgw, dgb, dcw, act,
+                  c.call(dynrec_hyper_linear_backward(dev, nullptr, rows, ni, no, nc, 1, dx, dz, dgw, dgb, dcw, act,
                                                       dy_ref, dgy, g_x, g_z, g_gw, g_gb, g_cw, g_cb, work, ws),
                          "dynrec_hyper_linear_backward");
                   c.note("| round " + std::to_string(round) + " act=" + activation_name(act));

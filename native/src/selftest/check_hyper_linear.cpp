@@ -1,6 +1,7 @@
 // Self-test of hyper_linear (per-sample generated weight, S never formed):
 // every activation (full sweep on one batch size), with all generator
-// biases, with none, and with each alone; forward and backward.
+// biases, with none, and with each alone; forward and backward; a condition
+// per row, and (on one batch size) shared by 3 rows.
 #include <cmath>
 #include <string>
 
@@ -39,21 +40,24 @@ void check_hyper_linear(Runner& r) {
     for (Dims d : {Dims{13, 11, 5}, Dims{67, 70, 17}, Dims{200, 5, 190}}) {
         for (int64_t rows : test_rows()) {
             for (int mask : {7, 0, 1, 2, 4}) {
-                for (int32_t act : all_acts) {
+                for (int32_t act : all_acts)
+                for (int64_t per : {1, 3}) {
+                    if (per != 1 && (rows != 33 || mask != 7 || d.in == 200)) continue;
                     if (rows != 33 && act != DYNREC_ACT_RELU) continue;
                     if (mask != 7 && (rows != 33 || act != DYNREC_ACT_RELU)) continue;
                     if (d.in == 200 && (rows != 33 || mask != 7 || act != DYNREC_ACT_RELU)) continue;
                     const std::string label = "hyper_linear rows=" + std::to_string(rows) + " in=" +
                                               std::to_string(d.in) + " out=" + std::to_string(d.out) +
                                               " cond=" + std::to_string(d.cond) + " " + bias_name(mask) +
-                                              " act=" + activation_name(act);
+                                              " act=" + activation_name(act) +
+                                              (per == 1 ? "" : " rows/cond=" + std::to_string(per));
                     for (const HyperPathCase& path_case : hyper_paths(dev)) {
                         const ScopedModeOverride path(CudaMode::kHyperPath, path_case.path);
                         r.run(label + path_case.suffix, [&](Case& c) {
                             const uint32_t seed = static_cast<uint32_t>(rows * 613 + d.in + mask * 17 + act);
                             const bool has_gb = mask & 1, has_cw = mask & 2, has_cb = mask & 4;
                             Host x = random_values(rows * d.in, seed);
-                            Host z = random_values(rows * d.cond, seed + 1);
+                            Host z = random_values(rows / per * d.cond, seed + 1);
                             const float gen_scale = 1.0f / std::sqrt(float(d.in * d.cond));
                             Host gw = random_values(d.in * d.out * d.cond, seed + 2, gen_scale);
                             Host gb = random_values(d.in * d.out, seed + 3, 1.0f / std::sqrt(float(d.in)));
@@ -65,13 +69,13 @@ void check_hyper_linear(Runner& r) {
                             const float* pcb = has_cb ? cb.data() : nullptr;
 
                             Host y(rows * d.out);
-                            c.call(dynrec_hyper_linear_forward_reference(rows, d.in, d.out, d.cond, x.data(), z.data(),
+                            c.call(dynrec_hyper_linear_forward_reference(rows, d.in, d.out, d.cond, per, x.data(), z.data(),
                                                                          gw.data(), pgb, pcw, pcb, act, y.data()),
                                    "dynrec_hyper_linear_forward_reference");
-                            Host gx(rows * d.in), gz(rows * d.cond), ggw(gw.size()), ggb(gb.size()), gcw(cw.size()),
+                            Host gx(rows * d.in), gz(rows / per * d.cond), ggw(gw.size()), ggb(gb.size()), gcw(cw.size()),
                                 gcb(cb.size());
                             c.call(dynrec_hyper_linear_backward_reference(
-                                       rows, d.in, d.out, d.cond, x.data(), z.data(), gw.data(), pgb, pcw, act, y.data(),
+                                       rows, d.in, d.out, d.cond, per, x.data(), z.data(), gw.data(), pgb, pcw, act, y.data(),
                                        gy.data(), gx.data(), gz.data(), ggw.data(), has_gb ? ggb.data() : nullptr,
                                        has_cw ? gcw.data() : nullptr, has_cb ? gcb.data() : nullptr),
                                    "dynrec_hyper_linear_backward_reference");
@@ -83,30 +87,33 @@ void check_hyper_linear(Runner& r) {
                             float* dcw = has_cw ? c.buf.put(cw) : nullptr;
                             float* dcb = has_cb ? c.buf.put(cb) : nullptr;
                             int64_t ws = 0;
-                            c.call(dynrec_hyper_linear_workspace_size(dev, rows, d.in, d.out, d.cond, &ws),
+                            c.call(dynrec_hyper_linear_workspace_size(dev, rows, d.in, d.out, d.cond, per, &ws),
                                    "dynrec_hyper_linear_workspace_size");
                             void* work = c.buf.scratch(ws);
-                            // With the workspace (split-K when the output is small) and without (unsplit).
+                            // With the workspace (split-K when the output is small) and without (unsplit;
+                            // CUDA needs it for shared conditions).
                             float* dy = c.buf.out(rows * d.out);
-                            c.call(dynrec_hyper_linear_forward(dev, nullptr, rows, d.in, d.out, d.cond, dx, dz, dgw, dgb,
-                                                               dcw, dcb, act, dy, work, ws),
+                            c.call(dynrec_hyper_linear_forward(dev, nullptr, rows, d.in, d.out, d.cond, per, dx, dz, dgw,
+                                                               dgb, dcw, dcb, act, dy, work, ws),
                                    "dynrec_hyper_linear_forward");
-                            float* dy_unsplit = c.buf.out(rows * d.out);
-                            c.call(dynrec_hyper_linear_forward(dev, nullptr, rows, d.in, d.out, d.cond, dx, dz, dgw, dgb,
-                                                               dcw, dcb, act, dy_unsplit, nullptr, 0),
-                                   "dynrec_hyper_linear_forward (no workspace)");
                             c.note("fwd");
                             c.compare("y", dy, y, kTol);
-                            c.compare("y_unsplit", dy_unsplit, y, kTol);
+                            if (per == 1 || dev == DYNREC_DEVICE_CPU) {
+                                float* dy_unsplit = c.buf.out(rows * d.out);
+                                c.call(dynrec_hyper_linear_forward(dev, nullptr, rows, d.in, d.out, d.cond, per, dx, dz,
+                                                                   dgw, dgb, dcw, dcb, act, dy_unsplit, nullptr, 0),
+                                       "dynrec_hyper_linear_forward (no workspace)");
+                                c.compare("y_unsplit", dy_unsplit, y, kTol);
+                            }
 
                             float* g_x = c.buf.out(rows * d.in);
-                            float* g_z = c.buf.out(rows * d.cond);
+                            float* g_z = c.buf.out(rows / per * d.cond);
                             float* g_gw = c.buf.out(static_cast<int64_t>(gw.size()));
                             float* g_gb = has_gb ? c.buf.out(static_cast<int64_t>(gb.size())) : nullptr;
                             float* g_cw = has_cw ? c.buf.out(static_cast<int64_t>(cw.size())) : nullptr;
                             float* g_cb = has_cb ? c.buf.out(static_cast<int64_t>(cb.size())) : nullptr;
-                            c.call(dynrec_hyper_linear_backward(dev, nullptr, rows, d.in, d.out, d.cond, dx, dz, dgw, dgb,
-                                                                dcw, act, c.buf.put(y), c.buf.put(gy), g_x, g_z, g_gw,
+                            c.call(dynrec_hyper_linear_backward(dev, nullptr, rows, d.in, d.out, d.cond, per, dx, dz, dgw,
+                                                                dgb, dcw, act, c.buf.put(y), c.buf.put(gy), g_x, g_z, g_gw,
                                                                 g_gb, g_cw, g_cb, work, ws),
                                    "dynrec_hyper_linear_backward");
                             c.note("| bwd");

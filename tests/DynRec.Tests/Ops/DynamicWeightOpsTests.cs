@@ -36,6 +36,34 @@ public class DynamicWeightOpsTests
             }
     }
 
+    [TestCase(Kernels.Native)]
+    [TestCase(Kernels.Reference)]
+    public void HyperLinearWithSharedConditionsEqualsTheConditionRepeatedPerRow(Kernels kernels)
+    {
+        // z [N / R, n_cond]: each condition row serves R consecutive rows; same outputs and
+        // parameter gradients as z repeated per row, and z's gradient summed over its rows.
+        using var scope = NewDisposeScope();
+        long groups = 7, rows = 4, nIn = 6, nOut = 5, nCond = 3;
+        var x = TestUtil.Randn(1, groups * rows, nIn);
+        var z = TestUtil.Randn(2, groups, nCond).requires_grad_();
+        var zRows = z.detach().repeat_interleave(rows, 0).requires_grad_();
+        var g = TestUtil.Randn(3, nIn * nOut, nCond).requires_grad_();
+        var gBias = TestUtil.Randn(4, nIn * nOut);
+        var gb = TestUtil.Randn(5, nOut, nCond);
+        var probe = TestUtil.Randn(6, groups * rows, nOut);
+        var shared = Functional.HyperLinear(x, z, g, gBias, gb, null, Activation.Sigmoid, kernels);
+        (shared * probe).sum().backward();
+        var gradG = g.grad!.clone();
+        g.grad!.zero_();
+        var perRow = Functional.HyperLinear(x, zRows, g, gBias, gb, null, Activation.Sigmoid, kernels);
+        (perRow * probe).sum().backward();
+        Assert.That(TestUtil.RelativeError(shared, perRow), Is.LessThan(1e-5));
+        Assert.That(TestUtil.RelativeError(gradG, g.grad!), Is.LessThan(1e-5));
+        Assert.That(TestUtil.RelativeError(z.grad!, zRows.grad!.view(groups, rows, nCond).sum(1)), Is.LessThan(1e-5));
+        var e = Assert.Throws<ArgumentException>(() => Functional.HyperLinear(x, z[..5], g, gBias, gb, null, Activation.None, kernels));
+        Assert.That(e!.Message, Does.Contain("not a multiple"));
+    }
+
     [TestCase(GatePosition.Output)]
     [TestCase(GatePosition.Input)]
     public void TowerBatchedGatedLinearEqualsOneCallPerTower(GatePosition position)
@@ -113,6 +141,7 @@ public class DynamicWeightOpsTests
     {
         yield return new TestCaseData("hyper_linear", 1L, 13L, 7L, 3L);
         yield return new TestCaseData("hyper_linear", 33L, 5L, 9L, 11L);
+        yield return new TestCaseData("hyper_linear_shared", 21L, 5L, 9L, 4L);  // 7 condition rows, 3 rows each
         yield return new TestCaseData("gated_linear_towers_output", 17L, 9L, 5L, 3L);
         yield return new TestCaseData("gated_linear_towers_input", 17L, 9L, 5L, 3L);
         yield return new TestCaseData("epnet", 21L, 6L, 19L, 1L);
@@ -133,6 +162,14 @@ public class DynamicWeightOpsTests
                 var gB = Leaf(4, a * b); var gb = Leaf(5, b, c); var gbB = Leaf(6, b);
                 leaves = new() { x, z, g, gB, gb, gbB };
                 run = k => Functional.HyperLinear(x, z, g, gB, gb, gbB, Activation.LeakyRelu, k);
+                break;
+            }
+            case "hyper_linear_shared":
+            {
+                var x = Leaf(1, batch, a); var z = Leaf(2, batch / 3, c); var g = Leaf(3, a * b, c);
+                var gB = Leaf(4, a * b); var gb = Leaf(5, b, c); var gbB = Leaf(6, b);
+                leaves = new() { x, z, g, gB, gb, gbB };
+                run = k => Functional.HyperLinear(x, z, g, gB, gb, gbB, Activation.Tanh, k);
                 break;
             }
             case "gated_linear_towers_output" or "gated_linear_towers_input":

@@ -110,23 +110,23 @@ void hyper_linear_64x64(bool tf32) {
     const Host gw = random_values(ni * no * nc, 3, 0.25f), gb = random_values(ni * no, 4, 0.4f);
     const Host cw = random_values(no * nc, 5, 0.5f), cb = random_values(no, 6, 0.5f), gy = random_values(B * no, 7);
     Host y(B * no), gx(B * ni), gz(B * nc), ggw(gw.size()), ggb(gb.size()), gcw(cw.size()), gcb(cb.size());
-    ok_status(dynrec_hyper_linear_forward_reference(B, ni, no, nc, x.data(), z.data(), gw.data(), gb.data(),
+    ok_status(dynrec_hyper_linear_forward_reference(B, ni, no, nc, 1, x.data(), z.data(), gw.data(), gb.data(),
                                                     cw.data(), cb.data(), DYNREC_ACT_RELU, y.data()),
               "hyper_linear forward reference");
-    ok_status(dynrec_hyper_linear_backward_reference(B, ni, no, nc, x.data(), z.data(), gw.data(), gb.data(),
+    ok_status(dynrec_hyper_linear_backward_reference(B, ni, no, nc, 1, x.data(), z.data(), gw.data(), gb.data(),
                                                      cw.data(), DYNREC_ACT_RELU, y.data(), gy.data(), gx.data(),
                                                      gz.data(), ggw.data(), ggb.data(), gcw.data(), gcb.data()),
               "hyper_linear backward reference");
     float* dy = out(y.size());
     const int32_t cuda = DYNREC_DEVICE_CUDA;
     int64_t ws = 0;
-    ok_status(dynrec_hyper_linear_workspace_size(cuda, B, ni, no, nc, &ws), "hyper_linear workspace size");
-    ok_status(dynrec_hyper_linear_forward(cuda, nullptr, B, ni, no, nc, put(x), put(z), put(gw), put(gb), put(cw),
+    ok_status(dynrec_hyper_linear_workspace_size(cuda, B, ni, no, nc, 1, &ws), "hyper_linear workspace size");
+    ok_status(dynrec_hyper_linear_forward(cuda, nullptr, B, ni, no, nc, 1, put(x), put(z), put(gw), put(gb), put(cw),
                                           put(cb), DYNREC_ACT_RELU, dy, out(size_t(ws / 4 + 1)), ws),
               "hyper_linear forward");
     float *dgx = out(gx.size()), *dgz = out(gz.size()), *dgw = out(ggw.size()), *dgb = out(ggb.size());
     float *dcw = out(gcw.size()), *dcb = out(gcb.size());
-    ok_status(dynrec_hyper_linear_backward(cuda, nullptr, B, ni, no, nc, put(x), put(z), put(gw), put(gb), put(cw),
+    ok_status(dynrec_hyper_linear_backward(cuda, nullptr, B, ni, no, nc, 1, put(x), put(z), put(gw), put(gb), put(cw),
                                            DYNREC_ACT_RELU, put(y), put(gy), dgx, dgz, dgw, dgb, dcw, dcb,
                                            out(size_t(ws / 4 + 1)), ws),
               "hyper_linear backward");

@@ -177,7 +177,7 @@ def build_case(torch, lib, c, stream, device="cuda"):
         gy = place(torch.randn(b, no, generator=g))
         y = empty(b, no)
         grads = [empty(b, ni), empty(b, nc), empty(ni * no, nc), empty(ni * no), empty(no, nc), empty(no)]
-        dims = dict(batch=b, n_in=ni, n_out=no, n_cond=nc)
+        dims = dict(batch=b, n_in=ni, n_out=no, n_cond=nc, rows_per_cond=1)
         ws_bytes = lib.int64_out("dynrec_hyper_linear_workspace_size", device=code, **dims)
         ws = empty(max(1, ceil_div(ws_bytes, 4)))
         fwd = lib.bind("dynrec_hyper_linear_forward", **common, **dims, x=x, z=z, g_w=gw, g_b=gb, c_w=cw, c_b=cb,
