@@ -32,7 +32,7 @@ constexpr int64_t kTileGroups = 8;
 // dS kept per block for grad_g_w: ~4 MiB.
 constexpr int64_t kBlockFloats = int64_t(1) << 20;
 
-enum Slot { kTileS, kTileSmall, kGt, kGbt, kBlockDs, kBlockGsum, kGradGt, kSlots };
+enum Slot { kTileS, kTileSmall, kGt, kGbt, kLayout, kBlockDs, kBlockGsum, kGradGt, kSlots };
 
 // Buffers kept by each thread between calls (fresh pages fault at a cost
 // comparable to the products). The tile slots are used by every thread of the
@@ -44,18 +44,33 @@ float* scratch(Slot slot, int64_t floats) {
     return buffer.data();
 }
 
-// Gt[c][d] = g_w[ab * n_cond + c] and gbt[d] = g_b[ab] with d = ab, or with
-// d = b * n_in + a (S^T's order) when `transposed`.
+// dst[j * ld_dst + i] = src[i * ld_src + j] for i < rows, j < cols, in 16 x 16
+// blocks so that reads and writes both stay within a few cache lines.
+void transpose_blocked(int64_t rows, int64_t cols, const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
+    constexpr int64_t kBlock = 16;
+    for (int64_t i0 = 0; i0 < rows; i0 += kBlock)
+        for (int64_t j0 = 0; j0 < cols; j0 += kBlock) {
+            const int64_t i1 = std::min(rows, i0 + kBlock), j1 = std::min(cols, j0 + kBlock);
+            for (int64_t j = j0; j < j1; ++j)
+                for (int64_t i = i0; i < i1; ++i) dst[j * ld_dst + i] = src[i * ld_src + j];
+        }
+}
+
+// Gt[c][d] = g_w[ab * n_cond + c] with d = ab; with `transposed`, d = b * n_in + a
+// (S^T's order) and gbt = g_b^T. A per-call cost of O(params): kept to plain
+// blocked transposes (the naive strided copy cost more than a small batch's products).
 void lay_out_generator(const HyperLinearShape& s, const float* g_w, const float* g_b, bool transposed, float* Gt,
                        float* gbt) {
     const int64_t ni = s.n_in, no = s.n_out, nc = s.n_cond, area = ni * no;
-    parallel_for(0, area, 4096, [&](int64_t ab0, int64_t ab1) {
-        for (int64_t ab = ab0; ab < ab1; ++ab) {
-            const int64_t d = transposed ? (ab % no) * ni + ab / no : ab;
-            for (int64_t c = 0; c < nc; ++c) Gt[c * area + d] = g_w[ab * nc + c];
-            if (g_b) gbt[d] = g_b[ab];
-        }
+    float* const by_c = transposed ? scratch(kLayout, nc * area) : Gt;
+    parallel_for(0, area, 1024, [&](int64_t ab0, int64_t ab1) {
+        transpose_blocked(ab1 - ab0, nc, g_w + ab0 * nc, nc, by_c + ab0, area);
     });
+    if (!transposed) return;
+    parallel_for(0, nc, 1, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) transpose_blocked(ni, no, by_c + c * area, no, Gt + c * area, ni);
+    });
+    if (g_b) transpose_blocked(ni, no, g_b, no, gbt, ni);
 }
 
 // S [groups, area] = gbt + z Gt for up to kTileGroups consecutive condition rows.
@@ -75,8 +90,8 @@ void hyper_grouped_forward(const HyperLinearShape& s, const float* x, const floa
                            const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y) {
     const int64_t R = s.rows_per_cond, G = s.groups(), ni = s.n_in, no = s.n_out, nc = s.n_cond, area = ni * no;
     float* const Gt = scratch(kGt, nc * area);
-    float* const gbt = g_b ? scratch(kGbt, area) : nullptr;
-    lay_out_generator(s, g_w, g_b, false, Gt, gbt);
+    lay_out_generator(s, g_w, g_b, false, Gt, nullptr);
+    const float* const gbt = g_b;  // S's order is g_b's
     // c_w^T [n_cond, n_out], so the generated bias is a product with B read in place.
     float* const cwt = c_w ? scratch(kGradGt, nc * no) : nullptr;
     if (c_w)
@@ -181,9 +196,8 @@ void hyper_grouped_backward_pre(const HyperLinearShape& s, const float* x, const
 
     }
     if (g.g_w)
-        parallel_for(0, area, 4096, [&](int64_t ab0, int64_t ab1) {
-            for (int64_t ab = ab0; ab < ab1; ++ab)
-                for (int64_t c = 0; c < nc; ++c) g.g_w[ab * nc + c] = gGt[c * area + ab];
+        parallel_for(0, area, 1024, [&](int64_t ab0, int64_t ab1) {
+            transpose_blocked(nc, ab1 - ab0, gGt + ab0, area, g.g_w + ab0 * nc, nc);
         });
 }
 

@@ -15,7 +15,7 @@ public class OpBenchmarkTests
         {
             var rows = OpBenchmark.Run(cases, new OpBenchmark.Settings(MinSeconds: 0.005, MinRepetitions: 3, Warmup: 1, BlockSeconds: 0.001));
             Assert.That(rows.Select(r => r.Op), Is.EqualTo(new[]
-                { "gate_nu", "gate_nu", "gated_linear", "epnet", "hyper_linear", "hyper_linear", "apg_layer", "apg_layer", "apg_layer", "embeddings" }));
+                { "gate_nu", "gate_nu", "gated_linear", "epnet", "hyper_linear", "hyper_linear", "hyper_linear", "apg_layer", "apg_layer", "apg_layer", "embeddings" }));
             foreach (var r in rows)
             {
                 Assert.That(r.NativeMs, Is.GreaterThan(0), r.Shape);

@@ -25,9 +25,10 @@ public class ConsoleWidthTests
         Assert.That(code, Is.Zero, $"stdout:\n{stdout}\nstderr:\n{stderr}");
 
         var rows = stdout.Split('\n').Where(l => l.StartsWith("│")).ToList();
-        Assert.That(rows, Has.Count.EqualTo(3), stdout); // header + the two hyper_linear shapes
+        Assert.That(rows, Has.Count.EqualTo(4), stdout); // header + the three hyper_linear shapes
         Assert.That(rows.Count(r => r.Contains("hyper_linear") && r.Contains("KK 64x64, cond 16")), Is.EqualTo(1), stdout);
         Assert.That(rows.Count(r => r.Contains("hyper_linear") && r.Contains("NK 256x64, cond 16")), Is.EqualTo(1), stdout);
+        Assert.That(rows.Count(r => r.Contains("hyper_linear") && r.Contains("shared 64x64, cond 16, 12 rows each")), Is.EqualTo(1), stdout);
         Assert.That(stdout.Split('\n').Max(l => l.Length), Is.GreaterThan(80), "the table was squeezed into 80 columns");
     }
 }
