@@ -200,8 +200,8 @@ public static unsafe partial class Methods
     /// batch x n_in x n_out tensor S: x_i S_i is a bilinear form in (x_i, z_i)
     /// evaluated with GEMMs over g_w. With shared conditions the CPU kernels
     /// generate S once per group (n_cond n_in n_out multiply-adds per group
-    /// instead of per row); CUDA repeats z&apos;s rows into the workspace and runs
-    /// the per-row kernels.
+    /// instead of per row); CUDA then takes its materialized path (S per
+    /// condition row, formed in the workspace, which the forward then requires).
     /// </summary>
     [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl, EntryPoint = "dynrec_hyper_linear_forward", ExactSpelling = true)]
     [return: NativeTypeName("dynrec_status")]

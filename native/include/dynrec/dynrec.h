@@ -297,8 +297,8 @@ DYNREC_API dynrec_status dynrec_epnet_backward_reference(
  * batch x n_in x n_out tensor S: x_i S_i is a bilinear form in (x_i, z_i)
  * evaluated with GEMMs over g_w. With shared conditions the CPU kernels
  * generate S once per group (n_cond n_in n_out multiply-adds per group
- * instead of per row); CUDA repeats z's rows into the workspace and runs
- * the per-row kernels. */
+ * instead of per row); CUDA then takes its materialized path (S per
+ * condition row, formed in the workspace, which the forward then requires). */
 DYNREC_API dynrec_status dynrec_hyper_linear_forward(int32_t device, void* stream,
     int64_t batch, int64_t n_in, int64_t n_out, int64_t n_cond, int64_t rows_per_cond,
     const float* x,    /* [batch, n_in] */

@@ -14,8 +14,8 @@
 // The other path, S formed per chunk of rows by cuBLAS, is hyper_materialized.cu;
 // `materialized` below picks one (dynrec_cuda_set_hyper_path, else by shape). The fused
 // path (fused_chain.cu, on request where the sizes fit) runs the op per block of rows.
-// Rows that share a condition (rows_per_cond > 1) run all of this on z's rows
-// repeated into the workspace (row_groups.cuh); grad_z is summed back per group.
+// Rows that share a condition (rows_per_cond > 1) always take the materialized
+// path, which forms S once per condition row (and so requires the workspace).
 #include "common/math_mode.h"
 #include "cuda/common.cuh"
 #include "cuda/dense.cuh"
@@ -23,7 +23,6 @@
 #include "cuda/hyper_linear.cuh"
 #include "cuda/hyper_materialized.cuh"
 #include "cuda/outer_gemm.cuh"
-#include "cuda/row_groups.cuh"
 
 namespace dynrec::cuda {
 
@@ -46,6 +45,7 @@ OuterRegions<const float> forward_weights(const HyperLinearShape& s, const float
 // (10-15%; at batch 1024 the outer path's fewer launches win by ~20%), while in exact FP32 our
 // FMA tiles beat cuBLAS's SGEMMs (15-25%).
 bool materialized(const HyperLinearShape& s, const void* workspace) {
+    if (s.rows_per_cond > 1) return true;  // the API layer requires the workspace then
     if (workspace == nullptr) return false;
     switch (cuda_hyper_path()) {
         case DYNREC_HYPER_PATH_OUTER: return false;
@@ -65,23 +65,9 @@ FusedChain as_fused_chain(const HyperLinearShape& s, const float* x, const float
     return c;
 }
 
-bool use_fused(const FusedChain& c) { return cuda_hyper_path() == DYNREC_HYPER_PATH_FUSED && fused_chain_fits(c); }
-
-HyperLinearShape per_row(const HyperLinearShape& s) {
-    HyperLinearShape r = s;
-    r.rows_per_cond = 1;
-    return r;
-}
-
-// The per-row op's scratch: gpre (backward) + the GEMMs' split-K partial sums.
-int64_t per_row_workspace_bytes(const HyperLinearShape& s) {
-    return int64_t(sizeof(float)) * s.batch * s.n_out + hyper_linear_pre_workspace_bytes(s);
-}
-
-// With shared conditions: z repeated per row, then grad_z per row, behind the per-row scratch.
-float* repeated_rows(const HyperLinearShape& s, void* workspace) {
-    const int64_t offset = (per_row_workspace_bytes(s) + 255) / 256 * 256;
-    return reinterpret_cast<float*>(static_cast<char*>(workspace) + offset);
+// The fused rows path takes one condition per row.
+bool use_fused(const FusedChain& c, const HyperLinearShape& s) {
+    return s.rows_per_cond == 1 && cuda_hyper_path() == DYNREC_HYPER_PATH_FUSED && fused_chain_fits(c);
 }
 
 }  // namespace
@@ -101,21 +87,14 @@ int64_t hyper_linear_pre_workspace_bytes(const HyperLinearShape& s) {
 }
 
 int64_t hyper_linear_workspace_bytes(const HyperLinearShape& s) {
-    if (s.rows_per_cond == 1) return per_row_workspace_bytes(s);
-    return (per_row_workspace_bytes(s) + 255) / 256 * 256 + 2 * int64_t(sizeof(float)) * s.batch * s.n_cond;
+    return int64_t(sizeof(float)) * s.batch * s.n_out + hyper_linear_pre_workspace_bytes(s);
 }
 
 void hyper_linear_forward(void* stream, const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                           const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y,
                           void* workspace) {
-    if (s.rows_per_cond > 1) {  // the API layer requires the workspace here
-        float* z_rows = repeated_rows(s, workspace);
-        repeat_rows(stream, s.groups(), s.rows_per_cond, s.n_cond, z, z_rows);
-        hyper_linear_forward(stream, per_row(s), x, z_rows, g_w, g_b, c_w, c_b, activation, y, workspace);
-        return;
-    }
     const FusedChain chain = as_fused_chain(s, x, z, g_w, g_b, c_w, c_b, activation, y);
-    if (use_fused(chain)) {
+    if (use_fused(chain, s)) {
         fused_chain_forward(stream, chain);
         return;
     }
@@ -180,19 +159,8 @@ void hyper_linear_weight_grads(void* stream, const HyperLinearShape& s, const fl
 void hyper_linear_backward(void* stream, const HyperLinearShape& s, const float* x, const float* z,
                            const float* g_w, const float* g_b, const float* c_w, int32_t activation, const float* y,
                            const float* grad_y, const HyperLinearGrads& grads, void* workspace) {
-    if (s.rows_per_cond > 1) {
-        float* z_rows = repeated_rows(s, workspace);
-        float* grad_z_rows = z_rows + s.batch * s.n_cond;
-        repeat_rows(stream, s.groups(), s.rows_per_cond, s.n_cond, z, z_rows);
-        HyperLinearGrads per_row_grads = grads;
-        if (grads.z) per_row_grads.z = grad_z_rows;
-        hyper_linear_backward(stream, per_row(s), x, z_rows, g_w, g_b, c_w, activation, y, grad_y, per_row_grads,
-                              workspace);
-        if (grads.z) sum_row_groups(stream, s.groups(), s.rows_per_cond, s.n_cond, grad_z_rows, grads.z, false);
-        return;
-    }
     const FusedChain chain = as_fused_chain(s, x, z, g_w, g_b, c_w, nullptr, activation, y);
-    if (use_fused(chain)) {  // its workspace (gpre + wgrad scratch) fits in this op's
+    if (use_fused(chain, s)) {  // its workspace (gpre + wgrad scratch) fits in this op's
         const FusedStepGrads g{grads.g_w, grads.g_b, grads.c_w, grads.c_b};
         fused_chain_backward(stream, chain, grad_y, grads.x, grads.z, &g, static_cast<float*>(workspace));
         return;

@@ -11,12 +11,11 @@ namespace dynrec::cuda {
 // Split-K scratch of the outer-product GEMMs (forward and hyper_linear_backward_pre).
 int64_t hyper_linear_pre_workspace_bytes(const HyperLinearShape& s);
 
-// The op's scratch: gpre [batch, n_out] (backward) + hyper_linear_pre_workspace_bytes, and with
-// rows_per_cond > 1 z's rows repeated per row + grad_z per row ([batch, n_cond] each).
+// The op's scratch: gpre [batch, n_out] (backward) + hyper_linear_pre_workspace_bytes.
 int64_t hyper_linear_workspace_bytes(const HyperLinearShape& s);
 
 // `workspace` (at least hyper_linear_pre_workspace_bytes) may be NULL: the GEMM then runs unsplit;
-// with rows_per_cond > 1 it is required (hyper_linear_workspace_bytes).
+// with rows_per_cond > 1 (the materialized path, S once per condition row) it is required.
 void hyper_linear_forward(void* stream, const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                           const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y,
                           void* workspace);
@@ -25,8 +24,7 @@ void hyper_linear_backward(void* stream, const HyperLinearShape& s, const float*
                            const float* g_w, const float* g_b, const float* c_w, int32_t activation, const float* y,
                            const float* grad_y, const HyperLinearGrads& grads, void* workspace);
 
-// From gpre = dL/d(pre-activation) (device, [batch, n_out]), one condition per row
-// (rows_per_cond 1: the chains of apg_layer); grad_x is
+// From gpre = dL/d(pre-activation) (device, [batch, n_out]); grad_x is
 // multiplied by act'(x) for `x_activation`, grad_z added to when
 // `accumulate_z` (chains: apg_layer). `workspace` (hyper_linear_pre_workspace_bytes)
 // may be NULL: the GEMMs then run unsplit (fewer blocks).

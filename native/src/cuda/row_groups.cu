@@ -1,4 +1,4 @@
-// See row_groups.cuh. Elementwise grid-stride kernels: one thread per output element.
+// See row_groups.cuh. A grid-stride kernel: one thread per output element.
 #include "cuda/common.cuh"
 #include "cuda/row_groups.cuh"
 
@@ -7,14 +7,6 @@ namespace dynrec::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-__global__ void repeat_rows_kernel(int64_t n, int64_t rows_per_group, int64_t cols, const float* __restrict__ in,
-                                   float* __restrict__ out) {
-    DYNREC_CUDA_FOR(t, n) {
-        const int64_t row = t / cols, c = t - row * cols;
-        out[t] = in[(row / rows_per_group) * cols + c];
-    }
-}
 
 __global__ void sum_row_groups_kernel(int64_t n, int64_t rows_per_group, int64_t cols, const float* __restrict__ in,
                                       float* __restrict__ out, bool accumulate) {
@@ -28,12 +20,6 @@ __global__ void sum_row_groups_kernel(int64_t n, int64_t rows_per_group, int64_t
 }
 
 }  // namespace
-
-void repeat_rows(void* stream, int64_t groups, int64_t rows_per_group, int64_t cols, const float* in, float* out) {
-    const int64_t n = groups * rows_per_group * cols;
-    repeat_rows_kernel<<<blocks_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(n, rows_per_group, cols, in, out);
-    check_launch("repeat_rows_kernel");
-}
 
 void sum_row_groups(void* stream, int64_t groups, int64_t rows_per_group, int64_t cols, const float* in, float* out,
                     bool accumulate) {
