@@ -6,10 +6,11 @@
 //   y_g = act(x_g S_g + z_g c_w^T + c_b)     forward
 //   grad_x_g = gpre_g S_g^T,  dS_g = x_g^T gpre_g,  grad_z_g = dS_g g_w (+ gsum_g c_w)
 // with gsum_g = sum_r gpre_g. grad_g_w = sum_g z_g (x) dS_g and grad_g_b =
-// sum_g dS_g need every group: the dS of a block of groups is kept and added in
-// per block, threads splitting the columns. grad_c_b sums
-// gpre over all rows as in every path. All products are gemm_unpacked (fixed summation order) over
-// ranges fixed by the shape: results do not depend on the thread count.
+// sum_g dS_g need every group: the dS of a block of groups is kept and added
+// in per block, threads splitting the columns; grad_c_w = gsum^T z per block;
+// grad_c_b sums gpre over all rows as in every path. The products are
+// gemm_unpacked (a fixed summation order) over ranges fixed by the shape:
+// results do not depend on the thread count.
 #include "cpu/hyper_grouped.h"
 
 #include <algorithm>
