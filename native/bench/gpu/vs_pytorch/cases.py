@@ -39,6 +39,10 @@ def case_list(batches):
                  n_in=64, n_out=64, n_cond=64, act="relu"),
             dict(op="apg_layer", name="APG FunRec layer n=m=256 mf_k=4 mf_p=4 (k=64, p=64), cond 16", batch=b,
                  n=256, m=256, n_cond=16, uv_shared=1, mf_k=4, mf_p=4, inner="none", act="relu"),
+            # M2M's attention meta-unit step: 12 rows (3 tasks x 4 experts) per sample share its condition;
+            # batch counts samples.
+            dict(op="hyper_linear", name="hyper_linear shared 64x64 cond 16, 12 rows per condition (M2M)", batch=b,
+                 n_in=64, n_out=64, n_cond=16, act="relu", rows=12),
         ]
     for c in cases:
         c["flops"], c["bytes"] = flops_bytes(c)
@@ -67,11 +71,15 @@ def flops_bytes(c):
         act = xs + b * t * no * 3  # x, delta, act_out, y
         return 3 * fwd, f * (2 * params + 2 * act)
     if c["op"] == "hyper_linear":
-        ni, no, nc = c["n_in"], c["n_out"], c["n_cond"]
-        fwd, total = hyper_flops(b, ni, no, nc)
+        ni, no, nc, rows = c["n_in"], c["n_out"], c["n_cond"], c.get("rows", 1)
         params = ni * no * nc + ni * no + no * nc + no
-        act = b * (ni + nc + no)
-        return total, f * (2 * params + 2 * act)
+        act = b * (rows * ni + nc + rows * no)
+        if rows == 1:
+            return hyper_flops(b, ni, no, nc)[1], f * (2 * params + 2 * act)
+        # S once per condition row, applied to its rows: generating S 4 times (forward, S again, grad_g_w,
+        # grad_z), applying it 3 times (forward, grad_x, dS).
+        generate, apply = 2 * b * (nc + 1) * ni * no, 2 * b * rows * ni * no
+        return 4 * generate + 3 * apply, f * (2 * params + 2 * act)
     if c["op"] == "apg_layer":
         n, m, nc = c["n"], c["m"], c["n_cond"]
         k, p = apg_dims(n, m, c["uv_shared"], c["mf_k"], c["mf_p"])

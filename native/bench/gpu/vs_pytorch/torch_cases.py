@@ -165,8 +165,9 @@ def build_case(torch, lib, c, stream, device="cuda"):
         return torch_fn, leaves, gy, fwd, bwd, y, list(zip(names, grads))
 
     if c["op"] == "hyper_linear":
-        ni, no, nc, act = c["n_in"], c["n_out"], c["n_cond"], c["act"]
-        x, z = rnd(b, ni), rnd(b, nc)
+        # rows: x rows per condition row (shared conditions, M2M's meta units); batch counts conditions.
+        ni, no, nc, act, rows = c["n_in"], c["n_out"], c["n_cond"], c["act"], c.get("rows", 1)
+        x, z = rnd(b * rows, ni), rnd(b, nc)
         gw, gb = rnd(ni * no, nc, scale=(ni * nc) ** -0.5), rnd(ni * no, scale=ni ** -0.5)
         cw, cb = rnd(no, nc, scale=0.3), rnd(no, scale=0.1)
         leaves = [x, z, gw, gb, cw, cb]
@@ -174,10 +175,10 @@ def build_case(torch, lib, c, stream, device="cuda"):
 
         def torch_fn(x, z, gw, gb, cw, cb):
             return a(hyper_torch(torch, F, x, z, gw, gb, cw, cb, ni, no))
-        gy = place(torch.randn(b, no, generator=g))
-        y = empty(b, no)
-        grads = [empty(b, ni), empty(b, nc), empty(ni * no, nc), empty(ni * no), empty(no, nc), empty(no)]
-        dims = dict(batch=b, n_in=ni, n_out=no, n_cond=nc, rows_per_cond=1)
+        gy = place(torch.randn(b * rows, no, generator=g))
+        y = empty(b * rows, no)
+        grads = [empty(b * rows, ni), empty(b, nc), empty(ni * no, nc), empty(ni * no), empty(no, nc), empty(no)]
+        dims = dict(batch=b * rows, n_in=ni, n_out=no, n_cond=nc, rows_per_cond=rows)
         ws_bytes = lib.int64_out("dynrec_hyper_linear_workspace_size", device=code, **dims)
         ws = empty(max(1, ceil_div(ws_bytes, 4)))
         fwd = lib.bind("dynrec_hyper_linear_forward", **common, **dims, x=x, z=z, g_w=gw, g_b=gb, c_w=cw, c_b=cb,
@@ -236,9 +237,12 @@ def build_case(torch, lib, c, stream, device="cuda"):
 
 
 def hyper_torch(torch, F, x, z, gw, gb, cw, cb, ni, no):
-    """hyper_linear as PyTorch writes it: materialize S_i = reshape(z_i g_w^T + g_b), then bmm."""
-    s = F.linear(z, gw, gb).view(-1, ni, no)
-    return torch.bmm(x.unsqueeze(1), s).squeeze(1) + F.linear(z, cw, cb)
+    """hyper_linear as PyTorch writes it: materialize S = reshape(z g_w^T + g_b) per condition row, then bmm
+    over the x rows that share it (x has a multiple of z's rows)."""
+    conds = z.shape[0]
+    s = F.linear(z, gw, gb).view(conds, ni, no)
+    y = torch.bmm(x.view(conds, -1, ni), s) + F.linear(z, cw, cb).unsqueeze(1)
+    return y.reshape(-1, no)
 
 
 def case_steps(torch_fn, leaves, gy, fwd, bwd):
