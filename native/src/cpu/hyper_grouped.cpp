@@ -22,6 +22,7 @@
 #include "cpu/gemm_unpacked.h"
 #include "cpu/parallel.h"
 #include "cpu/reduce.h"
+#include "cpu/transpose.h"
 
 namespace dynrec::cpu {
 
@@ -33,7 +34,7 @@ constexpr int64_t kTileGroups = 8;
 // dS kept per block for grad_g_w: ~4 MiB.
 constexpr int64_t kBlockFloats = int64_t(1) << 20;
 
-enum Slot { kTileS, kTileSmall, kGt, kGbt, kLayout, kBlockDs, kBlockGsum, kGradGt, kSlots };
+enum Slot { kTileS, kTileSmall, kGt, kGbt, kBlockDs, kBlockGsum, kGradGt, kSlots };
 
 // Buffers kept by each thread between calls (fresh pages fault at a cost
 // comparable to the products). The tile slots are used by every thread of the
@@ -45,42 +46,40 @@ float* scratch(Slot slot, int64_t floats) {
     return buffer.data();
 }
 
-// dst[j * ld_dst + i] = src[i * ld_src + j] for i < rows, j < cols, in 16 x 16
-// blocks so that reads and writes both stay within a few cache lines.
-void transpose_blocked(int64_t rows, int64_t cols, const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
-    constexpr int64_t kBlock = 16;
-    for (int64_t i0 = 0; i0 < rows; i0 += kBlock)
-        for (int64_t j0 = 0; j0 < cols; j0 += kBlock) {
-            const int64_t i1 = std::min(rows, i0 + kBlock), j1 = std::min(cols, j0 + kBlock);
-            for (int64_t j = j0; j < j1; ++j)
-                for (int64_t i = i0; i < i1; ++i) dst[j * ld_dst + i] = src[i * ld_src + j];
-        }
-}
+// Row stride of the [*, area] buffers (Gt, S tiles, dS, grad_g_w^T): one cache line
+// past the area. At a power-of-two stride (64 x 64 -> 16 KB) a tile's rows all
+// map to one L1 set and loads alias the pending stores (the layouts ran 1.65x
+// slower, and the column-wise reads of grad_g_w's product thrash L1).
+int64_t padded(int64_t area) { return area + 16; }
 
 // Gt[c][d] = g_w[ab * n_cond + c] with d = ab; with `transposed`, d = b * n_in + a
-// (S^T's order) and gbt = g_b^T. A per-call cost of O(params): kept to plain
-// blocked transposes (the naive strided copy cost more than a small batch's products).
+// (S^T's order) and gbt = g_b^T. A per-call cost of O(params), one pass of
+// in-register block transposes (cpu/transpose.cpp): at small batches a scalar
+// layout cost as much as the products.
 void lay_out_generator(const HyperLinearShape& s, const float* g_w, const float* g_b, bool transposed, float* Gt,
                        float* gbt) {
     const int64_t ni = s.n_in, no = s.n_out, nc = s.n_cond, area = ni * no;
-    float* const by_c = transposed ? scratch(kLayout, nc * area) : Gt;
-    parallel_for(0, area, 1024, [&](int64_t ab0, int64_t ab1) {
-        transpose_blocked(ab1 - ab0, nc, g_w + ab0 * nc, nc, by_c + ab0, area);
+    if (!transposed) {
+        parallel_for(0, area, 1024, [&](int64_t ab0, int64_t ab1) {
+            transpose(ab1 - ab0, nc, g_w + ab0 * nc, nc, Gt + ab0, padded(area));
+        });
+        return;
+    }
+    // For each b, the [n_in, n_cond] slice g_w[(a * n_out + b) * n_cond + c] goes to Gt[c][b * n_in + a].
+    parallel_for(0, no, std::max<int64_t>(1, 1024 / ni), [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) transpose(ni, nc, g_w + b * nc, no * nc, Gt + b * ni, padded(area));
     });
-    if (!transposed) return;
-    parallel_for(0, nc, 1, [&](int64_t c0, int64_t c1) {
-        for (int64_t c = c0; c < c1; ++c) transpose_blocked(ni, no, by_c + c * area, no, Gt + c * area, ni);
-    });
-    if (g_b) transpose_blocked(ni, no, g_b, no, gbt, ni);
+    if (g_b) transpose(ni, no, g_b, no, gbt, ni);
 }
 
-// S [groups, area] = gbt + z Gt for up to kTileGroups consecutive condition rows.
+// S [groups, area] (row stride padded(area)) = gbt + z Gt for up to kTileGroups consecutive condition rows.
 void generate(const HyperLinearShape& s, int64_t groups, const float* z, const float* Gt, const float* gbt,
               float* S) {
     const int64_t area = s.n_in * s.n_out;
     if (gbt)
-        for (int64_t k = 0; k < groups; ++k) std::memcpy(S + k * area, gbt, static_cast<size_t>(area) * sizeof(float));
-    gemm_unpacked(groups, area, s.n_cond, z, s.n_cond, 1, Gt, area, S, area, gbt != nullptr);
+        for (int64_t k = 0; k < groups; ++k)
+            std::memcpy(S + k * padded(area), gbt, static_cast<size_t>(area) * sizeof(float));
+    gemm_unpacked(groups, area, s.n_cond, z, s.n_cond, 1, Gt, padded(area), S, padded(area), gbt != nullptr);
 }
 
 int64_t tiles(int64_t groups) { return (groups + kTileGroups - 1) / kTileGroups; }
@@ -90,7 +89,7 @@ int64_t tiles(int64_t groups) { return (groups + kTileGroups - 1) / kTileGroups;
 void hyper_grouped_forward(const HyperLinearShape& s, const float* x, const float* z, const float* g_w,
                            const float* g_b, const float* c_w, const float* c_b, int32_t activation, float* y) {
     const int64_t R = s.rows_per_cond, G = s.groups(), ni = s.n_in, no = s.n_out, nc = s.n_cond, area = ni * no;
-    float* const Gt = scratch(kGt, nc * area);
+    float* const Gt = scratch(kGt, nc * padded(area));
     lay_out_generator(s, g_w, g_b, false, Gt, nullptr);
     const float* const gbt = g_b;  // S's order is g_b's
     // c_w^T [n_cond, n_out], so the generated bias is a product with B read in place.
@@ -99,7 +98,7 @@ void hyper_grouped_forward(const HyperLinearShape& s, const float* x, const floa
         for (int64_t b = 0; b < no; ++b)
             for (int64_t c = 0; c < nc; ++c) cwt[c * no + b] = c_w[b * nc + c];
     parallel_for(0, tiles(G), 1, [&](int64_t t0, int64_t t1) {
-        float* const S = scratch(kTileS, kTileGroups * area);
+        float* const S = scratch(kTileS, kTileGroups * padded(area));
         float* const bias = scratch(kTileSmall, kTileGroups * no);
         for (int64_t t = t0; t < t1; ++t) {
             const int64_t g0 = t * kTileGroups, groups = std::min(kTileGroups, G - g0);
@@ -108,7 +107,7 @@ void hyper_grouped_forward(const HyperLinearShape& s, const float* x, const floa
             for (int64_t k = 0; k < groups; ++k) {
                 const int64_t row0 = (g0 + k) * R;
                 float* yg = y + row0 * no;
-                gemm_unpacked(R, no, ni, x + row0 * ni, ni, 1, S + k * area, no, yg, no, false);
+                gemm_unpacked(R, no, ni, x + row0 * ni, ni, 1, S + k * padded(area), no, yg, no, false);
                 for (int64_t r = 0; r < R; ++r) {
                     float* yr = yg + r * no;
                     if (c_w)
@@ -133,21 +132,19 @@ void hyper_grouped_backward_pre(const HyperLinearShape& s, const float* x, const
     if (!g.x && !need_ds && !need_gsum) return;
 
     // S^T's generator for grad_x = gpre S^T.
-    float* const Gt = g.x ? scratch(kGt, nc * area) : nullptr;
+    float* const Gt = g.x ? scratch(kGt, nc * padded(area)) : nullptr;
     float* const gbt = g.x && g_b ? scratch(kGbt, area) : nullptr;
     if (g.x) lay_out_generator(s, g_w, g_b, true, Gt, gbt);
     const int64_t block = std::max<int64_t>(1, kBlockFloats / area / kTileGroups) * kTileGroups;
-    // dS rows padded by one cache line: at a power-of-two stride the column-wise
-    // reads of the grad_g_w product would all land in one L1 set.
-    const int64_t lds = area + 16;
+    const int64_t lds = padded(area);
     float* const dS = need_ds ? scratch(kBlockDs, std::min(block, G) * lds) : nullptr;
     float* const gsum = need_gsum ? scratch(kBlockGsum, std::min(block, G) * no) : nullptr;
-    float* const gGt = g.g_w ? scratch(kGradGt, nc * area) : nullptr;  // grad_g_w as [n_cond, area]
+    float* const gGt = g.g_w ? scratch(kGradGt, nc * lds) : nullptr;  // grad_g_w as [n_cond, area]
     for (int64_t b0 = 0; b0 < G; b0 += block) {
         const int64_t groups_in_block = std::min(block, G - b0);
         const float* z_blk = z + b0 * nc;
         parallel_for(0, tiles(groups_in_block), 1, [&](int64_t t0, int64_t t1) {
-            float* const St = g.x ? scratch(kTileS, kTileGroups * area) : nullptr;
+            float* const St = g.x ? scratch(kTileS, kTileGroups * lds) : nullptr;
             for (int64_t t = t0; t < t1; ++t) {
                 const int64_t j0 = t * kTileGroups, groups = std::min(kTileGroups, groups_in_block - j0);
                 if (g.x) generate(s, groups, z_blk + j0 * nc, Gt, gbt, St);
@@ -157,7 +154,7 @@ void hyper_grouped_backward_pre(const HyperLinearShape& s, const float* x, const
                     const float* xg = x + row0 * ni;
                     if (g.x) {
                         float* gx = g.x + row0 * ni;
-                        gemm_unpacked(R, ni, no, gp, no, 1, St + k * area, ni, gx, ni, false);
+                        gemm_unpacked(R, ni, no, gp, no, 1, St + k * lds, ni, gx, ni, false);
                         if (x_activation != DYNREC_ACT_NONE)
                             for (int64_t r = 0; r < R; ++r)
                                 mul_activation_grad(x_activation, xg + r * ni, gx + r * ni, ni);
@@ -183,7 +180,7 @@ void hyper_grouped_backward_pre(const HyperLinearShape& s, const float* x, const
         if (g.g_w || g.g_b)
             parallel_for(0, area, 256, [&](int64_t c0, int64_t c1) {
                 if (g.g_w)
-                    gemm_unpacked(nc, c1 - c0, groups_in_block, z_blk, 1, nc, dS + c0, lds, gGt + c0, area, b0 > 0);
+                    gemm_unpacked(nc, c1 - c0, groups_in_block, z_blk, 1, nc, dS + c0, lds, gGt + c0, lds, b0 > 0);
                 if (g.g_b) {
                     float* gb = g.g_b + c0;
                     if (b0 == 0) std::fill(gb, gb + (c1 - c0), 0.0f);
@@ -198,7 +195,7 @@ void hyper_grouped_backward_pre(const HyperLinearShape& s, const float* x, const
     }
     if (g.g_w)
         parallel_for(0, area, 1024, [&](int64_t ab0, int64_t ab1) {
-            transpose_blocked(nc, ab1 - ab0, gGt + ab0, area, g.g_w + ab0 * nc, nc);
+            transpose(nc, ab1 - ab0, gGt + ab0, lds, g.g_w + ab0 * nc, nc);
         });
 }
 
