@@ -7,6 +7,7 @@
 // GCC 12 flags the AVX-512 shuffle intrinsics' own _mm512_undefined_ps() operand
 // as uninitialized when they are inlined (a known false positive in its headers).
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
