@@ -197,7 +197,8 @@ TEST(Sgemm, SmallMPathTakesOnlyItsShapes) {
 // gemm_unpacked (hyper_grouped.cpp's per-group products): odd shapes around its
 // 8 x 2-vector (AVX-512) and 4 x 1 (AVX2 / baseline: the gemm.without_avx512 run)
 // tiles, A read plainly and transposed through its strides, B and C with padded
-// rows, overwritten and accumulated; vs the double-precision loops.
+// rows, overwritten, accumulated and started from a bias row; vs the
+// double-precision loops.
 TEST(GemmUnpacked, MatchesReferenceOnOddShapesAndStrides) {
     struct Shape {
         int64_t m, n, k;
@@ -205,21 +206,32 @@ TEST(GemmUnpacked, MatchesReferenceOnOddShapesAndStrides) {
     for (const Shape s : {Shape{1, 1, 1}, Shape{3, 17, 5}, Shape{8, 32, 16}, Shape{12, 64, 64}, Shape{13, 47, 33},
                           Shape{64, 64, 12}, Shape{5, 16, 4099}, Shape{16, 300, 9}, Shape{9, 33, 1}})
         for (const bool transposed_a : {false, true})
-            for (const bool accumulate : {false, true}) {
+            for (const int init : {0, 1, 2}) {  // 0: overwrite, 1: accumulate, 2: start from row_init
+                const bool accumulate = init == 1;
                 SCOPED_TRACE("m " + std::to_string(s.m) + " n " + std::to_string(s.n) + " k " + std::to_string(s.k) +
-                             (transposed_a ? " A^T" : "") + (accumulate ? " accumulate" : ""));
+                             (transposed_a ? " A^T" : "") + (accumulate ? " accumulate" : "") +
+                             (init == 2 ? " row_init" : ""));
                 const int64_t ldb = s.n + 3, ldc = s.n + 5;
                 // A(i, p) at a[i * a_row + p * a_col]: rows of length k + 2, or columns of length m + 1.
                 const int64_t a_row = transposed_a ? 1 : s.k + 2, a_col = transposed_a ? s.m + 1 : 1;
                 const auto a = random_vector(transposed_a ? s.k * (s.m + 1) : s.m * (s.k + 2), 51);
                 const auto b = random_vector(s.k * ldb, 52);
                 const auto c0 = random_vector(s.m * ldc, 53);
+                const auto bias = random_vector(s.n, 54);
+                const float* row_init = init == 2 ? bias.data() : nullptr;
                 auto got = c0, want = c0;
                 dynrec::cpu::gemm_unpacked(s.m, s.n, s.k, a.data(), a_row, a_col, b.data(), ldb, got.data(), ldc,
-                                           accumulate);
+                                           accumulate, row_init);
                 dynrec::cpu::gemm_unpacked_reference(s.m, s.n, s.k, a.data(), a_row, a_col, b.data(), ldb,
-                                                     want.data(), ldc, accumulate);
+                                                     want.data(), ldc, accumulate, row_init);
                 EXPECT_TRUE(all_close(got, want, 1e-4f, 1e-4f));
+                if (init == 2) {  // the same bits as copying the row into C and accumulating
+                    auto copied = c0;
+                    for (int64_t i = 0; i < s.m; ++i) std::copy(bias.begin(), bias.end(), copied.begin() + i * ldc);
+                    dynrec::cpu::gemm_unpacked(s.m, s.n, s.k, a.data(), a_row, a_col, b.data(), ldb, copied.data(),
+                                               ldc, true);
+                    EXPECT_EQ(got, copied);
+                }
                 for (int64_t i = 0; i < s.m; ++i)  // the padding between C's rows is untouched
                     for (int64_t j = s.n; j < ldc; ++j) EXPECT_EQ(got[i * ldc + j], c0[i * ldc + j]);
             }

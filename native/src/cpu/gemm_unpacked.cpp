@@ -18,12 +18,15 @@ constexpr int64_t kLanes = 16;
 
 template <int MR, int NV>
 inline __attribute__((always_inline)) void tile(int64_t k, const float* a, int64_t a_row, int64_t a_col,
-                                                const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+                                                const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate,
+                                                const float* row_init) {
     v16 acc[MR][NV];
     for (int i = 0; i < MR; ++i)
         for (int v = 0; v < NV; ++v) {
             if (accumulate)
                 std::memcpy(&acc[i][v], c + i * ldc + v * kLanes, sizeof(v16));
+            else if (row_init)
+                std::memcpy(&acc[i][v], row_init + v * kLanes, sizeof(v16));
             else
                 acc[i][v] = v16{};
         }
@@ -42,10 +45,10 @@ inline __attribute__((always_inline)) void tile(int64_t k, const float* a, int64
 
 // Columns past the last whole vector, one element at a time.
 void tail_columns(int64_t m, int64_t j0, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col,
-                  const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+                  const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate, const float* row_init) {
     for (int64_t i = 0; i < m; ++i)
         for (int64_t j = j0; j < n; ++j) {
-            float s = accumulate ? c[i * ldc + j] : 0.0f;
+            float s = accumulate ? c[i * ldc + j] : row_init ? row_init[j] : 0.0f;
             for (int64_t p = 0; p < k; ++p) s += a[i * a_row + p * a_col] * b[p * ldb + j];
             c[i * ldc + j] = s;
         }
@@ -55,56 +58,57 @@ void tail_columns(int64_t m, int64_t j0, int64_t n, int64_t k, const float* a, i
 template <int MR, int NV>
 inline __attribute__((always_inline)) void column_step(int64_t m, int64_t j0, int64_t k, const float* a,
                                                        int64_t a_row, int64_t a_col, const float* b, int64_t ldb,
-                                                       float* c, int64_t ldc, bool accumulate) {
+                                                       float* c, int64_t ldc, bool accumulate, const float* row_init) {
     int64_t i = 0;
     for (; i + MR <= m; i += MR)
-        tile<MR, NV>(k, a + i * a_row, a_row, a_col, b + j0, ldb, c + i * ldc + j0, ldc, accumulate);
+        tile<MR, NV>(k, a + i * a_row, a_row, a_col, b + j0, ldb, c + i * ldc + j0, ldc, accumulate, row_init ? row_init + j0 : nullptr);
     if constexpr (MR > 4)
         for (; i + 4 <= m; i += 4)
-            tile<4, NV>(k, a + i * a_row, a_row, a_col, b + j0, ldb, c + i * ldc + j0, ldc, accumulate);
-    for (; i < m; ++i) tile<1, NV>(k, a + i * a_row, a_row, a_col, b + j0, ldb, c + i * ldc + j0, ldc, accumulate);
+            tile<4, NV>(k, a + i * a_row, a_row, a_col, b + j0, ldb, c + i * ldc + j0, ldc, accumulate, row_init ? row_init + j0 : nullptr);
+    for (; i < m; ++i) tile<1, NV>(k, a + i * a_row, a_row, a_col, b + j0, ldb, c + i * ldc + j0, ldc, accumulate, row_init ? row_init + j0 : nullptr);
 }
 
 template <int MR, int NV>
 inline __attribute__((always_inline)) void gemm_unpacked_impl(int64_t m, int64_t n, int64_t k, const float* a,
                                                               int64_t a_row, int64_t a_col, const float* b,
-                                                              int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+                                                              int64_t ldb, float* c, int64_t ldc, bool accumulate, const float* row_init) {
     int64_t j = 0;
     for (; j + NV * kLanes <= n; j += NV * kLanes)
-        column_step<MR, NV>(m, j, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+        column_step<MR, NV>(m, j, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
     if constexpr (NV > 1)
-        for (; j + kLanes <= n; j += kLanes) column_step<MR, 1>(m, j, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
-    if (j < n) tail_columns(m, j, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+        for (; j + kLanes <= n; j += kLanes) column_step<MR, 1>(m, j, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
+    if (j < n) tail_columns(m, j, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
 }
 
 __attribute__((target("avx512f"))) void gemm_unpacked_avx512(int64_t m, int64_t n, int64_t k, const float* a,
                                                               int64_t a_row, int64_t a_col, const float* b,
-                                                              int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-    gemm_unpacked_impl<8, 2>(m, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+                                                              int64_t ldb, float* c, int64_t ldc, bool accumulate, const float* row_init) {
+    gemm_unpacked_impl<8, 2>(m, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
 }
 
 DYNREC_AVX2_CLONES void gemm_unpacked_generic(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row,
                                               int64_t a_col, const float* b, int64_t ldb, float* c, int64_t ldc,
-                                              bool accumulate) {
-    gemm_unpacked_impl<4, 1>(m, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+                                              bool accumulate, const float* row_init) {
+    gemm_unpacked_impl<4, 1>(m, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
 }
 
 }  // namespace
 
 void gemm_unpacked(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col, const float* b,
-                   int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+                   int64_t ldb, float* c, int64_t ldc, bool accumulate, const float* row_init) {
     if (m <= 0 || n <= 0) return;
     if (use_avx512())
-        gemm_unpacked_avx512(m, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+        gemm_unpacked_avx512(m, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
     else
-        gemm_unpacked_generic(m, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+        gemm_unpacked_generic(m, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
 }
 
 void gemm_unpacked_reference(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col,
-                             const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+                             const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate,
+                             const float* row_init) {
     for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
-            double s = accumulate ? c[i * ldc + j] : 0.0;
+            double s = accumulate ? c[i * ldc + j] : row_init ? row_init[j] : 0.0;
             for (int64_t p = 0; p < k; ++p) s += double(a[i * a_row + p * a_col]) * b[p * ldb + j];
             c[i * ldc + j] = float(s);
         }

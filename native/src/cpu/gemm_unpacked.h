@@ -10,13 +10,16 @@
 
 namespace dynrec::cpu {
 
-// C[i, j] = (accumulate ? C[i, j] : 0) + sum_{p < k} A(i, p) B[p, j] for i < m, j < n,
-// with A(i, p) = a[i * a_row + p * a_col].
+// C[i, j] = init(i, j) + sum_{p < k} A(i, p) B[p, j] for i < m, j < n, with
+// A(i, p) = a[i * a_row + p * a_col] and init = C[i, j] when `accumulate`,
+// else row_init[j] when row_init is given (one row for every i: a bias, read
+// from L1 instead of first copying it into every row of C), else 0.
 void gemm_unpacked(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col, const float* b,
-                   int64_t ldb, float* c, int64_t ldc, bool accumulate);
+                   int64_t ldb, float* c, int64_t ldc, bool accumulate, const float* row_init = nullptr);
 
 // The naive loops with the same contract (the tests' reference).
 void gemm_unpacked_reference(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col,
-                             const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
+                             const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate,
+                             const float* row_init = nullptr);
 
 }  // namespace dynrec::cpu
