@@ -196,7 +196,7 @@ TEST(Sgemm, SmallMPathTakesOnlyItsShapes) {
 
 // gemm_unpacked (hyper_grouped.cpp's per-group products): odd shapes around its
 // 8 x 2-vector (AVX-512) and 4 x 1 (AVX2 / baseline: the gemm.without_avx512 run)
-// tiles, A read plainly and transposed through its strides, B and C with padded
+// tiles and the single rows after them, A read plainly and transposed through its strides, B and C with padded
 // rows, overwritten, accumulated and started from a bias row; vs the
 // double-precision loops.
 TEST(GemmUnpacked, MatchesReferenceOnOddShapesAndStrides) {
@@ -204,7 +204,10 @@ TEST(GemmUnpacked, MatchesReferenceOnOddShapesAndStrides) {
         int64_t m, n, k;
     };
     for (const Shape s : {Shape{1, 1, 1}, Shape{3, 17, 5}, Shape{8, 32, 16}, Shape{12, 64, 64}, Shape{13, 47, 33},
-                          Shape{64, 64, 12}, Shape{5, 16, 4099}, Shape{16, 300, 9}, Shape{9, 33, 1}})
+                          Shape{64, 64, 12}, Shape{5, 16, 4099}, Shape{16, 300, 9}, Shape{9, 33, 1},
+                          // 1-3 rows left after 8- and 4-row tiles, on whole vectors
+                          Shape{2, 48, 7}, Shape{3, 64, 64}, Shape{6, 16, 20}, Shape{7, 33, 12}, Shape{11, 64, 3},
+                          Shape{14, 80, 9}, Shape{15, 32, 5}})
         for (const bool transposed_a : {false, true})
             for (const int init : {0, 1, 2}) {  // 0: overwrite, 1: accumulate, 2: start from row_init
                 const bool accumulate = init == 1;
@@ -235,4 +238,22 @@ TEST(GemmUnpacked, MatchesReferenceOnOddShapesAndStrides) {
                 for (int64_t i = 0; i < s.m; ++i)  // the padding between C's rows is untouched
                     for (int64_t j = s.n; j < ldc; ++j) EXPECT_EQ(got[i * ldc + j], c0[i * ldc + j]);
             }
+}
+
+// A row's result does not depend on the tile that holds it (8, 4 or 1
+// rows): each element is one chain of FMAs in p order, so the bits match the
+// row computed alone.
+TEST(GemmUnpacked, RowsGetTheSameBitsInAnyTile) {
+    const int64_t n = 48, k = 37, ldb = n, ldc = n;
+    const auto b = random_vector(k * ldb, 62);
+    for (int64_t m = 1; m <= 15; ++m) {
+        SCOPED_TRACE("m " + std::to_string(m));
+        const auto a = random_vector(m * k, 61);
+        std::vector<float> together(static_cast<size_t>(m * ldc)), alone(static_cast<size_t>(ldc));
+        dynrec::cpu::gemm_unpacked(m, n, k, a.data(), k, 1, b.data(), ldb, together.data(), ldc, false);
+        for (int64_t i = 0; i < m; ++i) {
+            dynrec::cpu::gemm_unpacked(1, n, k, a.data() + i * k, k, 1, b.data(), ldb, alone.data(), ldc, false);
+            EXPECT_TRUE(std::equal(alone.begin(), alone.end(), together.begin() + i * ldc)) << "row " << i;
+        }
+    }
 }

@@ -55,17 +55,20 @@ void tail_columns(int64_t m, int64_t j0, int64_t n, int64_t k, const float* a, i
 }
 
 // Rows in tiles of MR, then 4, then 1, for the column range [j0, j0 + NV * 16).
+// (One tile for the last 2-3 rows, loading each B vector once for them, measured
+// no faster on M2M's 3-row groups: B comes from L2 on the first row's pass.)
 template <int MR, int NV>
 inline __attribute__((always_inline)) void column_step(int64_t m, int64_t j0, int64_t k, const float* a,
                                                        int64_t a_row, int64_t a_col, const float* b, int64_t ldb,
                                                        float* c, int64_t ldc, bool accumulate, const float* row_init) {
+    const float* const init = row_init ? row_init + j0 : nullptr;
+    b += j0;
+    c += j0;
     int64_t i = 0;
-    for (; i + MR <= m; i += MR)
-        tile<MR, NV>(k, a + i * a_row, a_row, a_col, b + j0, ldb, c + i * ldc + j0, ldc, accumulate, row_init ? row_init + j0 : nullptr);
+    for (; i + MR <= m; i += MR) tile<MR, NV>(k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate, init);
     if constexpr (MR > 4)
-        for (; i + 4 <= m; i += 4)
-            tile<4, NV>(k, a + i * a_row, a_row, a_col, b + j0, ldb, c + i * ldc + j0, ldc, accumulate, row_init ? row_init + j0 : nullptr);
-    for (; i < m; ++i) tile<1, NV>(k, a + i * a_row, a_row, a_col, b + j0, ldb, c + i * ldc + j0, ldc, accumulate, row_init ? row_init + j0 : nullptr);
+        for (; i + 4 <= m; i += 4) tile<4, NV>(k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate, init);
+    for (; i < m; ++i) tile<1, NV>(k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate, init);
 }
 
 template <int MR, int NV>
