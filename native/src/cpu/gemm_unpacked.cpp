@@ -65,27 +65,32 @@ inline __attribute__((always_inline)) void column_step(int64_t m, int64_t j0, in
     b += j0;
     c += j0;
     int64_t i = 0;
-    for (; i + MR <= m; i += MR) tile<MR, NV>(k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate, init);
+    for (; i + MR <= m; i += MR)
+        tile<MR, NV>(k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate, init);
     if constexpr (MR > 4)
-        for (; i + 4 <= m; i += 4) tile<4, NV>(k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate, init);
+        for (; i + 4 <= m; i += 4)
+            tile<4, NV>(k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate, init);
     for (; i < m; ++i) tile<1, NV>(k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate, init);
 }
 
 template <int MR, int NV>
 inline __attribute__((always_inline)) void gemm_unpacked_impl(int64_t m, int64_t n, int64_t k, const float* a,
                                                               int64_t a_row, int64_t a_col, const float* b,
-                                                              int64_t ldb, float* c, int64_t ldc, bool accumulate, const float* row_init) {
+                                                              int64_t ldb, float* c, int64_t ldc, bool accumulate,
+                                                              const float* row_init) {
     int64_t j = 0;
     for (; j + NV * kLanes <= n; j += NV * kLanes)
         column_step<MR, NV>(m, j, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
     if constexpr (NV > 1)
-        for (; j + kLanes <= n; j += kLanes) column_step<MR, 1>(m, j, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
+        for (; j + kLanes <= n; j += kLanes)
+            column_step<MR, 1>(m, j, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
     if (j < n) tail_columns(m, j, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
 }
 
 __attribute__((target("avx512f"))) void gemm_unpacked_avx512(int64_t m, int64_t n, int64_t k, const float* a,
                                                               int64_t a_row, int64_t a_col, const float* b,
-                                                              int64_t ldb, float* c, int64_t ldc, bool accumulate, const float* row_init) {
+                                                              int64_t ldb, float* c, int64_t ldc, bool accumulate,
+                                                              const float* row_init) {
     gemm_unpacked_impl<8, 2>(m, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate, row_init);
 }
 
