@@ -14,12 +14,12 @@ namespace DynRec.Cli.Commands;
 /// </summary>
 public static class PredictCommand
 {
-    public sealed record Arguments(string Checkpoint, string Data, string Split, string Out, string Device, string Kernels, string? Model, int BatchSize, int Threads = 0);
+    public sealed record Arguments(string Checkpoint, string? Data, string Split, string Out, string Device, string Kernels, string? Model, int BatchSize, int Threads = 0);
 
     public static Command Create(TrainingServices services)
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder, or a run folder (uses its best checkpoint)", Required = true };
-        var data = new Option<string>("--data") { Description = "synthetic, or a KuaiRand folder", DefaultValueFactory = _ => "synthetic" };
+        var data = new Option<string?>("--data") { Description = "synthetic, or a KuaiRand folder (default: the data the checkpoint was trained on)" };
         var split = new Option<string>("--split") { Description = "test, validation (a run with train.validation_days: its held-out dates) or train (the rows it was fitted on)", DefaultValueFactory = _ => "test" };
         var output = new Option<string>("--out") { Description = "CSV to write", DefaultValueFactory = _ => "predictions.csv" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
@@ -29,7 +29,7 @@ public static class PredictCommand
         var threads = CliThreads.Create();
         var cmd = new Command("predict", "Write each row's predicted probability per task to a CSV")
             { checkpoint, data, split, output, device, kernels, model, batch, threads };
-        cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(data)!, pr.GetValue(split)!, pr.GetValue(output)!,
+        cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(data), pr.GetValue(split)!, pr.GetValue(output)!,
             pr.GetValue(device)!, pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(batch), pr.GetValue(threads)), services));
         return cmd;
     }
@@ -39,7 +39,8 @@ public static class PredictCommand
         var (device, kernels) = TrainingServices.CheckInferenceOptions(a.Device, a.Kernels, a.BatchSize, a.Split, a.Checkpoint, a.Model);
         CliThreads.Apply(a.Threads);
         using var trained = services.LoadTrained(a.Checkpoint, a.Model, device, kernels);
-        using var data = services.Load(a.Data, trained.Encoding);
+        var dataName = a.Data ?? trained.Info.Data ?? "synthetic";
+        using var data = services.Load(dataName, trained.Encoding);
         TrainingServices.CheckData(trained, a.Checkpoint, data.Schema);
         var model = trained.Model;
         var source = data.Split(a.Split, trained.Info.ValidationDays);

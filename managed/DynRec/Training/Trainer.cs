@@ -21,7 +21,9 @@ namespace DynRec.Training;
 /// training stood (epoch, and row of the epoch for a mid-epoch one); shuffling
 /// and dropout are seeded from (seed, epoch) and dropout is reseeded at every
 /// mid-epoch checkpoint from (seed, epoch, row), so an interrupted and resumed
-/// run equals an uninterrupted one exactly on the CPU.
+/// run equals an uninterrupted one exactly on the CPU. A signalled stop token
+/// ends training between two steps with a resumable checkpoint (a mid-epoch one
+/// inside an epoch) and a <see cref="TrainingInterruptedException"/>.
 /// </summary>
 public sealed class Trainer
 {
@@ -39,6 +41,9 @@ public sealed class Trainer
         _device = device;
         _progress = progress ?? SilentProgress.Instance;
     }
+
+    /// <summary>What the run trains on, recorded in its checkpoints ("synthetic" or a folder's full path) so a resume can find it.</summary>
+    public string? DataSource { get; init; }
 
     /// <summary>The valid train.optimizer values.</summary>
     public static IReadOnlyList<string> OptimizerNames { get; } = ["adam", "fused_adam", "fused_adamw"];
@@ -77,8 +82,12 @@ public sealed class Trainer
     /// Epochs are evaluated, and the best one selected, on <paramref name="test"/>; with train.validation_days
     /// on a validation split of the last dates of <paramref name="train"/> instead (<see cref="ValidationSplit"/>),
     /// and <paramref name="test"/> is then scored once with the best checkpoint's weights (which the model keeps).
+    /// When <paramref name="stop"/> is signalled, training stops after the step in progress, saves a checkpoint
+    /// to resume from and throws <see cref="TrainingInterruptedException"/> (a stop during an epoch's evaluation
+    /// takes effect once that epoch's checkpoint is written).
     /// </summary>
-    public TrainingResult Fit(IBatchSource train, IBatchSource test, CheckpointStore checkpoints, Checkpoint? resumeFrom = null)
+    public TrainingResult Fit(IBatchSource train, IBatchSource test, CheckpointStore checkpoints, Checkpoint? resumeFrom = null,
+        CancellationToken stop = default)
     {
         var days = _config.Train.ValidationDays;
         if (resumeFrom != null && resumeFrom.Info.ValidationDays != days)
@@ -86,7 +95,7 @@ public sealed class Trainer
                                            $"this config {days}; the rows trained on would differ");
         if (days == 0)
         {
-            var onTest = FitOn(train, test, "test", checkpoints, resumeFrom);
+            var onTest = FitOn(train, test, "test", checkpoints, resumeFrom, stop);
             return onTest with { TestMetrics = onTest.BestMetrics };
         }
         if (!train.HasLabels)
@@ -94,7 +103,7 @@ public sealed class Trainer
         var split = ValidationSplit.ByLastDates(train, days);
         _progress.Message($"validation split: date(s) {string.Join(", ", split.ValidationDates)} ({split.Validation.Rows} of the {train.Rows} " +
                           $"training rows) held out; epochs are evaluated and selected on it, the test split is scored once with the best epoch's weights");
-        var result = FitOn(split.Fit, split.Validation, "validation", checkpoints, resumeFrom) with { SelectedOn = "validation" };
+        var result = FitOn(split.Fit, split.Validation, "validation", checkpoints, resumeFrom, stop) with { SelectedOn = "validation" };
         if (result.BestEpoch == 0 || !test.HasLabels) return result;
         using (var best = CheckpointStore.Load(CheckpointStore.Resolve(checkpoints.Directory)))
         {
@@ -107,7 +116,8 @@ public sealed class Trainer
         return result with { TestMetrics = report.Values.ToDictionary(kv => kv.Key, kv => kv.Value) };
     }
 
-    private TrainingResult FitOn(IBatchSource train, IBatchSource test, string evaluatedOn, CheckpointStore checkpoints, Checkpoint? resumeFrom)
+    private TrainingResult FitOn(IBatchSource train, IBatchSource test, string evaluatedOn, CheckpointStore checkpoints, Checkpoint? resumeFrom,
+        CancellationToken stop)
     {
         if (!train.HasLabels || !test.HasLabels)
             throw new InvalidDataException("training needs labeled train and test rows; the last date of this data is an impression log " +
@@ -151,13 +161,17 @@ public sealed class Trainer
 
         MetricsReport? lastReport = null;
         var stoppedEarly = false;
+        // Where a stop between epochs resumes from: the checkpoint resumed from, then each epoch's.
+        var lastCheckpoint = resumeFrom != null ? checkpoints.FindLast() : null;
         for (var epoch = startEpoch; epoch <= t.Epochs && !stoppedEarly; epoch++)
         {
+            if (stop.IsCancellationRequested && resumeInEpoch == null)
+                throw new TrainingInterruptedException(epoch, 0, train.Rows, step, lastCheckpoint);
             var clock = Stopwatch.StartNew();
             var earlyStopping = new EarlyStoppingInfo(t.EarlyStoppingMetric, best, bestEpoch, sinceImprovement);
-            void SaveMidEpoch(EpochProgress progress, long atStep) =>
+            string SaveMidEpoch(EpochProgress progress, long atStep) =>
                 SaveCheckpoint(checkpoints, schema, epoch - 1, atStep, history, earlyStopping, isBest: false, progress);
-            var trainLoss = RunEpoch(train, epoch, weightTensor, ref step, resumeInEpoch, SaveMidEpoch);
+            var trainLoss = RunEpoch(train, epoch, weightTensor, ref step, resumeInEpoch, SaveMidEpoch, stop);
             resumeInEpoch = null;
             double? testLoss = null;
             Dictionary<string, double>? metrics = null;
@@ -181,7 +195,8 @@ public sealed class Trainer
             }
             var record = new EpochRecord(epoch, step, trainLoss, testLoss, metrics, clock.Elapsed.TotalSeconds) { EvaluatedOn = evaluatedOn };
             history.Add(record);
-            SaveCheckpoint(checkpoints, schema, epoch, step, history, new EarlyStoppingInfo(t.EarlyStoppingMetric, best, bestEpoch, sinceImprovement), isBest);
+            lastCheckpoint = SaveCheckpoint(checkpoints, schema, epoch, step, history,
+                new EarlyStoppingInfo(t.EarlyStoppingMetric, best, bestEpoch, sinceImprovement), isBest);
             _progress.EpochCompleted(record);
             if (stoppedEarly)
                 _progress.Message($"early stopping: {t.EarlyStoppingMetric} did not improve for {sinceImprovement} evaluation(s); best epoch {bestEpoch}");
@@ -192,10 +207,11 @@ public sealed class Trainer
 
     /// <summary>
     /// One pass over the training rows in this epoch's order (from <paramref name="from"/>'s row when resuming
-    /// mid-epoch); returns the mean loss per row. <paramref name="saveMidEpoch"/> writes a mid-epoch checkpoint.
+    /// mid-epoch); returns the mean loss per row. <paramref name="saveMidEpoch"/> writes a mid-epoch checkpoint;
+    /// a signalled <paramref name="stop"/> writes one after the step in progress and throws.
     /// </summary>
     private double RunEpoch(IBatchSource train, int epoch, Tensor taskWeights, ref long step, EpochProgress? from,
-        Action<EpochProgress, long> saveMidEpoch)
+        Func<EpochProgress, long, string> saveMidEpoch, CancellationToken stop)
     {
         var t = _config.Train;
         var order = EpochPermutation.Create(t.Seed, epoch, train.Rows, t.Shuffle);
@@ -235,14 +251,21 @@ public sealed class Trainer
             rowsForLoss += batchRows;
             step++;
             _progress.StepCompleted(s + 1, rowsDone, MeanLoss);
+            if (rowsDone == order.Length) break;
             // Mid-epoch checkpoints follow the run's step count, so where they fall does not depend on earlier resumes.
-            if (t.CheckpointEverySteps > 0 && step % t.CheckpointEverySteps == 0 && rowsDone < order.Length)
+            string? saved = null;
+            if (t.CheckpointEverySteps > 0 && step % t.CheckpointEverySteps == 0)
             {
-                saveMidEpoch(new EpochProgress(epoch, rowsDone, lossSum.item<double>(), rowsForLoss), step);
+                saved = saveMidEpoch(new EpochProgress(epoch, rowsDone, lossSum.item<double>(), rowsForLoss), step);
                 // torch's CUDA generator state cannot be saved from .NET; restarting the dropout stream here from
                 // (seed, epoch, row) lets a resume from this checkpoint draw exactly what this run draws next.
                 SeedDropout(epoch, rowsDone);
             }
+            // A resume from a stop's checkpoint also restarts the dropout stream at this row, so it equals an
+            // uninterrupted run exactly when dropout is off or the stop fell on a checkpoint_every_steps step.
+            if (stop.IsCancellationRequested)
+                throw new TrainingInterruptedException(epoch, rowsDone, order.Length, step,
+                    saved ?? saveMidEpoch(new EpochProgress(epoch, rowsDone, lossSum.item<double>(), rowsForLoss), step));
         }
         return MeanLoss();
     }
@@ -259,7 +282,7 @@ public sealed class Trainer
         if (cuda.is_available()) cuda.manual_seed_all(dropoutSeed);
     }
 
-    private void SaveCheckpoint(CheckpointStore store, Data.FeatureSchema schema, int epoch, long step, List<EpochRecord> history,
+    private string SaveCheckpoint(CheckpointStore store, Data.FeatureSchema schema, int epoch, long step, List<EpochRecord> history,
         EarlyStoppingInfo earlyStopping, bool isBest, EpochProgress? inProgress = null)
     {
         var state = _optimizer.SaveState();
@@ -279,9 +302,10 @@ public sealed class Trainer
                 History = history.ToList(),
                 Kernels = _model.Kernels.ToString().ToLowerInvariant(),
                 ValidationDays = _config.Train.ValidationDays,
+                Data = DataSource,
             };
             // The weights are the model's live tensors: written, not disposed.
-            store.Save(new Checkpoint(info, _model.state_dict(), state), isBest);
+            return store.Save(new Checkpoint(info, _model.state_dict(), state), isBest);
         }
         finally
         {

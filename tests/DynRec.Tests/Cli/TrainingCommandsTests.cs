@@ -144,6 +144,35 @@ public class TrainingCommandsTests
     }
 
     [Test]
+    public void ResumeEvalAndPredictDefaultToTheDataTheRunTrainedOn()
+    {
+        var requested = new List<string>();
+        var recording = new TrainingServices
+        {
+            LoadData = request =>
+            {
+                requested.Add(request.Data);
+                return new LoadedData(FakeBatchSource.DefaultSchema, new FakeBatchSource(600, 1), new FakeBatchSource(200, 2));
+            },
+            BuildModel = FakeModel.Builder,
+        };
+        var run = Path.Combine(_dir, "run");
+        var folder = Directory.CreateDirectory(Path.Combine(_dir, "my-data")).FullName;
+        Assert.That(Run(recording, ["train", "--model", "dnn", "--data", folder, "--out", run, "--epochs", "1", .. Tiny()]).Code, Is.Zero);
+        Assert.That(Run(recording, "train", "--out", run, "--resume", "--epochs", "2").Code, Is.Zero);
+        Assert.That(Run(recording, "eval", "--checkpoint", run).Code, Is.Zero);
+        Assert.That(Run(recording, "predict", "--checkpoint", run, "--out", Path.Combine(_dir, "p.csv")).Code, Is.Zero);
+        // An explicit --data still wins; a run without a recorded source (older checkpoints) falls back to synthetic.
+        Assert.That(Run(recording, "eval", "--checkpoint", run, "--data", "synthetic").Code, Is.Zero);
+        Assert.That(requested, Is.EqualTo(new[] { folder, folder, folder, folder, "synthetic" }));
+
+        var other = Path.Combine(_dir, "other");
+        Assert.That(Run(recording, ["train", "--model", "dnn", "--out", other, "--epochs", "1", .. Tiny()]).Code, Is.Zero);
+        Assert.That(Run(recording, "eval", "--checkpoint", other).Code, Is.Zero);
+        Assert.That(requested[^2..], Is.EqualTo(new[] { "synthetic", "synthetic" }));
+    }
+
+    [Test]
     public void ValidationDaysSelectOnHeldOutDatesAndWriteBothMetrics()
     {
         var threeDays = new TrainingServices

@@ -24,14 +24,14 @@ public class TrainerTests
 
     /// <summary>Builds a fresh model (weights from <paramref name="initSeed"/>) and trains it, optionally resuming from the run's last checkpoint.</summary>
     private static (TrainingResult Result, Dictionary<string, Tensor> Weights) Train(string outDir, RunConfig config, bool resume = false,
-        long? initSeed = null, ModelBuilder? builder = null, ITrainingProgress? progress = null)
+        long? initSeed = null, ModelBuilder? builder = null, ITrainingProgress? progress = null, CancellationToken stop = default)
     {
         random.manual_seed(initSeed ?? config.Train.Seed);
         using var model = (builder ?? FakeModel.Builder)(config.ModelName, TrainSplit.Schema, config.Model, Kernels.Reference);
         using var optimizer = Trainer.CreateOptimizer(model, config.Train);
         var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"));
         using var checkpoint = resume ? CheckpointStore.Load(store.FindLast()!) : null;
-        var result = new Trainer(model, config, optimizer, CPU, progress).Fit(TrainSplit, TestSplit, store, checkpoint);
+        var result = new Trainer(model, config, optimizer, CPU, progress).Fit(TrainSplit, TestSplit, store, checkpoint, stop);
         var weights = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
         return (result, weights);
     }
@@ -133,6 +133,85 @@ public class TrainerTests
         // The finished run keeps only epoch checkpoints: the mid-epoch ones were pruned as `last` moved on.
         var kept = Directory.GetDirectories(Path.Combine(crashed, "checkpoints")).Select(Path.GetFileName);
         Assert.That(kept, Is.All.Matches<string>(n => !n.Contains("-step-")));
+    }
+
+    /// <summary>Signals the stop token once the run reaches a given step, as the CLI does on Ctrl-C or SIGTERM.</summary>
+    private sealed class StopAtStep(long stopAtRunStep, CancellationTokenSource stop) : ITrainingProgress
+    {
+        private long _runSteps;
+        public void EpochStarted(int epoch, int epochs, long steps, long rows) { }
+        public void StepCompleted(long step, long rowsDone, Func<double> meanLoss)
+        {
+            if (++_runSteps == stopAtRunStep) stop.Cancel();
+        }
+        public void EpochCompleted(EpochRecord record) { }
+        public void Message(string line) { }
+    }
+
+    private static IEnumerable<TestCaseData> StopCases()
+    {
+        // 1200 rows / 64 = 19 steps an epoch; run step 26 is epoch 2's 7th.
+        yield return new TestCaseData(26L, new[] { "model.dropout=0.0" }, "epoch-0002-step-000000026", 2, 7 * 64L)
+            .SetArgDisplayNames("inside an epoch, dropout off");
+        // On a checkpoint_every_steps step the periodic checkpoint is the stop's (written once), and dropout
+        // restarts there in both runs, so the resumed run is exact with dropout on.
+        yield return new TestCaseData(26L, new[] { "train.checkpoint_every_steps=13" }, "epoch-0002-step-000000026", 2, 7 * 64L)
+            .SetArgDisplayNames("on a periodic checkpoint, dropout on");
+        // On an epoch's last step the epoch ends (evaluation, its checkpoint) and the run stops before the next.
+        yield return new TestCaseData(19L, Array.Empty<string>(), "epoch-0001", 2, 0L).SetArgDisplayNames("at an epoch's end");
+    }
+
+    [TestCaseSource(nameof(StopCases))]
+    public void AStopSavesACheckpointThatResumesExactly(long stopAt, string[] extra, string checkpoint, int epoch, long rowsDone)
+    {
+        string[] settings = ["train.epochs=2", .. extra];
+        var straight = Train(Path.Combine(_dir, "straight"), Config(settings));
+
+        var stopped = Path.Combine(_dir, "stopped");
+        using var stop = new CancellationTokenSource();
+        var e = Assert.Throws<TrainingInterruptedException>(() =>
+            Train(stopped, Config(settings), progress: new StopAtStep(stopAt, stop), stop: stop.Token))!;
+        Assert.That((e.Epoch, e.RowsDone, e.Step), Is.EqualTo((epoch, rowsDone, stopAt)));
+        Assert.That(Path.GetFileName(e.Checkpoint), Is.EqualTo(checkpoint));
+        var store = new CheckpointStore(Path.Combine(stopped, "checkpoints"));
+        Assert.That(store.FindLast(), Is.EqualTo(e.Checkpoint));
+        Assert.That(Directory.GetDirectories(store.Directory).Select(Path.GetFileName), Has.One.EqualTo(checkpoint));
+        var resumed = Train(stopped, Config(settings), resume: true, initSeed: 777);
+
+        Assert.That(resumed.Result.History, Has.Count.EqualTo(2));
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.That(resumed.Result.History[i].TrainLoss, Is.EqualTo(straight.Result.History[i].TrainLoss), $"train loss, epoch {i + 1}");
+            Assert.That(resumed.Result.History[i].Metrics, Is.EqualTo(straight.Result.History[i].Metrics), $"metrics, epoch {i + 1}");
+        }
+        foreach (var (name, w) in straight.Weights)
+            Assert.That(resumed.Weights[name].eq(w).all().item<bool>(), Is.True, name);
+    }
+
+    [Test]
+    public void AStopBeforeTheFirstStepWritesNothing()
+    {
+        using var stop = new CancellationTokenSource();
+        stop.Cancel();
+        var dir = Path.Combine(_dir, "never");
+        var e = Assert.Throws<TrainingInterruptedException>(() => Train(dir, Config("train.epochs=2"), stop: stop.Token))!;
+        Assert.That((e.Epoch, e.Step, e.Checkpoint), Is.EqualTo((1, 0L, (string?)null)));
+        Assert.That(e.Message, Does.Contain("no checkpoint"));
+        Assert.That(new CheckpointStore(Path.Combine(dir, "checkpoints")).FindLast(), Is.Null);
+    }
+
+    [Test]
+    public void AStopWhileResumingMidEpochTrainsOneStepAndSavesAgain()
+    {
+        var dir = Path.Combine(_dir, "twice");
+        using (var first = new CancellationTokenSource())
+            Assert.Throws<TrainingInterruptedException>(() =>
+                Train(dir, Config("train.epochs=2"), progress: new StopAtStep(5, first), stop: first.Token));
+        using var again = new CancellationTokenSource();
+        again.Cancel();
+        var e = Assert.Throws<TrainingInterruptedException>(() => Train(dir, Config("train.epochs=2"), resume: true, stop: again.Token))!;
+        Assert.That((e.Epoch, e.RowsDone, e.Step), Is.EqualTo((1, 6 * 64L, 6L)));
+        Assert.That(Path.GetFileName(e.Checkpoint), Is.EqualTo("epoch-0001-step-000000006"));
     }
 
     [Test]

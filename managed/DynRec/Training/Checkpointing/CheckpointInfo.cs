@@ -31,6 +31,8 @@ public sealed record CheckpointInfo
     public required EarlyStoppingInfo EarlyStopping { get; init; }
     public required List<EpochRecord> History { get; init; }
     public string Kernels { get; init; } = "";
+    /// <summary>The data the run trains on ("synthetic" or a folder's full path; null in older checkpoints): `train --resume` reads it again.</summary>
+    public string? Data { get; init; }
     /// <summary>train.validation_days of the run: the training dates held out for validation (0 in older checkpoints).</summary>
     public int ValidationDays { get; init; }
     public string CreatedUtc { get; init; } = DateTime.UtcNow.ToString("O");
