@@ -131,24 +131,27 @@ PY
 # --phases adds a per-phase breakdown (forward / loss / backward / optimizer, synchronized after
 # each, host issue time beside wall time): where the unexplained ~24 ms PEPNet step goes, and
 # whether the host or the GPU bounds each phase (written after the last GPU run; not yet run).
-run bench_pepnet_cuda bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10 --phases
-run bench_apg_cuda bench --model apg --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10 --phases
-run bench_pepnet_cuda_16k bench --model pepnet --data "$DATA" --device cuda --batch-size 16384 --steps 40 --warmup 5
+# Warm-up: bench's default (40 steps before a path's first round). The 2026-11-28 runs used 5-10,
+# which on the CPU left ~25% of a PEPNet step's speed to .NET's tiered JIT (the managed code of a
+# step is optimized after ~30 calls); a host-bound GPU step (~24 ms then) may have paid the same.
+run bench_pepnet_cuda bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 --steps 60 --phases
+run bench_apg_cuda bench --model apg --data "$DATA" --device cuda --batch-size 4096 --steps 60 --phases
+run bench_pepnet_cuda_16k bench --model pepnet --data "$DATA" --device cuda --batch-size 16384 --steps 40
 # PEPNet with its 84 fields in one table-batched embedding with a fused sparse optimizer (lazy
 # Adam) instead of dense per-table gradients and the dense Adam over the tables: the step was
 # ~24 ms at both batch 4096 and 16384 with either kernel path (H200, 2026-11-28), i.e. bound
 # by per-op host work.
-run bench_pepnet_cuda_tbe bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 --steps 60 --warmup 10 \
+run bench_pepnet_cuda_tbe bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 --steps 60 \
   --set model.embedding_optimizer=lazy_adam
 # The same steps with libdynrec's CUDA graph cache on: whether TorchSharp's allocator hands the ops the
 # same buffers step after step (the replay count says) and what that saves.
 DYNREC_CUDA_GRAPHS=1 run bench_pepnet_cuda_graphs bench --model pepnet --data "$DATA" --device cuda --batch-size 4096 \
-  --steps 60 --warmup 10
+  --steps 60
 DYNREC_CUDA_GRAPHS=1 run bench_apg_cuda_graphs bench --model apg --data "$DATA" --device cuda --batch-size 4096 \
-  --steps 60 --warmup 10
+  --steps 60
 # The TBE id check costs one device-to-host copy + stream synchronize per TBE call (forward and
 # backward); a Dataset's ids are valid by construction, so train/eval could turn it off. Written
 # after the last GPU run (not yet run): how much of the ~24 ms step it is.
 DYNREC_CUDA_TBE_ID_CHECK=0 run bench_pepnet_cuda_no_id_check bench --model pepnet --data "$DATA" --device cuda \
-  --batch-size 4096 --steps 60 --warmup 10
+  --batch-size 4096 --steps 60
 exit $status
