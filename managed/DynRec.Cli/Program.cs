@@ -16,7 +16,7 @@ TrainingServices.Default = new TrainingServices
     {
         // Progress of generation/parsing goes to stderr so stdout stays the metrics.
         var split = DataSource.Load(request.Data, new LoadOptions { Encoding = request.Encoding, Log = message => Console.Error.WriteLine(message) });
-        return new LoadedData(split.Schema, split.Train, split.Test, encoding: split.Encoding);
+        return new LoadedData(split.Schema, split.Train, split.Test, encoding: split.Encoding, keyColumns: split.Train.Keys.Columns);
     },
     BuildModel = ModelFactory.Create,
 };

@@ -32,7 +32,7 @@ public static class BenchCommand
     public static Command Create(TrainingServices services)
     {
         var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelNames.All)}", DefaultValueFactory = _ => "pepnet" };
-        var data = new Option<string>("--data") { Description = "synthetic, or a KuaiRand folder", DefaultValueFactory = _ => "synthetic" };
+        var data = new Option<string>("--data") { Description = "synthetic, a KuaiRand folder or a table folder (dynrec-table.yaml)", DefaultValueFactory = _ => "synthetic" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var steps = new Option<int>("--steps") { Description = "Timed training steps per path and round", DefaultValueFactory = _ => 25 };
         var warmup = new Option<int>("--warmup")

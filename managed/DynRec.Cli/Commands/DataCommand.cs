@@ -7,7 +7,7 @@ using Spectre.Console;
 
 namespace DynRec.Cli.Commands;
 
-/// <summary>`dynrec data stats|bench`: what the preprocessed data holds, and how fast it loads.</summary>
+/// <summary>`dynrec data stats|bench|to-table`: what the preprocessed data holds, how fast it loads, and a KuaiRand folder as a table folder.</summary>
 public static class DataCommand
 {
     public static Command Create()
@@ -15,12 +15,13 @@ public static class DataCommand
         var cmd = new Command("data", "Inspect and benchmark the data layer");
         cmd.Subcommands.Add(Stats());
         cmd.Subcommands.Add(Bench());
+        cmd.Subcommands.Add(ToTable());
         return cmd;
     }
 
     internal static Option<string> DataOption() => new("--data")
     {
-        Description = "'synthetic' (generated once into ~/.cache/dynrec) or a folder in KuaiRand's raw format",
+        Description = "'synthetic' (generated once into ~/.cache/dynrec), a folder in KuaiRand's raw format, or a table folder (dynrec-table.yaml)",
         DefaultValueFactory = _ => DataSource.SyntheticName,
     };
 
@@ -47,12 +48,16 @@ public static class DataCommand
         return cmd;
     }
 
+    /// <summary>"tab 4": the scenario field and its raw value (KuaiRand's tab, a table's scenario column).</summary>
+    private static string ScenarioLabel(DataStats s, int scenario) =>
+        s.ScenarioValues is { } v && scenario < v.Count ? $"{s.ScenarioField} {v[scenario]}" : $"{s.ScenarioField} #{scenario}";
+
     private static void Print(DataStats s)
     {
         var table = new Table().AddColumns("", "train", "test");
         table.AddRow("rows", $"{s.TrainRows:N0}", $"{s.TestRows:N0}");
         for (var sc = 0; sc < s.TrainRowsPerScenario.Count; sc++)
-            table.AddRow($"rows in tab {Data.KuaiRand.KuaiRandColumns.KeptTabs[sc]} (scenario {sc})",
+            table.AddRow($"rows in {ScenarioLabel(s, sc)} (scenario {sc})",
                 $"{s.TrainRowsPerScenario[sc]:N0}", $"{s.TestRowsPerScenario[sc]:N0}");
         foreach (var (task, n) in s.TrainPositives)
             table.AddRow($"positives {task}", $"{n:N0} ({n / (double)Math.Max(1, s.TrainRows):P1})",
@@ -61,12 +66,12 @@ public static class DataCommand
                     : "no labels (impression log)");
         AnsiConsole.Write(new Rule(Markup.Escape(s.Source)));
         AnsiConsole.MarkupLine(Markup.Escape(
-            $"log rows read {s.RowsRead:N0}, dropped (tab not in 0,1,2,4,6) {s.RowsDroppedByTab:N0}; users {s.Users:N0}, videos {s.Videos:N0}, authors {s.Authors:N0}; test date {s.TestDate}; {s.Fields.Count} sparse fields"));
+            $"log rows read {s.RowsRead:N0}, dropped (tab not in 0,1,2,4,6) {s.RowsDroppedByTab:N0}; users {s.Users:N0}, videos (items) {s.Videos:N0}, authors {s.Authors:N0}; test date {s.TestDate}; {s.Fields.Count} sparse fields"));
         AnsiConsole.Write(table);
         if (s.Oracle is { } o)
         {
             var auc = new Table().AddColumn("oracle AUC (test)").AddColumn("all");
-            for (var sc = 0; sc < s.TrainRowsPerScenario.Count; sc++) auc.AddColumn($"tab {Data.KuaiRand.KuaiRandColumns.KeptTabs[sc]}");
+            for (var sc = 0; sc < s.TrainRowsPerScenario.Count; sc++) auc.AddColumn(ScenarioLabel(s, sc));
             foreach (var task in o.Overall.Keys)
             {
                 auc.AddRow(new[] { task, $"{o.Overall[task]:F4}" }.Concat(o.PerScenario[task].Select(a => $"{a:F4}")).ToArray());
@@ -87,6 +92,25 @@ public static class DataCommand
             NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
         }));
         File.Move(temp, path, overwrite: true);
+    }
+
+    private static Command ToTable()
+    {
+        var data = new Option<string>("--data") { Description = "'synthetic' or a folder in KuaiRand's raw format", DefaultValueFactory = _ => DataSource.SyntheticName };
+        var output = new Option<string>("--out") { Description = "Folder to write the table folder into (created if missing)", Required = true };
+        var cmd = new Command("to-table", "Write a KuaiRand folder (or the synthetic set) as a table folder: impressions joined with their features, and a dynrec-table.yaml")
+            { data, output };
+        cmd.SetAction(pr =>
+        {
+            var source = pr.GetValue(data)!;
+            var folder = source == DataSource.SyntheticName ? DataSource.EnsureSynthetic(new LoadOptions { Log = m => Console.Error.WriteLine(m) }) : source;
+            if (!Directory.Exists(folder)) throw new UserException($"--data: folder not found: {folder}");
+            var outFolder = pr.GetValue(output)!;
+            var rows = Data.Table.KuaiRandToTable.Convert(folder, outFolder, m => Console.Error.WriteLine(m));
+            Console.WriteLine($"wrote {rows:N0} rows and {Data.Table.TableSchema.FileName} to {outFolder}");
+            return 0;
+        });
+        return cmd;
     }
 
     private static Command Bench()

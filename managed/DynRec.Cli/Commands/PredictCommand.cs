@@ -8,8 +8,9 @@ namespace DynRec.Cli.Commands;
 
 /// <summary>
 /// `dynrec predict`: one CSV row per data row: row_id (row of the split), the
-/// row's keys in the source log (raw user_id, video_id, time_ms, date and the
-/// scenario field, e.g. tab) so it joins back to the log, one probability
+/// row's keys in the source data, named as there (KuaiRand: raw user_id, video_id,
+/// time_ms, date, tab; a table folder: its user, item, date and scenario columns
+/// and source_row, the row's position in its files) so it joins back, one probability
 /// column per task, then each task's label (not for an impression log, which has none).
 /// </summary>
 public static class PredictCommand
@@ -19,7 +20,7 @@ public static class PredictCommand
     public static Command Create(TrainingServices services)
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder, or a run folder (uses its best checkpoint)", Required = true };
-        var data = new Option<string?>("--data") { Description = "synthetic, or a KuaiRand folder (default: the data the checkpoint was trained on)" };
+        var data = new Option<string?>("--data") { Description = "synthetic, a KuaiRand folder or a table folder (dynrec-table.yaml) (default: the data the checkpoint was trained on)" };
         var split = new Option<string>("--split") { Description = "test, validation (a run with train.validation_days: its held-out dates) or train (the rows it was fitted on)", DefaultValueFactory = _ => "test" };
         var output = new Option<string>("--out") { Description = "CSV to write", DefaultValueFactory = _ => "predictions.csv" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
@@ -45,7 +46,7 @@ public static class PredictCommand
         var model = trained.Model;
         var source = data.Split(a.Split, trained.Info.ValidationDays);
         var p = Evaluator.Predict(model, source, a.BatchSize, device);
-        var scenarioColumn = source.Schema.ScenarioField;
+        var names = data.KeyColumns;
         static string Text(long v) => v.ToString(CultureInfo.InvariantCulture);
         AtomicFile.Write(a.Out, stream =>
         {
@@ -56,11 +57,11 @@ public static class PredictCommand
                 var key = source.KeyOf(r);
                 using var row = writer.NewRow();
                 row["row_id"].Set(Text(r));
-                row["user_id"].Set(Text(key.UserId));
-                row["video_id"].Set(Text(key.VideoId));
-                row["time_ms"].Set(Text(key.TimeMs));
-                row["date"].Set(Text(key.Date));
-                row[scenarioColumn].Set(Text(key.Scenario));
+                row[names.User].Set(Text(key.UserId));
+                if (names.Item != null) row[names.Item].Set(Text(key.VideoId));
+                row[names.Time].Set(Text(key.TimeMs));
+                row[names.Date].Set(Text(key.Date));
+                row[names.Scenario].Set(Text(key.Scenario));
                 for (var t = 0; t < p.Tasks.Count; t++)
                     row[p.Tasks[t]].Set(p.Probabilities[t][r].ToString("R", CultureInfo.InvariantCulture));
                 if (source.HasLabels)

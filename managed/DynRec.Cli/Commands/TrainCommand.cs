@@ -25,7 +25,7 @@ public static class TrainCommand
     public static Command Create(TrainingServices services)
     {
         var model = new Option<string?>("--model") { Description = $"Model: {string.Join(", ", ModelNames.All)} (or model.name in --config)" };
-        var data = new Option<string?>("--data") { Description = "synthetic, or a KuaiRand folder (default: synthetic; with --resume, the run's own data)" };
+        var data = new Option<string?>("--data") { Description = "synthetic, a KuaiRand folder or a table folder (dynrec-table.yaml) (default: synthetic; with --resume, the run's own data)" };
         var config = new Option<string?>("--config") { Description = "YAML overriding the model's shipped defaults (configs/<model>.yaml)" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var kernels = new Option<string>("--kernels") { Description = "native (fused libdynrec kernels) or reference (pure TorchSharp)", DefaultValueFactory = _ => "native" };

@@ -10,15 +10,18 @@ using static TorchSharp.torch;
 namespace DynRec.Cli.Commands;
 
 /// <summary>What the train/eval/predict/bench commands ask of the data layer.</summary>
-/// <param name="Data">"synthetic" or a KuaiRand folder (already checked to exist).</param>
+/// <param name="Data">"synthetic", a KuaiRand folder or a table folder (already checked to exist).</param>
 /// <param name="Encoding">encode with this (a checkpoint's) instead of learning from the data's train rows.</param>
 public sealed record DataRequest(string Data, FeatureEncoding? Encoding = null);
 
 /// <summary>A loaded data set: its schema and the train/test splits (the test split is the last date).</summary>
 public sealed class LoadedData(FeatureSchema schema, IBatchSource train, IBatchSource test, IDisposable? owner = null,
-    FeatureEncoding? encoding = null) : IDisposable
+    FeatureEncoding? encoding = null, KeyColumns? keyColumns = null) : IDisposable
 {
     public FeatureSchema Schema { get; } = schema;
+
+    /// <summary>The source data's names for a row's key parts (predictions' key columns).</summary>
+    public KeyColumns KeyColumns { get; } = keyColumns ?? KeyColumns.KuaiRand;
 
     /// <summary>The encoding the ids were made with (saved with every checkpoint); null when the source has none.</summary>
     public FeatureEncoding? Encoding { get; } = encoding;
@@ -76,9 +79,9 @@ public sealed class TrainingServices
     public LoadedData Load(string data, FeatureEncoding? encoding = null)
     {
         if (string.IsNullOrWhiteSpace(data))
-            throw new UserException("--data is required: 'synthetic' or a KuaiRand folder");
+            throw new UserException("--data is required: 'synthetic', a KuaiRand folder or a table folder");
         if (data != "synthetic" && !Directory.Exists(data))
-            throw new UserException($"data folder not found: {data}; pass --data synthetic or a KuaiRand folder (log_standard_*.csv, user_features_*.csv, video_features_basic_*.csv)");
+            throw new UserException($"data folder not found: {data}; pass --data synthetic, a KuaiRand folder (log_standard_*.csv, user_features_*.csv, video_features_basic_*.csv) or a table folder ({DynRec.Data.Table.TableSchema.FileName} and its CSV files)");
         return LoadData(new DataRequest(data, encoding));
     }
 

@@ -17,7 +17,7 @@ namespace DynRec.Data;
 /// </summary>
 public static class DataCache
 {
-    public const int FormatVersion = 8;
+    public const int FormatVersion = 9;
     private const string Magic = "DYNRECDC";
 
     /// <summary>The cache key of a set of source files under some options.</summary>
@@ -60,7 +60,7 @@ public static class DataCache
             var schema = ReadSchema(r);
             var info = new DataInfo(r.ReadString(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
             var encoding = FeatureEncoding.FromJson(r.ReadString(), path);
-            var keys = new EntityKeys(ReadArray<long>(r), ReadArray<long>(r), ReadArray<long>(r));
+            var keys = new EntityKeys(ReadArray<long>(r), ReadArray<long>(r), ReadArray<long>(r), ReadKeyColumns(r));
             var train = ReadDataset(r, schema, keys);
             var test = ReadDataset(r, schema, keys);
             return new DataSplit(schema, train, test, info, encoding) { FromCache = true };
@@ -91,6 +91,7 @@ public static class DataCache
                 w.Write(split.Encoding.ToJson());
                 var keys = split.Train.Keys;
                 WriteArray<long>(w, keys.UserIds); WriteArray<long>(w, keys.VideoIds); WriteArray<long>(w, keys.ScenarioValues);
+                WriteKeyColumns(w, keys.Columns);
                 WriteDataset(w, split.Train);
                 WriteDataset(w, split.Test);
                 w.Flush();
@@ -157,6 +158,18 @@ public static class DataCache
         var tasks = new string[r.ReadInt32()];
         for (var i = 0; i < tasks.Length; i++) tasks[i] = r.ReadString();
         return new FeatureSchema(fields, sequence, tasks, r.ReadString(), r.ReadInt32());
+    }
+
+    private static void WriteKeyColumns(BinaryWriter w, KeyColumns c)
+    {
+        w.Write(c.User); w.Write(c.Item ?? ""); w.Write(c.Time); w.Write(c.Date); w.Write(c.Scenario);
+    }
+
+    private static KeyColumns ReadKeyColumns(BinaryReader r)
+    {
+        var user = r.ReadString();
+        var item = r.ReadString();
+        return new KeyColumns(user, item.Length == 0 ? null : item, r.ReadString(), r.ReadString(), r.ReadString());
     }
 
     private static void WriteDataset(BinaryWriter w, Dataset d)

@@ -1,5 +1,6 @@
 using DynRec.Data.KuaiRand;
 using DynRec.Data.Synthetic;
+using DynRec.Data.Table;
 
 namespace DynRec.Data;
 
@@ -33,13 +34,35 @@ public static class DataSource
         return folder;
     }
 
+    /// <summary>
+    /// Loads a folder: a table folder (one with <see cref="TableSchema.FileName"/>, see
+    /// <see cref="TableSchema"/>) or one in KuaiRand's raw format.
+    /// </summary>
     public static DataSplit LoadFolder(string folder, LoadOptions options)
     {
-        var sources = KuaiRandSources.Find(folder);
-        if (!options.UseCache) return KuaiRandPreprocessor.Load(sources, options);
+        if (!Directory.Exists(folder))
+            throw new DataFormatException(folder, 0, null, $"data folder not found (expected a KuaiRand folder, a folder with {TableSchema.FileName}, or 'synthetic')");
+        IEnumerable<string> files;
+        string optionsKey;
+        Func<DataSplit> parse;
+        if (TableSchema.FileIn(folder) is { } schemaFile)
+        {
+            var schema = TableSchema.Read(schemaFile);
+            files = schema.Files.Prepend(schemaFile).ToArray();
+            optionsKey = "table";
+            parse = () => TablePreprocessor.Load(schema, options);
+        }
+        else
+        {
+            var sources = KuaiRandSources.Find(folder);
+            files = sources.All;
+            optionsKey = OptionsKey(sources, options);
+            parse = () => KuaiRandPreprocessor.Load(sources, options);
+        }
+        if (!options.UseCache) return parse();
         var fingerprint = options.Encoding?.Fingerprint();
         (string Key, string Path) Entry(string? encoding) =>
-            (DataCache.Key(sources.All, OptionsKey(sources, options) + $";encoding={encoding}"),
+            (DataCache.Key(files, optionsKey + $";encoding={encoding}"),
              DataCache.PathFor(folder, options.CacheDirectory, encoding));
         DataSplit? Cached((string Key, string Path) entry)
         {
@@ -52,7 +75,7 @@ public static class DataSource
         if (fingerprint != null && Cached(Entry(null)) is { } own && own.Encoding.Fingerprint() == fingerprint) return own;
         var (key, cachePath) = Entry(fingerprint);
         if (Cached((key, cachePath)) is { } cached) return cached;
-        var split = KuaiRandPreprocessor.Load(sources, options);
+        var split = parse();
         try
         {
             DataCache.Write(cachePath, key, split);

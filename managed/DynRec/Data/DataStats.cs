@@ -21,7 +21,9 @@ public sealed record DataStats(
     IReadOnlyDictionary<string, long> TrainPositives,
     IReadOnlyDictionary<string, long> TestPositives,
     OracleAuc? Oracle,
-    bool TestHasLabels = true)
+    bool TestHasLabels = true,
+    string ScenarioField = "tab",
+    IReadOnlyList<long>? ScenarioValues = null)
 {
     public static DataStats Of(DataSplit split)
     {
@@ -46,7 +48,7 @@ public sealed record DataStats(
             split.Test.Rows, split.Info.Users, split.Info.Videos, split.Info.Authors, split.Info.TestDate,
             s.SparseFields.Select(f => f.Name).ToArray(), s.SparseFields.ToDictionary(f => f.Name, f => f.VocabularySize),
             PerScenario(split.Train), PerScenario(split.Test), Positives(split.Train), Positives(split.Test),
-            OracleAuc.Of(split), split.Test.HasLabels);
+            OracleAuc.Of(split), split.Test.HasLabels, s.ScenarioField, split.Train.Keys.ScenarioValues);
     }
 }
 

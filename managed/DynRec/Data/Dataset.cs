@@ -45,8 +45,9 @@ public sealed class Dataset : DynRec.Training.IBatchSource
         if (oracle != null && (oracle.Length != schema.Tasks.Count || oracle.Any(c => c.Length != rows)))
             throw new ArgumentException("oracle must have one column of rows per task");
         if (times.Count != rows) throw new ArgumentException($"times must have one entry per row ({rows}), got {times.Count}");
-        UserIdField = schema.IndexOf("user_id");
-        if (UserIdField < 0 || UserIdField >= userFieldCount) throw new ArgumentException("user_id must be one of the user fields");
+        UserIdField = schema.IndexOf(keys.Columns.User);
+        if (UserIdField < 0 || UserIdField >= userFieldCount)
+            throw new ArgumentException($"the user key field '{keys.Columns.User}' must be one of the user fields");
         Rows = rows;
         Records = records;
         UserTable = userTable;

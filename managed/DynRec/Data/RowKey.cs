@@ -16,14 +16,29 @@ public readonly record struct RowKey(long UserId, long VideoId, long TimeMs, int
 /// </summary>
 public sealed class EntityKeys
 {
-    public EntityKeys(long[] userIds, long[] videoIds, long[] scenarioValues)
+    public EntityKeys(long[] userIds, long[] videoIds, long[] scenarioValues, KeyColumns? columns = null)
     {
         UserIds = userIds;
         VideoIds = videoIds;
         ScenarioValues = scenarioValues;
+        Columns = columns ?? KeyColumns.KuaiRand;
     }
 
     public long[] UserIds { get; }
     public long[] VideoIds { get; }
     public long[] ScenarioValues { get; }
+
+    /// <summary>What the parts of a <see cref="RowKey"/> are called in the source data.</summary>
+    public KeyColumns Columns { get; }
+}
+
+/// <summary>
+/// The source data's names for the parts of a <see cref="RowKey"/>, so that files written per row
+/// (predictions) name their key columns as the data does: KuaiRand's user_id, video_id, time_ms,
+/// date, tab; a table folder's own user, item, date and scenario columns, with the row's position
+/// in its files as "source_row". <see cref="Item"/> is null when the data has no item column.
+/// </summary>
+public sealed record KeyColumns(string User, string? Item, string Time, string Date, string Scenario)
+{
+    public static readonly KeyColumns KuaiRand = new("user_id", "video_id", "time_ms", "date", "tab");
 }

@@ -37,8 +37,13 @@ public sealed class KuaiRandEntityFeatures
     /// </summary>
     public static KuaiRandEntityFeatures Load(string folder, FeatureSchema schema, FeatureEncoding encoding)
     {
-        var sources = KuaiRandSources.Find(folder, requireLogs: false);
         var names = schema.SparseFields.Select(f => f.Name).ToArray();
+        // A model trained on a table folder may share KuaiRand's field names (dynrec data to-table) but not its
+        // encoding (missing one-hot values are id 0 there, not FunRec's max + 1): its features cannot be rebuilt here.
+        if (names.Any(n => KuaiRandColumns.UserOneHot.Contains(n) && !encoding.MissingFill.ContainsKey(n)))
+            throw new InvalidDataException("the model was trained on a table folder, not on KuaiRand-format data; score its rows with "
+                + "`predict` and a file of impressions (the table's columns without the task columns) instead");
+        var sources = KuaiRandSources.Find(folder, requireLogs: false);
         var statColumns = names.Where(n => n != "video_id" && KuaiRandColumns.VideoStatistic.Contains(n)).ToArray();
         if (statColumns.Length > 0 && !sources.HasVideoStatistic)
             throw new DataFormatException(Path.Combine(folder, KuaiRandColumns.VideoStatisticPattern), 0, null,

@@ -57,10 +57,8 @@ public static class KuaiRandPreprocessor
         }
         int[] Ids(string name, IdInterner interner, bool[] inTrain, out int vocabularySize)
         {
-            var ids = fitted == null
-                ? LabelEncode(interner.Count, interner.Raw, inTrain, out vocabularySize)
-                : FittedIds(interner, fitted, name, out vocabularySize);
-            categories[name] = fitted?.CategoriesOf(name) ?? VocabularyOf(ids, interner);
+            var ids = IdVocabulary.Encode(interner, inTrain, fitted, name, out vocabularySize);
+            categories[name] = fitted?.CategoriesOf(name) ?? IdVocabulary.VocabularyOf(ids, interner);
             return ids;
         }
 
@@ -236,35 +234,6 @@ public static class KuaiRandPreprocessor
             for (var e = 0; e < entities; e++) table[(long)e * columns.Length + c] = col[e];
         }
         return table;
-    }
-
-    /// <summary>Ids of interned raw ids under a fitted vocabulary (decimal text of the raw id); unknown -> 0.</summary>
-    private static int[] FittedIds(IdInterner interner, FeatureEncoding fitted, string field, out int vocabularySize)
-    {
-        var idOfRaw = fitted.IntegerIdsOf(field);
-        var ids = new int[interner.Count];
-        for (var d = 0; d < ids.Length; d++) ids[d] = idOfRaw.GetValueOrDefault(interner.Raw(d));
-        vocabularySize = fitted.CategoriesOf(field).Length + 1;
-        return ids;
-    }
-
-    /// <summary>The raw ids in id order (decimal text): the vocabulary LabelEncode built.</summary>
-    private static string[] VocabularyOf(int[] ids, IdInterner interner)
-    {
-        var vocabulary = new string[ids.Max(x => (int?)x) ?? 0];
-        for (var d = 0; d < ids.Length; d++)
-            if (ids[d] > 0) vocabulary[ids[d] - 1] = interner.Raw(d).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return vocabulary;
-    }
-
-    /// <summary>Ids 1..n for the entities marked in <paramref name="inTrain"/>, in order of raw id; others 0.</summary>
-    private static int[] LabelEncode(int count, Func<int, long> rawOf, bool[] inTrain, out int vocabularySize)
-    {
-        var vocab = Enumerable.Range(0, count).Where(i => inTrain[i]).OrderBy(rawOf).ToArray();
-        var ids = new int[count];
-        for (var i = 0; i < vocab.Length; i++) ids[vocab[i]] = i + 1;
-        vocabularySize = vocab.Length + 1;
-        return ids;
     }
 
     private static int DistinctAuthors(ChunkedColumn<int> videoDense, int[] videoRow, int[] authorDenseOfRow)

@@ -1,0 +1,127 @@
+using System.Globalization;
+using DynRec.Data.KuaiRand;
+using DynRec.Training;
+using nietras.SeparatedValues;
+
+namespace DynRec.Data.Table;
+
+/// <summary>
+/// Writes a KuaiRand folder (or the synthetic set) as a table folder: each log file becomes one CSV
+/// of the rows FunRec's recipe keeps (tabs 0, 1, 2, 4, 6), joined with their user's and video's
+/// features (the same columns the KuaiRand loader uses, `hourmin` as its hour, `tag` as its first
+/// tag), plus a <see cref="TableSchema.FileName"/> that declares them. It shows the table format
+/// on data whose KuaiRand form the project already reads, and lets the two loaders be compared.
+/// The statistic file and the click-sequence feature have no table counterpart and are left out.
+/// </summary>
+public static class KuaiRandToTable
+{
+    private static readonly string[] UserFeatures = KuaiRandColumns.UserCategoricals;
+    private static readonly string[] ItemFeatures = { "author_id", "video_type", "upload_type", "visible_status", "server_width",
+        "server_height", "music_type", "tag", "video_duration" };
+    private static readonly string[] ContextFeatures = { "hour", "is_rand" };
+
+    /// <summary>Converts <paramref name="kuaiRandFolder"/> into <paramref name="outFolder"/>; returns the rows written.</summary>
+    public static long Convert(string kuaiRandFolder, string outFolder, Action<string>? log = null)
+    {
+        var sources = KuaiRandSources.Find(kuaiRandFolder);
+        Directory.CreateDirectory(outFolder);
+        var users = ReadSide(sources.UserFeatures, "user_id", UserFeatures);
+        var videos = ReadSide(sources.VideoBasic, "video_id", ItemFeatures);
+        var emptyUser = new string[UserFeatures.Length];
+        var emptyVideo = new string[ItemFeatures.Length];
+        Array.Fill(emptyUser, "");
+        Array.Fill(emptyVideo, "");
+        var files = new List<string>();
+        long written = 0;
+        foreach (var logFile in sources.Logs)
+        {
+            var name = "table_" + Path.GetFileName(logFile);
+            files.Add(name);
+            AtomicFile.Write(Path.Combine(outFolder, name), stream =>
+            {
+                using var csv = CsvSource.Open(logFile, unescape: false);
+                var labeled = KuaiRandColumns.Feedback.Any(csv.HasColumn);
+                int cUser = csv.Column("user_id"), cVideo = csv.Column("video_id"), cDate = csv.Column("date"),
+                    cHourMin = csv.Column("hourmin"), cRand = csv.Column("is_rand"), cTab = csv.Column("tab");
+                var cTasks = labeled ? csv.Columns(KuaiRandColumns.Tasks) : Array.Empty<int>();
+                using var text = new StreamWriter(stream, leaveOpen: true);
+                using var writer = Sep.New(',').Writer(o => o with { Escape = true }).To(text);
+                foreach (var row in csv.Reader)
+                {
+                    csv.CheckColumnCount(row);
+                    var tab = csv.Long(row, cTab);
+                    if (RawLog.ScenarioOfTab(tab) < 0) continue;
+                    var userId = csv.Long(row, cUser);
+                    var videoId = csv.Long(row, cVideo);
+                    using var w = writer.NewRow();
+                    w["user_id"].Set(userId.ToString(CultureInfo.InvariantCulture));
+                    w["video_id"].Set(videoId.ToString(CultureInfo.InvariantCulture));
+                    w["tab"].Set(tab.ToString(CultureInfo.InvariantCulture));
+                    w["date"].Set(row[cDate].Span);
+                    for (var t = 0; t < cTasks.Length; t++) w[KuaiRandColumns.Tasks[t]].Set(row[cTasks[t]].Span);
+                    w["hour"].Set((csv.Int(row, cHourMin) / 100).ToString(CultureInfo.InvariantCulture));
+                    w["is_rand"].Set(row[cRand].Span);
+                    var u = users.GetValueOrDefault(userId, emptyUser);
+                    for (var k = 0; k < UserFeatures.Length; k++) w[UserFeatures[k]].Set(u[k]);
+                    var v = videos.GetValueOrDefault(videoId, emptyVideo);
+                    for (var k = 0; k < ItemFeatures.Length; k++) w[ItemFeatures[k]].Set(v[k]);
+                    written++;
+                }
+            });
+            log?.Invoke($"wrote {name}");
+        }
+        AtomicFile.WriteAllText(Path.Combine(outFolder, TableSchema.FileName), SchemaYaml(files));
+        return written;
+    }
+
+    private static string SchemaYaml(IEnumerable<string> files)
+    {
+        static string List(IEnumerable<string> names) => "[" + string.Join(", ", names) + "]";
+        return $"""
+            # A KuaiRand folder as a table (dynrec data to-table): one row per impression of the kept tabs.
+            files: {List(files)}
+            user: user_id
+            item: video_id
+            scenario: tab
+            date: date
+            tasks: {List(KuaiRandColumns.Tasks)}
+            features:
+              user: {List(UserFeatures)}
+              item: {List(ItemFeatures)}
+              context: {List(ContextFeatures)}
+            numeric: [video_duration]
+            persona: [user_id, video_id, author_id]
+
+            """;
+    }
+
+    /// <summary>
+    /// A side table's columns as text per id, read as the KuaiRand loader reads them: KuaiRand's
+    /// -124 of is_live_streamer as 0, the first of several tags, one-hot cells as they are (missing
+    /// stays missing: the table format gives a missing value id 0, where FunRec's recipe fills max + 1).
+    /// </summary>
+    private static Dictionary<long, string[]> ReadSide(IReadOnlyList<string> paths, string idColumn, string[] columns)
+    {
+        var table = new Dictionary<long, string[]>();
+        foreach (var path in paths)
+        {
+            using var csv = CsvSource.Open(path, unescape: true);
+            var cId = csv.Column(idColumn);
+            var cols = csv.Columns(columns);
+            foreach (var row in csv.Reader)
+            {
+                csv.CheckColumnCount(row);
+                var values = new string[columns.Length];
+                for (var k = 0; k < cols.Length; k++)
+                {
+                    var s = row[cols[k]].Span.Trim();
+                    if (columns[k] == "tag" && s.IndexOf(',') is var comma and >= 0) s = s[..comma].Trim();
+                    if (columns[k] == "is_live_streamer" && s.SequenceEqual("-124")) s = "0";
+                    values[k] = CsvSource.IsMissing(s) ? "" : s.ToString();
+                }
+                table[csv.Long(row, cId)] = values;
+            }
+        }
+        return table;
+    }
+}

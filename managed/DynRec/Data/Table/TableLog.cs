@@ -1,0 +1,84 @@
+using DynRec.Data.KuaiRand;
+
+namespace DynRec.Data.Table;
+
+/// <summary>
+/// A table folder's CSV files parsed into columns: per row the user, item and scenario interned to
+/// dense indices, the date, the task labels, and each feature as a string code (categorical) or a
+/// number (numeric). A file without any task column holds impressions to score (labels 0, marked
+/// unlabeled); a file with only some of them is an error.
+/// </summary>
+internal sealed class TableLog
+{
+    /// <summary>Rows FirstRow..FirstRow+Rows-1 came from Path; Labeled = it had the task columns.</summary>
+    public readonly record struct LogFile(string Path, int FirstRow, int Rows, bool Labeled);
+
+    public readonly List<LogFile> Files = new();
+    public readonly IdInterner Users = new(), Items = new(), Scenarios = new();
+    public readonly GrowList<int> User = new(), Item = new(), Scenario = new(), Date = new();
+    /// <summary>Row-major [rows x tasks] 0/1 labels.</summary>
+    public readonly GrowList<byte> Labels = new();
+    public readonly Dictionary<string, CategoricalColumn> Categoricals = new();
+    public readonly Dictionary<string, NumericColumn> Numerics = new();
+    /// <summary>Where each scenario value (by dense index) first occurs: to name it in errors.</summary>
+    public readonly List<(string File, long Line)> ScenarioFirstSeen = new();
+
+    public TableLog(TableSchema schema)
+    {
+        Schema = schema;
+        foreach (var f in schema.Features)
+            if (schema.Numeric.Contains(f)) Numerics[f] = new NumericColumn(f);
+            else Categoricals[f] = new CategoricalColumn(f);
+    }
+
+    public TableSchema Schema { get; }
+    public int Count => User.Count;
+
+    public static TableLog Read(TableSchema schema, Action<string>? log)
+    {
+        var table = new TableLog(schema);
+        foreach (var path in schema.Files) table.ReadFile(path, log);
+        return table;
+    }
+
+    private void ReadFile(string path, Action<string>? log)
+    {
+        using var csv = CsvSource.Open(path, unescape: true);
+        var s = Schema;
+        var labeled = s.Tasks.Any(csv.HasColumn);
+        // Either every task column (a labeled log) or none (impressions to score): one missing is a mistake.
+        var taskCols = labeled ? csv.Columns(s.Tasks) : Array.Empty<int>();
+        int cUser = csv.Column(s.User), cScenario = csv.Column(s.Scenario), cDate = csv.Column(s.Date);
+        var cItem = s.Item == null ? -1 : csv.Column(s.Item);
+        var cats = Categoricals.Values.Select(c => (Column: c, Index: csv.Column(c.Name))).ToArray();
+        var nums = Numerics.Values.Select(n => (Column: n, Index: csv.Column(n.Name))).ToArray();
+        var first = Count;
+        long rows = 0;
+        foreach (var row in csv.Reader)
+        {
+            rows++;
+            csv.CheckColumnCount(row);
+            User.Add(Users.Intern(csv.IntegralNumber(row, cUser)));
+            if (cItem >= 0) Item.Add(Items.Intern(csv.IntegralNumber(row, cItem)));
+            var scenariosBefore = Scenarios.Count;
+            Scenario.Add(Scenarios.Intern(csv.IntegralNumber(row, cScenario)));
+            if (Scenarios.Count > scenariosBefore) ScenarioFirstSeen.Add((path, row.LineNumberFrom));
+            var date = csv.IntegralNumber(row, cDate);
+            if (date is < 0 or > int.MaxValue) throw csv.Bad(row, cDate, $"date {date} must be an integer in 0..{int.MaxValue} (e.g. yyyymmdd or a day number)");
+            Date.Add((int)date);
+            foreach (var c in taskCols) Labels.Add(csv.Flag(row, c));
+            if (!labeled)
+                for (var t = 0; t < s.Tasks.Count; t++) Labels.Add(0);
+            foreach (var (column, index) in cats)
+            {
+                var v = row[index].Span.Trim();
+                column.Codes.Add(CsvSource.IsMissing(v) ? -1 : column.Values.Code(v));
+            }
+            foreach (var (column, index) in nums) column.Values.Add(csv.NumberOrMissing(row, index));
+            if ((rows & 0xFFFFF) == 0) log?.Invoke($"reading {System.IO.Path.GetFileName(path)}: {rows:N0} rows");
+        }
+        if (rows == 0) throw new DataFormatException(path, 0, null, "file has a header but no data rows");
+        if (Count > int.MaxValue - (1 << 20)) throw new DataFormatException(path, 0, null, $"more than {int.MaxValue - (1 << 20):N0} rows in all");
+        Files.Add(new LogFile(path, first, Count - first, labeled));
+    }
+}

@@ -1,0 +1,154 @@
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace DynRec.Data.Table;
+
+/// <summary>
+/// A "table" data folder's description (<see cref="FileName"/>): one or more CSV files of
+/// impressions, one row each, and which of their columns are the user, the item, the scenario,
+/// the date (the time split), the tasks' 0/1 labels and the categorical or numeric features.
+/// It is how data that is not KuaiRand's reaches the models:
+/// <code>
+/// files: [impressions.csv]          # read in this order as one table (same columns)
+/// user: user_id                     # integer id: the user entity, GAUC's groups
+/// item: item_id                     # integer id (optional)
+/// scenario: domain                  # integer; each value seen in training is a scenario
+/// date: day                         # integer (e.g. yyyymmdd): test = the last value
+/// tasks: [click, purchase]          # 0/1 labels, one task each
+/// features:
+///   user: [age, gender]             # categorical unless listed under numeric
+///   item: [category, price]
+///   context: [hour, device]
+/// numeric: [price]                  # cut into 10 buckets at the train rows' deciles
+/// persona: [user_id, item_id]       # PEPNet's persona fields (default: user and item)
+/// </code>
+/// </summary>
+public sealed record TableSchema(
+    string Path,
+    IReadOnlyList<string> Files,
+    string User,
+    string? Item,
+    string Scenario,
+    string Date,
+    IReadOnlyList<string> Tasks,
+    IReadOnlyList<string> UserFeatures,
+    IReadOnlyList<string> ItemFeatures,
+    IReadOnlyList<string> ContextFeatures,
+    IReadOnlySet<string> Numeric,
+    IReadOnlySet<string> Persona)
+{
+    public const string FileName = "dynrec-table.yaml";
+
+    /// <summary>The schema file of <paramref name="folder"/>, or null when the folder is not a table folder.</summary>
+    public static string? FileIn(string folder)
+    {
+        var path = System.IO.Path.Combine(folder, FileName);
+        return File.Exists(path) ? path : null;
+    }
+
+    /// <summary>Every feature column in schema order: user, item, context features.</summary>
+    public IEnumerable<string> Features => UserFeatures.Concat(ItemFeatures).Concat(ContextFeatures);
+
+    /// <summary>Reads and checks a schema file; every problem is a <see cref="DataFormatException"/> naming the file (and line).</summary>
+    public static TableSchema Read(string path)
+    {
+        if (!File.Exists(path)) throw new DataFormatException(path, 0, null, "file not found");
+        Document? d;
+        try
+        {
+            d = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build()
+                .Deserialize<Document>(File.ReadAllText(path));
+        }
+        catch (YamlException e)
+        {
+            // YamlDotNet wraps the real cause (an unknown key, a list where a name belongs) in "Exception during deserialization".
+            var cause = e.InnerException is YamlException inner ? inner : e;
+            var message = e.InnerException is { } ie && ie is not YamlException ? ie.Message : cause.Message;
+            throw new DataFormatException(path, e.Start.Line, null,
+                $"{message} (valid keys: files, user, item, scenario, date, tasks, features (user, item, context), numeric, persona)");
+        }
+        if (d == null) throw new DataFormatException(path, 0, null, "the file is empty; it must name files, user, scenario, date and tasks");
+        return Check(path, d);
+    }
+
+    private static TableSchema Check(string path, Document d)
+    {
+        DataFormatException Bad(string key, string problem) => new(path, 0, key, problem);
+        string Required(string key, string? value) =>
+            string.IsNullOrWhiteSpace(value) ? throw Bad(key, $"'{key}' must name a column") : value.Trim();
+        List<string> Names(string key, List<string>? values)
+        {
+            var list = (values ?? new List<string>()).Select(v => v?.Trim() ?? "").ToList();
+            if (list.Any(string.IsNullOrEmpty)) throw Bad(key, $"'{key}' lists an empty name");
+            return list;
+        }
+
+        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        var files = Names("files", d.Files);
+        if (files.Count == 0) throw Bad("files", "'files' must list at least one CSV file (paths relative to this file's folder)");
+        var fullFiles = files.Select(f => System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, f))).ToList();
+        var duplicateFile = fullFiles.GroupBy(f => f).FirstOrDefault(g => g.Count() > 1);
+        if (duplicateFile != null) throw Bad("files", $"'{duplicateFile.Key}' is listed twice");
+        foreach (var f in fullFiles)
+            if (!File.Exists(f)) throw new DataFormatException(f, 0, null, $"file not found (listed under 'files' in {path})");
+
+        var user = Required("user", d.User);
+        var item = string.IsNullOrWhiteSpace(d.Item) ? null : d.Item.Trim();
+        var scenario = Required("scenario", d.Scenario);
+        var date = Required("date", d.Date);
+        var tasks = Names("tasks", d.Tasks);
+        if (tasks.Count == 0) throw Bad("tasks", "'tasks' must list at least one 0/1 label column");
+        var userFeatures = Names("features.user", d.Features?.User);
+        var itemFeatures = Names("features.item", d.Features?.Item);
+        var contextFeatures = Names("features.context", d.Features?.Context);
+        if (item == null && itemFeatures.Count > 0)
+            throw Bad("features.item", "item features need an 'item' column (the item they describe)");
+
+        // Every column plays one role: a column named twice would be read twice with different meanings.
+        var roles = new List<(string Column, string Role)> { (user, "user"), (scenario, "scenario"), (date, "date") };
+        if (item != null) roles.Add((item, "item"));
+        roles.AddRange(tasks.Select(t => (t, "tasks")));
+        roles.AddRange(userFeatures.Select(f => (f, "features.user")));
+        roles.AddRange(itemFeatures.Select(f => (f, "features.item")));
+        roles.AddRange(contextFeatures.Select(f => (f, "features.context")));
+        foreach (var g in roles.GroupBy(r => r.Column, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            throw Bad(g.First().Role, $"column '{g.Key}' is named more than once ({string.Join(", ", g.Select(r => r.Role))})");
+
+        var features = userFeatures.Concat(itemFeatures).Concat(contextFeatures).ToHashSet(StringComparer.Ordinal);
+        var numeric = Names("numeric", d.Numeric).ToHashSet(StringComparer.Ordinal);
+        foreach (var n in numeric)
+            if (!features.Contains(n)) throw Bad("numeric", $"'{n}' is not one of the features (numeric marks features to bucketize)");
+        var personaCandidates = new HashSet<string>(features, StringComparer.Ordinal) { user };
+        if (item != null) personaCandidates.Add(item);
+        var persona = d.Persona == null
+            ? new HashSet<string>(item == null ? new[] { user } : new[] { user, item }, StringComparer.Ordinal)
+            : Names("persona", d.Persona).ToHashSet(StringComparer.Ordinal);
+        foreach (var p in persona)
+            if (!personaCandidates.Contains(p)) throw Bad("persona", $"'{p}' is not the user, the item or a feature");
+        if (persona.Count == 0) throw Bad("persona", "'persona' must name at least one field (PEPNet's PPNet gates read them)");
+        return new TableSchema(path, fullFiles, user, item, scenario, date, tasks, userFeatures, itemFeatures, contextFeatures,
+            numeric, persona);
+    }
+
+    // The YAML document as written; checked into a TableSchema by Check.
+    private sealed class Document
+    {
+        public List<string>? Files { get; set; }
+        public string? User { get; set; }
+        public string? Item { get; set; }
+        public string? Scenario { get; set; }
+        public string? Date { get; set; }
+        public List<string>? Tasks { get; set; }
+        public FeatureRoles? Features { get; set; }
+        public List<string>? Numeric { get; set; }
+        public List<string>? Persona { get; set; }
+    }
+
+    private sealed class FeatureRoles
+    {
+        public List<string>? User { get; set; }
+        public List<string>? Item { get; set; }
+        public List<string>? Context { get; set; }
+    }
+}
