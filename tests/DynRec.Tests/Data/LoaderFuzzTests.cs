@@ -15,18 +15,25 @@ public class LoaderFuzzTests
     private static readonly string[] Metacharacters = { ",", "\"", "\n", "\r\n", "", "-", "NaN", " ", "9999999999999999999999", "\t", "\0", "é" };
 
     [Test]
-    public void CorruptedFilesLoadOrFailWithADataFormatException()
+    public void CorruptedFilesLoadOrFailWithADataFormatException() =>
+        Fuzz(() => DataFixtures.Copy("kuairand_small"), seed: 20261128);
+
+    /// <summary>The same for a table folder (its dynrec-table.yaml among the files corrupted).</summary>
+    [Test]
+    public void CorruptedTableFoldersLoadOrFailWithADataFormatException() =>
+        Fuzz(TableFixture.WriteDefault, seed: 20261129);
+
+    private static void Fuzz(Func<string> copyFolder, int seed)
     {
-        var source = DataFixtures.Folder("kuairand_small");
-        var files = Directory.GetFiles(source).Select(Path.GetFileName).ToArray();
         var outcomes = new Dictionary<string, int> { ["loaded"] = 0, ["rejected"] = 0 };
-        var rng = new Random(20261128);
+        var rng = new Random(seed);
         for (var c = 0; c < Cases; c++)
         {
-            var dir = DataFixtures.Copy("kuairand_small");
+            var dir = copyFolder();
             try
             {
-                var victim = Path.Combine(dir, files[rng.Next(files.Length)]!);
+                var files = Directory.GetFiles(dir).Order(StringComparer.Ordinal).ToArray();
+                var victim = files[rng.Next(files.Length)];
                 var mutation = Corrupt(victim, rng);
                 try
                 {
