@@ -7,7 +7,9 @@ namespace DynRec.Data;
 /// Sparse [B, F] int64 (columns in <see cref="FeatureSchema.SparseFields"/> order),
 /// Sequence [B, L] int64 or null (0 = padding), Labels [B, T] float32 (tasks in
 /// <see cref="FeatureSchema.Tasks"/> order), Scenario [B] int64 in
-/// 0..ScenarioCount-1, UserIds [B] int64 (encoded user_id, for GAUC).
+/// 0..ScenarioCount-1, UserIds [B] int64 (GAUC's groups: one number per distinct
+/// raw user of the data, users unseen in training included, whose encoded user_id
+/// is 0 for all of them alike).
 /// The batch owns its tensors.
 /// </summary>
 public sealed class Batch : IDisposable

@@ -140,6 +140,12 @@ public sealed class Dataset : DynRec.Training.IBatchSource
     public int DateOf(int row) => Records.Get(row, RowDate);
     public int UserIdOf(int row) => UserTable[(long)Records.Get(row, RowUser) * UserFieldCount + UserIdField];
 
+    /// <summary>
+    /// The row's user entity: one index per distinct raw user id of the data (train and test), so users that
+    /// training never saw, whose encoded user_id is 0 for all of them, stay apart (GAUC groups by this).
+    /// </summary>
+    public int UserEntityOf(int row) => Records.Get(row, RowUser);
+
     public int[] ScenarioColumn()
     {
         var a = new int[Rows];
@@ -189,7 +195,7 @@ public sealed class Dataset : DynRec.Training.IBatchSource
         int fu = UserFieldCount, fi = ItemFieldCount, fc = ContextFieldCount, f = fu + fi + fc, t = Schema.Tasks.Count;
         var len = Schema.Sequence?.MaxLength ?? 0;
 
-        // Blocks back to back: sparse [b, f], sequence [b, len], labels [b, t] (0/1), scenario [b], user ids [b].
+        // Blocks back to back: sparse [b, f], sequence [b, len], labels [b, t] (0/1), scenario [b], user entities [b].
         long nSparse = (long)b * f, nSequence = (long)b * len, nLabels = (long)b * t;
         using var host = empty(nSparse + nSequence + nLabels + 2L * b, ScalarType.Int64);
         var s = (long*)Pointer<long>(host);
@@ -210,7 +216,7 @@ public sealed class Dataset : DynRec.Training.IBatchSource
             for (var k = 0; k < fc; k++) dst[fu + fi + k] = d[RowContext + k];
             for (var k = 0; k < t; k++) l[(long)i * t + k] = d[RowContext + fc + k];
             sc[i] = d[RowScenario];
-            us[i] = user[UserIdField];
+            us[i] = d[RowUser];  // the user entity, not the encoded id: GAUC must not pool unseen users
             if (len > 0)
             {
                 var src = sequences.Slice(d[RowGroup] * len, len);

@@ -38,7 +38,7 @@ public class BatchTests
             for (var j = 0; j < f; j++) Assert.That(sparse[i * f + j], Is.EqualTo(d.Id(j, r)), $"row {r} field {j}");
             for (var t = 0; t < 3; t++) Assert.That(labels[i * 3 + t], Is.EqualTo(d.Label(t, r)));
             Assert.That(batch.Scenario[i].item<long>(), Is.EqualTo(d.ScenarioOf(r)));
-            Assert.That(batch.UserIds[i].item<long>(), Is.EqualTo(d.UserIdOf(r)));
+            Assert.That(batch.UserIds[i].item<long>(), Is.EqualTo(d.UserEntityOf(r)));
             Assert.That(sequence.Skip(i * 20).Take(20), Is.EqualTo(d.SequenceOf(r).ToArray().Select(x => (long)x)));
         }
     }

@@ -95,6 +95,26 @@ public class TableLoaderTests
     }
 
     [Test]
+    public void UsersUnseenInTrainingShareTheEncodedIdZeroButStayApartForGauc()
+    {
+        var folder = TableFixture.Write(TableFixture.Schema, ("a.csv", TableFixture.A),
+            ("b.csv", TableFixture.B.Replace("\n7,30,2,3,", "\n50,30,2,3,").Replace("\n5,20,2,3,", "\n60,20,2,3,")));
+        try
+        {
+            var test = DataFixtures.LoadUncached(folder).Test;
+            using var batch = test.GetBatch(0, test.Rows);
+            var groups = batch.UserIds.data<long>().ToArray();
+            Assert.Multiple(() =>
+            {
+                Assert.That(test.Column("uid"), Is.EqualTo(new[] { 0, 0, 0 }), "users 50, 11 and 60 never trained on");
+                Assert.That(groups.Distinct().Count(), Is.EqualTo(3), "three users, three GAUC groups");
+                Assert.That(Enumerable.Range(0, 3).Select(r => test.KeyOf(r).UserId), Is.EqualTo(new long[] { 50, 11, 60 }));
+            });
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
+
+    [Test]
     public void TheCacheKeepsTheKeyColumnsAndAnEditedSchemaInvalidatesIt()
     {
         var folder = TableFixture.WriteDefault();
