@@ -115,6 +115,36 @@ public class TableLoaderTests
     }
 
     [Test]
+    public void IsoDatesReadAsYyyymmdd()
+    {
+        // The day column (the 4th; the quoted "b,x" comes after it) as 2022-04-0d.
+        static string Iso(string text) => string.Join("\n", text.Split('\n').Select((line, i) =>
+        {
+            if (i == 0 || line.Length == 0) return line;
+            var cells = line.Split(',', 5);
+            cells[3] = $"2022-04-0{cells[3]}";
+            return string.Join(",", cells);
+        }));
+        var folder = TableFixture.Write(TableFixture.Schema, ("a.csv", Iso(TableFixture.A)), ("b.csv", Iso(TableFixture.B)));
+        var bad = TableFixture.Write(TableFixture.Schema, ("a.csv", TableFixture.A), ("b.csv", TableFixture.B.Replace("11,40,8,3,", "11,40,8,2022-02-30,")));
+        try
+        {
+            var split = DataFixtures.LoadUncached(folder);
+            Assert.That(split.Info.TestDate, Is.EqualTo(20220403));
+            Assert.That(split.Test.Rows, Is.EqualTo(3));
+            Assert.That(Enumerable.Range(0, split.Train.Rows).Select(split.Train.DateOf), Is.EqualTo(new[] { 20220401, 20220401, 20220401, 20220402, 20220402, 20220402 }));
+            var e = Assert.Throws<DataFormatException>(() => DataFixtures.LoadUncached(bad))!;
+            Assert.That((Path.GetFileName(e.File), e.Line, e.Column), Is.EqualTo(("b.csv", 5L, "day")));
+            Assert.That(e.Message, Does.Contain("'2022-02-30' is not a date"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+            Directory.Delete(bad, recursive: true);
+        }
+    }
+
+    [Test]
     public void TheCacheKeepsTheKeyColumnsAndAnEditedSchemaInvalidatesIt()
     {
         var folder = TableFixture.WriteDefault();

@@ -41,6 +41,21 @@ internal sealed class TableLog
         return table;
     }
 
+    /// <summary>An integer date (yyyymmdd, a day number) or an ISO date (2022-04-08, read as 20220408).</summary>
+    private static int DateOf(CsvSource csv, in nietras.SeparatedValues.SepReader.Row row, int column)
+    {
+        var text = row[column].Span.Trim();
+        if (text.Length == 10 && text[4] == '-' && text[7] == '-')
+            return DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.None, out var d)
+                ? d.Year * 10000 + d.Month * 100 + d.Day
+                : throw csv.Bad(row, column, $"'{text}' is not a date (yyyy-MM-dd)");
+        var date = csv.IntegralNumber(row, column);
+        if (date is < 0 or > int.MaxValue)
+            throw csv.Bad(row, column, $"date {date} must be an integer in 0..{int.MaxValue} (yyyymmdd, a day number) or yyyy-MM-dd");
+        return (int)date;
+    }
+
     private void ReadFile(string path, Action<string>? log)
     {
         using var csv = CsvSource.Open(path, unescape: true);
@@ -63,9 +78,7 @@ internal sealed class TableLog
             var scenariosBefore = Scenarios.Count;
             Scenario.Add(Scenarios.Intern(csv.IntegralNumber(row, cScenario)));
             if (Scenarios.Count > scenariosBefore) ScenarioFirstSeen.Add((path, row.LineNumberFrom));
-            var date = csv.IntegralNumber(row, cDate);
-            if (date is < 0 or > int.MaxValue) throw csv.Bad(row, cDate, $"date {date} must be an integer in 0..{int.MaxValue} (e.g. yyyymmdd or a day number)");
-            Date.Add((int)date);
+            Date.Add(DateOf(csv, row, cDate));
             foreach (var c in taskCols) Labels.Add(csv.Flag(row, c));
             if (!labeled)
                 for (var t = 0; t < s.Tasks.Count; t++) Labels.Add(0);
