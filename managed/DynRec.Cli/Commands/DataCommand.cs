@@ -65,8 +65,11 @@ public static class DataCommand
                     ? $"{s.TestPositives[task]:N0} ({s.TestPositives[task] / (double)Math.Max(1, s.TestRows):P1})"
                     : "no labels (impression log)");
         AnsiConsole.Write(new Rule(Markup.Escape(s.Source)));
+        // KuaiRand's dropped tabs and authors are left out where the data has none (a table folder).
+        var read = s.RowsDroppedByTab > 0 ? $"log rows read {s.RowsRead:N0}, dropped (tab not in 0,1,2,4,6) {s.RowsDroppedByTab:N0}" : $"log rows read {s.RowsRead:N0}";
+        var authors = s.Authors > 0 ? $", authors {s.Authors:N0}" : "";
         AnsiConsole.MarkupLine(Markup.Escape(
-            $"log rows read {s.RowsRead:N0}, dropped (tab not in 0,1,2,4,6) {s.RowsDroppedByTab:N0}; users {s.Users:N0}, videos (items) {s.Videos:N0}, authors {s.Authors:N0}; test date {s.TestDate}; {s.Fields.Count} sparse fields"));
+            $"{read}; users {s.Users:N0}, videos (items) {s.Videos:N0}{authors}; test date {s.TestDate}; {s.Fields.Count} sparse fields"));
         AnsiConsole.Write(table);
         if (s.Oracle is { } o)
         {

@@ -57,11 +57,11 @@ public static class PredictCommand
                 var key = source.KeyOf(r);
                 using var row = writer.NewRow();
                 row["row_id"].Set(Text(r));
-                row[names.User].Set(Text(key.UserId));
-                if (names.Item != null) row[names.Item].Set(Text(key.VideoId));
+                row[names.User].Set(key.UserId.ToString());
+                if (names.Item != null) row[names.Item].Set(key.VideoId.ToString());
                 row[names.Time].Set(Text(key.TimeMs));
                 row[names.Date].Set(Text(key.Date));
-                row[names.Scenario].Set(Text(key.Scenario));
+                row[names.Scenario].Set(key.Scenario.ToString());
                 for (var t = 0; t < p.Tasks.Count; t++)
                     row[p.Tasks[t]].Set(p.Probabilities[t][r].ToString("R", CultureInfo.InvariantCulture));
                 if (source.HasLabels)

@@ -17,7 +17,7 @@ namespace DynRec.Data;
 /// </summary>
 public static class DataCache
 {
-    public const int FormatVersion = 9;
+    public const int FormatVersion = 10;
     private const string Magic = "DYNRECDC";
 
     /// <summary>The cache key of a set of source files under some options.</summary>
@@ -60,7 +60,7 @@ public static class DataCache
             var schema = ReadSchema(r);
             var info = new DataInfo(r.ReadString(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
             var encoding = FeatureEncoding.FromJson(r.ReadString(), path);
-            var keys = new EntityKeys(ReadArray<long>(r), ReadArray<long>(r), ReadArray<long>(r), ReadKeyColumns(r));
+            var keys = new EntityKeys(ReadRawIds(r), ReadRawIds(r), ReadRawIds(r), ReadKeyColumns(r));
             var train = ReadDataset(r, schema, keys);
             var test = ReadDataset(r, schema, keys);
             return new DataSplit(schema, train, test, info, encoding) { FromCache = true };
@@ -90,7 +90,7 @@ public static class DataCache
                 w.Write(i.Users); w.Write(i.Videos); w.Write(i.Authors); w.Write(i.TestDate);
                 w.Write(split.Encoding.ToJson());
                 var keys = split.Train.Keys;
-                WriteArray<long>(w, keys.UserIds); WriteArray<long>(w, keys.VideoIds); WriteArray<long>(w, keys.ScenarioValues);
+                WriteRawIds(w, keys.UserIds); WriteRawIds(w, keys.VideoIds); WriteRawIds(w, keys.ScenarioValues);
                 WriteKeyColumns(w, keys.Columns);
                 WriteDataset(w, split.Train);
                 WriteDataset(w, split.Test);
@@ -265,6 +265,33 @@ public static class DataCache
         else
             foreach (var chunk in times.WideChunks!) r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(chunk.AsSpan()));
         return times;
+    }
+
+    /// <summary>A kind byte (0 = integers, 1 = text), then the ids.</summary>
+    private static void WriteRawIds(BinaryWriter w, RawIds ids)
+    {
+        w.Write((byte)(ids.Texts == null ? 0 : 1));
+        if (ids.Numbers != null)
+        {
+            WriteArray<long>(w, ids.Numbers);
+            return;
+        }
+        w.Write(ids.Texts!.Length);
+        foreach (var t in ids.Texts) w.Write(t);
+    }
+
+    private static RawIds ReadRawIds(BinaryReader r)
+    {
+        var kind = r.ReadByte();
+        if (kind == 0) return new RawIds(ReadArray<long>(r));
+        if (kind != 1) throw new InvalidDataException($"cache id kind {kind} is not 0 (integers) or 1 (text)");
+        var length = r.ReadInt32();
+        // Each string takes at least its one length byte.
+        if (length < 0 || length > r.BaseStream.Length - r.BaseStream.Position)
+            throw new InvalidDataException($"cache list of {length} ids does not fit the file");
+        var texts = new string[length];
+        for (var i = 0; i < length; i++) texts[i] = r.ReadString();
+        return new RawIds(texts);
     }
 
     private static void WriteArray<T>(BinaryWriter w, T[] a) where T : unmanaged

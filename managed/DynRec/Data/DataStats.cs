@@ -23,7 +23,7 @@ public sealed record DataStats(
     OracleAuc? Oracle,
     bool TestHasLabels = true,
     string ScenarioField = "tab",
-    IReadOnlyList<long>? ScenarioValues = null)
+    IReadOnlyList<string>? ScenarioValues = null)
 {
     public static DataStats Of(DataSplit split)
     {
@@ -48,7 +48,8 @@ public sealed record DataStats(
             split.Test.Rows, split.Info.Users, split.Info.Videos, split.Info.Authors, split.Info.TestDate,
             s.SparseFields.Select(f => f.Name).ToArray(), s.SparseFields.ToDictionary(f => f.Name, f => f.VocabularySize),
             PerScenario(split.Train), PerScenario(split.Test), Positives(split.Train), Positives(split.Test),
-            OracleAuc.Of(split), split.Test.HasLabels, s.ScenarioField, split.Train.Keys.ScenarioValues);
+            OracleAuc.Of(split), split.Test.HasLabels, s.ScenarioField,
+            Enumerable.Range(0, split.Train.Keys.ScenarioValues.Length).Select(k => split.Train.Keys.ScenarioValues[k].ToString()).ToArray());
     }
 }
 

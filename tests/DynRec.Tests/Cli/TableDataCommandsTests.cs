@@ -39,6 +39,37 @@ public class TableDataCommandsTests
     }
 
     [Test]
+    public void PredictionsOfATableWithTextIdsJoinBackToItsRows()
+    {
+        var data = TableFixture.WriteRandom(rows: 600, days: 3, seed: 9, textIds: true);
+        var run = DataFixtures.NewTempDir();
+        try
+        {
+            var train = CliProcess.Run(NoEnvironment, "train", "--model", "apg", "--data", data, "--out", run, "--epochs", "1",
+                "--threads", "1", "--set", "train.batch_size=64", "--set", "model.emb_dim=4");
+            Assert.That(train.Code, Is.Zero, train.Stderr);
+            var predictions = Path.Combine(run, "p.csv");
+            var predict = CliProcess.Run(NoEnvironment, "predict", "--checkpoint", run, "--out", predictions, "--threads", "1");
+            Assert.That(predict.Code, Is.Zero, predict.Stderr);
+            var source = File.ReadAllLines(Path.Combine(data, "all.csv"));
+            var lines = File.ReadAllLines(predictions);
+            Assert.That(lines.Length - 1, Is.EqualTo(200), "the test day's rows");
+            foreach (var line in lines.Skip(1))
+            {
+                var p = line.Split(',');
+                var row = source[1 + int.Parse(p[3])].Split(',');
+                Assert.That((p[1], p[2], p[5]), Is.EqualTo((row[0], row[1], row[2])), "uid, iid and domain as the table wrote them");
+            }
+            Assert.That(lines.Skip(1).Select(l => l.Split(',')[5]).Distinct(), Is.SubsetOf(new[] { "home", "search", "video" }));
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+            Directory.Delete(run, recursive: true);
+        }
+    }
+
+    [Test]
     public void DataToTableWritesAFolderThatDataStatsReads()
     {
         var table = DataFixtures.NewTempDir();

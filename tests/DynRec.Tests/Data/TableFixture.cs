@@ -53,11 +53,24 @@ internal static class TableFixture
     public static string WriteDefault() => Write(Schema, ("a.csv", A), ("b.csv", B));
 
     /// <summary>
+    /// <see cref="A"/> and <see cref="B"/> with text ids: user 7 -> "u7", item 30 -> "sku-030", domain 2 -> "home",
+    /// 8 -> "search". Their ordinal order is the integers' order, so the encoded ids are the same.
+    /// </summary>
+    public static string WithTextIds(string content) => string.Join("\n", content.Split('\n').Select((line, i) =>
+    {
+        if (i == 0 || line.Length == 0) return line;
+        var cells = line.Split(',', 4);
+        return string.Join(",", $"u{cells[0]}", $"sku-0{cells[1]}", cells[2] == "2" ? "home" : "search", cells[3]);
+    }));
+
+    /// <summary>
     /// A table of <paramref name="rows"/> random impressions over <paramref name="days"/> days whose click
     /// and buy probabilities depend on the user, the item's category and the scenario (for training tests).
+    /// With <paramref name="textIds"/> the user, item and scenario are text ("u17", "sku-130", "search").
     /// </summary>
-    public static string WriteRandom(int rows, int days, int seed)
+    public static string WriteRandom(int rows, int days, int seed, bool textIds = false)
     {
+        string[] domains = ["home", "search", "video"];
         var rng = new Random(seed);
         var lines = new List<string> { Header };
         for (var r = 0; r < rows; r++)
@@ -67,7 +80,8 @@ internal static class TableFixture
             var p = 0.15 + 0.5 * ((user + category * (domain + 1)) % 4) / 3.0;
             var click = rng.NextDouble() < p ? 1 : 0;
             var buy = click == 1 && rng.NextDouble() < 0.4 ? 1 : 0;
-            lines.Add($"{user},{item},{domain},{day},{click},{buy},{(user % 3 == 0 ? "" : "a" + user % 7)},c{category},{item * 1.5},d{rng.Next(3)}");
+            var (u, i, d) = textIds ? ($"u{user}", $"sku-{item}", domains[domain]) : (user.ToString(), item.ToString(), domain.ToString());
+            lines.Add($"{u},{i},{d},{day},{click},{buy},{(user % 3 == 0 ? "" : "a" + user % 7)},c{category},{item * 1.5},d{rng.Next(3)}");
         }
         return Write(Schema.Replace("files: [a.csv, b.csv]", "files: [all.csv]"), ("all.csv", string.Join("\n", lines) + "\n"));
     }

@@ -108,7 +108,7 @@ public class TableLoaderTests
             {
                 Assert.That(test.Column("uid"), Is.EqualTo(new[] { 0, 0, 0 }), "users 50, 11 and 60 never trained on");
                 Assert.That(groups.Distinct().Count(), Is.EqualTo(3), "three users, three GAUC groups");
-                Assert.That(Enumerable.Range(0, 3).Select(r => test.KeyOf(r).UserId), Is.EqualTo(new long[] { 50, 11, 60 }));
+                Assert.That(Enumerable.Range(0, 3).Select(r => test.KeyOf(r).UserId.Number), Is.EqualTo(new long[] { 50, 11, 60 }));
             });
         }
         finally { Directory.Delete(folder, recursive: true); }
@@ -225,7 +225,7 @@ public class TableLoaderTests
     public void BadDataNamesFileLineAndColumn()
     {
         var badLabel = LoadError(TableFixture.Schema, ("a.csv", TableFixture.A.Replace("9,30,8,2,0,0", "9,30,8,2,2,0")), ("b.csv", TableFixture.B));
-        var badUser = LoadError(TableFixture.Schema, ("a.csv", TableFixture.A), ("b.csv", TableFixture.B.Replace("11,40", "u11,40")));
+        var badUser = LoadError(TableFixture.Schema, ("a.csv", TableFixture.A), ("b.csv", TableFixture.B.Replace("11,40", ",40")));
         var testOnlyScenario = LoadError(TableFixture.Schema, ("a.csv", TableFixture.A), ("b.csv", TableFixture.B.Replace("11,40,8,3", "11,40,5,3")));
         var missingColumn = LoadError(TableFixture.Schema, ("a.csv", TableFixture.A.Replace(",device", ",gadget")), ("b.csv", TableFixture.B));
         var someTasks = LoadError(TableFixture.Schema, ("a.csv", TableFixture.A.Replace(",buy,", ",bought,")), ("b.csv", TableFixture.B));
@@ -234,6 +234,7 @@ public class TableLoaderTests
             Assert.That((Path.GetFileName(badLabel.File), badLabel.Line, badLabel.Column), Is.EqualTo(("a.csv", 5L, "click")));
             Assert.That(badLabel.Message, Does.Contain("'2' is not 0 or 1"));
             Assert.That((Path.GetFileName(badUser.File), badUser.Line, badUser.Column), Is.EqualTo(("b.csv", 5L, "uid")));
+            Assert.That(badUser.Message, Does.Contain("uid is empty"));
             Assert.That((Path.GetFileName(testOnlyScenario.File), testOnlyScenario.Line, testOnlyScenario.Column), Is.EqualTo(("b.csv", 5L, "domain")));
             Assert.That(testOnlyScenario.Message, Does.Contain("scenario 5 occurs only on the last date"));
             Assert.That((Path.GetFileName(missingColumn.File), missingColumn.Column), Is.EqualTo(("a.csv", "device")));

@@ -70,12 +70,12 @@ public class ScorerTests
         var clicks = rows.SequenceOf(r).ToArray().Select(id => id == 0 ? -1L : long.Parse(videos[id - 1])).ToArray();
         return new ScoreRequest
         {
-            UserId = key.UserId,
-            Tab = (int)key.Scenario,
+            UserId = key.UserId.Number,
+            Tab = (int)key.Scenario.Number,
             HourMin = (rows.Id(rows.Schema.IndexOf("hour"), r) - 1) * 100 + 7,
             IsRand = rows.Id(rows.Schema.IndexOf("is_rand"), r) - 1,
             RecentClicks = clicks,
-            VideoIds = [key.VideoId, .. extraCandidates],
+            VideoIds = [key.VideoId.Number, .. extraCandidates],
         };
     }
 
@@ -112,9 +112,9 @@ public class ScorerTests
         // Several candidates in one request: each scores as its own row would.
         var test = split.Test;
         var other = Enumerable.Range(0, test.Rows).First(r => test.KeyOf(r).VideoId != test.KeyOf(0).VideoId);
-        var request = RequestOf(test, 0, encoding, test.KeyOf(other).VideoId, test.KeyOf(0).VideoId);
+        var request = RequestOf(test, 0, encoding, test.KeyOf(other).VideoId.Number, test.KeyOf(0).VideoId.Number);
         var p = scorer.Score(request);
-        var single = scorer.Score(request with { VideoIds = [test.KeyOf(other).VideoId] });
+        var single = scorer.Score(request with { VideoIds = [test.KeyOf(other).VideoId.Number] });
         for (var t = 0; t < scorer.Tasks.Count; t++)
         {
             Assert.That(p[t], Has.Length.EqualTo(3));

@@ -4,7 +4,7 @@ namespace DynRec.Data.Table;
 
 /// <summary>
 /// A table folder's CSV files parsed into columns: per row the user, item and scenario interned to
-/// dense indices, the date, the task labels, and each feature as a string code (categorical) or a
+/// dense indices (integer or text ids), the date, the task labels, and each feature as a string code (categorical) or a
 /// number (numeric). A file without any task column holds impressions to score (labels 0, marked
 /// unlabeled); a file with only some of them is an error.
 /// </summary>
@@ -14,8 +14,8 @@ internal sealed class TableLog
     public readonly record struct LogFile(string Path, int FirstRow, int Rows, bool Labeled);
 
     public readonly List<LogFile> Files = new();
-    public readonly IdInterner Users = new(), Items = new(), Scenarios = new();
-    public readonly GrowList<int> User = new(), Item = new(), Scenario = new(), Date = new();
+    public readonly TableIdColumn Users, Items, Scenarios;
+    public readonly GrowList<int> Date = new();
     /// <summary>Row-major [rows x tasks] 0/1 labels.</summary>
     public readonly GrowList<byte> Labels = new();
     public readonly Dictionary<string, CategoricalColumn> Categoricals = new();
@@ -26,13 +26,16 @@ internal sealed class TableLog
     public TableLog(TableSchema schema)
     {
         Schema = schema;
+        Users = new TableIdColumn(schema.User);
+        Items = new TableIdColumn(schema.Item ?? "item");
+        Scenarios = new TableIdColumn(schema.Scenario);
         foreach (var f in schema.Features)
             if (schema.Numeric.Contains(f)) Numerics[f] = new NumericColumn(f);
             else Categoricals[f] = new CategoricalColumn(f);
     }
 
     public TableSchema Schema { get; }
-    public int Count => User.Count;
+    public int Count => Date.Count;
 
     public static TableLog Read(TableSchema schema, Action<string>? log)
     {
@@ -73,11 +76,9 @@ internal sealed class TableLog
         {
             rows++;
             csv.CheckColumnCount(row);
-            User.Add(Users.Intern(csv.IntegralNumber(row, cUser)));
-            if (cItem >= 0) Item.Add(Items.Intern(csv.IntegralNumber(row, cItem)));
-            var scenariosBefore = Scenarios.Count;
-            Scenario.Add(Scenarios.Intern(csv.IntegralNumber(row, cScenario)));
-            if (Scenarios.Count > scenariosBefore) ScenarioFirstSeen.Add((path, row.LineNumberFrom));
+            Users.Add(csv, row, cUser);
+            if (cItem >= 0) Items.Add(csv, row, cItem);
+            if (Scenarios.Add(csv, row, cScenario)) ScenarioFirstSeen.Add((path, row.LineNumberFrom));
             Date.Add(DateOf(csv, row, cDate));
             foreach (var c in taskCols) Labels.Add(csv.Flag(row, c));
             if (!labeled)

@@ -6,8 +6,8 @@ namespace DynRec.Data.Table;
 
 /// <summary>
 /// A table folder (<see cref="TableSchema"/>) to a <see cref="DataSplit"/>, by the same recipe as
-/// KuaiRand's: test = the rows of the last date, train = the rest; the user and item ids, the
-/// scenarios and every categorical feature label-encoded 1..n on the train rows (0 = missing or
+/// KuaiRand's: test = the rows of the last date, train = the rest; the user and item ids (integers or
+/// text, <see cref="TableIdColumn"/>), the scenarios and every categorical feature label-encoded 1..n on the train rows (0 = missing or
 /// unseen); numeric features cut into 10 buckets at the train rows' deciles (missing = 0). Fields
 /// in schema order: the user, the item, then the user, item and context features and the scenario
 /// field, each feature stored per row (a user's features may change from row to row). No sequence
@@ -46,21 +46,22 @@ public static class TablePreprocessor
 
         var categories = new Dictionary<string, string[]>();
         var bucketEdges = new Dictionary<string, double[]>();
-        int[] Ids(string field, IdInterner interner, GrowList<int> dense, out int vocabulary)
+        int[] Ids(TableIdColumn column, out int vocabulary)
         {
-            var inTrain = new bool[interner.Count];
-            var rows = dense.Span;
+            var inTrain = new bool[column.Count];
+            var rows = column.Rows.Span;
             for (var r = 0; r < rows.Length; r++)
                 if (isTrain[r]) inTrain[rows[r]] = true;
-            var ids = IdVocabulary.Encode(interner, inTrain, fitted, field, out vocabulary);
-            categories[field] = fitted?.CategoriesOf(field) ?? IdVocabulary.VocabularyOf(ids, interner);
+            var ids = column.Encode(inTrain, fitted, out var values);
+            categories[column.Name] = values;
+            vocabulary = values.Length + 1;
             return ids;
         }
 
-        var userId = Ids(schema.User, table.Users, table.User, out var userVocab);
-        var itemId = schema.Item == null ? Array.Empty<int>() : Ids(schema.Item, table.Items, table.Item, out _);
+        var userId = Ids(table.Users, out var userVocab);
+        var itemId = schema.Item == null ? Array.Empty<int>() : Ids(table.Items, out _);
         var itemVocab = schema.Item == null ? 0 : categories[schema.Item].Length + 1;
-        var scenarioId = Ids(schema.Scenario, table.Scenarios, table.Scenario, out var scenarioVocab);
+        var scenarioId = Ids(table.Scenarios, out var scenarioVocab);
         CheckScenarios(schema, table, scenarioId, fitted != null);
         var scenarioCount = scenarioVocab - 1;
 
@@ -131,7 +132,7 @@ public static class TablePreprocessor
 
         var context = new int[contextVocabularies.Length];
         var labels = new int[tasks];
-        ReadOnlySpan<int> user = table.User.Span, item = table.Item.Span, scenario = table.Scenario.Span;
+        ReadOnlySpan<int> user = table.Users.Rows.Span, item = table.Items.Rows.Span, scenario = table.Scenarios.Rows.Span;
         ReadOnlySpan<byte> label = table.Labels.Span;
         int iTrain = 0, iTest = 0;
         for (var r = 0; r < n; r++)
@@ -147,13 +148,25 @@ public static class TablePreprocessor
         }
         var userTable = userId;                       // one field per user entity: its id
         var itemTable = items == 0 ? Array.Empty<int>() : itemId;
-        // Scenario index k is vocabulary entry k (ids k + 1), raw values as decimal text.
-        var scenarioValues = scenarioVocabulary.Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-        var keys = new EntityKeys(table.Users.RawValues(), s.Item == null ? Array.Empty<long>() : table.Items.RawValues(),
-            scenarioValues, new KeyColumns(s.User, s.Item, SourceRowColumn, s.Date, s.Scenario));
+        var keys = new EntityKeys(table.Users.RawValues(), s.Item == null ? RawIds.None : table.Items.RawValues(),
+            ScenarioValues(scenarioVocabulary), new KeyColumns(s.User, s.Item, SourceRowColumn, s.Date, s.Scenario));
         var trainSet = new Dataset(schema, 1, items == 0 ? 0 : 1, train, userTable, itemTable, Array.Empty<int>(), null, keys, trainRows.Finish());
         var testSet = new Dataset(schema, 1, items == 0 ? 0 : 1, test, userTable, itemTable, Array.Empty<int>(), null, keys, testRows.Finish(), testLabeled);
         return (trainSet, testSet);
+    }
+
+    /// <summary>
+    /// Scenario index k is vocabulary entry k (id k + 1): integers when every entry is an integer in plain decimal
+    /// ("3", not "03"), else text.
+    /// </summary>
+    private static RawIds ScenarioValues(string[] vocabulary)
+    {
+        var numbers = new long[vocabulary.Length];
+        for (var k = 0; k < vocabulary.Length; k++)
+            if (!long.TryParse(vocabulary[k], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out numbers[k])
+                || numbers[k].ToString(CultureInfo.InvariantCulture) != vocabulary[k])
+                return new RawIds(vocabulary);
+        return new RawIds(numbers);
     }
 
     /// <summary>
@@ -166,7 +179,7 @@ public static class TablePreprocessor
         {
             if (scenarioId[d] > 0) continue;
             var (file, line) = table.ScenarioFirstSeen[d];
-            var raw = table.Scenarios.Raw(d).ToString(CultureInfo.InvariantCulture);
+            var raw = table.Scenarios.Raw(d).ToString();
             throw new DataFormatException(file, line, schema.Scenario, fitted
                 ? $"scenario {raw} is not one the model was trained on; each scenario has its own parameters, so it cannot be scored"
                 : $"scenario {raw} occurs only on the last date (the test split); every scenario needs training rows");

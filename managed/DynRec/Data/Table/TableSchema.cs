@@ -11,10 +11,10 @@ namespace DynRec.Data.Table;
 /// It is how data that is not KuaiRand's reaches the models:
 /// <code>
 /// files: [impressions.csv]          # read in this order as one table (same columns)
-/// user: user_id                     # integer id: the user entity, GAUC's groups
-/// item: item_id                     # integer id (optional)
-/// scenario: domain                  # integer; each value seen in training is a scenario
-/// date: day                         # integer (e.g. yyyymmdd): test = the last value
+/// user: user_id                     # integer or text id: the user entity, GAUC's groups
+/// item: item_id                     # integer or text id (optional)
+/// scenario: domain                  # integer or text; each value seen in training is a scenario
+/// date: day                         # integer (e.g. yyyymmdd) or yyyy-MM-dd: test = the last value
 /// tasks: [click, purchase]          # 0/1 labels, one task each
 /// features:
 ///   user: [age, gender]             # categorical unless listed under numeric
