@@ -1,7 +1,7 @@
 namespace DynRec.Data.KuaiRand;
 
 /// <summary>
-/// Label encoding of integer ids (user_id, video_id, author_id, a table's user, item and scenario):
+/// Label encoding of KuaiRand's integer ids (user_id, video_id, author_id; a table's ids: TableIdColumn):
 /// ids 1..n for the values seen on training rows, in ascending order of the raw id, 0 for the rest;
 /// or the ids of a vocabulary learned on other data (a checkpoint's encoding), where the raw ids are
 /// stored as decimal text.
