@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using DynRec.Data;
 using DynRec.Serving;
 using DynRec.Training;
@@ -8,25 +7,24 @@ using DynRec.Training;
 namespace DynRec.Cli.Commands;
 
 /// <summary>
-/// `dynrec score`: online scoring over JSON lines. Each input line is one
-/// request, {"user_id", "tab", "hourmin", "is_rand"?, "recent_clicks"?,
-/// "video_ids", "id"?}, and gets one output line, written and flushed before
-/// the next is read (so another program can drive it through a pipe):
-/// {"id"?, "scores": [{"video_id", task: probability, ...}, ...]}, or
-/// {"id"?, "line", "error"} for a request that cannot be scored; the others
-/// are still scored, and the exit code is then 1. From a file (--requests F)
-/// the lines are scored --batch-requests at a time, in one forward pass each
-/// (answers still in input order); from standard input one at a time.
+/// `dynrec score`: online scoring over JSON lines. Each input line is one request and gets one output line,
+/// written and flushed before the next is read (so another program can drive it through a pipe):
+/// {"id"?, "scores": [...]}, or {"id"?, "line", "error"} for a request that cannot be scored; the others
+/// are still scored, and the exit code is then 1. The request format follows the checkpoint's data:
+/// KuaiRand's (<see cref="KuaiRandScoreLines"/>, with the side tables of --features) or a table folder's
+/// (<see cref="TableScoreLines"/>, cells by column name). From a file (--requests F) the lines are scored
+/// --batch-requests at a time, in one forward pass each (answers still in input order); from standard
+/// input one at a time.
 /// </summary>
 public static class ScoreCommand
 {
-    public sealed record Arguments(string Checkpoint, string Features, string Requests, string Out, string Device, string Kernels, string? Model,
+    public sealed record Arguments(string Checkpoint, string? Features, string Requests, string Out, string Device, string Kernels, string? Model,
         int BatchRequests = 64, int Threads = 0);
 
     public static Command Create(TrainingServices services)
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder, or a run folder (uses its best checkpoint)", Required = true };
-        var features = new Option<string>("--features") { Description = "KuaiRand folder with the side tables (user_features, video_features_*), or synthetic", DefaultValueFactory = _ => "synthetic" };
+        var features = new Option<string?>("--features") { Description = "KuaiRand models: the folder with the side tables (user_features, video_features_*), or synthetic (the default). Table models need none" };
         var requests = new Option<string>("--requests") { Description = "JSON-lines file of requests; - = standard input", DefaultValueFactory = _ => "-" };
         var output = new Option<string>("--out") { Description = "JSON-lines file of scores; - = standard output", DefaultValueFactory = _ => "-" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
@@ -34,9 +32,9 @@ public static class ScoreCommand
         var model = new Option<string?>("--model") { Description = "Expected model (checked against the checkpoint)" };
         var batch = new Option<int>("--batch-requests") { Description = "Requests per forward pass when reading a file (standard input: one at a time)", DefaultValueFactory = _ => 64 };
         var threads = CliThreads.Create();
-        var cmd = new Command("score", "Score requests (a user, a context, candidate videos) read as JSON lines, one result line per request")
+        var cmd = new Command("score", "Score requests (a context and its candidates) read as JSON lines, one result line per request")
             { checkpoint, features, requests, output, device, kernels, model, batch, threads };
-        cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(features)!, pr.GetValue(requests)!, pr.GetValue(output)!,
+        cmd.SetAction(pr => Run(new Arguments(pr.GetValue(checkpoint)!, pr.GetValue(features), pr.GetValue(requests)!, pr.GetValue(output)!,
             pr.GetValue(device)!, pr.GetValue(kernels)!, pr.GetValue(model), pr.GetValue(batch), pr.GetValue(threads)), services));
         return cmd;
     }
@@ -50,30 +48,45 @@ public static class ScoreCommand
         if (a.BatchRequests < 1) throw new UserException($"--batch-requests must be >= 1, got {a.BatchRequests}");
         var device = TrainingOptionParsing.ParseDevice(a.Device);
         var kernels = TrainingOptionParsing.ParseKernels(a.Kernels);
-        TrainingServices.CheckCheckpoint(a.Checkpoint, a.Model);
         CliThreads.Apply(a.Threads);
         if (a.Requests != "-" && !File.Exists(a.Requests)) throw new UserException($"--requests: file not found: {a.Requests}");
-        if (a.Features != DataSource.SyntheticName && !Directory.Exists(a.Features))
+        if (a.Features != null && a.Features != DataSource.SyntheticName && !Directory.Exists(a.Features))
             throw new UserException($"--features: folder not found: {a.Features}; pass synthetic or a KuaiRand folder");
-        var folder = a.Features == DataSource.SyntheticName ? DataSource.EnsureSynthetic(new LoadOptions()) : a.Features;
-        using var scorer = Scorer.Open(a.Checkpoint, folder, device, kernels, services.BuildModel);
+        using var lines = Open(a, services, device, kernels);
 
         using var input = a.Requests == "-" ? null : new StreamReader(a.Requests);
         var reader = input ?? stdin;
         var perPass = input is null ? 1 : a.BatchRequests;  // standard input may be a co-process waiting for each answer
-        if (a.Out == "-") return Answer(scorer, reader, stdout, perPass);
+        if (a.Out == "-") return Answer(lines, reader, stdout, perPass);
         // A file appears whole or not at all (written beside it, renamed when done).
         var code = 0;
         AtomicFile.Write(a.Out, stream =>
         {
             using var writer = new StreamWriter(stream, leaveOpen: true);
-            code = Answer(scorer, reader, writer, perPass);
+            code = Answer(lines, reader, writer, perPass);
         });
         return code;
     }
 
+    /// <summary>The checkpoint's scorer, by the data it was trained on (its encoding says which).</summary>
+    private static IScoreLines Open(Arguments a, TrainingServices services, TorchSharp.torch.Device device, Ops.Kernels kernels)
+    {
+        var trained = services.LoadTrained(a.Checkpoint, a.Model, device, kernels);
+        if (trained.Encoding?.Format == DataFormat.Table)
+        {
+            if (a.Features != null)
+            {
+                trained.Dispose();
+                throw new UserException($"--features: {a.Checkpoint} was trained on a table folder; its requests carry every feature, so it reads no side tables");
+            }
+            return new TableScoreLines(TableScorer.From(trained, device));
+        }
+        var folder = a.Features is null or DataSource.SyntheticName ? DataSource.EnsureSynthetic(new LoadOptions()) : a.Features;
+        return new KuaiRandScoreLines(Scorer.From(trained, folder, device));
+    }
+
     /// <summary>Answers every request line of <paramref name="reader"/>, <paramref name="perPass"/> lines per forward pass.</summary>
-    private static int Answer(Scorer scorer, TextReader reader, TextWriter writer, int perPass)
+    private static int Answer(IScoreLines scorer, TextReader reader, TextWriter writer, int perPass)
     {
         long line = 0, failed = 0, scored = 0;
         var pending = new List<(long Line, string Text)>();
@@ -105,47 +118,49 @@ public static class ScoreCommand
 
     /// <summary>
     /// Request lines -> their result lines, in order (never throws for a bad request): the lines that parse into
-    /// valid requests are scored together in one <see cref="Scorer.Score(IReadOnlyList{ScoreRequest})"/> call.
+    /// valid requests are scored together in one pass.
     /// </summary>
-    private static List<(string Json, bool Error)> ScoreLines(Scorer scorer, List<(long Line, string Text)> lines)
+    private static List<(string Json, bool Error)> ScoreLines(IScoreLines scorer, List<(long Line, string Text)> lines)
     {
         var results = new (string Json, bool Error)[lines.Count];
-        var parsed = new List<(int Index, RequestLine Request)>();
+        var parsed = new List<(int Index, object Request, JsonElement? Id)>();
         for (var i = 0; i < lines.Count; i++)
         {
-            JsonElement? id = null;
             try
             {
-                var request = JsonSerializer.Deserialize<RequestLine>(lines[i].Text, Json) ?? throw new JsonException("the line is null, not a request object");
-                id = request.Id;
-                if (Scorer.Problem(request.ToRequest()) is { } problem) throw new ArgumentException($"the request {problem}");
-                parsed.Add((i, request));
+                var request = scorer.Parse(lines[i].Text, out var id);
+                parsed.Add((i, request, id));
             }
             catch (Exception e) when (e is JsonException or ArgumentException)
             {
-                results[i] = (ErrorLine(id, lines[i].Line, e.Message), true);
+                results[i] = (ErrorLine(IdOf(lines[i].Text), lines[i].Line, e.Message), true);
             }
         }
-        var scores = scorer.Score(parsed.Select(p => p.Request.ToRequest()).ToList());
+        var bodies = scorer.Score(parsed.Select(p => p.Request).ToList());
         for (var k = 0; k < parsed.Count; k++)
         {
-            var (index, request) = parsed[k];
-            var p = scores[k];
+            var (index, _, id) = parsed[k];
             results[index] = (Write(w =>
             {
-                WriteId(w, request.Id);
-                w.WriteStartArray("scores");
-                for (var c = 0; c < request.VideoIds.Length; c++)
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber("video_id", request.VideoIds[c]);
-                    for (var t = 0; t < scorer.Tasks.Count; t++) w.WriteNumber(scorer.Tasks[t], p[t][c]);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                WriteId(w, id);
+                bodies[k](w);
             }), false);
         }
         return results.ToList();
+    }
+
+    /// <summary>The "id" of a line that could not be scored, when it is a JSON object that has one (echoed with the error).</summary>
+    private static JsonElement? IdOf(string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("id", out var id) ? id.Clone() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static string ErrorLine(JsonElement? id, long line, string message) => Write(w =>
@@ -165,7 +180,8 @@ public static class ScoreCommand
     private static string Write(Action<Utf8JsonWriter> body)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        // Relaxed escaping: messages keep their quotes readable ('iid', not \u0027iid\u0027); the output is JSON lines, not HTML.
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             body(w);
@@ -173,28 +189,25 @@ public static class ScoreCommand
         }
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
+}
 
-    private static readonly JsonSerializerOptions Json = new()
+/// <summary>One request format of `score`: a JSON line to a request, scored requests to their result lines.</summary>
+internal interface IScoreLines : IDisposable
+{
+    /// <summary>The request of a line, checked, and its "id" (echoed on its result); a JsonException or ArgumentException says why it cannot be scored.</summary>
+    object Parse(string text, out JsonElement? id);
+
+    /// <summary>Scores the requests together; per request the writer of its result's fields after "id" ("scores").</summary>
+    IReadOnlyList<Action<Utf8JsonWriter>> Score(IReadOnlyList<object> requests);
+}
+
+/// <summary>The JSON options the request formats share: snake_case names, unknown members rejected.</summary>
+internal static class ScoreJson
+{
+    public static readonly JsonSerializerOptions Options = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
         RespectNullableAnnotations = true,
     };
-
-    private sealed class RequestLine
-    {
-        [JsonRequired] public long UserId { get; init; }
-        [JsonRequired] public int Tab { get; init; }
-        [JsonRequired] public int Hourmin { get; init; }
-        public int IsRand { get; init; }
-        public long[] RecentClicks { get; init; } = [];
-        [JsonRequired] public long[] VideoIds { get; init; } = [];
-        /// <summary>Any JSON value; echoed on the result line.</summary>
-        public JsonElement? Id { get; init; }
-
-        public ScoreRequest ToRequest() => new()
-        {
-            UserId = UserId, Tab = Tab, HourMin = Hourmin, IsRand = IsRand, RecentClicks = RecentClicks, VideoIds = VideoIds,
-        };
-    }
 }

@@ -20,12 +20,17 @@ public sealed class FeatureEncoding
     public const string FileName = "encoding.json";
 
     public FeatureEncoding(IReadOnlyDictionary<string, string[]> categories, IReadOnlyDictionary<string, double[]> bucketEdges,
-        IReadOnlyDictionary<string, string> missingFill)
+        IReadOnlyDictionary<string, string> missingFill, DataFormat? format = null)
     {
         Categories = categories;
         BucketEdges = bucketEdges;
         MissingFill = missingFill;
+        // Encodings written before the format was recorded: KuaiRand's always has one-hot fills, a table's none.
+        Format = format ?? (missingFill.Count > 0 ? DataFormat.KuaiRand : DataFormat.Table);
     }
+
+    /// <summary>The kind of data it was learned from, which says how a request's features are rebuilt for scoring.</summary>
+    public DataFormat Format { get; }
 
     /// <summary>Field -> raw values, the value of id k at index k - 1.</summary>
     public IReadOnlyDictionary<string, string[]> Categories { get; }
@@ -78,7 +83,8 @@ public sealed class FeatureEncoding
         [property: JsonRequired] int Format,
         [property: JsonRequired] Dictionary<string, string[]> Categories,
         [property: JsonRequired] Dictionary<string, double[]> BucketEdges,
-        [property: JsonRequired] Dictionary<string, string> MissingFill);
+        [property: JsonRequired] Dictionary<string, string> MissingFill,
+        string? Data = null);
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -90,7 +96,8 @@ public sealed class FeatureEncoding
     public string ToJson() => JsonSerializer.Serialize(new Document(FormatVersion,
         Categories.OrderBy(p => p.Key, StringComparer.Ordinal).ToDictionary(p => p.Key, p => p.Value),
         BucketEdges.OrderBy(p => p.Key, StringComparer.Ordinal).ToDictionary(p => p.Key, p => p.Value),
-        MissingFill.OrderBy(p => p.Key, StringComparer.Ordinal).ToDictionary(p => p.Key, p => p.Value)), Json);
+        MissingFill.OrderBy(p => p.Key, StringComparer.Ordinal).ToDictionary(p => p.Key, p => p.Value),
+        Format == DataFormat.Table ? "table" : "kuairand"), Json);
 
     /// <summary>Parses an encoding; anything malformed is an InvalidDataException naming <paramref name="source"/>.</summary>
     public static FeatureEncoding FromJson(string json, string source)
@@ -120,8 +127,18 @@ public sealed class FeatureEncoding
                 if (!(edges[i - 1] <= edges[i])) throw new InvalidDataException($"{source}: bucket edges of '{field}' are not ascending");
         }
         if (d.MissingFill.Values.Any(v => v == null)) throw new InvalidDataException($"{source}: a missing-value fill is null");
-        return new FeatureEncoding(d.Categories, d.BucketEdges, d.MissingFill);
+        DataFormat? format = d.Data switch
+        {
+            null => null,
+            "kuairand" => DataFormat.KuaiRand,
+            "table" => DataFormat.Table,
+            _ => throw new InvalidDataException($"{source}: data '{d.Data}' is not kuairand or table"),
+        };
+        return new FeatureEncoding(d.Categories, d.BucketEdges, d.MissingFill, format);
     }
 
     public static FeatureEncoding Read(string path) => FromJson(File.ReadAllText(path), path);
 }
+
+/// <summary>The two source formats: KuaiRand's log + side tables, and table folders (dynrec-table.yaml).</summary>
+public enum DataFormat { KuaiRand, Table }

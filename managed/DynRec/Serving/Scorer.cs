@@ -64,8 +64,11 @@ public sealed class Scorer : IDisposable
     /// </summary>
     public static Scorer Open(string checkpoint, string featureFolder, Device? device = null, Kernels kernels = Kernels.Native,
         ModelBuilder? build = null)
+        => From(TrainedModel.Load(checkpoint, device, kernels, build), featureFolder, device);
+
+    /// <summary>A scorer of an already loaded checkpoint (on <paramref name="device"/>); it owns and disposes <paramref name="trained"/>.</summary>
+    public static Scorer From(TrainedModel trained, string featureFolder, Device? device = null)
     {
-        var trained = TrainedModel.Load(checkpoint, device, kernels, build);
         try
         {
             var encoding = trained.Encoding ?? throw new InvalidDataException(
@@ -131,7 +134,7 @@ public sealed class Scorer : IDisposable
     private float[] Forward(IReadOnlyList<ScoreRequest> requests, ReadOnlySpan<(int Request, int Candidate)> rows)
     {
         var schema = _trained.Model.Schema;
-        int b = rows.Length, f = schema.SparseFields.Count, t = schema.Tasks.Count, len = schema.Sequence?.MaxLength ?? 0;
+        int b = rows.Length, f = schema.SparseFields.Count, len = schema.Sequence?.MaxLength ?? 0;
         var sparse = new long[(long)b * f];
         var sequence = new long[(long)b * len];
         var scenario = new long[b];
@@ -150,19 +153,7 @@ public sealed class Scorer : IDisposable
             var clicks = request.RecentClicks;
             for (var j = 0; j < len && j < clicks.Count; j++) sequence[(long)k * len + j] = _features.VideoId(clicks[j]);
         }
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        using var batch = new Batch(
-            tensor(sparse, [b, f]).to(_device),
-            len == 0 ? null : tensor(sequence, [b, len]).to(_device),
-            zeros([b, t], device: _device),
-            tensor(scenario).to(_device),
-            tensor(users).to(_device));
-        _trained.Model.eval();  // a caller may have switched it to training mode
-        var logits = _trained.Model.forward(batch);
-        if (logits.shape.Length != 2 || logits.shape[0] != b || logits.shape[1] != t)
-            throw new InvalidOperationException($"model '{_trained.Model.ModelName}' returned logits of shape [{string.Join(", ", logits.shape)}], expected [{b}, {t}]");
-        return sigmoid(logits).to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        return ModelScoring.Probabilities(_trained.Model, _device, b, sparse, sequence, scenario, users);
     }
 
     public void Dispose() => _trained.Dispose();

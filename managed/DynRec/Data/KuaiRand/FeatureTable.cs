@@ -67,15 +67,17 @@ internal sealed class NumericColumn
         var values = Values.Span;
         var edges = fittedEdges ?? TrainEdges(values, used);
         var ids = new int[values.Length];
-        for (var r = 0; r < values.Length; r++)
-        {
-            var v = values[r];
-            if (double.IsNaN(v)) continue;
-            var b = 0;
-            while (b < edges.Length && edges[b] < v) b++;
-            ids[r] = b + 1;
-        }
+        for (var r = 0; r < values.Length; r++) ids[r] = BucketOf(values[r], edges);
         return (ids, edges);
+    }
+
+    /// <summary>A value's bucket id: 1 + #(edges &lt; v); NaN (missing) -> 0.</summary>
+    public static int BucketOf(double v, double[] edges)
+    {
+        if (double.IsNaN(v)) return 0;
+        var b = 0;
+        while (b < edges.Length && edges[b] < v) b++;
+        return b + 1;
     }
 
     private static double[] TrainEdges(ReadOnlySpan<double> values, bool[] used)

@@ -41,8 +41,8 @@ public sealed class KuaiRandEntityFeatures
         // A model trained on a table folder may share KuaiRand's field names (dynrec data to-table) but not its
         // encoding (missing one-hot values are id 0 there, not FunRec's max + 1): its features cannot be rebuilt here.
         if (names.Any(n => KuaiRandColumns.UserOneHot.Contains(n) && !encoding.MissingFill.ContainsKey(n)))
-            throw new InvalidDataException("the model was trained on a table folder, not on KuaiRand-format data; score its rows with "
-                + "`predict` and a file of impressions (the table's columns without the task columns) instead");
+            throw new InvalidDataException("the model was trained on a table folder, not on KuaiRand-format data; score it with "
+                + "TableScorer (`dynrec score` picks it from the checkpoint's encoding)");
         var sources = KuaiRandSources.Find(folder, requireLogs: false);
         var statColumns = names.Where(n => n != "video_id" && KuaiRandColumns.VideoStatistic.Contains(n)).ToArray();
         if (statColumns.Length > 0 && !sources.HasVideoStatistic)

@@ -197,7 +197,7 @@ public static class KuaiRandPreprocessor
         var train = new Dataset(schema, fu, fi, packed.Train, userTable, itemTable, sequences, null, keys, packed.TrainTimes);
         var test = new Dataset(schema, fu, fi, packed.Test, userTable, itemTable, sequences, oracle, keys, packed.TestTimes, testLabeled);
         return new DataSplit(schema, train, test,
-            info, fitted ?? new FeatureEncoding(categories, bucketEdges, users.MissingFill));
+            info, fitted ?? new FeatureEncoding(categories, bucketEdges, users.MissingFill, DataFormat.KuaiRand));
     }
 
     /// <summary>

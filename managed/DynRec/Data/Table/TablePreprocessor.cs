@@ -104,7 +104,7 @@ public static class TablePreprocessor
         var (train, test) = Pack(table, featureSchema, userId, itemId, scenarioId, featureIds, testDate, nTest, categories[schema.Scenario],
             contextFields.Select(f => f.VocabularySize).ToArray(), testLabeled);
         var info = new DataInfo(Path.GetDirectoryName(schema.Path)!, n, 0, table.Users.Count, table.Items.Count, 0, testDate);
-        return new DataSplit(featureSchema, train, test, info, fitted ?? new FeatureEncoding(categories, bucketEdges, new Dictionary<string, string>()));
+        return new DataSplit(featureSchema, train, test, info, fitted ?? new FeatureEncoding(categories, bucketEdges, new Dictionary<string, string>(), DataFormat.Table));
     }
 
     private static (Dataset Train, Dataset Test) Pack(TableLog table, FeatureSchema schema, int[] userId, int[] itemId, int[] scenarioId,

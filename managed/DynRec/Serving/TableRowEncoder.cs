@@ -1,0 +1,118 @@
+using System.Globalization;
+using DynRec.Data;
+using DynRec.Data.KuaiRand;
+
+namespace DynRec.Serving;
+
+/// <summary>
+/// Encodes a table row given as cells (column -> CSV text) into a model's sparse ids, with the
+/// encoding learned from the training table: a categorical cell by its vocabulary (an integer cell
+/// also by its plain decimal form, as the loader compares integer ids: "7.0" is 7), a numeric cell
+/// by its bucket edges, missing (null, empty, NaN) as 0. The scenario must be one the model has.
+/// </summary>
+internal sealed class TableRowEncoder
+{
+    private sealed record Field(string Name, Dictionary<string, int>? Ids, double[]? Edges)
+    {
+        public readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> Lookup = Ids?.GetAlternateLookup<ReadOnlySpan<char>>() ?? default;
+    }
+
+    private readonly Field[] _fields;
+    private readonly int _scenarioPosition;
+    private readonly string[] _scenarios;
+    private readonly Dictionary<string, int> _position;
+
+    public TableRowEncoder(FeatureSchema schema, FeatureEncoding encoding)
+    {
+        if (schema.Sequence != null) throw new InvalidDataException($"the model reads a sequence ('{schema.Sequence.Name}'); table data has none");
+        _fields = schema.SparseFields.Select(f =>
+        {
+            if (encoding.BucketEdges.TryGetValue(f.Name, out var edges))
+                return f.VocabularySize == NumericColumn.Buckets + 1 ? new Field(f.Name, null, edges)
+                    : throw new InvalidDataException($"field '{f.Name}' has {f.VocabularySize} ids, but the encoding buckets it into {NumericColumn.Buckets}");
+            var values = encoding.CategoriesOf(f.Name);
+            return values.Length + 1 == f.VocabularySize ? new Field(f.Name, encoding.IdsOf(f.Name), null)
+                : throw new InvalidDataException($"field '{f.Name}' has {f.VocabularySize} ids, but the encoding's vocabulary has {values.Length} values");
+        }).ToArray();
+        _scenarioPosition = schema.IndexOf(schema.ScenarioField);
+        _scenarios = encoding.CategoriesOf(schema.ScenarioField);
+        if (_scenarios.Length != schema.ScenarioCount)
+            throw new InvalidDataException($"the model has {schema.ScenarioCount} scenarios, the encoding {_scenarios.Length}");
+        Columns = _fields.Select(f => f.Name).ToArray();
+        _position = _fields.Select((f, k) => (f.Name, k)).ToDictionary(x => x.Name, x => x.k, StringComparer.Ordinal);
+    }
+
+    /// <summary>The columns a request must give, in the model's field order.</summary>
+    public IReadOnlyList<string> Columns { get; }
+
+    /// <summary>
+    /// Every candidate's ids, row-major [candidates x fields], and scenario index. The context's cells are
+    /// encoded once for all candidates. A request with an unknown, doubled or missing column, a numeric cell
+    /// that is not a number or no known scenario is an ArgumentException saying so.
+    /// </summary>
+    public (long[] Ids, long[] Scenarios) Encode(TableRequest request)
+    {
+        if (request.Context == null) throw new ArgumentException("the context is null");
+        if (request.Candidates == null || request.Candidates.Count == 0) throw new ArgumentException("no candidates");
+        var f = _fields.Length;
+        var context = new long[f];
+        foreach (var (name, cell) in request.Context)
+        {
+            var k = Position(name, "context");
+            context[k] = EncodeCell(k, cell, "context");
+        }
+        var ids = new long[(long)request.Candidates.Count * f];
+        var scenarios = new long[request.Candidates.Count];
+        for (var c = 0; c < request.Candidates.Count; c++)
+        {
+            var candidate = request.Candidates[c] ?? throw new ArgumentException($"candidate {c}: null, not cells");
+            var row = ids.AsSpan(c * f, f);
+            context.CopyTo(row);
+            foreach (var (name, cell) in candidate)
+            {
+                var k = Position(name, $"candidate {c}");
+                if (request.Context.ContainsKey(name)) throw new ArgumentException($"candidate {c}: '{name}' is also in the context");
+                row[k] = EncodeCell(k, cell, $"candidate {c}");
+            }
+            // Known, distinct names: the counts add up to every column exactly when none is missing.
+            if (request.Context.Count + candidate.Count < f)
+            {
+                var missing = _fields.First(x => !request.Context.ContainsKey(x.Name) && !candidate.ContainsKey(x.Name)).Name;
+                throw new ArgumentException($"candidate {c}: no '{missing}' (give it in the context or the candidate; null for a missing value)");
+            }
+            scenarios[c] = row[_scenarioPosition] - 1;
+            if (scenarios[c] < 0)
+            {
+                var name = _fields[_scenarioPosition].Name;
+                var cell = candidate.TryGetValue(name, out var own) ? own : request.Context[name];
+                throw new ArgumentException(string.IsNullOrWhiteSpace(cell)
+                    ? $"candidate {c}: no {name}; it picks the scenario's parameters"
+                    : $"candidate {c}: {name} '{cell}' is not a scenario of this model; valid: {string.Join(", ", _scenarios)}");
+            }
+        }
+        return (ids, scenarios);
+    }
+
+    private int Position(string name, string where) => _position.TryGetValue(name, out var k) ? k
+        : throw new ArgumentException($"{where}: '{name}' is not a column of this model; its columns: {string.Join(", ", Columns)}");
+
+    private long EncodeCell(int k, string? text, string where)
+    {
+        var f = _fields[k];
+        var cell = text.AsSpan().Trim();
+        if (f.Edges == null) return Id(f, cell);
+        if (CsvSource.IsMissing(cell)) return 0;
+        if (!CsvSource.TryParseDouble(cell, out var v)) throw new ArgumentException($"{where}: '{f.Name}' is '{cell}', not a number");
+        return NumericColumn.BucketOf(v, f.Edges);
+    }
+
+    private static int Id(Field f, ReadOnlySpan<char> cell)
+    {
+        if (CsvSource.IsMissing(cell)) return 0;
+        if (f.Lookup.TryGetValue(cell, out var id)) return id;
+        // The loader compares integer ids as integers and keeps them in plain decimal ("7.0" and "007" are 7).
+        if (CsvSource.TryParseDouble(cell, out var d) && d == Math.Floor(d) && Math.Abs(d) < 9.0e18)
+            return f.Ids!.GetValueOrDefault(((long)d).ToString(CultureInfo.InvariantCulture));
+        return 0;
+    }
+}

@@ -1,0 +1,142 @@
+using DynRec.Data;
+using DynRec.Models;
+using DynRec.Ops;
+using DynRec.Training;
+using DynRec.Training.Checkpointing;
+using static TorchSharp.torch;
+
+namespace DynRec.Serving;
+
+/// <summary>
+/// Scores requests online for a model trained on a table folder: the checkpoint's model, loaded once,
+/// and its encoding. A request (<see cref="TableRequest"/>) gives each candidate's cells by the table's
+/// column names; they are encoded as the table loader encodes a CSV row, so a request built from a row
+/// scores what `predict` writes for it. No data folder is needed. From .NET:
+/// <code>
+/// using var scorer = TableScorer.Open("runs/pepnet-1");
+/// var p = scorer.Score(new TableRequest
+/// {
+///     Context = new Dictionary&lt;string, string?&gt; { ["user_id"] = "u7", ["domain"] = "home", ["device"] = "ios" },
+///     Candidates = [new Dictionary&lt;string, string?&gt; { ["item_id"] = "sku-1", ["price"] = "10.5" }],
+/// });
+/// // p[task][candidate], tasks in scorer.Tasks order
+/// </code>
+/// Calls are serialized by a lock, so one scorer may be shared by threads.
+/// </summary>
+public sealed class TableScorer : IDisposable
+{
+    private readonly TrainedModel _trained;
+    private readonly TableRowEncoder _encoder;
+    private readonly Device _device;
+    private readonly object _gate = new();
+
+    private TableScorer(TrainedModel trained, TableRowEncoder encoder, Device device)
+    {
+        _trained = trained;
+        _encoder = encoder;
+        _device = device;
+    }
+
+    /// <summary>Loads <paramref name="checkpoint"/> (a run folder or anything <see cref="CheckpointStore.Resolve"/> takes).</summary>
+    public static TableScorer Open(string checkpoint, Device? device = null, Kernels kernels = Kernels.Native, ModelBuilder? build = null) =>
+        From(TrainedModel.Load(checkpoint, device, kernels, build), device);
+
+    /// <summary>A scorer of an already loaded checkpoint (on <paramref name="device"/>); it owns and disposes <paramref name="trained"/>.</summary>
+    public static TableScorer From(TrainedModel trained, Device? device = null)
+    {
+        try
+        {
+            var encoding = trained.Encoding ?? throw new InvalidDataException(
+                $"checkpoint {trained.Directory} has no {FeatureEncoding.FileName} (written before encodings were saved); requests cannot be encoded");
+            if (encoding.Format != DataFormat.Table)
+                throw new InvalidDataException($"checkpoint {trained.Directory} was trained on KuaiRand-format data; score it with {nameof(Scorer)}");
+            return new TableScorer(trained, new TableRowEncoder(trained.Model.Schema, encoding), device ?? CPU);
+        }
+        catch
+        {
+            trained.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Rows (candidates) per forward pass; more are scored in several passes.</summary>
+    public int MaxBatchRows
+    {
+        get => _maxBatchRows;
+        set => _maxBatchRows = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"MaxBatchRows must be >= 1, got {value}");
+    }
+    private int _maxBatchRows = 8192;
+
+    /// <summary>Task names, the first index of every result.</summary>
+    public IReadOnlyList<string> Tasks => _trained.Model.Schema.Tasks;
+
+    /// <summary>The columns every candidate needs (from its context or itself), in the model's field order.</summary>
+    public IReadOnlyList<string> Columns => _encoder.Columns;
+
+    /// <summary>The loaded checkpoint (model, config, sidecar).</summary>
+    public TrainedModel Trained => _trained;
+
+    /// <summary>What is wrong with a request (an unknown or missing column, a cell that is not a number, an unknown scenario), or null.</summary>
+    public string? Problem(TableRequest? request)
+    {
+        if (request == null) return "the request is null";
+        try
+        {
+            _encoder.Encode(request);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>One request's probabilities, [task][candidate]; a malformed request is an ArgumentException saying why.</summary>
+    public float[][] Score(TableRequest request) => Score([request])[0];
+
+    /// <summary>
+    /// Every request's probabilities ([request][task][candidate]), the candidates of all requests batched
+    /// together. A malformed request is an ArgumentException naming its index; nothing is scored then.
+    /// </summary>
+    public IReadOnlyList<float[][]> Score(IReadOnlyList<TableRequest> requests)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var encoded = new (long[] Ids, long[] Scenarios)[requests.Count];
+        for (var i = 0; i < requests.Count; i++)
+        {
+            try { encoded[i] = _encoder.Encode(requests[i] ?? throw new ArgumentException("the request is null")); }
+            catch (ArgumentException e) { throw new ArgumentException($"request {i}: {e.Message}", e); }
+        }
+        var tasks = Tasks.Count;
+        var results = encoded.Select(e => Enumerable.Range(0, tasks).Select(_ => new float[e.Scenarios.Length]).ToArray()).ToArray();
+        var rows = encoded.SelectMany((e, i) => Enumerable.Range(0, e.Scenarios.Length).Select(c => (Request: i, Candidate: c))).ToArray();
+        lock (_gate)
+        {
+            for (var start = 0; start < rows.Length; start += MaxBatchRows)
+            {
+                var chunk = rows.AsSpan(start, Math.Min(MaxBatchRows, rows.Length - start));
+                var p = Forward(encoded, chunk);
+                for (var k = 0; k < chunk.Length; k++)
+                    for (var t = 0; t < tasks; t++)
+                        results[chunk[k].Request][t][chunk[k].Candidate] = p[k * tasks + t];
+            }
+        }
+        return results;
+    }
+
+    private float[] Forward((long[] Ids, long[] Scenarios)[] encoded, ReadOnlySpan<(int Request, int Candidate)> rows)
+    {
+        int b = rows.Length, f = Columns.Count;
+        var sparse = new long[(long)b * f];
+        var scenario = new long[b];
+        for (var k = 0; k < b; k++)
+        {
+            var (request, candidate) = rows[k];
+            encoded[request].Ids.AsSpan(candidate * f, f).CopyTo(sparse.AsSpan(k * f, f));
+            scenario[k] = encoded[request].Scenarios[candidate];
+        }
+        return ModelScoring.Probabilities(_trained.Model, _device, b, sparse, null, scenario, new long[b]);
+    }
+
+    public void Dispose() => _trained.Dispose();
+}
