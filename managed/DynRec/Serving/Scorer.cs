@@ -99,22 +99,8 @@ public sealed class Scorer : IDisposable
         ArgumentNullException.ThrowIfNull(requests);
         for (var i = 0; i < requests.Count; i++)
             if (Problem(requests[i]) is { } problem) throw new ArgumentException($"request {i} {problem}");
-        var tasks = Tasks.Count;
-        var results = requests.Select(r => Enumerable.Range(0, tasks).Select(_ => new float[r.VideoIds.Count]).ToArray()).ToArray();
-        // (request, candidate) of every row, in order; scored MaxBatchRows at a time.
-        var rows = requests.SelectMany((r, i) => Enumerable.Range(0, r.VideoIds.Count).Select(c => (Request: i, Candidate: c))).ToArray();
         lock (_gate)
-        {
-            for (var start = 0; start < rows.Length; start += MaxBatchRows)
-            {
-                var chunk = rows.AsSpan(start, Math.Min(MaxBatchRows, rows.Length - start));
-                var p = Forward(requests, chunk);
-                for (var k = 0; k < chunk.Length; k++)
-                    for (var t = 0; t < tasks; t++)
-                        results[chunk[k].Request][t][chunk[k].Candidate] = p[k * tasks + t];
-            }
-        }
-        return results;
+            return ModelScoring.InPasses(requests.Select(r => r.VideoIds.Count).ToArray(), Tasks.Count, MaxBatchRows, rows => Forward(requests, rows));
     }
 
     /// <summary>What is wrong with a request ("has no video_ids", "tab 3 is not a scenario ..."), or null when it can be scored.</summary>

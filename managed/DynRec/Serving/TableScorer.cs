@@ -107,21 +107,8 @@ public sealed class TableScorer : IDisposable
             try { encoded[i] = _encoder.Encode(requests[i] ?? throw new ArgumentException("the request is null")); }
             catch (ArgumentException e) { throw new ArgumentException($"request {i}: {e.Message}", e); }
         }
-        var tasks = Tasks.Count;
-        var results = encoded.Select(e => Enumerable.Range(0, tasks).Select(_ => new float[e.Scenarios.Length]).ToArray()).ToArray();
-        var rows = encoded.SelectMany((e, i) => Enumerable.Range(0, e.Scenarios.Length).Select(c => (Request: i, Candidate: c))).ToArray();
         lock (_gate)
-        {
-            for (var start = 0; start < rows.Length; start += MaxBatchRows)
-            {
-                var chunk = rows.AsSpan(start, Math.Min(MaxBatchRows, rows.Length - start));
-                var p = Forward(encoded, chunk);
-                for (var k = 0; k < chunk.Length; k++)
-                    for (var t = 0; t < tasks; t++)
-                        results[chunk[k].Request][t][chunk[k].Candidate] = p[k * tasks + t];
-            }
-        }
-        return results;
+            return ModelScoring.InPasses(encoded.Select(e => e.Scenarios.Length).ToArray(), Tasks.Count, MaxBatchRows, rows => Forward(encoded, rows));
     }
 
     private float[] Forward((long[] Ids, long[] Scenarios)[] encoded, ReadOnlySpan<(int Request, int Candidate)> rows)
