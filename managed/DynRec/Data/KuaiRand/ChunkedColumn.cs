@@ -48,6 +48,13 @@ internal sealed class ChunkedColumn<T> where T : unmanaged
         Count++;
     }
 
+    /// <summary>The filled items of chunk <paramref name="chunk"/>, to read or rewrite in place.</summary>
+    public Span<T> ChunkSpan(int chunk)
+    {
+        var items = _chunks[chunk] ?? throw Released(chunk << Shift);
+        return items.AsSpan(0, Math.Min(ChunkItems, Count - (chunk << Shift)));
+    }
+
     /// <summary>Drops the memory of chunk <paramref name="chunk"/> (items chunk·2^20 ..); reading them afterwards throws.</summary>
     public void ReleaseChunk(int chunk)
     {

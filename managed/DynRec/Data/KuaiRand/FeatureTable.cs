@@ -21,28 +21,33 @@ internal sealed class CategoricalColumn
     public (int[] Ids, int VocabularySize, string[] Vocabulary) Encode(bool[] used, string[]? fitted = null)
     {
         var codes = Codes.Span;
-        var idOfCode = new int[Values.Count];
-        string[] vocabulary;
+        var seen = new bool[Values.Count];
+        if (fitted == null)
+            for (var r = 0; r < codes.Length; r++)
+                if (used[r] && codes[r] >= 0) seen[codes[r]] = true;
+        var (idOfCode, vocabulary) = IdsOfCodes(Values, seen, fitted);
+        var result = new int[codes.Length];
+        for (var r = 0; r < codes.Length; r++) result[r] = codes[r] < 0 ? 0 : idOfCode[codes[r]];
+        return (result, vocabulary.Length + 1, vocabulary);
+    }
+
+    /// <summary>
+    /// Each code's id under the vocabulary of the values marked in <paramref name="seen"/> (ids 1..n in ordinal
+    /// order of the values; others 0), or under <paramref name="fitted"/> (then <paramref name="seen"/> is unused).
+    /// </summary>
+    public static (int[] IdOfCode, string[] Vocabulary) IdsOfCodes(StringCodes values, bool[] seen, string[]? fitted)
+    {
+        var idOfCode = new int[values.Count];
         if (fitted != null)
         {
             var ids = new Dictionary<string, int>(fitted.Length, StringComparer.Ordinal);
             for (var i = 0; i < fitted.Length; i++) ids[fitted[i]] = i + 1;
-            for (var c = 0; c < Values.Count; c++) idOfCode[c] = ids.GetValueOrDefault(Values.Value(c));
-            vocabulary = fitted;
+            for (var c = 0; c < values.Count; c++) idOfCode[c] = ids.GetValueOrDefault(values.Value(c));
+            return (idOfCode, fitted);
         }
-        else
-        {
-            var seen = new bool[Values.Count];
-            for (var r = 0; r < codes.Length; r++)
-                if (used[r] && codes[r] >= 0) seen[codes[r]] = true;
-            var vocab = Enumerable.Range(0, Values.Count).Where(c => seen[c])
-                .OrderBy(c => Values.Value(c), StringComparer.Ordinal).ToArray();
-            for (var i = 0; i < vocab.Length; i++) idOfCode[vocab[i]] = i + 1;
-            vocabulary = vocab.Select(Values.Value).ToArray();
-        }
-        var result = new int[codes.Length];
-        for (var r = 0; r < codes.Length; r++) result[r] = codes[r] < 0 ? 0 : idOfCode[codes[r]];
-        return (result, vocabulary.Length + 1, vocabulary);
+        var vocab = Enumerable.Range(0, values.Count).Where(c => seen[c]).OrderBy(values.Value, StringComparer.Ordinal).ToArray();
+        for (var i = 0; i < vocab.Length; i++) idOfCode[vocab[i]] = i + 1;
+        return (idOfCode, vocab.Select(values.Value).ToArray());
     }
 }
 
@@ -86,18 +91,22 @@ internal sealed class NumericColumn
         for (var r = 0; r < values.Length; r++)
             if (used[r] && !double.IsNaN(values[r])) train.Add(values[r]);
         train.Sort();
-        var edges = new double[Buckets - 1];
-        for (var i = 1; i < Buckets; i++)
-            edges[i - 1] = train.Count == 0 ? 0 : Quantile(train, i / (double)Buckets);
-        return edges;
+        return EdgesOfSorted(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(train));
     }
 
-    private static double Quantile(List<double> sorted, double q)
+    /// <summary>The 9 decile edges of ascending values (numpy's linear interpolation); all 0 when there are none.</summary>
+    public static double[] EdgesOfSorted(ReadOnlySpan<double> sorted)
     {
-        var pos = q * (sorted.Count - 1);
-        var lo = (int)Math.Floor(pos);
-        var hi = Math.Min(lo + 1, sorted.Count - 1);
-        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+        var edges = new double[Buckets - 1];
+        for (var i = 1; i < Buckets; i++)
+        {
+            if (sorted.Length == 0) continue;
+            var pos = i / (double)Buckets * (sorted.Length - 1);
+            var lo = (int)Math.Floor(pos);
+            var hi = Math.Min(lo + 1, sorted.Length - 1);
+            edges[i - 1] = sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+        }
+        return edges;
     }
 }
 

@@ -28,7 +28,7 @@ internal sealed class TableIdColumn
 
     public string Name { get; }
     /// <summary>Each row's entity.</summary>
-    public GrowList<int> Rows { get; } = new();
+    public ChunkedColumn<int> Rows { get; } = new();
     public int Count => _text.Count;
     /// <summary>Whether any id is text (then every id is read as its text).</summary>
     public bool HasText => _byText.Count > 0;

@@ -3,9 +3,9 @@ using DynRec.Data.KuaiRand;
 namespace DynRec.Data.Table;
 
 /// <summary>
-/// A table folder's CSV files parsed into columns: per row the user, item and scenario interned to
-/// dense indices (integer or text ids), the date, the task labels, and each feature as a string code (categorical) or a
-/// number (numeric). A file without any task column holds impressions to score (labels 0, marked
+/// A table folder's CSV files parsed into columns of 2^20-row chunks (no doubling slack, no large
+/// contiguous blocks): per row the user, item and scenario interned to dense indices (integer or text
+/// ids), the date, the task labels, and each feature as a string code (categorical) or a number (numeric). A file without any task column holds impressions to score (labels 0, marked
 /// unlabeled); a file with only some of them is an error.
 /// </summary>
 internal sealed class TableLog
@@ -15,11 +15,11 @@ internal sealed class TableLog
 
     public readonly List<LogFile> Files = new();
     public readonly TableIdColumn Users, Items, Scenarios;
-    public readonly GrowList<int> Date = new();
-    /// <summary>Row-major [rows x tasks] 0/1 labels.</summary>
-    public readonly GrowList<byte> Labels = new();
-    public readonly Dictionary<string, CategoricalColumn> Categoricals = new();
-    public readonly Dictionary<string, NumericColumn> Numerics = new();
+    public readonly ChunkedColumn<int> Date = new();
+    /// <summary>Per task, each row's 0/1 label.</summary>
+    public readonly ChunkedColumn<byte>[] Labels;
+    public readonly Dictionary<string, TableCategoricalColumn> Categoricals = new();
+    public readonly Dictionary<string, TableNumericColumn> Numerics = new();
     /// <summary>Where each scenario value (by dense index) first occurs: to name it in errors.</summary>
     public readonly List<(string File, long Line)> ScenarioFirstSeen = new();
 
@@ -30,8 +30,9 @@ internal sealed class TableLog
         Items = new TableIdColumn(schema.Item ?? "item");
         Scenarios = new TableIdColumn(schema.Scenario);
         foreach (var f in schema.Features)
-            if (schema.Numeric.Contains(f)) Numerics[f] = new NumericColumn(f);
-            else Categoricals[f] = new CategoricalColumn(f);
+            if (schema.Numeric.Contains(f)) Numerics[f] = new TableNumericColumn(f);
+            else Categoricals[f] = new TableCategoricalColumn(f);
+        Labels = schema.Tasks.Select(_ => new ChunkedColumn<byte>()).ToArray();
     }
 
     public TableSchema Schema { get; }
@@ -80,13 +81,11 @@ internal sealed class TableLog
             if (cItem >= 0) Items.Add(csv, row, cItem);
             if (Scenarios.Add(csv, row, cScenario)) ScenarioFirstSeen.Add((path, row.LineNumberFrom));
             Date.Add(DateOf(csv, row, cDate));
-            foreach (var c in taskCols) Labels.Add(csv.Flag(row, c));
-            if (!labeled)
-                for (var t = 0; t < s.Tasks.Count; t++) Labels.Add(0);
+            for (var t = 0; t < Labels.Length; t++) Labels[t].Add(labeled ? csv.Flag(row, taskCols[t]) : (byte)0);
             foreach (var (column, index) in cats)
             {
                 var v = row[index].Span.Trim();
-                column.Codes.Add(CsvSource.IsMissing(v) ? -1 : column.Values.Code(v));
+                column.Rows.Add(CsvSource.IsMissing(v) ? -1 : column.Values.Code(v));
             }
             foreach (var (column, index) in nums) column.Values.Add(csv.NumberOrMissing(row, index));
             if ((rows & 0xFFFFF) == 0) log?.Invoke($"reading {System.IO.Path.GetFileName(path)}: {rows:N0} rows");

@@ -32,13 +32,12 @@ public static class TablePreprocessor
     private static DataSplit Encode(TableSchema schema, TableLog table, FeatureEncoding? fitted)
     {
         var n = table.Count;
-        var dates = table.Date.Span;
         var testDate = 0;
-        foreach (var d in dates) testDate = Math.Max(testDate, d);
+        for (var r = 0; r < n; r++) testDate = Math.Max(testDate, table.Date[r]);
         var isTrain = new bool[n];
         var nTest = 0;
         for (var r = 0; r < n; r++)
-            if (dates[r] == testDate) nTest++;
+            if (table.Date[r] == testDate) nTest++;
             else isTrain[r] = true;
         if (nTest == n)
             throw new DataFormatException(schema.Files[^1], 0, schema.Date, $"every row is on date {testDate}; a train/test split needs at least two dates");
@@ -49,9 +48,8 @@ public static class TablePreprocessor
         int[] Ids(TableIdColumn column, out int vocabulary)
         {
             var inTrain = new bool[column.Count];
-            var rows = column.Rows.Span;
-            for (var r = 0; r < rows.Length; r++)
-                if (isTrain[r]) inTrain[rows[r]] = true;
+            for (var r = 0; r < n; r++)
+                if (isTrain[r]) inTrain[column.Rows[r]] = true;
             var ids = column.Encode(inTrain, fitted, out var values);
             categories[column.Name] = values;
             vocabulary = values.Length + 1;
@@ -66,7 +64,7 @@ public static class TablePreprocessor
         var scenarioCount = scenarioVocab - 1;
 
         FieldGroup Flags(string field, FieldGroup group) => group | (schema.Persona.Contains(field) ? FieldGroup.Persona : 0);
-        var featureIds = new List<int[]>();
+        var featureIds = new List<ChunkedColumn<int>>();
         var contextFields = new List<SparseField>();
         void Features(IEnumerable<string> names, FieldGroup group)
         {
@@ -77,17 +75,18 @@ public static class TablePreprocessor
                     var edges = fitted?.EdgesOf(name);
                     if (edges != null && edges.Length != NumericColumn.Buckets - 1)
                         throw new InvalidDataException($"the feature encoding's '{name}' has {edges.Length} bucket edges, expected {NumericColumn.Buckets - 1}");
-                    var (ids, learned) = numeric.Bucketize(isTrain, edges);
+                    var (ids, learned) = numeric.Bucketize(isTrain, edges);  // releases the values as it goes
                     bucketEdges[name] = learned;
                     featureIds.Add(ids);
                     contextFields.Add(new SparseField(name, NumericColumn.Buckets + 1, Flags(name, group)));
                 }
                 else
                 {
-                    var (ids, vocab, values) = table.Categoricals[name].Encode(isTrain, fitted?.CategoriesOf(name));
+                    var column = table.Categoricals[name];
+                    var values = column.EncodeInPlace(isTrain, fitted?.CategoriesOf(name));
                     categories[name] = values;
-                    featureIds.Add(ids);
-                    contextFields.Add(new SparseField(name, vocab, Flags(name, group)));
+                    featureIds.Add(column.Rows);
+                    contextFields.Add(new SparseField(name, values.Length + 1, Flags(name, group)));
                 }
             }
         }
@@ -108,15 +107,15 @@ public static class TablePreprocessor
     }
 
     private static (Dataset Train, Dataset Test) Pack(TableLog table, FeatureSchema schema, int[] userId, int[] itemId, int[] scenarioId,
-        List<int[]> featureIds, int testDate, int nTest, string[] scenarioVocabulary, int[] contextVocabularies, bool testLabeled)
+        List<ChunkedColumn<int>> featureIds, int testDate, int nTest, string[] scenarioVocabulary, int[] contextVocabularies, bool testLabeled)
     {
         var s = table.Schema;
         var n = table.Count;
         var tasks = s.Tasks.Count;
-        var dates = table.Date.Span;
         int firstDate = int.MaxValue, lastTrainDate = int.MinValue;
-        foreach (var d in dates)
+        for (var r = 0; r < n; r++)
         {
+            var d = table.Date[r];
             firstDate = Math.Min(firstDate, d);
             if (d != testDate) lastTrainDate = Math.Max(lastTrainDate, d);
         }
@@ -132,19 +131,25 @@ public static class TablePreprocessor
 
         var context = new int[contextVocabularies.Length];
         var labels = new int[tasks];
-        ReadOnlySpan<int> user = table.Users.Rows.Span, item = table.Items.Rows.Span, scenario = table.Scenarios.Rows.Span;
-        ReadOnlySpan<byte> label = table.Labels.Span;
+        // Every per-row column, to release each 2^20-row chunk once its rows are packed.
+        var columns = new List<Action<int>> { table.Date.ReleaseChunk, table.Users.Rows.ReleaseChunk, table.Scenarios.Rows.ReleaseChunk };
+        if (items > 0) columns.Add(table.Items.Rows.ReleaseChunk);
+        columns.AddRange(table.Labels.Select(l => (Action<int>)l.ReleaseChunk));
+        columns.AddRange(featureIds.Select(f => (Action<int>)f.ReleaseChunk));
         int iTrain = 0, iTest = 0;
         for (var r = 0; r < n; r++)
         {
             for (var k = 0; k < featureIds.Count; k++) context[k] = featureIds[k][r];
-            var scenarioIndex = scenarioId[scenario[r]] - 1;  // every row's scenario has an id (CheckScenarios)
+            var scenarioIndex = scenarioId[table.Scenarios.Rows[r]] - 1;  // every row's scenario has an id (CheckScenarios)
             context[featureIds.Count] = scenarioIndex + 1;
-            for (var t = 0; t < tasks; t++) labels[t] = label[r * tasks + t];
-            var isTest = dates[r] == testDate;
-            Dataset.WriteRecord(isTest ? test : train, isTest ? iTest++ : iTrain++, user[r], items == 0 ? 0 : item[r], 0, scenarioIndex,
-                dates[r], context, labels);
+            for (var t = 0; t < tasks; t++) labels[t] = table.Labels[t][r];
+            var date = table.Date[r];
+            var isTest = date == testDate;
+            Dataset.WriteRecord(isTest ? test : train, isTest ? iTest++ : iTrain++, table.Users.Rows[r], items == 0 ? 0 : table.Items.Rows[r], 0,
+                scenarioIndex, date, context, labels);
             (isTest ? testRows : trainRows).Add(r);
+            if ((r & ChunkedColumn<int>.Mask) == ChunkedColumn<int>.Mask || r == n - 1)
+                foreach (var release in columns) release(r >> ChunkedColumn<int>.Shift);
         }
         var userTable = userId;                       // one field per user entity: its id
         var itemTable = items == 0 ? Array.Empty<int>() : itemId;
@@ -193,13 +198,12 @@ public static class TablePreprocessor
     private static bool CheckImpressions(TableLog table, int testDate, int nTest)
     {
         var unlabeled = 0;
-        var dates = table.Date.Span;
         foreach (var f in table.Files.Where(f => !f.Labeled))
             for (var r = f.FirstRow; r < f.FirstRow + f.Rows; r++)
             {
-                if (dates[r] != testDate)
+                if (table.Date[r] != testDate)
                     throw new DataFormatException(f.Path, 0, table.Schema.Date,
-                        $"this file has none of the task columns, so its rows are impressions to score; they must all be on the last date ({testDate}), but one is on {dates[r]}");
+                        $"this file has none of the task columns, so its rows are impressions to score; they must all be on the last date ({testDate}), but one is on {table.Date[r]}");
                 unlabeled++;
             }
         if (unlabeled > 0 && unlabeled < nTest)
