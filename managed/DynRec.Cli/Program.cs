@@ -16,7 +16,9 @@ TrainingServices.Default = new TrainingServices
     {
         // Progress of generation/parsing goes to stderr so stdout stays the metrics.
         var split = DataSource.Load(request.Data, new LoadOptions { Encoding = request.Encoding, Log = message => Console.Error.WriteLine(message) });
-        return new LoadedData(split.Schema, split.Train, split.Test, encoding: split.Encoding, keyColumns: split.Train.Keys.Columns);
+        var scenarios = split.Train.Keys.ScenarioValues;
+        return new LoadedData(split.Schema, split.Train, split.Test, encoding: split.Encoding, keyColumns: split.Train.Keys.Columns,
+            scenarioValues: Enumerable.Range(0, scenarios.Length).Select(k => scenarios[k].ToString()).ToArray());
     },
     BuildModel = ModelFactory.Create,
 };

@@ -42,7 +42,7 @@ public static class EvalCommand
         var (model, info) = (trained.Model, trained.Info);
         var predictions = Evaluator.Predict(model, rows, a.BatchSize, device);
         var report = MetricsReport.Compute(predictions, data.Schema.ScenarioField, data.Schema.ScenarioCount);
-        TrainingConsole.PrintMetrics(report.Values, data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount,
+        TrainingConsole.PrintMetrics(report.Values, data,
             $"{info.Model} epoch {info.Epoch} on {a.Split} ({predictions.Rows} rows)");
         if (a.Out != null)
         {

@@ -108,10 +108,10 @@ public static class TrainCommand
             }
             var selection = $"best epoch {result.BestEpoch} by {result.SelectedOn} {config.Train.EarlyStoppingMetric}";
             if (result.SelectedOn == "validation" && result.BestMetrics != null)
-                TrainingConsole.PrintMetrics(result.BestMetrics, data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount,
+                TrainingConsole.PrintMetrics(result.BestMetrics, data,
                     $"validation metrics, {selection}");
             if (result.TestMetrics != null)
-                TrainingConsole.PrintMetrics(result.TestMetrics, data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount,
+                TrainingConsole.PrintMetrics(result.TestMetrics, data,
                     $"test metrics, {selection}");
             else if (result.SelectedOn == "validation")
                 Console.WriteLine("the test rows have no labels (an impression log): no test metrics; score them with predict");

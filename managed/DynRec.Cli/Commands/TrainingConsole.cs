@@ -28,9 +28,9 @@ public static class TrainingConsole
     /// The overall table (a row per metric, a column per task plus macro: narrow enough for 80 columns with
     /// three tasks) and the per-scenario table (auc / gauc per task). Cells of undefined metrics read n/a.
     /// </summary>
-    public static void PrintMetrics(IReadOnlyDictionary<string, double> metrics, IReadOnlyList<string> tasks, string scenarioName, int scenarioCount,
-        string title)
+    public static void PrintMetrics(IReadOnlyDictionary<string, double> metrics, LoadedData data, string title)
     {
+        var (tasks, scenarioName, scenarioCount) = (data.Schema.Tasks, data.Schema.ScenarioField, data.Schema.ScenarioCount);
         var hasOracle = tasks.Any(t => metrics.ContainsKey($"auc_oracle_{t}"));
         var rows = new List<string> { "auc", "gauc", "valid_users", "wgauc", "logloss" };
         if (hasOracle) rows.AddRange(["auc_oracle", "lift_share"]);
@@ -44,9 +44,13 @@ public static class TrainingConsole
         var perScenario = new Table().Title(Markup.Escape($"per {scenarioName}: auc / gauc")).AddColumn(Markup.Escape(scenarioName));
         foreach (var t in tasks) perScenario.AddColumn(new TableColumn(Markup.Escape(t)).RightAligned());
         for (var s = 0; s < scenarioCount; s++)
-            perScenario.AddRow([$"{scenarioName}{s}", .. tasks.Select(t => $"{Cell(metrics, $"auc_{t}_{scenarioName}{s}")} / {Cell(metrics, $"gauc_{t}_{scenarioName}{s}")}")]);
+            perScenario.AddRow([Markup.Escape(ScenarioLabel(scenarioName, s, data.ScenarioValues)), .. tasks.Select(t => $"{Cell(metrics, $"auc_{t}_{scenarioName}{s}")} / {Cell(metrics, $"gauc_{t}_{scenarioName}{s}")}")]);
         AnsiConsole.Write(perScenario);
     }
+
+    /// <summary>"tab3 = 4": the metrics' name of scenario index s, then its raw value when known (KuaiRand's tab 4 is index 3).</summary>
+    private static string ScenarioLabel(string scenarioName, int s, IReadOnlyList<string>? values) =>
+        values != null && s < values.Count ? $"{scenarioName}{s} = {values[s]}" : $"{scenarioName}{s}";
 
     private static string Cell(IReadOnlyDictionary<string, double> metrics, string key) =>
         metrics.TryGetValue(key, out var v) ? Markup.Escape(MetricsReport.Format(key, v)) : "";

@@ -16,9 +16,12 @@ public sealed record DataRequest(string Data, FeatureEncoding? Encoding = null);
 
 /// <summary>A loaded data set: its schema and the train/test splits (the test split is the last date).</summary>
 public sealed class LoadedData(FeatureSchema schema, IBatchSource train, IBatchSource test, IDisposable? owner = null,
-    FeatureEncoding? encoding = null, KeyColumns? keyColumns = null) : IDisposable
+    FeatureEncoding? encoding = null, KeyColumns? keyColumns = null, IReadOnlyList<string>? scenarioValues = null) : IDisposable
 {
     public FeatureSchema Schema { get; } = schema;
+
+    /// <summary>The raw scenario value of each scenario index (KuaiRand's tab, a table's scenario column), when known.</summary>
+    public IReadOnlyList<string>? ScenarioValues { get; } = scenarioValues;
 
     /// <summary>The source data's names for a row's key parts (predictions' key columns).</summary>
     public KeyColumns KeyColumns { get; } = keyColumns ?? KeyColumns.KuaiRand;

@@ -48,6 +48,7 @@ public class TableDataCommandsTests
             var train = CliProcess.Run(NoEnvironment, "train", "--model", "apg", "--data", data, "--out", run, "--epochs", "1",
                 "--threads", "1", "--set", "train.batch_size=64", "--set", "model.emb_dim=4");
             Assert.That(train.Code, Is.Zero, train.Stderr);
+            Assert.That(train.Stdout, Does.Contain("domain0 = home").And.Contain("domain2 = video"), "per-scenario rows name the raw value");
             var predictions = Path.Combine(run, "p.csv");
             var predict = CliProcess.Run(NoEnvironment, "predict", "--checkpoint", run, "--out", predictions, "--threads", "1");
             Assert.That(predict.Code, Is.Zero, predict.Stderr);
