@@ -47,6 +47,22 @@ public class FeatureEncodingTests
     }
 
     [Test]
+    public void TheDataFormatIsRecordedAndInferredForOlderEncodings()
+    {
+        const string tableOld = "{\"format\": 1, \"categories\": {}, \"bucket_edges\": {}, \"missing_fill\": {}}";
+        const string kuaiRandOld = "{\"format\": 1, \"categories\": {}, \"bucket_edges\": {}, \"missing_fill\": {\"onehot_feat0\": \"9\"}}";
+        Assert.Multiple(() =>
+        {
+            Assert.That(_fit.Encoding.Format, Is.EqualTo(DataFormat.KuaiRand));
+            Assert.That(_fit.Encoding.ToJson(), Does.Contain("\"data\":\"kuairand\""));
+            Assert.That(FeatureEncoding.FromJson(tableOld, "old").Format, Is.EqualTo(DataFormat.Table), "no one-hot fills: a table's");
+            Assert.That(FeatureEncoding.FromJson(kuaiRandOld, "old").Format, Is.EqualTo(DataFormat.KuaiRand));
+            var table = new FeatureEncoding(new Dictionary<string, string[]>(), new Dictionary<string, double[]>(), new Dictionary<string, string>(), DataFormat.Table);
+            Assert.That(FeatureEncoding.FromJson(table.ToJson(), "t").Format, Is.EqualTo(DataFormat.Table));
+        });
+    }
+
+    [Test]
     public void JsonRoundTripsExactly()
     {
         var json = _fit.Encoding.ToJson();
@@ -146,6 +162,7 @@ public class FeatureEncodingTests
     [TestCase("{\"format\": 1, \"categories\": {\"tag\": [\"3\", \"3\"]}, \"bucket_edges\": {}, \"missing_fill\": {}}", "'tag' lists a value twice")]
     [TestCase("{\"format\": 1, \"categories\": {\"tag\": [null]}, \"bucket_edges\": {}, \"missing_fill\": {}}", "'tag' has a null value")]
     [TestCase("{\"format\": 1, \"categories\": {}, \"bucket_edges\": {\"video_duration\": [2, 1]}, \"missing_fill\": {}}", "not ascending")]
+    [TestCase("{\"format\": 1, \"categories\": {}, \"bucket_edges\": {}, \"missing_fill\": {}, \"data\": \"parquet\"}", "data 'parquet' is not kuairand or table")]
     public void MalformedEncodingIsAnErrorNamingTheFile(string json, string expected)
     {
         var e = Assert.Throws<InvalidDataException>(() => FeatureEncoding.FromJson(json, "run/encoding.json"))!;
