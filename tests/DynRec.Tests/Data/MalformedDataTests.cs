@@ -59,7 +59,7 @@ public class MalformedDataTests
     public void BadFlagAndBadHourMinAreReported()
     {
         EditLine(Log1, 2, l => string.Join(",", l.Split(',').Select((v, i) => i == 5 ? "2" : v)));
-        Assert.That(LoadFails().Message, Is.EqualTo($"{PathOf(Log1)}, line 2, column 'is_click': '2' is not 0 or 1"));
+        Assert.That(LoadFails().Message, Is.EqualTo($"{PathOf(Log1)}, line 2, column 'is_click': '2' is not 0 or 1 (or false / true)"));
         EditLine(Log1, 2, l => string.Join(",", l.Split(',').Select((v, i) => i == 5 ? "1" : i == 3 ? "1275" : v)));
         Assert.That(LoadFails().Message, Is.EqualTo($"{PathOf(Log1)}, line 2, column 'hourmin': hourmin 1275 is not a time of day HHMM"));
     }

@@ -117,30 +117,37 @@ public class TableLoaderTests
     [Test]
     public void IsoDatesReadAsYyyymmdd()
     {
-        // The day column (the 4th; the quoted "b,x" comes after it) as 2022-04-0d.
-        static string Iso(string text) => string.Join("\n", text.Split('\n').Select((line, i) =>
+        // The day column (the 4th; the quoted "b,x" comes after it) as 2022-04-0d, some with a time of day as pandas writes
+        // datetimes; the labels as pandas writes a bool column.
+        string[] times = ["", " 13:05:00", "T08:15:30.25Z", " 23:59+02:00", "T00:00:00-0500"];
+        string Iso(string text) => string.Join("\n", text.Split('\n').Select((line, i) =>
         {
             if (i == 0 || line.Length == 0) return line;
-            var cells = line.Split(',', 5);
-            cells[3] = $"2022-04-0{cells[3]}";
+            var cells = line.Split(',', 7);
+            cells[3] = $"2022-04-0{cells[3]}{times[i % times.Length]}";
+            cells[4] = cells[4] == "1" ? "True" : "false";
             return string.Join(",", cells);
         }));
         var folder = TableFixture.Write(TableFixture.Schema, ("a.csv", Iso(TableFixture.A)), ("b.csv", Iso(TableFixture.B)));
         var bad = TableFixture.Write(TableFixture.Schema, ("a.csv", TableFixture.A), ("b.csv", TableFixture.B.Replace("11,40,8,3,", "11,40,8,2022-02-30,")));
+        var badTime = TableFixture.Write(TableFixture.Schema, ("a.csv", TableFixture.A), ("b.csv", TableFixture.B.Replace("11,40,8,3,", "11,40,8,2022-04-03 25:00,")));
         try
         {
             var split = DataFixtures.LoadUncached(folder);
             Assert.That(split.Info.TestDate, Is.EqualTo(20220403));
             Assert.That(split.Test.Rows, Is.EqualTo(3));
             Assert.That(Enumerable.Range(0, split.Train.Rows).Select(split.Train.DateOf), Is.EqualTo(new[] { 20220401, 20220401, 20220401, 20220402, 20220402, 20220402 }));
+            Assert.That(split.Test.LabelColumn(0), Is.EqualTo(new float[] { 1, 0, 1 }), "True / false");
             var e = Assert.Throws<DataFormatException>(() => DataFixtures.LoadUncached(bad))!;
             Assert.That((Path.GetFileName(e.File), e.Line, e.Column), Is.EqualTo(("b.csv", 5L, "day")));
             Assert.That(e.Message, Does.Contain("'2022-02-30' is not a date"));
+            Assert.That(Assert.Throws<DataFormatException>(() => DataFixtures.LoadUncached(badTime))!.Message, Does.Contain("'2022-04-03 25:00' is not a date"));
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
             Directory.Delete(bad, recursive: true);
+            Directory.Delete(badTime, recursive: true);
         }
     }
 
@@ -232,7 +239,7 @@ public class TableLoaderTests
         Assert.Multiple(() =>
         {
             Assert.That((Path.GetFileName(badLabel.File), badLabel.Line, badLabel.Column), Is.EqualTo(("a.csv", 5L, "click")));
-            Assert.That(badLabel.Message, Does.Contain("'2' is not 0 or 1"));
+            Assert.That(badLabel.Message, Does.Contain("'2' is not 0 or 1 (or false / true)"));
             Assert.That((Path.GetFileName(badUser.File), badUser.Line, badUser.Column), Is.EqualTo(("b.csv", 5L, "uid")));
             Assert.That(badUser.Message, Does.Contain("uid is empty"));
             Assert.That((Path.GetFileName(testOnlyScenario.File), testOnlyScenario.Line, testOnlyScenario.Column), Is.EqualTo(("b.csv", 5L, "domain")));

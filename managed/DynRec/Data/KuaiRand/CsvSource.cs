@@ -80,13 +80,16 @@ internal sealed class CsvSource : IDisposable
         return (int)v;
     }
 
-    /// <summary>A 0/1 flag.</summary>
+    /// <summary>A 0/1 flag: 0, 1, 0.0, 1.0, or false / true in any case (as pandas writes a bool column).</summary>
     public byte Flag(in SepReader.Row row, int col)
     {
         var s = row[col].Span;
         if (s.Length == 1 && (s[0] == '0' || s[0] == '1')) return (byte)(s[0] - '0');
         if (TryParseDouble(s, out var d) && (d == 0 || d == 1)) return (byte)d;
-        throw Bad(row, col, $"'{Clip(s)}' is not 0 or 1");
+        var t = s.Trim();
+        if (t.Equals("true", StringComparison.OrdinalIgnoreCase)) return 1;
+        if (t.Equals("false", StringComparison.OrdinalIgnoreCase)) return 0;
+        throw Bad(row, col, $"'{Clip(s)}' is not 0 or 1 (or false / true)");
     }
 
     /// <summary>An integer that may be written as a float ("1649412412003.0").</summary>

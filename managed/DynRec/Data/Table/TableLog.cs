@@ -45,19 +45,38 @@ internal sealed class TableLog
         return table;
     }
 
-    /// <summary>An integer date (yyyymmdd, a day number) or an ISO date (2022-04-08, read as 20220408).</summary>
+    /// <summary>
+    /// An integer date (yyyymmdd, a day number) or an ISO date (2022-04-08, read as 20220408), which may carry a
+    /// time of day ("2022-04-08 13:05:00", "2022-04-08T13:05:00.123Z", as pandas writes a datetime): only the date counts.
+    /// </summary>
     private static int DateOf(CsvSource csv, in nietras.SeparatedValues.SepReader.Row row, int column)
     {
         var text = row[column].Span.Trim();
-        if (text.Length == 10 && text[4] == '-' && text[7] == '-')
-            return DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture,
-                System.Globalization.DateTimeStyles.None, out var d)
+        if (text.Length >= 10 && text[4] == '-' && text[7] == '-')
+            return DateOnly.TryParseExact(text[..10], "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.None, out var d) && (text.Length == 10 || IsTimeOfDay(text[10..]))
                 ? d.Year * 10000 + d.Month * 100 + d.Day
-                : throw csv.Bad(row, column, $"'{text}' is not a date (yyyy-MM-dd)");
+                : throw csv.Bad(row, column, $"'{text}' is not a date (yyyy-MM-dd, optionally with a time of day)");
         var date = csv.IntegralNumber(row, column);
         if (date is < 0 or > int.MaxValue)
             throw csv.Bad(row, column, $"date {date} must be an integer in 0..{int.MaxValue} (yyyymmdd, a day number) or yyyy-MM-dd");
         return (int)date;
+    }
+
+    /// <summary>What may follow an ISO date: ' ' or 'T', then HH:mm[:ss[.fff]] and an optional zone (Z, +02:00, -0500).</summary>
+    private static bool IsTimeOfDay(ReadOnlySpan<char> rest)
+    {
+        if (rest.Length < 6 || (rest[0] != ' ' && rest[0] != 'T')) return false;
+        var time = rest[1..];
+        var zone = time.IndexOfAny('Z', '+', '-');
+        if (zone >= 0)
+        {
+            var z = time[zone..];
+            if (!(z is "Z" || (z.Length is 5 or 6 && z[1..].IndexOfAnyExcept("0123456789:") < 0))) return false;
+            time = time[..zone];
+        }
+        return TimeOnly.TryParseExact(time, ["HH:mm", "HH:mm:ss", "HH:mm:ss.FFFFFFF"], System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.None, out _);
     }
 
     private void ReadFile(string path, Action<string>? log)

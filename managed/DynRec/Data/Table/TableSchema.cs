@@ -14,7 +14,7 @@ namespace DynRec.Data.Table;
 /// user: user_id                     # integer or text id: the user entity, GAUC's groups
 /// item: item_id                     # integer or text id (optional)
 /// scenario: domain                  # integer or text; each value seen in training is a scenario
-/// date: day                         # integer (e.g. yyyymmdd) or yyyy-MM-dd: test = the last value
+/// date: day                         # integer (e.g. yyyymmdd) or yyyy-MM-dd[ time]: test = the last value
 /// tasks: [click, purchase]          # 0/1 labels, one task each
 /// features:
 ///   user: [age, gender]             # categorical unless listed under numeric
