@@ -142,6 +142,8 @@ public class TableLoaderTests
             Assert.That((Path.GetFileName(e.File), e.Line, e.Column), Is.EqualTo(("b.csv", 5L, "day")));
             Assert.That(e.Message, Does.Contain("'2022-02-30' is not a date"));
             Assert.That(Assert.Throws<DataFormatException>(() => DataFixtures.LoadUncached(badTime))!.Message, Does.Contain("'2022-04-03 25:00' is not a date"));
+            Assert.That(LoadError(TableFixture.Schema, ("a.csv", TableFixture.A), ("b.csv", TableFixture.B.Replace("11,40,8,3,", "11,40,8,1649412412,"))).Message,
+                Does.Contain("date 1649412412 looks like a Unix timestamp"));
         }
         finally
         {

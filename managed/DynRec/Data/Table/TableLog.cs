@@ -58,8 +58,10 @@ internal sealed class TableLog
                 ? d.Year * 10000 + d.Month * 100 + d.Day
                 : throw csv.Bad(row, column, $"'{text}' is not a date (yyyy-MM-dd, optionally with a time of day)");
         var date = csv.IntegralNumber(row, column);
-        if (date is < 0 or > int.MaxValue)
-            throw csv.Bad(row, column, $"date {date} must be an integer in 0..{int.MaxValue} (yyyymmdd, a day number) or yyyy-MM-dd");
+        // A Unix timestamp (1.6e9 s, 1.6e12 ms) would make every second its own date, and the test split its last second.
+        if (date >= 1_000_000_000)
+            throw csv.Bad(row, column, $"date {date} looks like a Unix timestamp; write the day (yyyymmdd, yyyy-MM-dd or a day number)");
+        if (date < 0) throw csv.Bad(row, column, $"date {date} is negative; write the day (yyyymmdd, yyyy-MM-dd or a day number)");
         return (int)date;
     }
 
