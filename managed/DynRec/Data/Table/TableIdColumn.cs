@@ -37,7 +37,8 @@ internal sealed class TableIdColumn
     public bool Add(CsvSource csv, in SepReader.Row row, int col)
     {
         var cell = row[col].Span.Trim();
-        if (CsvSource.IsMissing(cell)) throw csv.Bad(row, col, $"{Name} is empty; every row needs one");
+        if (CsvSource.IsMissing(cell))
+            throw csv.Bad(row, col, cell.IsEmpty ? $"{Name} is empty; every row needs one" : $"{Name} is '{cell}', a missing value; every row needs one");
         var before = Count;
         Rows.Add(Intern(cell));
         return Count > before;
