@@ -154,6 +154,40 @@ public class TableLoaderTests
     }
 
     [Test]
+    public void FilesMayBeGlobPatternsReadInPathOrder()
+    {
+        // b.csv's rows as parts/1.csv after a.csv's as parts/0.csv: the default fixture, so the same split.
+        var folder = TableFixture.Write(TableFixture.Schema.Replace("files: [a.csv, b.csv]", "files: [\"parts/*.csv\"]"));
+        var nested = TableFixture.Write(TableFixture.Schema.Replace("files: [a.csv, b.csv]", "files: [\"**/*.csv\"]"));
+        try
+        {
+            foreach (var dir in new[] { folder, nested })
+            {
+                Directory.CreateDirectory(Path.Combine(dir, "parts"));
+                File.WriteAllText(Path.Combine(dir, "parts", "1.csv"), TableFixture.B);
+                File.WriteAllText(Path.Combine(dir, "parts", "0.csv"), TableFixture.A);
+                File.WriteAllText(Path.Combine(dir, "parts", "notes.txt"), "not a table");
+            }
+            foreach (var dir in new[] { folder, nested })
+            {
+                var split = DataFixtures.LoadUncached(dir);
+                Assert.That(split.Train.Column("uid"), Is.EqualTo(_split.Train.Column("uid")), dir);
+                Assert.That(split.Test.Column("iid"), Is.EqualTo(_split.Test.Column("iid")), dir);
+            }
+            var none = LoadError(TableFixture.Schema.Replace("files: [a.csv, b.csv]", "files: [\"logs/*.csv\"]"), ("a.csv", TableFixture.A));
+            Assert.That((none.Column, none.Message), Is.EqualTo(("files", none.Message)));
+            Assert.That(none.Message, Does.Contain("'logs/*.csv' matches no file"));
+            var twice = LoadError(TableFixture.Schema.Replace("files: [a.csv, b.csv]", "files: [a.csv, \"*.csv\"]"), ("a.csv", TableFixture.A));
+            Assert.That(twice.Message, Does.Contain("is listed twice"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+            Directory.Delete(nested, recursive: true);
+        }
+    }
+
+    [Test]
     public void TheCacheKeepsTheKeyColumnsAndAnEditedSchemaInvalidatesIt()
     {
         var folder = TableFixture.WriteDefault();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.FileSystemGlobbing;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
@@ -10,7 +11,7 @@ namespace DynRec.Data.Table;
 /// the date (the time split), the tasks' 0/1 labels and the categorical or numeric features.
 /// It is how data that is not KuaiRand's reaches the models:
 /// <code>
-/// files: [impressions.csv]          # read in this order as one table (same columns)
+/// files: [impressions.csv]          # read in this order as one table (same columns); globs: parts/*.csv
 /// user: user_id                     # integer or text id: the user entity, GAUC's groups
 /// item: item_id                     # integer or text id (optional)
 /// scenario: domain                  # integer or text; each value seen in training is a scenario
@@ -87,7 +88,7 @@ public sealed record TableSchema(
         var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         var files = Names("files", d.Files);
         if (files.Count == 0) throw Bad("files", "'files' must list at least one CSV file (paths relative to this file's folder)");
-        var fullFiles = files.Select(f => System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, f))).ToList();
+        var fullFiles = files.SelectMany(f => Expand(path, folder, f)).ToList();
         var duplicateFile = fullFiles.GroupBy(f => f).FirstOrDefault(g => g.Count() > 1);
         if (duplicateFile != null) throw Bad("files", $"'{duplicateFile.Key}' is listed twice");
         foreach (var f in fullFiles)
@@ -129,6 +130,22 @@ public sealed record TableSchema(
         if (persona.Count == 0) throw Bad("persona", "'persona' must name at least one field (PEPNet's PPNet gates read them)");
         return new TableSchema(path, fullFiles, user, item, scenario, date, tasks, userFeatures, itemFeatures, contextFeatures,
             numeric, persona);
+    }
+
+    /// <summary>
+    /// A 'files' entry as full paths: a path, or a glob pattern (*, ?, ** for any folders: "parts/*.csv",
+    /// "**/day=*/*.csv") whose matches are read in ordinal order of their paths; a pattern that matches
+    /// nothing is an error, as is a missing file.
+    /// </summary>
+    private static IEnumerable<string> Expand(string schemaPath, string folder, string entry)
+    {
+        if (entry.IndexOfAny(['*', '?']) < 0) return [System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, entry))];
+        var matcher = new Matcher(StringComparison.Ordinal);
+        matcher.AddInclude(entry);
+        var matches = matcher.GetResultsInFullPath(folder).Select(System.IO.Path.GetFullPath)
+            .Where(m => m != System.IO.Path.GetFullPath(schemaPath)).Order(StringComparer.Ordinal).ToList();
+        return matches.Count > 0 ? matches
+            : throw new DataFormatException(schemaPath, 0, "files", $"'{entry}' matches no file in {folder}");
     }
 
     // The YAML document as written; checked into a TableSchema by Check.
