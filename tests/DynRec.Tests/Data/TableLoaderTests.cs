@@ -154,6 +154,24 @@ public class TableLoaderTests
     }
 
     [Test]
+    public void TabSeparatedFilesReadAsTheirCommaTwins()
+    {
+        // Sep detects the separator from the header; the quoted "b,x" stays one cell.
+        static string Tabs(string text) => text.Replace(",\"b,x\",", "\t\"b,x\"\t").Replace(',', '\t').Replace("\"b\tx\"", "\"b,x\"");
+        var folder = TableFixture.Write(TableFixture.Schema.Replace("files: [a.csv, b.csv]", "files: [a.tsv, b.tsv]"),
+            ("a.tsv", Tabs(TableFixture.A)), ("b.tsv", Tabs(TableFixture.B)));
+        try
+        {
+            Assert.That(File.ReadAllText(Path.Combine(folder, "a.tsv")), Does.Contain("\t\"b,x\"\t"));
+            var split = DataFixtures.LoadUncached(folder);
+            foreach (var field in _split.Schema.SparseFields.Select(f => f.Name))
+                Assert.That(split.Train.Column(field), Is.EqualTo(_split.Train.Column(field)), field);
+            Assert.That(split.Encoding.CategoriesOf("category"), Is.EqualTo(new[] { "b,x", "shoes" }));
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
+
+    [Test]
     public void FilesMayBeGlobPatternsReadInPathOrder()
     {
         // b.csv's rows as parts/1.csv after a.csv's as parts/0.csv: the default fixture, so the same split.
