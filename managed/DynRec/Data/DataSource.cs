@@ -48,7 +48,7 @@ public static class DataSource
         if (TableSchema.FileIn(folder) is { } schemaFile)
         {
             var schema = TableSchema.Read(schemaFile);
-            files = schema.Files.Prepend(schemaFile).ToArray();
+            files = schema.AllFiles.Prepend(schemaFile).ToArray();
             optionsKey = "table";
             parse = () => TablePreprocessor.Load(schema, options);
         }

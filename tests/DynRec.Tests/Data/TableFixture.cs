@@ -85,4 +85,30 @@ internal static class TableFixture
         }
         return Write(Schema.Replace("files: [a.csv, b.csv]", "files: [all.csv]"), ("all.csv", string.Join("\n", lines) + "\n"));
     }
+
+    /// <summary>
+    /// <see cref="WriteRandom"/>'s table (<paramref name="wide"/>) as impressions plus a user table (uid, age) and an
+    /// item table (iid, category, price), each entity once, in reverse order of first appearance; the schema gains
+    /// user_table and item_table. It should load exactly as the wide table. <paramref name="userKey"/> rewrites the
+    /// user table's ids (e.g. "7" as "7.0").
+    /// </summary>
+    public static string SplitIntoSideTables(string wide, Func<string, string>? userKey = null)
+    {
+        var lines = File.ReadAllLines(Path.Combine(wide, "all.csv"));
+        var impressions = new List<string> { "uid,iid,domain,day,click,buy,device" };
+        var users = new Dictionary<string, string>();
+        var items = new Dictionary<string, string>();
+        foreach (var line in lines.Skip(1))
+        {
+            var c = line.Split(',');
+            impressions.Add(string.Join(",", c[0], c[1], c[2], c[3], c[4], c[5], c[9]));
+            users.TryAdd(c[0], $"{(userKey ?? (k => k))(c[0])},{c[6]}");
+            items.TryAdd(c[1], $"{c[1]},{c[7]},{c[8]}");
+        }
+        var schema = File.ReadAllText(Path.Combine(wide, DynRec.Data.Table.TableSchema.FileName))
+            + "\nuser_table: users.csv\nitem_table: items.csv\n";
+        return Write(schema, ("all.csv", string.Join("\n", impressions) + "\n"),
+            ("users.csv", string.Join("\n", users.Values.Reverse().Prepend("uid,age")) + "\n"),
+            ("items.csv", string.Join("\n", items.Values.Reverse().Prepend("iid,category,price")) + "\n"));
+    }
 }

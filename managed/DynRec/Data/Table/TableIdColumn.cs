@@ -44,6 +44,14 @@ internal sealed class TableIdColumn
         return Count > before;
     }
 
+    /// <summary>The entity of an id cell compared as <see cref="Add"/> compares them (7 = "7.0" = "007"), or -1 when unseen.</summary>
+    public int Find(ReadOnlySpan<char> cell)
+    {
+        cell = cell.Trim();
+        if (IntegerOf(cell, out var number)) return _byNumber.TryGetValue(number, out var e) ? e : -1;
+        return _textLookup.TryGetValue(cell, out var entity) ? entity : -1;
+    }
+
     private int Intern(ReadOnlySpan<char> cell)
     {
         if (IntegerOf(cell, out var number))

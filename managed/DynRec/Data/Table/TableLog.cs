@@ -38,10 +38,18 @@ internal sealed class TableLog
     public TableSchema Schema { get; }
     public int Count => Date.Count;
 
+    /// <summary>The user and item tables joined into the rows as they are read (none when the schema has none).</summary>
+    private readonly List<(TableSideJoin Join, TableIdColumn Ids)> _joins = new();
+
     public static TableLog Read(TableSchema schema, Action<string>? log)
     {
         var table = new TableLog(schema);
+        var users = TableSideTable.Read("user", schema.User, schema.UserTable, schema.UserFeatures, schema.Numeric, log);
+        if (users != null) table._joins.Add((new TableSideJoin(users, table.Users, table.Categoricals, table.Numerics), table.Users));
+        var items = TableSideTable.Read("item", schema.Item ?? "item", schema.ItemTable, schema.ItemFeatures, schema.Numeric, log);
+        if (items != null) table._joins.Add((new TableSideJoin(items, table.Items, table.Categoricals, table.Numerics), table.Items));
         foreach (var path in schema.Files) table.ReadFile(path, log);
+        foreach (var (join, _) in table._joins) join.Finish(log);
         return table;
     }
 
@@ -90,16 +98,28 @@ internal sealed class TableLog
         var taskCols = labeled ? csv.Columns(s.Tasks) : Array.Empty<int>();
         int cUser = csv.Column(s.User), cScenario = csv.Column(s.Scenario), cDate = csv.Column(s.Date);
         var cItem = s.Item == null ? -1 : csv.Column(s.Item);
-        var cats = Categoricals.Values.Select(c => (Column: c, Index: csv.Column(c.Name))).ToArray();
-        var nums = Numerics.Values.Select(n => (Column: n, Index: csv.Column(n.Name))).ToArray();
+        // Features a user or item table supplies come from it; the rest must be in this file.
+        int Own(string name)
+        {
+            if (csv.HasColumn(name)) return csv.Column(name);
+            var side = s.UserFeatures.Contains(name) ? "user" : s.ItemFeatures.Contains(name) ? "item" : null;
+            var table = _joins.FirstOrDefault(j => j.Join.Table.Entity == side).Join?.Table;
+            if (table == null) return csv.Column(name);  // the error listing the header
+            throw new DataFormatException(path, 1, name, $"missing column: neither this file nor the {side} table ({table.Name}) has it");
+        }
+        bool Joined(string name) => _joins.Any(j => j.Join.Supplies(name));
+        var cats = Categoricals.Values.Where(c => !Joined(c.Name)).Select(c => (Column: c, Index: Own(c.Name))).ToArray();
+        var nums = Numerics.Values.Where(n => !Joined(n.Name)).Select(n => (Column: n, Index: Own(n.Name))).ToArray();
+        var joins = _joins.Select(j => (j.Join, IsUser: ReferenceEquals(j.Ids, Users))).ToArray();
         var first = Count;
         long rows = 0;
         foreach (var row in csv.Reader)
         {
             rows++;
             csv.CheckColumnCount(row);
-            Users.Add(csv, row, cUser);
-            if (cItem >= 0) Items.Add(csv, row, cItem);
+            var newUser = Users.Add(csv, row, cUser);
+            var newItem = cItem >= 0 && Items.Add(csv, row, cItem);
+            foreach (var (join, isUser) in joins) join.AddRow(isUser ? newUser : newItem, row[isUser ? cUser : cItem].Span);
             if (Scenarios.Add(csv, row, cScenario)) ScenarioFirstSeen.Add((path, row.LineNumberFrom));
             Date.Add(DateOf(csv, row, cDate));
             for (var t = 0; t < Labels.Length; t++) Labels[t].Add(labeled ? csv.Flag(row, taskCols[t]) : (byte)0);

@@ -23,7 +23,11 @@ namespace DynRec.Data.Table;
 ///   context: [hour, device]
 /// numeric: [price]                  # cut into 10 buckets at the train rows' deciles
 /// persona: [user_id, item_id]       # PEPNet's persona fields (default: user and item)
+/// user_table: users.csv             # optional: one row per user, keyed by the user column; user features it has come from here
+/// item_table: items.csv             # optional: the same for items, keyed by the item column
 /// </code>
+/// A feature column of a user (item) table is read from it, joined on the id as the impressions write it
+/// (<see cref="TableSideTable"/>); the impressions need not have it.
 /// </summary>
 public sealed record TableSchema(
     string Path,
@@ -39,6 +43,14 @@ public sealed record TableSchema(
     IReadOnlySet<string> Numeric,
     IReadOnlySet<string> Persona)
 {
+    /// <summary>The user table's files (empty: none): one row per user, keyed by <see cref="User"/>.</summary>
+    public IReadOnlyList<string> UserTable { get; init; } = [];
+    /// <summary>The item table's files (empty: none): one row per item, keyed by <see cref="Item"/>.</summary>
+    public IReadOnlyList<string> ItemTable { get; init; } = [];
+
+    /// <summary>Every file the table reads: the impressions, then the user and item tables.</summary>
+    public IEnumerable<string> AllFiles => Files.Concat(UserTable).Concat(ItemTable);
+
     public const string FileName = "dynrec-table.yaml";
 
     /// <summary>The schema file of <paramref name="folder"/>, or null when the folder is not a table folder.</summary>
@@ -67,7 +79,7 @@ public sealed record TableSchema(
             var cause = e.InnerException is YamlException inner ? inner : e;
             var message = e.InnerException is { } ie && ie is not YamlException ? ie.Message : cause.Message;
             throw new DataFormatException(path, e.Start.Line, null,
-                $"{message} (valid keys: files, user, item, scenario, date, tasks, features (user, item, context), numeric, persona)");
+                $"{message} (valid keys: files, user, item, scenario, date, tasks, features (user, item, context), numeric, persona, user_table, item_table)");
         }
         if (d == null) throw new DataFormatException(path, 0, null, "the file is empty; it must name files, user, scenario, date and tasks");
         return Check(path, d);
@@ -88,11 +100,18 @@ public sealed record TableSchema(
         var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         var files = Names("files", d.Files);
         if (files.Count == 0) throw Bad("files", "'files' must list at least one CSV file (paths relative to this file's folder)");
-        var fullFiles = files.SelectMany(f => Expand(path, folder, f)).ToList();
-        var duplicateFile = fullFiles.GroupBy(f => f).FirstOrDefault(g => g.Count() > 1);
-        if (duplicateFile != null) throw Bad("files", $"'{duplicateFile.Key}' is listed twice");
-        foreach (var f in fullFiles)
-            if (!File.Exists(f)) throw new DataFormatException(f, 0, null, $"file not found (listed under 'files' in {path})");
+        var fullFiles = files.SelectMany(f => Expand(path, folder, f, "files")).ToList();
+        List<string> SideTable(string key, string? entry) => string.IsNullOrWhiteSpace(entry) ? []
+            : Expand(path, folder, entry.Trim(), key).ToList();
+        var userTable = SideTable("user_table", d.UserTable);
+        var itemTable = SideTable("item_table", d.ItemTable);
+        var listed = fullFiles.Select(f => (File: f, Key: "files")).Concat(userTable.Select(f => (File: f, Key: "user_table")))
+            .Concat(itemTable.Select(f => (File: f, Key: "item_table"))).ToList();
+        var duplicateFile = listed.GroupBy(f => f.File).FirstOrDefault(g => g.Count() > 1);
+        if (duplicateFile != null)
+            throw Bad(duplicateFile.First().Key, $"'{duplicateFile.Key}' is listed twice ({string.Join(", ", duplicateFile.Select(f => f.Key))})");
+        foreach (var (f, key) in listed)
+            if (!File.Exists(f)) throw new DataFormatException(f, 0, null, $"file not found (listed under '{key}' in {path})");
 
         var user = Required("user", d.User);
         var item = string.IsNullOrWhiteSpace(d.Item) ? null : d.Item.Trim();
@@ -105,6 +124,12 @@ public sealed record TableSchema(
         var contextFeatures = Names("features.context", d.Features?.Context);
         if (item == null && itemFeatures.Count > 0)
             throw Bad("features.item", "item features need an 'item' column (the item they describe)");
+        if (item == null && itemTable.Count > 0)
+            throw Bad("item_table", "an item table needs an 'item' column (its rows are looked up by it)");
+        if (userTable.Count > 0 && userFeatures.Count == 0)
+            throw Bad("user_table", "a user table needs user features to read from it (features.user)");
+        if (itemTable.Count > 0 && itemFeatures.Count == 0)
+            throw Bad("item_table", "an item table needs item features to read from it (features.item)");
 
         // Every column plays one role: a column named twice would be read twice with different meanings.
         var roles = new List<(string Column, string Role)> { (user, "user"), (scenario, "scenario"), (date, "date") };
@@ -129,7 +154,7 @@ public sealed record TableSchema(
             if (!personaCandidates.Contains(p)) throw Bad("persona", $"'{p}' is not the user, the item or a feature");
         if (persona.Count == 0) throw Bad("persona", "'persona' must name at least one field (PEPNet's PPNet gates read them)");
         return new TableSchema(path, fullFiles, user, item, scenario, date, tasks, userFeatures, itemFeatures, contextFeatures,
-            numeric, persona);
+            numeric, persona) { UserTable = userTable, ItemTable = itemTable };
     }
 
     /// <summary>
@@ -137,7 +162,7 @@ public sealed record TableSchema(
     /// "**/day=*/*.csv") whose matches are read in ordinal order of their paths; a pattern that matches
     /// nothing is an error, as is a missing file.
     /// </summary>
-    private static IEnumerable<string> Expand(string schemaPath, string folder, string entry)
+    private static IEnumerable<string> Expand(string schemaPath, string folder, string entry, string key)
     {
         if (entry.IndexOfAny(['*', '?']) < 0) return [System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, entry))];
         var matcher = new Matcher(StringComparison.Ordinal);
@@ -145,7 +170,7 @@ public sealed record TableSchema(
         var matches = matcher.GetResultsInFullPath(folder).Select(System.IO.Path.GetFullPath)
             .Where(m => m != System.IO.Path.GetFullPath(schemaPath)).Order(StringComparer.Ordinal).ToList();
         return matches.Count > 0 ? matches
-            : throw new DataFormatException(schemaPath, 0, "files", $"'{entry}' matches no file in {folder}");
+            : throw new DataFormatException(schemaPath, 0, key, $"'{entry}' matches no file in {folder}");
     }
 
     // The YAML document as written; checked into a TableSchema by Check.
@@ -160,6 +185,8 @@ public sealed record TableSchema(
         public FeatureRoles? Features { get; set; }
         public List<string>? Numeric { get; set; }
         public List<string>? Persona { get; set; }
+        public string? UserTable { get; set; }
+        public string? ItemTable { get; set; }
     }
 
     private sealed class FeatureRoles
