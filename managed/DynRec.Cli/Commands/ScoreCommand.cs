@@ -12,7 +12,7 @@ namespace DynRec.Cli.Commands;
 /// {"id"?, "scores": [...]}, or {"id"?, "line", "error"} for a request that cannot be scored; the others
 /// are still scored, and the exit code is then 1. The request format follows the checkpoint's data:
 /// KuaiRand's (<see cref="KuaiRandScoreLines"/>, with the side tables of --features) or a table folder's
-/// (<see cref="TableScoreLines"/>, cells by column name). From a file (--requests F) the lines are scored
+/// (<see cref="TableScoreLines"/>, cells by column name; with --features, a table folder's user and item tables fill the cells a request leaves out). From a file (--requests F) the lines are scored
 /// --batch-requests at a time, in one forward pass each (answers still in input order); from standard
 /// input one at a time.
 /// </summary>
@@ -24,7 +24,7 @@ public static class ScoreCommand
     public static Command Create(TrainingServices services)
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder, or a run folder (uses its best checkpoint)", Required = true };
-        var features = new Option<string?>("--features") { Description = "KuaiRand models: the folder with the side tables (user_features, video_features_*), or synthetic (the default). Table models need none" };
+        var features = new Option<string?>("--features") { Description = "KuaiRand models: the folder with the side tables (user_features, video_features_*), or synthetic (the default). Table models: a table folder whose user_table / item_table fill the features a request leaves out (optional)" };
         var requests = new Option<string>("--requests") { Description = "JSON-lines file of requests; - = standard input", DefaultValueFactory = _ => "-" };
         var output = new Option<string>("--out") { Description = "JSON-lines file of scores; - = standard output", DefaultValueFactory = _ => "-" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
@@ -51,7 +51,7 @@ public static class ScoreCommand
         CliThreads.Apply(a.Threads);
         if (a.Requests != "-" && !File.Exists(a.Requests)) throw new UserException($"--requests: file not found: {a.Requests}");
         if (a.Features != null && a.Features != DataSource.SyntheticName && !Directory.Exists(a.Features))
-            throw new UserException($"--features: folder not found: {a.Features}; pass synthetic or a KuaiRand folder");
+            throw new UserException($"--features: folder not found: {a.Features}; pass synthetic, a KuaiRand folder or a table folder");
         using var lines = Open(a, services, device, kernels);
 
         using var input = a.Requests == "-" ? null : new StreamReader(a.Requests);
@@ -74,12 +74,12 @@ public static class ScoreCommand
         var trained = services.LoadTrained(a.Checkpoint, a.Model, device, kernels);
         if (trained.Encoding?.Format == DataFormat.Table)
         {
-            if (a.Features != null)
+            if (a.Features == DataSource.SyntheticName)
             {
                 trained.Dispose();
-                throw new UserException($"--features: {a.Checkpoint} was trained on a table folder; its requests carry every feature, so it reads no side tables");
+                throw new UserException($"--features: {a.Checkpoint} was trained on a table folder; pass a table folder with a user_table or item_table to look features up in, or nothing");
             }
-            return new TableScoreLines(TableScorer.From(trained, device));
+            return new TableScoreLines(TableScorer.From(trained, device, a.Features));
         }
         var folder = a.Features is null or DataSource.SyntheticName ? DataSource.EnsureSynthetic(new LoadOptions()) : a.Features;
         return new KuaiRandScoreLines(Scorer.From(trained, folder, device));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using DynRec.Data;
 using DynRec.Data.KuaiRand;
+using DynRec.Data.Table;
 
 namespace DynRec.Serving;
 
@@ -9,6 +10,9 @@ namespace DynRec.Serving;
 /// encoding learned from the training table: a categorical cell by its vocabulary (an integer cell
 /// also by its plain decimal form, as the loader compares integer ids: "7.0" is 7), a numeric cell
 /// by its bucket edges, missing (null, empty, NaN) as 0. The scenario must be one the model has.
+/// With a folder's user and item tables (<see cref="TableSideTable"/>), the features a request leaves out are
+/// looked up by its user or item cell, as the loader joins them into the rows a file lacks them in; a
+/// request's own cells win.
 /// </summary>
 internal sealed class TableRowEncoder
 {
@@ -21,8 +25,13 @@ internal sealed class TableRowEncoder
     private readonly int _scenarioPosition;
     private readonly string[] _scenarios;
     private readonly Dictionary<string, int> _position;
+    private readonly Lookup[] _lookups;
 
-    public TableRowEncoder(FeatureSchema schema, FeatureEncoding encoding)
+    /// <summary>A user or item table as the model reads it: its key's field, and per model field it holds, the field and each code's id.</summary>
+    private sealed record Lookup(TableSideTable Table, int KeyPosition, (int Position, TableSideTable.Column Column, int[]? IdOfCode)[] Fields);
+
+    /// <param name="tables">user and item tables to fill the features a request leaves out (none: every cell in the request).</param>
+    public TableRowEncoder(FeatureSchema schema, FeatureEncoding encoding, IReadOnlyList<TableSideTable>? tables = null)
     {
         if (schema.Sequence != null) throw new InvalidDataException($"the model reads a sequence ('{schema.Sequence.Name}'); table data has none");
         _fields = schema.SparseFields.Select(f =>
@@ -40,6 +49,35 @@ internal sealed class TableRowEncoder
             throw new InvalidDataException($"the model has {schema.ScenarioCount} scenarios, the encoding {_scenarios.Length}");
         Columns = _fields.Select(f => f.Name).ToArray();
         _position = _fields.Select((f, k) => (f.Name, k)).ToDictionary(x => x.Name, x => x.k, StringComparer.Ordinal);
+        _lookups = (tables ?? []).Select(ToLookup).Where(l => l.Fields.Length > 0).ToArray();
+    }
+
+    private Lookup ToLookup(TableSideTable table)
+    {
+        if (!_position.TryGetValue(table.Key, out var key))
+            throw new InvalidDataException($"the {table.Entity} table ({table.Name}) is keyed by '{table.Key}', which this model does not read; its columns: {string.Join(", ", Columns)}");
+        var fields = table.Columns.Where(c => _position.ContainsKey(c.Name)).Select(c =>
+        {
+            var k = _position[c.Name];
+            if (c.IsNumeric != (_fields[k].Edges != null))
+                throw new InvalidDataException($"'{c.Name}' is {(c.IsNumeric ? "numeric" : "categorical")} in the {table.Entity} table's schema but {(c.IsNumeric ? "categorical" : "numeric")} in the model");
+            // Each distinct value is encoded once; a row's id is then one array read.
+            int[]? idOfCode = c.IsNumeric ? null : Enumerable.Range(0, c.Values.Count).Select(code => Id(_fields[k], c.Values.Value(code))).ToArray();
+            return (k, c, idOfCode);
+        }).ToArray();
+        return new Lookup(table, key, fields);
+    }
+
+    /// <summary>The model's columns the user and item tables can fill, by table ("user: age, gender").</summary>
+    public IEnumerable<string> TableColumns => _lookups.Select(l => $"{l.Table.Entity}: {string.Join(", ", l.Fields.Select(f => f.Column.Name))}");
+
+    private long TableId(Lookup lookup, int row, int field)
+    {
+        if (row < 0) return 0;  // as the loader: an entity without a row has missing features
+        var (position, column, idOfCode) = lookup.Fields[field];
+        if (idOfCode == null) return NumericColumn.BucketOf(column.Numbers[row], _fields[position].Edges!);
+        var code = column.Codes[row];
+        return code < 0 ? 0 : idOfCode[code];
     }
 
     /// <summary>The columns a request must give, in the model's field order.</summary>
@@ -56,30 +94,48 @@ internal sealed class TableRowEncoder
         if (request.Candidates == null || request.Candidates.Count == 0) throw new ArgumentException("no candidates");
         var f = _fields.Length;
         var context = new long[f];
+        var contextGiven = new bool[f];
         foreach (var (name, cell) in request.Context)
         {
             var k = Position(name, "context");
             context[k] = EncodeCell(k, cell, "context");
+            contextGiven[k] = true;
         }
+        // A table keyed by a context cell (the user, usually) is looked up once per request.
+        var contextRows = _lookups.Select(l => request.Context.TryGetValue(Columns[l.KeyPosition], out var key) ? l.Table.Find(key.AsSpan()) : -2).ToArray();
         var ids = new long[(long)request.Candidates.Count * f];
         var scenarios = new long[request.Candidates.Count];
+        var given = new bool[f];
         for (var c = 0; c < request.Candidates.Count; c++)
         {
             var candidate = request.Candidates[c] ?? throw new ArgumentException($"candidate {c}: null, not cells");
             var row = ids.AsSpan(c * f, f);
             context.CopyTo(row);
+            contextGiven.CopyTo(given, 0);
             foreach (var (name, cell) in candidate)
             {
                 var k = Position(name, $"candidate {c}");
-                if (request.Context.ContainsKey(name)) throw new ArgumentException($"candidate {c}: '{name}' is also in the context");
+                if (contextGiven[k]) throw new ArgumentException($"candidate {c}: '{name}' is also in the context");
                 row[k] = EncodeCell(k, cell, $"candidate {c}");
+                given[k] = true;
             }
-            // Known, distinct names: the counts add up to every column exactly when none is missing.
-            if (request.Context.Count + candidate.Count < f)
+            for (var t = 0; t < _lookups.Length; t++)
             {
-                var missing = _fields.First(x => !request.Context.ContainsKey(x.Name) && !candidate.ContainsKey(x.Name)).Name;
-                throw new ArgumentException($"candidate {c}: no '{missing}' (give it in the context or the candidate; null for a missing value)");
+                var lookup = _lookups[t];
+                var tableRow = contextRows[t] != -2 ? contextRows[t]
+                    : candidate.TryGetValue(Columns[lookup.KeyPosition], out var key) ? lookup.Table.Find(key.AsSpan()) : -2;
+                if (tableRow == -2) continue;  // no key: the missing columns are named below
+                for (var j = 0; j < lookup.Fields.Length; j++)
+                {
+                    var k = lookup.Fields[j].Position;
+                    if (given[k]) continue;
+                    row[k] = TableId(lookup, tableRow, j);
+                    given[k] = true;
+                }
             }
+            var missing = Array.IndexOf(given, false);
+            if (missing >= 0)
+                throw new ArgumentException($"candidate {c}: no '{Columns[missing]}' (give it in the context or the candidate; null for a missing value)");
             scenarios[c] = row[_scenarioPosition] - 1;
             if (scenarios[c] < 0)
             {

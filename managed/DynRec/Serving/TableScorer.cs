@@ -1,4 +1,5 @@
 using DynRec.Data;
+using DynRec.Data.Table;
 using DynRec.Models;
 using DynRec.Ops;
 using DynRec.Training;
@@ -11,7 +12,9 @@ namespace DynRec.Serving;
 /// Scores requests online for a model trained on a table folder: the checkpoint's model, loaded once,
 /// and its encoding. A request (<see cref="TableRequest"/>) gives each candidate's cells by the table's
 /// column names; they are encoded as the table loader encodes a CSV row, so a request built from a row
-/// scores what `predict` writes for it. No data folder is needed. From .NET:
+/// scores what `predict` writes for it. No data folder is needed; given a table folder with a user or item
+/// table (<c>user_table</c>, <c>item_table</c>), the features a request leaves out are looked up there by its
+/// user or item id, as the loader joins them. From .NET:
 /// <code>
 /// using var scorer = TableScorer.Open("runs/pepnet-1");
 /// var p = scorer.Score(new TableRequest
@@ -38,11 +41,14 @@ public sealed class TableScorer : IDisposable
     }
 
     /// <summary>Loads <paramref name="checkpoint"/> (a run folder or anything <see cref="CheckpointStore.Resolve"/> takes).</summary>
-    public static TableScorer Open(string checkpoint, Device? device = null, Kernels kernels = Kernels.Native, ModelBuilder? build = null) =>
-        From(TrainedModel.Load(checkpoint, device, kernels, build), device);
+    /// <param name="tables">a table folder whose user and item tables fill the features a request leaves out (null: none).</param>
+    public static TableScorer Open(string checkpoint, Device? device = null, Kernels kernels = Kernels.Native, ModelBuilder? build = null,
+        string? tables = null) =>
+        From(TrainedModel.Load(checkpoint, device, kernels, build), device, tables);
 
     /// <summary>A scorer of an already loaded checkpoint (on <paramref name="device"/>); it owns and disposes <paramref name="trained"/>.</summary>
-    public static TableScorer From(TrainedModel trained, Device? device = null)
+    /// <param name="tables">a table folder whose user and item tables fill the features a request leaves out (null: none).</param>
+    public static TableScorer From(TrainedModel trained, Device? device = null, string? tables = null)
     {
         try
         {
@@ -50,7 +56,7 @@ public sealed class TableScorer : IDisposable
                 $"checkpoint {trained.Directory} has no {FeatureEncoding.FileName} (written before encodings were saved); requests cannot be encoded");
             if (encoding.Format != DataFormat.Table)
                 throw new InvalidDataException($"checkpoint {trained.Directory} was trained on KuaiRand-format data; score it with {nameof(Scorer)}");
-            return new TableScorer(trained, new TableRowEncoder(trained.Model.Schema, encoding), device ?? CPU);
+            return new TableScorer(trained, new TableRowEncoder(trained.Model.Schema, encoding, tables == null ? null : ReadTables(tables)), device ?? CPU);
         }
         catch
         {
@@ -58,6 +64,24 @@ public sealed class TableScorer : IDisposable
             throw;
         }
     }
+
+    /// <summary>The user and item tables of a table folder (<see cref="TableSchema.UserTable"/>, <see cref="TableSchema.ItemTable"/>).</summary>
+    private static List<TableSideTable> ReadTables(string folder)
+    {
+        var path = TableSchema.FileIn(folder)
+            ?? throw new DataFormatException(folder, 0, null, $"not a table folder (no {TableSchema.FileName}); its user and item tables are read to fill requests");
+        var schema = TableSchema.Read(path);
+        var tables = new[]
+        {
+            TableSideTable.Read("user", schema.User, schema.UserTable, schema.UserFeatures, schema.Numeric),
+            TableSideTable.Read("item", schema.Item ?? "item", schema.ItemTable, schema.ItemFeatures, schema.Numeric),
+        }.OfType<TableSideTable>().ToList();
+        return tables.Count > 0 ? tables
+            : throw new DataFormatException(path, 0, null, "the schema names no user_table or item_table, so there is nothing to look features up in");
+    }
+
+    /// <summary>The columns the tables given to Open can fill when a request leaves them out ("user: age, gender"); empty without tables.</summary>
+    public IEnumerable<string> TableColumns => _encoder.TableColumns;
 
     /// <summary>Rows (candidates) per forward pass; more are scored in several passes.</summary>
     public int MaxBatchRows
@@ -70,7 +94,7 @@ public sealed class TableScorer : IDisposable
     /// <summary>Task names, the first index of every result.</summary>
     public IReadOnlyList<string> Tasks => _trained.Model.Schema.Tasks;
 
-    /// <summary>The columns every candidate needs (from its context or itself), in the model's field order.</summary>
+    /// <summary>The columns every candidate needs (from its context, itself or the tables), in the model's field order.</summary>
     public IReadOnlyList<string> Columns => _encoder.Columns;
 
     /// <summary>The loaded checkpoint (model, config, sidecar).</summary>

@@ -64,15 +64,15 @@ public class TableSideTablesTests
     }
 
     [Test]
-    public void AnEntityWithoutARowHasMissingFeaturesAndTheTablesColumnsWinOverTheImpressions()
+    public void AnEntityWithoutARowHasMissingFeaturesAndAFilesOwnColumnWinsOverTheTable()
     {
-        // User 5 has no row; item 20 has; the impressions keep their own (different) category column, which the item table overrides.
+        // User 5 has no row. a.csv has its own category column (zzz), which wins; b.csv lacks it, so the item table fills it.
         var schema = TableFixture.Schema + "\nuser_table: users.csv\nitem_table: items.csv\n";
-        var header = "uid,iid,domain,day,click,buy,category,device";
-        var a = string.Join("\n", header, "7,30,2,1,1,0,zzz,ios", "5,20,8,1,0,0,zzz,android", "9,30,8,2,0,0,zzz,web", "7,20,2,3,1,0,zzz,ios") + "\n";
+        var a = "uid,iid,domain,day,click,buy,category,device\n7,30,2,1,1,0,zzz,ios\n5,20,8,1,0,0,zzz,android\n";
+        var b = "uid,iid,domain,day,click,buy,device\n9,30,8,2,0,0,web\n7,20,2,3,1,0,ios\n";
         var users = "uid,age,unused\n7,young,x\n9,mid,y\n11,new,z\n";
         var items = "iid,category,price\n30,shoes,10.5\n20,hats,\n";
-        var folder = TableFixture.Write(schema.Replace("[a.csv, b.csv]", "[a.csv]"), ("a.csv", a), ("users.csv", users), ("items.csv", items));
+        var folder = TableFixture.Write(schema, ("a.csv", a), ("b.csv", b), ("users.csv", users), ("items.csv", items));
         try
         {
             var logs = new List<string>();
@@ -81,8 +81,9 @@ public class TableSideTablesTests
             {
                 Assert.That(s.Encoding.CategoriesOf("age"), Is.EqualTo(new[] { "mid", "young" }));
                 Assert.That(s.Train.Column("age"), Is.EqualTo(new[] { 2, 0, 1 }), "user 5 has no row: missing age");
-                Assert.That(s.Encoding.CategoriesOf("category"), Is.EqualTo(new[] { "hats", "shoes" }), "the item table's, not 'zzz'");
-                Assert.That(s.Train.Column("category"), Is.EqualTo(new[] { 2, 1, 2 }));
+                Assert.That(s.Encoding.CategoriesOf("category"), Is.EqualTo(new[] { "shoes", "zzz" }), "a.csv's own, then the table's for b.csv");
+                Assert.That(s.Train.Column("category"), Is.EqualTo(new[] { 2, 2, 1 }));
+                Assert.That(s.Test.Column("category"), Is.EqualTo(new[] { 0 }), "hats is only on the test day");
                 Assert.That(s.Test.Column("price"), Is.EqualTo(new[] { 0 }), "item 20's price is empty");
                 Assert.That(logs, Has.Some.Contains("user table users.csv: age for 2 of 3 users (1 without a row"));
                 Assert.That(logs, Has.Some.Contains("item table items.csv: category, price for 2 of 2 items"));

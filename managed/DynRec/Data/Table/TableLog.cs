@@ -98,7 +98,8 @@ internal sealed class TableLog
         var taskCols = labeled ? csv.Columns(s.Tasks) : Array.Empty<int>();
         int cUser = csv.Column(s.User), cScenario = csv.Column(s.Scenario), cDate = csv.Column(s.Date);
         var cItem = s.Item == null ? -1 : csv.Column(s.Item);
-        // Features a user or item table supplies come from it; the rest must be in this file.
+        // A feature this file lacks comes from the user or item table, when one has it; the file's own columns win.
+        var joins = _joins.Select(j => (Join: j.Join.For(csv.HasColumn), IsUser: ReferenceEquals(j.Ids, Users))).ToArray();
         int Own(string name)
         {
             if (csv.HasColumn(name)) return csv.Column(name);
@@ -107,10 +108,9 @@ internal sealed class TableLog
             if (table == null) return csv.Column(name);  // the error listing the header
             throw new DataFormatException(path, 1, name, $"missing column: neither this file nor the {side} table ({table.Name}) has it");
         }
-        bool Joined(string name) => _joins.Any(j => j.Join.Supplies(name));
+        bool Joined(string name) => joins.Any(j => j.Join.Fills(name));
         var cats = Categoricals.Values.Where(c => !Joined(c.Name)).Select(c => (Column: c, Index: Own(c.Name))).ToArray();
         var nums = Numerics.Values.Where(n => !Joined(n.Name)).Select(n => (Column: n, Index: Own(n.Name))).ToArray();
-        var joins = _joins.Select(j => (j.Join, IsUser: ReferenceEquals(j.Ids, Users))).ToArray();
         var first = Count;
         long rows = 0;
         foreach (var row in csv.Reader)

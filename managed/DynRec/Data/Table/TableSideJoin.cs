@@ -5,7 +5,9 @@ namespace DynRec.Data.Table;
 /// <summary>
 /// Joins a user or item table into the impressions as they are read: each impression row gets its
 /// entity's features from the table, appended to the log's feature columns exactly as if the impressions
-/// file had carried them (so encoding, bucket edges and the cache see no difference). The table row of
+/// file had carried them (so encoding, bucket edges and the cache see no difference). A feature an impressions
+/// file has is read from the file: the table fills only what a file lacks (as a scoring request's own cells win
+/// over the tables). The table row of
 /// an entity is looked up once, when the entity is first seen; an entity the table lacks gets missing
 /// values (id 0), and a table that matches none of them is an error (ids written differently).
 /// </summary>
@@ -35,20 +37,42 @@ internal sealed class TableSideJoin
 
     public TableSideTable Table => _table;
 
-    /// <summary>Whether the table supplies <paramref name="feature"/> (then the impressions' own column, if any, is not read).</summary>
-    public bool Supplies(string feature) => _table[feature] != null;
+    /// <summary>The table's features, less those <paramref name="fileHas"/> (an impressions file's own columns).</summary>
+    public FileJoin For(Func<string, bool> fileHas) => new(this,
+        _categoricals.Where(c => !fileHas(c.Source.Name)).ToArray(), _numerics.Where(n => !fileHas(n.Source.Name)).ToArray());
 
-    /// <summary>Appends the features of the entity of the row just added to the id column (<paramref name="idCell"/>: its cell).</summary>
-    public void AddRow(bool newEntity, ReadOnlySpan<char> idCell)
+    /// <summary>The join into one impressions file: the features it lacks.</summary>
+    public sealed class FileJoin
     {
-        if (newEntity) _rowOfEntity.Add(_table.Find(idCell));
-        var row = _rowOfEntity[_ids.Rows[_ids.Rows.Count - 1]];
-        foreach (var (target, codeOf, source) in _categoricals)
+        private readonly TableSideJoin _join;
+        private readonly (TableCategoricalColumn Target, int[] CodeOf, TableSideTable.Column Source)[] _categoricals;
+        private readonly (TableNumericColumn Target, TableSideTable.Column Source)[] _numerics;
+
+        internal FileJoin(TableSideJoin join, (TableCategoricalColumn, int[], TableSideTable.Column)[] categoricals,
+            (TableNumericColumn, TableSideTable.Column)[] numerics)
         {
-            var code = row < 0 ? -1 : source.Codes[row];
-            target.Rows.Add(code < 0 ? -1 : codeOf[code]);
+            _join = join;
+            _categoricals = categoricals;
+            _numerics = numerics;
         }
-        foreach (var (target, source) in _numerics) target.Values.Add(row < 0 ? double.NaN : source.Numbers[row]);
+
+        /// <summary>Whether the table fills <paramref name="feature"/> in this file.</summary>
+        public bool Fills(string feature) => _categoricals.Any(c => c.Source.Name == feature) || _numerics.Any(n => n.Source.Name == feature);
+
+        /// <summary>Appends the features of the entity of the row just added to the id column (<paramref name="idCell"/>: its cell).</summary>
+        public void AddRow(bool newEntity, ReadOnlySpan<char> idCell)
+        {
+            var rows = _join._rowOfEntity;
+            if (newEntity) rows.Add(_join._table.Find(idCell));
+            var ids = _join._ids.Rows;
+            var row = rows[ids[ids.Count - 1]];
+            foreach (var (target, codeOf, source) in _categoricals)
+            {
+                var code = row < 0 ? -1 : source.Codes[row];
+                target.Rows.Add(code < 0 ? -1 : codeOf[code]);
+            }
+            foreach (var (target, source) in _numerics) target.Values.Add(row < 0 ? double.NaN : source.Numbers[row]);
+        }
     }
 
     /// <summary>

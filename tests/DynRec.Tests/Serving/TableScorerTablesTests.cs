@@ -1,0 +1,181 @@
+using System.CommandLine;
+using System.Text.Json;
+using DynRec.Cli;
+using DynRec.Cli.Commands;
+using DynRec.Data;
+using DynRec.Serving;
+using DynRec.Tests.Data;
+using DynRec.Training;
+using static TorchSharp.torch;
+
+namespace DynRec.Tests.Serving;
+
+/// <summary>
+/// Scoring a table model with its folder's user and item tables: a request gives the user, the scenario, the
+/// context and the items; the user's and items' features are looked up as the loader joins them, so the scores
+/// are what `predict` gives the same rows. A request's own cells win over the tables.
+/// </summary>
+[TestFixture]
+public class TableScorerTablesTests
+{
+    private string _dir = "", _wide = "", _data = "", _run = "";
+    private string[] _header = [];
+    private string[][] _rows = [];
+
+    private static readonly TrainingServices RealData = new()
+    {
+        LoadData = request =>
+        {
+            var split = DataSource.Load(request.Data, new LoadOptions { UseCache = false, Encoding = request.Encoding });
+            return new LoadedData(split.Schema, split.Train, split.Test, encoding: split.Encoding, keyColumns: split.Train.Keys.Columns);
+        },
+        BuildModel = DynRec.Models.ModelFactory.Create,
+    };
+
+    [OneTimeSetUp]
+    public void TrainOnATableWithUserAndItemTables()
+    {
+        _dir = Directory.CreateTempSubdirectory("dynrec-table-tables-").FullName;
+        _wide = TableFixture.WriteRandom(rows: 600, days: 3, seed: 11, textIds: true);
+        _data = TableFixture.SplitIntoSideTables(_wide);
+        _run = Path.Combine(_dir, "run");
+        var root = new RootCommand("test") { TrainCommand.Create(RealData) };
+        var error = new StringWriter();
+        var code = CliErrors.Invoke(root, ["train", "--model", "pepnet", "--data", _data, "--out", _run, "--epochs", "1",
+            "--set", "train.batch_size=64", "--set", "model.emb_dim=4", "--set", "train.early_stopping.patience=0"], error);
+        Assert.That(code, Is.Zero, error.ToString());
+        var lines = File.ReadAllLines(Path.Combine(_wide, "all.csv"));
+        _header = lines[0].Split(',');
+        _rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
+    }
+
+    [OneTimeTearDown]
+    public void Delete()
+    {
+        Directory.Delete(_dir, recursive: true);
+        Directory.Delete(_wide, recursive: true);
+        Directory.Delete(_data, recursive: true);
+    }
+
+    private Dictionary<string, string?> Cells(int sourceRow, params string[] columns) =>
+        columns.ToDictionary(c => c, c => (string?)_rows[sourceRow][Array.IndexOf(_header, c)]);
+
+    /// <summary>Only the impression's own cells: the user, scenario and device in the context, the item per candidate.</summary>
+    private TableRequest Narrow(int sourceRow) => new()
+    {
+        Context = Cells(sourceRow, "uid", "domain", "device"),
+        Candidates = [Cells(sourceRow, "iid")],
+    };
+
+    /// <summary>Every cell of the wide table's row.</summary>
+    private TableRequest Wide(int sourceRow) => new()
+    {
+        Context = Cells(sourceRow, "uid", "domain", "device", "age"),
+        Candidates = [Cells(sourceRow, "iid", "category", "price")],
+    };
+
+    [Test]
+    public void NarrowRequestsScoreWhatPredictGivesTheirRows()
+    {
+        using var scorer = TableScorer.Open(_run, tables: _data);
+        using var plain = TableScorer.Open(_run);
+        var split = DataSource.Load(_data, new LoadOptions { UseCache = false, Encoding = scorer.Trained.Encoding });
+        var expected = Evaluator.Predict(scorer.Trained.Model, split.Test, 64, CPU);
+        var sourceRows = Enumerable.Range(0, split.Test.Rows).Select(r => (int)split.Test.KeyOf(r).TimeMs).ToArray();
+        var narrow = scorer.Score(sourceRows.Select(Narrow).ToList());
+        var wide = plain.Score(sourceRows.Select(Wide).ToList());
+        Assert.That(scorer.TableColumns, Is.EqualTo(new[] { "user: age", "item: category, price" }));
+        Assert.That(plain.TableColumns, Is.Empty);
+        for (var k = 0; k < sourceRows.Length; k++)
+            for (var t = 0; t < scorer.Tasks.Count; t++)
+            {
+                Assert.That(narrow[k][t][0], Is.EqualTo(expected.Probabilities[t][k]).Within(1e-5), $"test row {k}, task {scorer.Tasks[t]}");
+                Assert.That(narrow[k][t][0], Is.EqualTo(wide[k][t][0]).Within(1e-6), $"test row {k}: the tables give the wide row's cells");
+            }
+    }
+
+    [Test]
+    public void ARequestsOwnCellsWinAndAnEntityWithoutARowHasMissingFeatures()
+    {
+        using var scorer = TableScorer.Open(_run, tables: _data);
+        using var plain = TableScorer.Open(_run);
+        // Row 500's user with another age, and one of its candidates with another price.
+        var own = Narrow(500) with
+        {
+            Context = new Dictionary<string, string?>(Narrow(500).Context) { ["age"] = "a3" },
+            Candidates = [new Dictionary<string, string?> { ["iid"] = _rows[500][1], ["price"] = "1.5" }],
+        };
+        var wide = Wide(500) with
+        {
+            Context = new Dictionary<string, string?>(Wide(500).Context) { ["age"] = "a3" },
+            Candidates = [new Dictionary<string, string?>(Wide(500).Candidates[0]) { ["price"] = "1.5" }],
+        };
+        var unknown = new TableRequest { Context = new Dictionary<string, string?> { ["uid"] = "u-new", ["domain"] = "home", ["device"] = "d0" },
+            Candidates = [new Dictionary<string, string?> { ["iid"] = "sku-none" }] };
+        var missing = new TableRequest
+        {
+            Context = new Dictionary<string, string?> { ["uid"] = "u-new", ["domain"] = "home", ["device"] = "d0", ["age"] = null },
+            Candidates = [new Dictionary<string, string?> { ["iid"] = "sku-none", ["category"] = null, ["price"] = null }],
+        };
+        Assert.Multiple(() =>
+        {
+            Assert.That(scorer.Score(own)[0][0], Is.EqualTo(plain.Score(wide)[0][0]).Within(1e-6));
+            Assert.That(scorer.Score(own)[0][0], Is.Not.EqualTo(scorer.Score(Narrow(500))[0][0]), "the own cells changed the score");
+            Assert.That(scorer.Score(unknown)[0][0], Is.EqualTo(plain.Score(missing)[0][0]).Within(1e-6));
+            // Without the item, nothing says which row holds its features.
+            Assert.That(scorer.Problem(Narrow(500) with { Candidates = [new Dictionary<string, string?>()] }), Does.Contain("no 'iid'"));
+        });
+    }
+
+    [Test]
+    public void TablesThatDoNotFitTheModelAreRefused()
+    {
+        var noTables = TableFixture.WriteRandom(rows: 60, days: 2, seed: 1);
+        var otherKey = TableFixture.SplitIntoSideTables(noTables);
+        try
+        {
+            var schema = Path.Combine(otherKey, DynRec.Data.Table.TableSchema.FileName);
+            File.WriteAllText(schema, File.ReadAllText(schema).Replace("user: uid", "user: customer").Replace("uid,", "customer,"));
+            File.WriteAllText(Path.Combine(otherKey, "users.csv"), File.ReadAllText(Path.Combine(otherKey, "users.csv")).Replace("uid,", "customer,"));
+            var none = Assert.Throws<DataFormatException>(() => TableScorer.Open(_run, tables: noTables))!;
+            var key = Assert.Throws<InvalidDataException>(() => TableScorer.Open(_run, tables: otherKey))!;
+            var notTable = Assert.Throws<DataFormatException>(() => TableScorer.Open(_run, tables: _dir))!;
+            Assert.Multiple(() =>
+            {
+                Assert.That(none.Message, Does.Contain("no user_table or item_table"));
+                Assert.That(key.Message, Does.Contain("keyed by 'customer', which this model does not read"));
+                Assert.That(notTable.Message, Does.Contain("not a table folder"));
+            });
+        }
+        finally
+        {
+            Directory.Delete(noTables, recursive: true);
+            Directory.Delete(otherKey, recursive: true);
+        }
+    }
+
+    [Test]
+    public void TheScoreCommandLooksFeaturesUpInTheFolderOfFeatures()
+    {
+        using var expected = TableScorer.Open(_run, tables: _data);
+        var want = expected.Score(Narrow(510));
+        var requests = Path.Combine(_dir, "narrow.jsonl");
+        File.WriteAllLines(requests,
+        [
+            $$"""{"id": 1, "context": {{JsonSerializer.Serialize(Narrow(510).Context)}}, "candidates": {{JsonSerializer.Serialize(Narrow(510).Candidates)}}}""",
+        ]);
+        var output = Path.Combine(_dir, "narrow-out.jsonl");
+        var code = ScoreCommand.Run(new ScoreCommand.Arguments(_run, _data, requests, output, "cpu", "native", null), RealData,
+            new StringReader(""), new StringWriter());
+        Assert.That(code, Is.Zero);
+        using var answer = JsonDocument.Parse(File.ReadAllLines(output)[0]);
+        var scores = answer.RootElement.GetProperty("scores")[0];
+        for (var t = 0; t < expected.Tasks.Count; t++)
+            Assert.That(scores.GetProperty(expected.Tasks[t]).GetSingle(), Is.EqualTo(want[t][0]).Within(1e-6));
+        // Without the tables the same request lacks the features.
+        var without = Path.Combine(_dir, "narrow-plain.jsonl");
+        Assert.That(ScoreCommand.Run(new ScoreCommand.Arguments(_run, null, requests, without, "cpu", "native", null), RealData,
+            new StringReader(""), new StringWriter()), Is.EqualTo(1));
+        Assert.That(File.ReadAllText(without), Does.Contain("no 'age'"));
+    }
+}
