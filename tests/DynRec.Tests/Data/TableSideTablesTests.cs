@@ -1,5 +1,6 @@
 using DynRec.Data;
 using DynRec.Data.Table;
+using nietras.SeparatedValues;
 
 namespace DynRec.Tests.Data;
 
@@ -174,6 +175,58 @@ public class TableSideTablesTests
         {
             Directory.Delete(wide, recursive: true);
             Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Test]
+    public void AKuaiRandFolderConvertedToATableLoadsAsItsJoinedWideForm()
+    {
+        // data to-table writes users.csv and videos.csv; joined by hand into every impression row they must load the same.
+        var table = DataFixtures.NewTempDir();
+        var wide = DataFixtures.NewTempDir();
+        try
+        {
+            KuaiRandToTable.Convert(DataFixtures.Folder("kuairand_small"), table);
+            static (string[] Header, List<string[]> Rows) Read(string path)
+            {
+                using var reader = Sep.Reader(o => o with { Unescape = true }).FromFile(path);
+                var rows = new List<string[]>();
+                foreach (var row in reader)
+                {
+                    var cells = new string[row.ColCount];
+                    for (var c = 0; c < cells.Length; c++) cells[c] = row[c].ToString();
+                    rows.Add(cells);
+                }
+                return (reader.Header.ColNames.ToArray(), rows);
+            }
+            var (userHeader, userRows) = Read(Path.Combine(table, "users.csv"));
+            var (videoHeader, videoRows) = Read(Path.Combine(table, "videos.csv"));
+            var users = userRows.ToDictionary(r => r[0], r => r[1..]);
+            var videos = videoRows.ToDictionary(r => r[0], r => r[1..]);
+            Assert.That(userRows.Any(r => r.Any(c => c.Contains(','))), "quoted cells ((10,50]) survive the join");
+            var schema = File.ReadAllText(Path.Combine(table, TableSchema.FileName));
+            foreach (var log in Directory.GetFiles(table, "table_*.csv"))
+            {
+                var (header, rows) = Read(log);
+                int cUser = Array.IndexOf(header, "user_id"), cVideo = Array.IndexOf(header, "video_id");
+                using var writer = Sep.New(',').Writer(o => o with { Escape = true }).ToFile(Path.Combine(wide, Path.GetFileName(log)));
+                foreach (var r in rows)
+                {
+                    var cells = r.Concat(users.GetValueOrDefault(r[cUser], new string[userHeader.Length - 1]))
+                        .Concat(videos.GetValueOrDefault(r[cVideo], new string[videoHeader.Length - 1])).ToArray();
+                    var names = header.Concat(userHeader[1..]).Concat(videoHeader[1..]).ToArray();
+                    using var w = writer.NewRow();
+                    for (var k = 0; k < names.Length; k++) w[names[k]].Set(cells[k] ?? "");
+                }
+            }
+            File.WriteAllText(Path.Combine(wide, TableSchema.FileName), schema.Replace("user_table: users.csv", "").Replace("item_table: videos.csv", ""));
+            Assert.That(schema, Does.Contain("user_table: users.csv").And.Contain("item_table: videos.csv"));
+            AssertSameSplit(DataFixtures.LoadUncached(wide), DataFixtures.LoadUncached(table));
+        }
+        finally
+        {
+            Directory.Delete(table, recursive: true);
+            Directory.Delete(wide, recursive: true);
         }
     }
 }

@@ -7,9 +7,10 @@ namespace DynRec.Data.Table;
 
 /// <summary>
 /// Writes a KuaiRand folder (or the synthetic set) as a table folder: each log file becomes one CSV
-/// of the rows FunRec's recipe keeps (tabs 0, 1, 2, 4, 6), joined with their user's and video's
-/// features (the same columns the KuaiRand loader uses, `hourmin` as its hour, `tag` as its first
-/// tag), plus a <see cref="TableSchema.FileName"/> that declares them. It shows the table format
+/// of the rows FunRec's recipe keeps (tabs 0, 1, 2, 4, 6) with their context (`hourmin` as its hour),
+/// users.csv and videos.csv the user and item tables of the users and videos they show (the same
+/// columns the KuaiRand loader uses, `tag` as its first tag), plus a <see cref="TableSchema.FileName"/>
+/// that declares them. It shows the table format
 /// on data whose KuaiRand form the project already reads, and lets the two loaders be compared.
 /// The statistic file and the click-sequence feature have no table counterpart and are left out.
 /// </summary>
@@ -27,10 +28,8 @@ public static class KuaiRandToTable
         Directory.CreateDirectory(outFolder);
         var users = ReadSide(sources.UserFeatures, "user_id", UserFeatures);
         var videos = ReadSide(sources.VideoBasic, "video_id", ItemFeatures);
-        var emptyUser = new string[UserFeatures.Length];
-        var emptyVideo = new string[ItemFeatures.Length];
-        Array.Fill(emptyUser, "");
-        Array.Fill(emptyVideo, "");
+        var shownUsers = new HashSet<long>();
+        var shownVideos = new HashSet<long>();
         var files = new List<string>();
         long written = 0;
         foreach (var logFile in sources.Logs)
@@ -61,25 +60,44 @@ public static class KuaiRandToTable
                     for (var t = 0; t < cTasks.Length; t++) w[KuaiRandColumns.Tasks[t]].Set(row[cTasks[t]].Span);
                     w["hour"].Set((csv.Int(row, cHourMin) / 100).ToString(CultureInfo.InvariantCulture));
                     w["is_rand"].Set(row[cRand].Span);
-                    var u = users.GetValueOrDefault(userId, emptyUser);
-                    for (var k = 0; k < UserFeatures.Length; k++) w[UserFeatures[k]].Set(u[k]);
-                    var v = videos.GetValueOrDefault(videoId, emptyVideo);
-                    for (var k = 0; k < ItemFeatures.Length; k++) w[ItemFeatures[k]].Set(v[k]);
+                    shownUsers.Add(userId);
+                    shownVideos.Add(videoId);
                     written++;
                 }
             });
             log?.Invoke($"wrote {name}");
         }
+        // A user or video without a side-table row is left out: the loader gives it missing features.
+        WriteTable(Path.Combine(outFolder, "users.csv"), "user_id", UserFeatures, shownUsers, users);
+        WriteTable(Path.Combine(outFolder, "videos.csv"), "video_id", ItemFeatures, shownVideos, videos);
+        log?.Invoke($"wrote users.csv ({shownUsers.Count(users.ContainsKey):N0} users), videos.csv ({shownVideos.Count(videos.ContainsKey):N0} videos)");
         AtomicFile.WriteAllText(Path.Combine(outFolder, TableSchema.FileName), SchemaYaml(files));
         return written;
     }
+
+    private static void WriteTable(string path, string idColumn, string[] columns, HashSet<long> shown, Dictionary<long, string[]> features) =>
+        AtomicFile.Write(path, stream =>
+        {
+            using var text = new StreamWriter(stream, leaveOpen: true);
+            using var writer = Sep.New(',').Writer(o => o with { Escape = true }).To(text);
+            foreach (var id in shown.Where(features.ContainsKey).Order())
+            {
+                using var w = writer.NewRow();
+                w[idColumn].Set(id.ToString(CultureInfo.InvariantCulture));
+                var values = features[id];
+                for (var k = 0; k < columns.Length; k++) w[columns[k]].Set(values[k]);
+            }
+        });
 
     private static string SchemaYaml(IEnumerable<string> files)
     {
         static string List(IEnumerable<string> names) => "[" + string.Join(", ", names) + "]";
         return $"""
-            # A KuaiRand folder as a table (dynrec data to-table): one row per impression of the kept tabs.
+            # A KuaiRand folder as a table (dynrec data to-table): one row per impression of the kept tabs,
+            # the users' and videos' features in their own tables.
             files: {List(files)}
+            user_table: users.csv
+            item_table: videos.csv
             user: user_id
             item: video_id
             scenario: tab
