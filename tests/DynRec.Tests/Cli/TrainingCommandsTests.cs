@@ -218,16 +218,7 @@ public class TrainingCommandsTests
         AssertUserError(Run(other, "eval", "--checkpoint", run), "was trained on other data: tasks differ");
     }
 
-    /// <summary>The real data layer (no cache), as Program.cs connects it.</summary>
-    private static readonly TrainingServices RealData = new()
-    {
-        LoadData = request =>
-        {
-            var split = DynRec.Data.DataSource.Load(request.Data, new DynRec.Data.LoadOptions { UseCache = false, Encoding = request.Encoding });
-            return new LoadedData(split.Schema, split.Train, split.Test, encoding: split.Encoding);
-        },
-        BuildModel = DynRec.Models.ModelFactory.Create,
-    };
+    private static readonly TrainingServices RealData = RealDataServices.Uncached;
 
     [Test]
     public void CheckpointsCarryTheEncodingSoOtherDataCanBeScored()

@@ -5,6 +5,7 @@ using DynRec.Data;
 using DynRec.Data.Synthetic;
 using DynRec.Metrics;
 using DynRec.Serving;
+using DynRec.Tests.Cli;
 using DynRec.Training;
 using DynRec.Training.Checkpointing;
 using static TorchSharp.torch;
@@ -25,15 +26,7 @@ public class ScorerTests
     [TearDown]
     public void DeleteDirectory() => Directory.Delete(_dir, recursive: true);
 
-    private static readonly TrainingServices RealData = new()
-    {
-        LoadData = request =>
-        {
-            var split = DataSource.Load(request.Data, new LoadOptions { UseCache = false, Encoding = request.Encoding });
-            return new LoadedData(split.Schema, split.Train, split.Test, encoding: split.Encoding);
-        },
-        BuildModel = DynRec.Models.ModelFactory.Create,
-    };
+    private static readonly TrainingServices RealData = RealDataServices.Uncached;
 
     private static string Fixture(string name) => Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", name);
 

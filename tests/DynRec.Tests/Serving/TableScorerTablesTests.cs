@@ -1,9 +1,8 @@
-using System.CommandLine;
 using System.Text.Json;
-using DynRec.Cli;
 using DynRec.Cli.Commands;
 using DynRec.Data;
 using DynRec.Serving;
+using DynRec.Tests.Cli;
 using DynRec.Tests.Data;
 using DynRec.Training;
 using static TorchSharp.torch;
@@ -22,15 +21,7 @@ public class TableScorerTablesTests
     private string[] _header = [];
     private string[][] _rows = [];
 
-    private static readonly TrainingServices RealData = new()
-    {
-        LoadData = request =>
-        {
-            var split = DataSource.Load(request.Data, new LoadOptions { UseCache = false, Encoding = request.Encoding });
-            return new LoadedData(split.Schema, split.Train, split.Test, encoding: split.Encoding, keyColumns: split.Train.Keys.Columns);
-        },
-        BuildModel = DynRec.Models.ModelFactory.Create,
-    };
+    private static readonly TrainingServices RealData = RealDataServices.Uncached;
 
     [OneTimeSetUp]
     public void TrainOnATableWithUserAndItemTables()
@@ -39,14 +30,8 @@ public class TableScorerTablesTests
         _wide = TableFixture.WriteRandom(rows: 600, days: 3, seed: 11, textIds: true);
         _data = TableFixture.SplitIntoSideTables(_wide);
         _run = Path.Combine(_dir, "run");
-        var root = new RootCommand("test") { TrainCommand.Create(RealData) };
-        var error = new StringWriter();
-        var code = CliErrors.Invoke(root, ["train", "--model", "pepnet", "--data", _data, "--out", _run, "--epochs", "1",
-            "--set", "train.batch_size=64", "--set", "model.emb_dim=4", "--set", "train.early_stopping.patience=0"], error);
-        Assert.That(code, Is.Zero, error.ToString());
-        var lines = File.ReadAllLines(Path.Combine(_wide, "all.csv"));
-        _header = lines[0].Split(',');
-        _rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
+        TrainedTableModel.Train(_data, _run);
+        (_header, _rows) = TrainedTableModel.Rows(_wide);
     }
 
     [OneTimeTearDown]

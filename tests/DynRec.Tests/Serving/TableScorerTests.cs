@@ -4,6 +4,7 @@ using DynRec.Cli;
 using DynRec.Cli.Commands;
 using DynRec.Data;
 using DynRec.Serving;
+using DynRec.Tests.Cli;
 using DynRec.Tests.Data;
 using DynRec.Training;
 using DynRec.Training.Checkpointing;
@@ -22,15 +23,7 @@ public class TableScorerTests
     private string[] _header = [];
     private string[][] _rows = [];
 
-    private static readonly TrainingServices RealData = new()
-    {
-        LoadData = request =>
-        {
-            var split = DataSource.Load(request.Data, new LoadOptions { UseCache = false, Encoding = request.Encoding });
-            return new LoadedData(split.Schema, split.Train, split.Test, encoding: split.Encoding, keyColumns: split.Train.Keys.Columns);
-        },
-        BuildModel = DynRec.Models.ModelFactory.Create,
-    };
+    private static readonly TrainingServices RealData = RealDataServices.Uncached;
 
     private static (int Code, string Error) Cli(params string[] args)
     {
@@ -45,12 +38,8 @@ public class TableScorerTests
         _dir = Directory.CreateTempSubdirectory("dynrec-table-score-").FullName;
         _data = TableFixture.WriteRandom(rows: 600, days: 3, seed: 5, textIds: true);
         _run = Path.Combine(_dir, "run");
-        var result = Cli("train", "--model", "pepnet", "--data", _data, "--out", _run, "--epochs", "1", "--set", "train.batch_size=64",
-            "--set", "model.emb_dim=4", "--set", "train.early_stopping.patience=0");
-        Assert.That(result.Code, Is.Zero, result.Error);
-        var lines = File.ReadAllLines(Path.Combine(_data, "all.csv"));
-        _header = lines[0].Split(',');
-        _rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
+        TrainedTableModel.Train(_data, _run);
+        (_header, _rows) = TrainedTableModel.Rows(_data);
     }
 
     [OneTimeTearDown]
