@@ -5,7 +5,8 @@ namespace DynRec.Cli.Commands;
 
 /// <summary>
 /// `score` requests of a model trained on a table folder: {"id"?, "context"?: {column: cell, ...},
-/// "candidates": [{column: cell, ...}, ...]} -> {"id"?, "scores": [{task: probability, ...}, ...]} in
+/// "candidates": [{column: cell, ...}, ...], "history"?: [item, ...]} (history: the user's items of the
+/// model's history task, most recent first, for a model trained with one) -> {"id"?, "scores": [{task: probability, ...}, ...]} in
 /// candidate order. A cell is a JSON string or number (read as the CSV text it would be) or null (missing).
 /// </summary>
 internal sealed class TableScoreLines(TableScorer scorer) : IScoreLines
@@ -18,6 +19,7 @@ internal sealed class TableScoreLines(TableScorer scorer) : IScoreLines
         id = root.TryGetProperty("id", out var value) ? value.Clone() : null;
         IReadOnlyDictionary<string, string?> context = new Dictionary<string, string?>();
         IReadOnlyDictionary<string, string?>[]? candidates = null;
+        IReadOnlyList<string?> history = [];
         foreach (var member in root.EnumerateObject())
             switch (member.Name)
             {
@@ -27,9 +29,13 @@ internal sealed class TableScoreLines(TableScorer scorer) : IScoreLines
                     if (member.Value.ValueKind != JsonValueKind.Array) throw new ArgumentException($"candidates is a JSON {Kind(member.Value)}, not an array");
                     candidates = member.Value.EnumerateArray().Select((c, i) => Cells(c, $"candidate {i}")).ToArray();
                     break;
-                default: throw new ArgumentException($"unknown key '{member.Name}'; a request has id, context and candidates");
+                case "history":
+                    if (member.Value.ValueKind != JsonValueKind.Array) throw new ArgumentException($"history is a JSON {Kind(member.Value)}, not an array of items");
+                    history = member.Value.EnumerateArray().Select((e, i) => Cell(e, $"history[{i}]")).ToArray();
+                    break;
+                default: throw new ArgumentException($"unknown key '{member.Name}'; a request has id, context, candidates and history");
             }
-        var request = new TableRequest { Context = context, Candidates = candidates ?? throw new ArgumentException("no candidates") };
+        var request = new TableRequest { Context = context, Candidates = candidates ?? throw new ArgumentException("no candidates"), History = history };
         if (scorer.Problem(request) is { } problem) throw new ArgumentException(problem);
         return request;
     }
@@ -39,16 +45,17 @@ internal sealed class TableScoreLines(TableScorer scorer) : IScoreLines
     {
         if (cells.ValueKind != JsonValueKind.Object) throw new ArgumentException($"{where} is a JSON {Kind(cells)}, not an object of cells");
         var result = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (var p in cells.EnumerateObject())
-            result[p.Name] = p.Value.ValueKind switch
-            {
-                JsonValueKind.String => p.Value.GetString(),
-                JsonValueKind.Number => p.Value.GetRawText(),
-                JsonValueKind.Null => null,
-                _ => throw new ArgumentException($"{where}: '{p.Name}' is a JSON {Kind(p.Value)}; a cell is a string, a number or null"),
-            };
+        foreach (var p in cells.EnumerateObject()) result[p.Name] = Cell(p.Value, $"{where}: '{p.Name}'");
         return result;
     }
+
+    private static string? Cell(JsonElement value, string what) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString(),
+        JsonValueKind.Number => value.GetRawText(),
+        JsonValueKind.Null => null,
+        _ => throw new ArgumentException($"{what} is a JSON {Kind(value)}; a cell is a string, a number or null"),
+    };
 
     private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
 

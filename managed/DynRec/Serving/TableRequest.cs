@@ -11,4 +11,9 @@ public sealed record TableRequest
 {
     public IReadOnlyDictionary<string, string?> Context { get; init; } = new Dictionary<string, string?>();
     public required IReadOnlyList<IReadOnlyDictionary<string, string?>> Candidates { get; init; }
+    /// <summary>
+    /// For a model trained with a history (the table's <c>history</c>): the user's items of that history's task, most
+    /// recent first, as item cells ("sku-7", "130"); the model reads the first L (its length). Empty: no history.
+    /// </summary>
+    public IReadOnlyList<string?> History { get; init; } = [];
 }

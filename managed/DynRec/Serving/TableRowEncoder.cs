@@ -26,6 +26,7 @@ internal sealed class TableRowEncoder
     private readonly string[] _scenarios;
     private readonly Dictionary<string, int> _position;
     private readonly Lookup[] _lookups;
+    private readonly SequenceField? _history;
 
     /// <summary>A user or item table as the model reads it: its key's field, and per model field it holds, the field and each code's id.</summary>
     private sealed record Lookup(TableSideTable Table, int KeyPosition, (int Position, TableSideTable.Column Column, int[]? IdOfCode)[] Fields);
@@ -33,7 +34,6 @@ internal sealed class TableRowEncoder
     /// <param name="tables">user and item tables to fill the features a request leaves out (none: every cell in the request).</param>
     public TableRowEncoder(FeatureSchema schema, FeatureEncoding encoding, IReadOnlyList<TableSideTable>? tables = null)
     {
-        if (schema.Sequence != null) throw new InvalidDataException($"the model reads a sequence ('{schema.Sequence.Name}'); table data has none");
         _fields = schema.SparseFields.Select(f =>
         {
             if (encoding.BucketEdges.TryGetValue(f.Name, out var edges))
@@ -48,8 +48,29 @@ internal sealed class TableRowEncoder
         if (_scenarios.Length != schema.ScenarioCount)
             throw new InvalidDataException($"the model has {schema.ScenarioCount} scenarios, the encoding {_scenarios.Length}");
         Columns = _fields.Select(f => f.Name).ToArray();
+        _history = schema.Sequence;
         _position = _fields.Select((f, k) => (f.Name, k)).ToDictionary(x => x.Name, x => x.k, StringComparer.Ordinal);
         _lookups = (tables ?? []).Select(ToLookup).Where(l => l.Fields.Length > 0).ToArray();
+        _historyField = _history == null ? -1 : _position[_history.SharesVocabularyWith];
+    }
+
+    private readonly int _historyField;
+
+    /// <summary>The history the model reads (its name, the item field whose ids it holds, its length), or null.</summary>
+    public SequenceField? History => _history;
+
+    /// <summary>
+    /// The request's history as item ids, the first L (0-padded), or null when the model reads none; a history given
+    /// to a model without one is an ArgumentException.
+    /// </summary>
+    public long[]? EncodeHistory(TableRequest request)
+    {
+        var items = request.History ?? throw new ArgumentException("history is null (use an empty list)");
+        if (_history == null)
+            return items.Count == 0 ? null : throw new ArgumentException("the model reads no history; leave it out");
+        var ids = new long[_history.MaxLength];
+        for (var k = 0; k < Math.Min(items.Count, ids.Length); k++) ids[k] = Id(_fields[_historyField], items[k].AsSpan().Trim());
+        return ids;
     }
 
     private Lookup ToLookup(TableSideTable table)
@@ -84,7 +105,7 @@ internal sealed class TableRowEncoder
     public IReadOnlyList<string> Columns { get; }
 
     /// <summary>
-    /// Every candidate's ids, row-major [candidates x fields], and scenario index. The context's cells are
+    /// Every candidate's ids, row-major [candidates x fields], and scenario index (the history: <see cref="EncodeHistory"/>). The context's cells are
     /// encoded once for all candidates. A request with an unknown, doubled or missing column, a numeric cell
     /// that is not a number or no known scenario is an ArgumentException saying so.
     /// </summary>

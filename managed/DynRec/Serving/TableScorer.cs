@@ -80,6 +80,9 @@ public sealed class TableScorer : IDisposable
             : throw new DataFormatException(path, 0, null, "the schema names no user_table or item_table, so there is nothing to look features up in");
     }
 
+    /// <summary>The click history the model reads (<see cref="TableRequest.History"/>: name, item field, length), or null.</summary>
+    public SequenceField? History => _encoder.History;
+
     /// <summary>The columns the tables given to Open can fill when a request leaves them out ("user: age, gender"); empty without tables.</summary>
     public IEnumerable<string> TableColumns => _encoder.TableColumns;
 
@@ -107,6 +110,7 @@ public sealed class TableScorer : IDisposable
         try
         {
             _encoder.Encode(request);
+            _encoder.EncodeHistory(request);
             return null;
         }
         catch (ArgumentException e)
@@ -125,28 +129,35 @@ public sealed class TableScorer : IDisposable
     public IReadOnlyList<float[][]> Score(IReadOnlyList<TableRequest> requests)
     {
         ArgumentNullException.ThrowIfNull(requests);
-        var encoded = new (long[] Ids, long[] Scenarios)[requests.Count];
+        var encoded = new (long[] Ids, long[] Scenarios, long[]? History)[requests.Count];
         for (var i = 0; i < requests.Count; i++)
         {
-            try { encoded[i] = _encoder.Encode(requests[i] ?? throw new ArgumentException("the request is null")); }
+            try
+            {
+                var request = requests[i] ?? throw new ArgumentException("the request is null");
+                var (ids, scenarios) = _encoder.Encode(request);
+                encoded[i] = (ids, scenarios, _encoder.EncodeHistory(request));
+            }
             catch (ArgumentException e) { throw new ArgumentException($"request {i}: {e.Message}", e); }
         }
         lock (_gate)
             return ModelScoring.InPasses(encoded.Select(e => e.Scenarios.Length).ToArray(), Tasks.Count, MaxBatchRows, rows => Forward(encoded, rows));
     }
 
-    private float[] Forward((long[] Ids, long[] Scenarios)[] encoded, ReadOnlySpan<(int Request, int Candidate)> rows)
+    private float[] Forward((long[] Ids, long[] Scenarios, long[]? History)[] encoded, ReadOnlySpan<(int Request, int Candidate)> rows)
     {
-        int b = rows.Length, f = Columns.Count;
+        int b = rows.Length, f = Columns.Count, len = _encoder.History?.MaxLength ?? 0;
         var sparse = new long[(long)b * f];
         var scenario = new long[b];
+        var history = len == 0 ? null : new long[(long)b * len];
         for (var k = 0; k < b; k++)
         {
             var (request, candidate) = rows[k];
             encoded[request].Ids.AsSpan(candidate * f, f).CopyTo(sparse.AsSpan(k * f, f));
             scenario[k] = encoded[request].Scenarios[candidate];
+            encoded[request].History?.CopyTo(history.AsSpan(k * len, len));  // the user's, shared by every candidate
         }
-        return ModelScoring.Probabilities(_trained.Model, _device, b, sparse, null, scenario, new long[b]);
+        return ModelScoring.Probabilities(_trained.Model, _device, b, sparse, history, scenario, new long[b]);
     }
 
     public void Dispose() => _trained.Dispose();

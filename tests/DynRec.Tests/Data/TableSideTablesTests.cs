@@ -27,6 +27,11 @@ public class TableSideTablesTests
                     Assert.That(a.LabelColumn(t), Is.EqualTo(e.LabelColumn(t)), $"{name} task {t}");
                 Assert.That(Enumerable.Range(0, a.Rows).Select(a.KeyOf), Is.EqualTo(Enumerable.Range(0, e.Rows).Select(e.KeyOf)), $"{name} keys");
             }
+            Assert.That(actual.Schema.Sequence, Is.EqualTo(expected.Schema.Sequence));
+            if (expected.Schema.Sequence != null)
+                foreach (var (e, a, name) in new[] { (expected.Train, actual.Train, "train"), (expected.Test, actual.Test, "test") })
+                    for (var r = 0; r < e.Rows; r++)
+                        Assert.That(a.SequenceOf(r).ToArray(), Is.EqualTo(e.SequenceOf(r).ToArray()), $"{name} row {r}'s history");
             Assert.That(actual.Encoding.Fingerprint(), Is.EqualTo(expected.Encoding.Fingerprint()), "the same vocabularies and bucket edges");
         });
     }

@@ -29,10 +29,19 @@ public class TableScorerTablesTests
         _dir = Directory.CreateTempSubdirectory("dynrec-table-tables-").FullName;
         _wide = TableFixture.WriteRandom(rows: 600, days: 3, seed: 11, textIds: true);
         _data = TableFixture.SplitIntoSideTables(_wide);
+        // The model also reads each user's last 5 clicked items (of earlier days); a request gives them as "history".
+        File.AppendAllText(Path.Combine(_data, DynRec.Data.Table.TableSchema.FileName), "history: {task: click, length: 5}\n");
         _run = Path.Combine(_dir, "run");
         TrainedTableModel.Train(_data, _run);
         (_header, _rows) = TrainedTableModel.Rows(_wide);
+        var split = DataSource.Load(_data, new LoadOptions { UseCache = false });
+        var items = split.Encoding.CategoriesOf("iid");
+        for (var r = 0; r < split.Test.Rows; r++)
+            _history[(int)split.Test.KeyOf(r).TimeMs] = split.Test.SequenceOf(r).ToArray().Where(id => id > 0).Select(id => (string?)items[id - 1]).ToArray();
+        Assert.That(_history.Values, Has.Some.Not.Empty, "test rows with a history");
     }
+
+    private readonly Dictionary<int, string?[]> _history = new();
 
     [OneTimeTearDown]
     public void Delete()
@@ -50,6 +59,7 @@ public class TableScorerTablesTests
     {
         Context = Cells(sourceRow, "uid", "domain", "device"),
         Candidates = [Cells(sourceRow, "iid")],
+        History = _history[sourceRow],
     };
 
     /// <summary>Every cell of the wide table's row.</summary>
@@ -57,6 +67,7 @@ public class TableScorerTablesTests
     {
         Context = Cells(sourceRow, "uid", "domain", "device", "age"),
         Candidates = [Cells(sourceRow, "iid", "category", "price")],
+        History = _history[sourceRow],
     };
 
     [Test]
@@ -71,6 +82,10 @@ public class TableScorerTablesTests
         var wide = plain.Score(sourceRows.Select(Wide).ToList());
         Assert.That(scorer.TableColumns, Is.EqualTo(new[] { "user: age", "item: category, price" }));
         Assert.That(plain.TableColumns, Is.Empty);
+        Assert.That(scorer.History, Is.EqualTo(new SequenceField("recent_click", "iid", 5)));
+        var withHistory = sourceRows.First(r => _history[r].Length > 0);
+        Assert.That(scorer.Score(Narrow(withHistory) with { History = [] })[0][0], Is.Not.EqualTo(scorer.Score(Narrow(withHistory))[0][0]),
+            "the history is read");
         for (var k = 0; k < sourceRows.Length; k++)
             for (var t = 0; t < scorer.Tasks.Count; t++)
             {
@@ -147,7 +162,7 @@ public class TableScorerTablesTests
         var requests = Path.Combine(_dir, "narrow.jsonl");
         File.WriteAllLines(requests,
         [
-            $$"""{"id": 1, "context": {{JsonSerializer.Serialize(Narrow(510).Context)}}, "candidates": {{JsonSerializer.Serialize(Narrow(510).Candidates)}}}""",
+            $$"""{"id": 1, "context": {{JsonSerializer.Serialize(Narrow(510).Context)}}, "candidates": {{JsonSerializer.Serialize(Narrow(510).Candidates)}}, "history": {{JsonSerializer.Serialize(Narrow(510).History)}}}""",
         ]);
         var output = Path.Combine(_dir, "narrow-out.jsonl");
         var code = ScoreCommand.Run(new ScoreCommand.Arguments(_run, _data, requests, output, "cpu", "native", null), RealData,

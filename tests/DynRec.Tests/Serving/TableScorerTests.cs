@@ -124,6 +124,7 @@ public class TableScorerTests
             Assert.That(Problem((c, _) => c["domain"] = null), Does.Contain("candidate 0: no domain"));
             Assert.That(Problem((c, i) => { c["age"] = null; i["price"] = ""; i["iid"] = "never-seen"; }), Is.Null, "missing and unseen values are id 0, as in the table");
             Assert.That(scorer.Problem(new TableRequest { Candidates = [] }), Does.Contain("no candidates"));
+            Assert.That(scorer.Problem(RequestOf(500) with { History = ["sku-101"] }), Does.Contain("the model reads no history"));
         });
         Assert.Throws<ArgumentException>(() => scorer.Score(new TableRequest { Candidates = [Cells(500, ItemColumns)] }));
     }

@@ -185,8 +185,8 @@ public static class KuaiRandPreprocessor
         var sequences = Array.Empty<int>();
         if (len > 0)
         {
-            groups = UserDateGroups.Build(raw);
-            sequences = RecentClicks.Build(raw, groups, videoId, len);
+            groups = UserDateGroups.Build(new RawClickLog(raw));
+            sequences = RecentClicks.Build(new RawClickLog(raw), groups, videoId, len);
             Phase($"built {groups.Count:N0} (user, date) click sequences");
         }
         var packed = SplitPacker.Pack(raw, groups, testDate, nTest, contextFields.Select(f => f.VocabularySize).ToArray());

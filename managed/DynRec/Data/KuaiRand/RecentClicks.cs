@@ -28,25 +28,25 @@ internal static class RecentClicks
     /// The groups' sequences [groups.Count * length]; a clicked row's video is
     /// <paramref name="idOfVideo"/>[its dense video index].
     /// </summary>
-    public static int[] Build(RawLog raw, UserDateGroups groups, int[] idOfVideo, int length)
+    public static int[] Build<TLog>(TLog log, UserDateGroups groups, int[] idOfVideo, int length) where TLog : struct, IClickLog
     {
-        var n = raw.Count;
-        var users = raw.Users.Count;
+        var n = log.Count;
+        var users = log.Users;
         if ((long)groups.Count * length > Array.MaxLength)
             throw new NotSupportedException($"{groups.Count:N0} (user, date) groups of {length} clicks exceed one array");
 
         // Each user's clicks, in log order, then sorted: one pass counts, one fills.
         var counts = new int[users];
         for (var r = 0; r < n; r++)
-            if ((raw.Flags[r] & RawLog.Flag.Click) != 0) counts[raw.User[r]]++;
+            if (log.Clicked(r)) counts[log.User(r)]++;
         var clicks = new Click[users][];
         for (var u = 0; u < users; u++) clicks[u] = counts[u] == 0 ? Array.Empty<Click>() : new Click[counts[u]];
         Array.Clear(counts);
         for (var r = 0; r < n; r++)
         {
-            if ((raw.Flags[r] & RawLog.Flag.Click) == 0) continue;
-            var u = raw.User[r];
-            clicks[u][counts[u]++] = new Click(raw.Date[r], raw.TimeMs[r], r, idOfVideo[raw.Video[r]]);
+            if (!log.Clicked(r)) continue;
+            var u = log.User(r);
+            clicks[u][counts[u]++] = new Click(log.Date(r), log.Time(r), r, idOfVideo[log.Item(r)]);
         }
 
         var sequences = new int[groups.Count * length];

@@ -31,14 +31,14 @@ internal sealed class UserDateGroups
         return i;
     }
 
-    public static UserDateGroups Build(RawLog raw)
+    public static UserDateGroups Build<TLog>(TLog log) where TLog : struct, IClickLog
     {
-        var users = raw.Users.Count;
+        var users = log.Users;
         var datesOf = new List<int>?[users];
-        for (var r = 0; r < raw.Count; r++)
+        for (var r = 0; r < log.Count; r++)
         {
-            var u = raw.User[r];
-            var d = raw.Date[r];
+            var u = log.User(r);
+            var d = log.Date(r);
             var list = datesOf[u] ??= new List<int>(4);
             // Logs run in time order, so a user's date is usually the last one seen.
             if (list.Count > 0 && list[^1] == d) continue;

@@ -7,12 +7,13 @@ namespace DynRec.Data.Table;
 
 /// <summary>
 /// Writes a KuaiRand folder (or the synthetic set) as a table folder: each log file becomes one CSV
-/// of the rows FunRec's recipe keeps (tabs 0, 1, 2, 4, 6) with their context (`hourmin` as its hour),
+/// of the rows FunRec's recipe keeps (tabs 0, 1, 2, 4, 6) with their context (`hourmin` as its hour)
+/// and `time_ms` (the click history's order, declared as the table's history: the last 20 clicks),
 /// users.csv and videos.csv the user and item tables of the users and videos they show (the same
 /// columns the KuaiRand loader uses, `tag` as its first tag), plus a <see cref="TableSchema.FileName"/>
 /// that declares them. It shows the table format
 /// on data whose KuaiRand form the project already reads, and lets the two loaders be compared.
-/// The statistic file and the click-sequence feature have no table counterpart and are left out.
+/// The statistic file has no table counterpart and is left out.
 /// </summary>
 public static class KuaiRandToTable
 {
@@ -41,7 +42,7 @@ public static class KuaiRandToTable
                 using var csv = CsvSource.Open(logFile, unescape: false);
                 var labeled = KuaiRandColumns.Feedback.Any(csv.HasColumn);
                 int cUser = csv.Column("user_id"), cVideo = csv.Column("video_id"), cDate = csv.Column("date"),
-                    cHourMin = csv.Column("hourmin"), cRand = csv.Column("is_rand"), cTab = csv.Column("tab");
+                    cHourMin = csv.Column("hourmin"), cRand = csv.Column("is_rand"), cTab = csv.Column("tab"), cTime = csv.Column("time_ms");
                 var cTasks = labeled ? csv.Columns(KuaiRandColumns.Tasks) : Array.Empty<int>();
                 using var text = new StreamWriter(stream, leaveOpen: true);
                 using var writer = Sep.New(',').Writer(o => o with { Escape = true }).To(text);
@@ -57,6 +58,7 @@ public static class KuaiRandToTable
                     w["video_id"].Set(videoId.ToString(CultureInfo.InvariantCulture));
                     w["tab"].Set(tab.ToString(CultureInfo.InvariantCulture));
                     w["date"].Set(row[cDate].Span);
+                    w["time_ms"].Set(csv.IntegralNumber(row, cTime).ToString(CultureInfo.InvariantCulture));
                     for (var t = 0; t < cTasks.Length; t++) w[KuaiRandColumns.Tasks[t]].Set(row[cTasks[t]].Span);
                     w["hour"].Set((csv.Int(row, cHourMin) / 100).ToString(CultureInfo.InvariantCulture));
                     w["is_rand"].Set(row[cRand].Span);
@@ -109,6 +111,11 @@ public static class KuaiRandToTable
               context: {List(ContextFeatures)}
             numeric: [video_duration]
             persona: [user_id, video_id, author_id]
+            history:                 # each row's user's last clicks of earlier dates, as the KuaiRand loader's sequence
+              task: is_click
+              length: {new LoadOptions().SequenceLength}
+              time: time_ms
+              name: recent_clicked_videos
 
             """;
     }

@@ -16,6 +16,8 @@ internal sealed class TableLog
     public readonly List<LogFile> Files = new();
     public readonly TableIdColumn Users, Items, Scenarios;
     public readonly ChunkedColumn<int> Date = new();
+    /// <summary>Each row's time within its date (the history's order), when the schema's history names a time column.</summary>
+    public readonly ChunkedColumn<long>? Time;
     /// <summary>Per task, each row's 0/1 label.</summary>
     public readonly ChunkedColumn<byte>[] Labels;
     public readonly Dictionary<string, TableCategoricalColumn> Categoricals = new();
@@ -33,6 +35,7 @@ internal sealed class TableLog
             if (schema.Numeric.Contains(f)) Numerics[f] = new TableNumericColumn(f);
             else Categoricals[f] = new TableCategoricalColumn(f);
         Labels = schema.Tasks.Select(_ => new ChunkedColumn<byte>()).ToArray();
+        if (schema.History?.Time != null) Time = new ChunkedColumn<long>();
     }
 
     public TableSchema Schema { get; }
@@ -73,6 +76,18 @@ internal sealed class TableLog
         return (int)date;
     }
 
+    /// <summary>A time to order rows by: an integer (a Unix time, a time of day) or an ISO date-time ("2022-04-08T13:05:00Z"), as UTC ticks.</summary>
+    private static long TimeOf(CsvSource csv, in nietras.SeparatedValues.SepReader.Row row, int column)
+    {
+        var text = row[column].Span.Trim();
+        if (CsvSource.TryParseLong(text, out var value)) return value;
+        if (CsvSource.TryParseDouble(text, out var d) && d == Math.Floor(d) && Math.Abs(d) < 9.0e18) return (long)d;  // 1.649e12, 7.0
+        if (CsvSource.IsMissing(text)) throw csv.Bad(row, column, "the time is empty; every row needs one (it orders the history)");
+        return DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t)
+            ? t.UtcTicks
+            : throw csv.Bad(row, column, $"'{text}' is not a time (an integer or an ISO date-time)");
+    }
+
     /// <summary>What may follow an ISO date: ' ' or 'T', then HH:mm[:ss[.fff]] and an optional zone (Z, +02:00, -0500).</summary>
     private static bool IsTimeOfDay(ReadOnlySpan<char> rest)
     {
@@ -97,6 +112,7 @@ internal sealed class TableLog
         // Either every task column (a labeled log) or none (impressions to score): one missing is a mistake.
         var taskCols = labeled ? csv.Columns(s.Tasks) : Array.Empty<int>();
         int cUser = csv.Column(s.User), cScenario = csv.Column(s.Scenario), cDate = csv.Column(s.Date);
+        var cTime = Time == null ? -1 : csv.Column(s.History!.Time!);
         var cItem = s.Item == null ? -1 : csv.Column(s.Item);
         // A feature this file lacks comes from the user or item table, when one has it; the file's own columns win.
         var joins = _joins.Select(j => (Join: j.Join.For(csv.HasColumn), IsUser: ReferenceEquals(j.Ids, Users))).ToArray();
@@ -122,6 +138,7 @@ internal sealed class TableLog
             foreach (var (join, isUser) in joins) join.AddRow(isUser ? newUser : newItem, row[isUser ? cUser : cItem].Span);
             if (Scenarios.Add(csv, row, cScenario)) ScenarioFirstSeen.Add((path, row.LineNumberFrom));
             Date.Add(DateOf(csv, row, cDate));
+            Time?.Add(TimeOf(csv, row, cTime));
             for (var t = 0; t < Labels.Length; t++) Labels[t].Add(labeled ? csv.Flag(row, taskCols[t]) : (byte)0);
             foreach (var (column, index) in cats)
             {

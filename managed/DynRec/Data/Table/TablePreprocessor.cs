@@ -10,8 +10,8 @@ namespace DynRec.Data.Table;
 /// text, <see cref="TableIdColumn"/>), the scenarios and every categorical feature label-encoded 1..n on the train rows (0 = missing or
 /// unseen); numeric features cut into 10 buckets at the train rows' deciles (missing = 0). Fields
 /// in schema order: the user, the item, then the user, item and context features and the scenario
-/// field, each feature stored per row (a user's features may change from row to row). No sequence
-/// feature. With <see cref="LoadOptions.Encoding"/> every vocabulary and bucket edge comes from it,
+/// field, each feature stored per row (a user's features may change from row to row). With a
+/// <see cref="TableHistory"/>, each row's click history as KuaiRand's sequence feature. With <see cref="LoadOptions.Encoding"/> every vocabulary and bucket edge comes from it,
 /// as for KuaiRand.
 /// </summary>
 public static class TablePreprocessor
@@ -98,16 +98,28 @@ public static class TablePreprocessor
         var fields = new List<SparseField> { new(schema.User, userVocab, Flags(schema.User, FieldGroup.User)) };
         if (schema.Item != null) fields.Add(new SparseField(schema.Item, itemVocab, Flags(schema.Item, FieldGroup.Item)));
         fields.AddRange(contextFields);
-        var featureSchema = new FeatureSchema(fields, null, schema.Tasks, schema.Scenario, scenarioCount);
+        var history = schema.History;
+        var featureSchema = new FeatureSchema(fields, history == null ? null : new SequenceField(history.Name, schema.Item!, history.Length),
+            schema.Tasks, schema.Scenario, scenarioCount);
+        var clicks = History(schema, table, itemId);
 
-        var (train, test) = Pack(table, featureSchema, userId, itemId, scenarioId, featureIds, testDate, nTest, categories[schema.Scenario],
+        var (train, test) = Pack(table, featureSchema, userId, itemId, scenarioId, featureIds, clicks, testDate, nTest, categories[schema.Scenario],
             contextFields.Select(f => f.VocabularySize).ToArray(), testLabeled);
         var info = new DataInfo(Path.GetDirectoryName(schema.Path)!, n, 0, table.Users.Count, table.Items.Count, 0, testDate);
         return new DataSplit(featureSchema, train, test, info, fitted ?? new FeatureEncoding(categories, bucketEdges, new Dictionary<string, string>(), DataFormat.Table));
     }
 
+    /// <summary>The (user, date) groups and their click sequences of the schema's history (none: no groups, no sequences).</summary>
+    private static (UserDateGroups? Groups, int[] Sequences) History(TableSchema schema, TableLog table, int[] itemId)
+    {
+        if (schema.History is not { } h) return (null, []);
+        var log = new TableClickLog(table, schema.Tasks.ToList().IndexOf(h.Task));
+        var groups = UserDateGroups.Build(log);
+        return (groups, RecentClicks.Build(log, groups, itemId, h.Length));
+    }
+
     private static (Dataset Train, Dataset Test) Pack(TableLog table, FeatureSchema schema, int[] userId, int[] itemId, int[] scenarioId,
-        List<ChunkedColumn<int>> featureIds, int testDate, int nTest, string[] scenarioVocabulary, int[] contextVocabularies, bool testLabeled)
+        List<ChunkedColumn<int>> featureIds, (UserDateGroups? Groups, int[] Sequences) clicks, int testDate, int nTest, string[] scenarioVocabulary, int[] contextVocabularies, bool testLabeled)
     {
         var s = table.Schema;
         var n = table.Count;
@@ -123,7 +135,7 @@ public static class TablePreprocessor
         var scenarioCount = scenarioVocabulary.Length;
         var items = s.Item == null ? 0 : table.Items.Count;
         PackedRows Records(int rows, int from, int to) =>
-            new(rows, Dataset.RecordRanges(users, items, 1, scenarioCount, from, to, contextVocabularies, tasks));
+            new(rows, Dataset.RecordRanges(users, items, Math.Max(1, clicks.Groups?.Count ?? 1), scenarioCount, from, to, contextVocabularies, tasks));
         var train = Records(n - nTest, firstDate, lastTrainDate);
         var test = Records(nTest, testDate, testDate);
         var trainRows = new RowTimes.Builder(n - nTest, 0, n - 1);
@@ -134,6 +146,7 @@ public static class TablePreprocessor
         // Every per-row column, to release each 2^20-row chunk once its rows are packed.
         var columns = new List<Action<int>> { table.Date.ReleaseChunk, table.Users.Rows.ReleaseChunk, table.Scenarios.Rows.ReleaseChunk };
         if (items > 0) columns.Add(table.Items.Rows.ReleaseChunk);
+        if (table.Time != null) columns.Add(table.Time.ReleaseChunk);
         columns.AddRange(table.Labels.Select(l => (Action<int>)l.ReleaseChunk));
         columns.AddRange(featureIds.Select(f => (Action<int>)f.ReleaseChunk));
         int iTrain = 0, iTest = 0;
@@ -145,7 +158,9 @@ public static class TablePreprocessor
             for (var t = 0; t < tasks; t++) labels[t] = table.Labels[t][r];
             var date = table.Date[r];
             var isTest = date == testDate;
-            Dataset.WriteRecord(isTest ? test : train, isTest ? iTest++ : iTrain++, table.Users.Rows[r], items == 0 ? 0 : table.Items.Rows[r], 0,
+            var user = table.Users.Rows[r];
+            var group = clicks.Groups?.Of(user, date) ?? 0;
+            Dataset.WriteRecord(isTest ? test : train, isTest ? iTest++ : iTrain++, user, items == 0 ? 0 : table.Items.Rows[r], group,
                 scenarioIndex, date, context, labels);
             (isTest ? testRows : trainRows).Add(r);
             if ((r & ChunkedColumn<int>.Mask) == ChunkedColumn<int>.Mask || r == n - 1)
@@ -155,8 +170,8 @@ public static class TablePreprocessor
         var itemTable = items == 0 ? Array.Empty<int>() : itemId;
         var keys = new EntityKeys(table.Users.RawValues(), s.Item == null ? RawIds.None : table.Items.RawValues(),
             ScenarioValues(scenarioVocabulary), new KeyColumns(s.User, s.Item, SourceRowColumn, s.Date, s.Scenario));
-        var trainSet = new Dataset(schema, 1, items == 0 ? 0 : 1, train, userTable, itemTable, Array.Empty<int>(), null, keys, trainRows.Finish());
-        var testSet = new Dataset(schema, 1, items == 0 ? 0 : 1, test, userTable, itemTable, Array.Empty<int>(), null, keys, testRows.Finish(), testLabeled);
+        var trainSet = new Dataset(schema, 1, items == 0 ? 0 : 1, train, userTable, itemTable, clicks.Sequences, null, keys, trainRows.Finish());
+        var testSet = new Dataset(schema, 1, items == 0 ? 0 : 1, test, userTable, itemTable, clicks.Sequences, null, keys, testRows.Finish(), testLabeled);
         return (trainSet, testSet);
     }
 

@@ -25,6 +25,7 @@ namespace DynRec.Data.Table;
 /// persona: [user_id, item_id]       # PEPNet's persona fields (default: user and item)
 /// user_table: users.csv             # optional: one row per user, keyed by the user column; user features it has come from here
 /// item_table: items.csv             # optional: the same for items, keyed by the item column
+/// history: {task: click, length: 20, time: ts}  # optional: each row's user's last 20 clicked items of earlier dates
 /// </code>
 /// A feature column of a user (item) table is read from it, joined on the id as the impressions write it
 /// (<see cref="TableSideTable"/>); the impressions need not have it.
@@ -47,6 +48,9 @@ public sealed record TableSchema(
     public IReadOnlyList<string> UserTable { get; init; } = [];
     /// <summary>The item table's files (empty: none): one row per item, keyed by <see cref="Item"/>.</summary>
     public IReadOnlyList<string> ItemTable { get; init; } = [];
+
+    /// <summary>The click-history sequence feature, or null (none).</summary>
+    public TableHistory? History { get; init; }
 
     /// <summary>Every file the table reads: the impressions, then the user and item tables.</summary>
     public IEnumerable<string> AllFiles => Files.Concat(UserTable).Concat(ItemTable);
@@ -79,7 +83,7 @@ public sealed record TableSchema(
             var cause = e.InnerException is YamlException inner ? inner : e;
             var message = e.InnerException is { } ie && ie is not YamlException ? ie.Message : cause.Message;
             throw new DataFormatException(path, e.Start.Line, null,
-                $"{message} (valid keys: files, user, item, scenario, date, tasks, features (user, item, context), numeric, persona, user_table, item_table)");
+                $"{message} (valid keys: files, user, item, scenario, date, tasks, features (user, item, context), numeric, persona, user_table, item_table, history (task, length, time, name))");
         }
         if (d == null) throw new DataFormatException(path, 0, null, "the file is empty; it must name files, user, scenario, date and tasks");
         return Check(path, d);
@@ -131,8 +135,10 @@ public sealed record TableSchema(
         if (itemTable.Count > 0 && itemFeatures.Count == 0)
             throw Bad("item_table", "an item table needs item features to read from it (features.item)");
 
+        var history = CheckHistory(d.History, item, tasks, Bad);
         // Every column plays one role: a column named twice would be read twice with different meanings.
         var roles = new List<(string Column, string Role)> { (user, "user"), (scenario, "scenario"), (date, "date") };
+        if (history?.Time != null) roles.Add((history.Time, "history.time"));
         if (item != null) roles.Add((item, "item"));
         roles.AddRange(tasks.Select(t => (t, "tasks")));
         roles.AddRange(userFeatures.Select(f => (f, "features.user")));
@@ -153,8 +159,23 @@ public sealed record TableSchema(
         foreach (var p in persona)
             if (!personaCandidates.Contains(p)) throw Bad("persona", $"'{p}' is not the user, the item or a feature");
         if (persona.Count == 0) throw Bad("persona", "'persona' must name at least one field (PEPNet's PPNet gates read them)");
+        if (history != null && roles.Any(r => r.Column == history.Name))
+            throw Bad("history.name", $"'{history.Name}' is already a column; name the history feature otherwise (history.name)");
         return new TableSchema(path, fullFiles, user, item, scenario, date, tasks, userFeatures, itemFeatures, contextFeatures,
-            numeric, persona) { UserTable = userTable, ItemTable = itemTable };
+            numeric, persona) { UserTable = userTable, ItemTable = itemTable, History = history };
+    }
+
+    private static TableHistory? CheckHistory(HistoryDocument? h, string? item, List<string> tasks, Func<string, string, DataFormatException> bad)
+    {
+        if (h == null) return null;
+        if (item == null) throw bad("history", "the history is a sequence of items; it needs an 'item' column");
+        var task = string.IsNullOrWhiteSpace(h.Task) ? throw bad("history.task", "'history.task' must name the task whose positive rows make the history (e.g. click)") : h.Task.Trim();
+        if (!tasks.Contains(task)) throw bad("history.task", $"'{task}' is not one of the tasks ({string.Join(", ", tasks)})");
+        var length = h.Length ?? TableHistory.DefaultLength;
+        if (length is < 1 or > TableHistory.MaxLength) throw bad("history.length", $"history.length must be 1..{TableHistory.MaxLength}, got {length}");
+        var time = string.IsNullOrWhiteSpace(h.Time) ? null : h.Time.Trim();
+        var name = string.IsNullOrWhiteSpace(h.Name) ? $"recent_{task}" : h.Name.Trim();
+        return new TableHistory(name, task, length, time);
     }
 
     /// <summary>
@@ -187,6 +208,15 @@ public sealed record TableSchema(
         public List<string>? Persona { get; set; }
         public string? UserTable { get; set; }
         public string? ItemTable { get; set; }
+        public HistoryDocument? History { get; set; }
+    }
+
+    private sealed class HistoryDocument
+    {
+        public string? Task { get; set; }
+        public int? Length { get; set; }
+        public string? Time { get; set; }
+        public string? Name { get; set; }
     }
 
     private sealed class FeatureRoles
@@ -195,4 +225,15 @@ public sealed record TableSchema(
         public List<string>? Item { get; set; }
         public List<string>? Context { get; set; }
     }
+}
+
+/// <summary>
+/// A table's click-history feature: for each row, the user's last <see cref="Length"/> items whose row had a positive
+/// <see cref="Task"/> label on a STRICTLY earlier date (that day's labels are not yet known when it is scored), most
+/// recent first, 0-padded; rows of a date ordered by <see cref="Time"/> (an integer or ISO date-time column), else by
+/// their order in the files. It shares the item's vocabulary and embedding table, as KuaiRand's recent_clicked_videos.
+/// </summary>
+public sealed record TableHistory(string Name, string Task, int Length, string? Time)
+{
+    public const int DefaultLength = 20, MaxLength = 1000;
 }
