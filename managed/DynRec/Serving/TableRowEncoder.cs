@@ -27,6 +27,7 @@ internal sealed class TableRowEncoder
     private readonly Dictionary<string, int> _position;
     private readonly Lookup[] _lookups;
     private readonly SequenceField? _history;
+    private readonly int _historyField;  // the item field whose ids the history holds
 
     /// <summary>A user or item table as the model reads it: its key's field, and per model field it holds, the field and each code's id.</summary>
     private sealed record Lookup(TableSideTable Table, int KeyPosition, (int Position, TableSideTable.Column Column, int[]? IdOfCode)[] Fields);
@@ -53,8 +54,6 @@ internal sealed class TableRowEncoder
         _lookups = (tables ?? []).Select(ToLookup).Where(l => l.Fields.Length > 0).ToArray();
         _historyField = _history == null ? -1 : _position[_history.SharesVocabularyWith];
     }
-
-    private readonly int _historyField;
 
     /// <summary>The history the model reads (its name, the item field whose ids it holds, its length), or null.</summary>
     public SequenceField? History => _history;

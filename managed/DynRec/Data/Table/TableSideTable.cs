@@ -20,11 +20,6 @@ internal sealed class TableSideTable
         public StringCodes Values { get; } = new();
         public GrowList<int> Codes { get; } = new(1024);
         public GrowList<double> Numbers { get; } = new(1024);
-
-        /// <summary>Row <paramref name="row"/>'s cell as the CSV would give it ("" = missing), e.g. for a request.</summary>
-        public string Text(int row) => IsNumeric
-            ? double.IsNaN(Numbers[row]) ? "" : Numbers[row].ToString("R", System.Globalization.CultureInfo.InvariantCulture)
-            : Codes[row] < 0 ? "" : Values.Value(Codes[row]);
     }
 
     private readonly TableIdColumn _keys;
