@@ -5,11 +5,11 @@ namespace DynRec.Data.Table;
 /// <summary>
 /// Joins a user or item table into the impressions as they are read: each impression row gets its
 /// entity's features from the table, appended to the log's feature columns exactly as if the impressions
-/// file had carried them (so encoding, bucket edges and the cache see no difference). A feature an impressions
-/// file has is read from the file: the table fills only what a file lacks (as a scoring request's own cells win
-/// over the tables). The table row of
-/// an entity is looked up once, when the entity is first seen; an entity the table lacks gets missing
-/// values (id 0), and a table that matches none of them is an error (ids written differently).
+/// file had carried them (so encoding, bucket edges and the cache see no difference). A feature an
+/// impressions file has is read from the file: the table fills only what a file lacks (as a scoring
+/// request's own cells win over the tables). An entity's table row is looked up once, when the entity
+/// is first seen; an entity the table lacks gets missing values (id 0), and a table that matches none
+/// of them is an error (ids written differently).
 /// </summary>
 internal sealed class TableSideJoin
 {
