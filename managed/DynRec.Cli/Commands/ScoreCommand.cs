@@ -12,7 +12,8 @@ namespace DynRec.Cli.Commands;
 /// {"id"?, "scores": [...]}, or {"id"?, "line", "error"} for a request that cannot be scored; the others
 /// are still scored, and the exit code is then 1. The request format follows the checkpoint's data:
 /// KuaiRand's (<see cref="KuaiRandScoreLines"/>, with the side tables of --features) or a table folder's
-/// (<see cref="TableScoreLines"/>, cells by column name; with --features, a table folder's user and item tables fill the cells a request leaves out). From a file (--requests F) the lines are scored
+/// (<see cref="TableScoreLines"/>, cells by column name; with --features, a table folder's user and item
+/// tables fill the cells a request leaves out). From a file (--requests F) the lines are scored
 /// --batch-requests at a time, in one forward pass each (answers still in input order); from standard
 /// input one at a time.
 /// </summary>

@@ -27,8 +27,8 @@ namespace DynRec.Data.Table;
 /// item_table: items.csv             # optional: the same for items, keyed by the item column
 /// history: {task: click, length: 20, time: ts}  # optional: each row's user's last 20 clicked items of earlier dates
 /// </code>
-/// A feature column of a user (item) table is read from it, joined on the id as the impressions write it
-/// (<see cref="TableSideTable"/>); the impressions need not have it.
+/// A user (item) feature an impressions file lacks is read from the user (item) table, joined on the id
+/// (<see cref="TableSideJoin"/>); a file's own column wins.
 /// </summary>
 public sealed record TableSchema(
     string Path,
