@@ -23,6 +23,21 @@ public class LoaderFuzzTests
     public void CorruptedTableFoldersLoadOrFailWithADataFormatException() =>
         Fuzz(TableFixture.WriteDefault, seed: 20261129);
 
+    /// <summary>The same for a table folder with user and item tables and a click history (its YAML, log and tables corrupted).</summary>
+    [Test]
+    public void CorruptedTableFoldersWithTablesAndAHistoryLoadOrFailWithADataFormatException() =>
+        Fuzz(() =>
+        {
+            var wide = TableFixture.WriteRandom(rows: 60, days: 3, seed: 2);
+            try
+            {
+                var folder = TableFixture.SplitIntoSideTables(wide);
+                File.AppendAllText(Path.Combine(folder, DynRec.Data.Table.TableSchema.FileName), "history: {task: click, length: 4}\n");
+                return folder;
+            }
+            finally { Directory.Delete(wide, recursive: true); }
+        }, seed: 20261130);
+
     private static void Fuzz(Func<string> copyFolder, int seed)
     {
         var outcomes = new Dictionary<string, int> { ["loaded"] = 0, ["rejected"] = 0 };
